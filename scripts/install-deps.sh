@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install, from Debian's packages, whatever the build and the tests need and
+# the machine lacks.  Does nothing (and needs no network) when all is there.
+#   scripts/install-deps.sh          build + run dependencies
+#   scripts/install-deps.sh --test   also what `make test` needs
+set -euo pipefail
+
+pkgs=(
+  build-essential meson ninja-build pkg-config python3
+  libpq-dev libsqlite3-dev libevent-dev libjansson-dev zlib1g-dev libdeflate-dev
+  libssl-dev libcrypt-dev libicu-dev libcurl4-openssl-dev
+  postgresql-client sqlite3 tzdata ca-certificates
+)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(libcmocka-dev postgresql python3-pytest python3-pytest-xdist)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing missing packages: ${missing[*]}" >&2
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "error: not root and no sudo: install ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Run a command beside a throwaway PostgreSQL server:
+#   scripts/pg-throwaway.sh COMMAND [ARGS...]
+#
+# initdb in a fresh temporary directory owned by an unprivileged user
+# (PostgreSQL refuses to run as root), password authentication (SCRAM) on a
+# free loopback port and on a Unix socket in that directory, fsync off.  The
+# command runs with CITAPLANNER_TEST_PG_URL (a superuser URL to the
+# "postgres" database; its password holds characters that need
+# percent-encoding) and CITAPLANNER_TEST_PG_BINDIR set.  The server is stopped
+# and the directory removed on exit, whatever the command's outcome.  If the
+# server cannot start, this fails: PostgreSQL tests are never skipped.
+set -euo pipefail
+
+bindir=""
+for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+  [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && { bindir=$d; break; }
+done
+[ -n "$bindir" ] || { echo "pg-throwaway: no PostgreSQL server found (install 'postgresql')" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/citaplanner-pg.XXXXXX)
+runas=()
+if [ "$(id -u)" -eq 0 ]; then
+  owner=nobody
+  chown "$owner" "$tmp"
+  runas=(runuser -u "$owner" --)
+fi
+chmod 0700 "$tmp"
+data="$tmp/data"
+log="$tmp/server.log"
+
+cleanup() {
+  local rc=$?
+  "${runas[@]}" "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+  if [ $rc -ne 0 ] && [ -f "$log" ] && [ "${PG_THROWAWAY_SHOW_LOG:-0}" = 1 ]; then
+    tail -n 50 "$log" >&2 || true
+  fi
+  rm -rf "$tmp"
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+user=citaplanner_test
+password='T3st p@ss:w/rd%'
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+pwfile="$tmp/pw"
+printf '%s\n' "$password" >"$pwfile"
+[ ${#runas[@]} -eq 0 ] || chown "$owner" "$pwfile"
+chmod 0600 "$pwfile"
+"${runas[@]}" "$bindir/initdb" -D "$data" -U "$user" --pwfile="$pwfile" --auth=scram-sha-256 \
+  -E UTF8 --locale=C.UTF-8 >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
+rm -f "$pwfile"
+
+"${runas[@]}" "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 \
+  -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$tmp -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB" \
+  start >/dev/null || { echo "pg-throwaway: PostgreSQL did not start:" >&2; cat "$log" >&2; exit 1; }
+
+enc=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$password")
+export CITAPLANNER_TEST_PG_URL="postgresql://$user:$enc@127.0.0.1:$port/postgres"
+export CITAPLANNER_TEST_PG_BINDIR="$bindir"
+export CITAPLANNER_TEST_PG_SOCKET_DIR="$tmp"
+echo "pg-throwaway: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
+"$@"

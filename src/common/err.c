@@ -1,0 +1,73 @@
+/* err — see err.h. */
+#include "common/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int exit_status;
+    const char *desc;
+} err_table[] = {
+#define ERR(name, exit_status, desc) {#name, exit_status, desc},
+#include "common/errors.def"
+#undef ERR
+};
+
+void err_clear(struct err *e)
+{
+    if (e == NULL)
+        return;
+    e->code = ERR_OK;
+    e->msg[0] = '\0';
+}
+
+int err_set(struct err *e, enum err_code code, const char *fmt, ...)
+{
+    if (e != NULL) {
+        va_list ap;
+        e->code = code;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+        va_end(ap);
+    }
+    return -(int)code;
+}
+
+int err_prefix(struct err *e, const char *fmt, ...)
+{
+    char prefix[ERR_MSG_MAX];
+    char old[ERR_MSG_MAX];
+    va_list ap;
+
+    if (e == NULL)
+        return -(int)ERR_INTERNAL;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    memcpy(old, e->msg, sizeof(old));
+    snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+    return -(int)e->code;
+}
+
+int err_exit_status(enum err_code code)
+{
+    if ((int)code < 0 || code >= ERR__COUNT)
+        return 1;
+    return err_table[code].exit_status;
+}
+
+const char *err_name(enum err_code code)
+{
+    if ((int)code < 0 || code >= ERR__COUNT)
+        return "UNKNOWN";
+    return err_table[code].name;
+}
+
+const char *err_desc(enum err_code code)
+{
+    if ((int)code < 0 || code >= ERR__COUNT)
+        return "unknown error";
+    return err_table[code].desc;
+}

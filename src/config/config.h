@@ -1,0 +1,80 @@
+/*
+ * config — the one option table (SPEC §3).
+ *
+ * Each option has an environment name, an optional alias, a command-line
+ * flag, a default, a validator and a help line; parsing, defaults, --help and
+ * error messages all come from that table (config.c).  A flag overrides its
+ * variable.  Adding an option: one row in the table, one field here.
+ *
+ * Invalid values fail with -ERR_CONFIG and a message naming the variable and
+ * the accepted form; a secret's value never appears in a message.
+ */
+#ifndef CITAPLANNER_CONFIG_H
+#define CITAPLANNER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/url.h"
+
+enum config_env { CONFIG_ENV_DEVELOPMENT, CONFIG_ENV_PRODUCTION };
+enum config_seed { CONFIG_SEED_AUTO, CONFIG_SEED_NEVER };
+
+struct config {
+    char *database_url;         /* as given, or the default */
+    bool database_url_defaulted; /* DATABASE_URL was unset */
+    struct url db;              /* parsed database_url */
+
+    char *listen;      /* "HOST:PORT" as given */
+    char *listen_host; /* "127.0.0.1", "::1" (no brackets) */
+    int listen_port;
+
+    char *public_url; /* default "http://" + listen */
+    bool secure_cookies; /* public_url is https */
+
+    char *session_secret;       /* NULL = generated and kept in the database */
+    char *master_password_hash; /* NULL = unset; validated bcrypt format */
+    enum config_env env;
+    int db_connect_timeout; /* seconds */
+    enum config_seed seed_on_boot;
+
+    char *backup_dir;
+    char *backup_schedule; /* 5-field cron text; NULL when "off" */
+    int backup_keep_daily, backup_keep_weekly, backup_keep_monthly;
+    int backup_weekly_day;  /* 0-6, 0 = Sunday */
+    int backup_monthly_day; /* 1-31 */
+    int backup_max_age_hours;
+    char *backup_alert_webhook;
+    char *backup_alert_command;
+
+    enum log_level log_level;
+};
+
+/* Zero c and apply every default. */
+void config_init(struct config *c);
+void config_release(struct config *c);
+
+/*
+ * Read every variable from the environment (getenv), then validate.
+ * Flags given with config_set_flag() before this call win over variables.
+ */
+int config_load(struct config *c, struct err *e);
+
+/*
+ * A command-line flag such as "database-url" (without dashes).  Returns 1 if
+ * the name is a configuration flag (value stored for config_load), 0 if not.
+ */
+int config_set_flag(struct config *c, const char *name, const char *value);
+
+/* One line per option for --help: flag, variable, default, meaning. */
+void config_print_help(FILE *out);
+
+/* True when running inside a container (/.dockerenv or /run/.containerenv). */
+bool config_in_container(void);
+
+/* Is s a bcrypt hash of the form $2a$/$2b$/$2y$NN$ + 53 chars? */
+bool config_bcrypt_hash_valid(const char *s);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * db — one interface to the two databases (PostgreSQL through libpq, SQLite
+ * through libsqlite3).  pg.c and sqlite.c are the only files that include
+ * libpq-fe.h or sqlite3.h; the rest of the program speaks through this.
+ *
+ * SQL text:
+ *   Parameters are written $1, $2, ... in both dialects (the SQLite backend
+ *   rewrites them to ?1, ?2).  Where the dialects need different SQL, the
+ *   caller picks the text with db_kind() and keeps the two side by side.
+ *
+ * Values:
+ *   Instants are text "YYYY-MM-DD HH:MM:SS+00" (UTC) in both dialects: the
+ *   PostgreSQL session runs with TimeZone=UTC and DateStyle=ISO, and SQLite
+ *   columns hold that exact text.  Booleans read back with db_res_bool()
+ *   whatever the dialect returns ('t'/'f' or 1/0).  Money is int64 cents.
+ *
+ * Errors:
+ *   Every failing call returns a negative code and fills struct err:
+ *   ERR_DB_CONNECT (name not resolved, connection refused, timeout, database
+ *   missing: the message says which), ERR_DB_AUTH (password rejected: do not
+ *   retry), ERR_DB_UNIQUE, ERR_DB_FOREIGN_KEY, ERR_DB_CHECK, ERR_DB_OVERLAP
+ *   (the no-double-booking rule: PostgreSQL SQLSTATE 23P01; SQLite trigger
+ *   RAISE(ABORT, 'slot_taken')), and ERR_DB for anything else.  Messages
+ *   carry the server's text but never the password.
+ *
+ * Threads: a struct db is used by one thread at a time.
+ */
+#ifndef CITAPLANNER_DB_H
+#define CITAPLANNER_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "common/url.h"
+
+struct db;
+struct db_res;
+
+enum db_kind { DB_SQLITE, DB_PG };
+
+enum db_param_type { DB_P_NULL, DB_P_INT, DB_P_TEXT, DB_P_BOOL };
+
+struct db_param {
+    enum db_param_type type;
+    int64_t i;     /* DB_P_INT, DB_P_BOOL (0/1) */
+    const char *s; /* DB_P_TEXT; borrowed for the duration of the call */
+};
+
+#define DB_NULL    ((struct db_param){DB_P_NULL, 0, NULL})
+#define DB_INT(v)  ((struct db_param){DB_P_INT, (int64_t)(v), NULL})
+#define DB_TEXT(v) ((struct db_param){(v) ? DB_P_TEXT : DB_P_NULL, 0, (v)})
+#define DB_BOOL(v) ((struct db_param){DB_P_BOOL, (v) ? 1 : 0, NULL})
+
+/* Number of elements of a compound-literal array, for the params argument. */
+#define DB_PARAMS(...)                                                                             \
+    (int)(sizeof((struct db_param[]){__VA_ARGS__}) / sizeof(struct db_param)),                     \
+        ((struct db_param[]){__VA_ARGS__})
+#define DB_NOPARAMS 0, NULL
+
+/*
+ * Connect.  SQLite: creates the file's directory (0700) and the file (0600)
+ * when missing, and sets WAL, foreign_keys=ON, synchronous=FULL and a busy
+ * timeout of 5 s.  PostgreSQL: connect_timeout_s bounds one attempt (0 = 10 s);
+ * the password goes to libpq as a keyword, never on a command line.
+ * Caller frees with db_close().
+ */
+int db_open(const struct url *u, int connect_timeout_s, struct db **out, struct err *e);
+void db_close(struct db *db);
+
+enum db_kind db_kind(const struct db *db);
+
+/* The URL this connection was opened with (borrowed). */
+const struct url *db_url(const struct db *db);
+
+/* "PostgreSQL 15.18" / "SQLite 3.40.1"; borrowed. */
+const char *db_server_version(const struct db *db);
+/* Server version as a number: PostgreSQL 150018, SQLite 3040001. */
+int db_server_version_num(const struct db *db);
+
+/* Run SQL without parameters; may hold several statements. */
+int db_exec(struct db *db, const char *sql, struct err *e);
+
+/*
+ * Run one statement with parameters.  *out (may be NULL) receives a result
+ * to walk with db_res_next(); free it with db_res_free().  affected (may be
+ * NULL) receives the number of rows changed by INSERT/UPDATE/DELETE.
+ */
+int db_query(struct db *db, const char *sql, int nparams, const struct db_param *params,
+             struct db_res **out, struct err *e);
+int db_exec_params(struct db *db, const char *sql, int nparams, const struct db_param *params,
+                   int64_t *affected, struct err *e);
+
+/*
+ * Run a query that returns one int64 in its first column of its first row.
+ * Returns 0 and sets *out, 1 when there is no row (or the value is NULL:
+ * *out untouched), or a negative error.
+ */
+int db_query_int(struct db *db, const char *sql, int nparams, const struct db_param *params,
+                 int64_t *out, struct err *e);
+/* Same for text; *out is allocated (caller frees), NULL when no row or NULL. */
+int db_query_text(struct db *db, const char *sql, int nparams, const struct db_param *params,
+                  char **out, struct err *e);
+
+/* Advance to the next row: 1 when on a row, 0 at the end. */
+int db_res_next(struct db_res *r);
+int db_res_ncols(const struct db_res *r);
+const char *db_res_colname(const struct db_res *r, int col);
+bool db_res_isnull(const struct db_res *r, int col);
+int64_t db_res_int(const struct db_res *r, int col);
+/* Borrowed until the next db_res_next() or db_res_free(); NULL for NULL. */
+const char *db_res_text(const struct db_res *r, int col);
+bool db_res_bool(const struct db_res *r, int col);
+void db_res_free(struct db_res *r);
+
+/* Transactions.  Nested begin is an error. */
+int db_begin(struct db *db, struct err *e);
+int db_commit(struct db *db, struct err *e);
+int db_rollback(struct db *db); /* never fails loudly: logs and returns */
+bool db_in_transaction(const struct db *db);
+
+/*
+ * A named, session-level, exclusive lock between processes.
+ * PostgreSQL: pg_advisory_lock on a 64-bit key derived from the name.
+ * SQLite: flock(2) on a file "<database path>.<name>.lock".
+ * wait=false: returns -ERR_LOCKED at once when another session holds it.
+ * The lock goes with db_close() or the process.
+ */
+int db_lock(struct db *db, const char *name, bool wait, struct err *e);
+int db_unlock(struct db *db, const char *name, struct err *e);
+
+/*
+ * Drop every object this program created (migrate reset): PostgreSQL drops
+ * and recreates the public schema's contents; SQLite drops every table,
+ * view, index and trigger.
+ */
+int db_drop_all(struct db *db, struct err *e);
+
+/* Names of the user tables, sorted; caller frees with db_strv_free(). */
+int db_list_tables(struct db *db, char ***names, int *count, struct err *e);
+void db_strv_free(char **v, int count);
+
+/* Quote an identifier for SQL text (both dialects accept "..."); caller frees. */
+char *db_quote_ident(const char *name);
+
+#endif
