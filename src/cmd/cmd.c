@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,11 +15,12 @@ extern const struct cmd cmd_serve;
 extern const struct cmd cmd_migrate;
 extern const struct cmd cmd_seed;
 extern const struct cmd cmd_admin;
+extern const struct cmd cmd_backup;
 static const struct cmd cmd_version;
 static const struct cmd cmd_help;
 
 const struct cmd *const cmd_table[] = {
-    &cmd_serve, &cmd_migrate, &cmd_seed, &cmd_admin, &cmd_version, &cmd_help, NULL,
+    &cmd_serve, &cmd_migrate, &cmd_seed, &cmd_backup, &cmd_admin, &cmd_version, &cmd_help, NULL,
 };
 
 /* Flags every command accepts. */
@@ -178,6 +180,8 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv)
         if (f == NULL) {
             /* A configuration flag: always takes a value. */
             if (value == NULL) {
+                if (i + 1 >= argc && config_set_flag(&ctx->cfg, flagname, "") == 1)
+                    return cmd_usage_error(ctx, "option '--%s' needs a value", flagname);
                 if (i + 1 < argc && config_set_flag(&ctx->cfg, flagname, argv[i + 1]) == 1) {
                     i++;
                     continue;

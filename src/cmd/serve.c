@@ -1,17 +1,251 @@
-/* cmd/serve.c — placeholder until the command lands. */
+/*
+ * cmd/serve.c — `citaplanner serve`: the boot sequence of SPEC §4 (the
+ * guide's docker-entrypoint.sh as one program), then the HTTP API until
+ * SIGTERM/SIGINT.  Each step logs one line:
+ *
+ *   1 validate configuration      (done by cmd_main before we run)
+ *   2 connect, retrying           boot_connect
+ *   3 take the boot lock          db_lock("boot"): several instances migrate once
+ *   4 (pre-migration backup: arrives with the backups)
+ *   5 migrate deploy              migrate_deploy
+ *   6 seed when no user exists    seed_run (SEED_ON_BOOT=auto)
+ *   7 master admin row            boot_master_admin (never overwrites)
+ *   8 release the lock, serve     http_server_start, "ready on http://…"
+ *   9 SIGTERM/SIGINT              stop accepting, finish in-flight (10 s), exit 0
+ */
 #include "cmd/cmd.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "boot/boot.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "http/server.h"
+#include "migrate/migrate.h"
+#include "seed/seed.h"
+
+#define SHUTDOWN_GRACE_S 10
+
+/*
+ * The published demo passwords cost a bcrypt each to check: do it on a
+ * detached thread with its own connection so that start-up never waits.
+ */
+static void *demo_password_check(void *arg)
+{
+    struct url *u = arg;
+    struct db *db = NULL;
+    struct err e;
+    char **emails = NULL;
+    int count = 0;
+
+    err_clear(&e);
+    log_set_context("boot");
+    if (db_open(u, 10, &db, &e) == 0 && seed_demo_passwords_in_use(db, &emails, &count, &e) == 0) {
+        for (int i = 0; i < count; i++)
+            log_warn("demo account '%s' still has its published password: change it or "
+                     "deactivate it before going live",
+                     emails[i]);
+    } else if (e.code != ERR_OK) {
+        log_debug("demo password check skipped: %s", e.msg);
+    }
+    db_strv_free(emails, count);
+    db_close(db);
+    url_release(u);
+    free(u);
+    return NULL;
+}
+
+static void start_demo_password_check(const struct url *src)
+{
+    pthread_t t;
+    struct url *u = xcalloc(1, sizeof(*u));
+
+    url_copy(u, src);
+    if (pthread_create(&t, NULL, demo_password_check, u) != 0) {
+        url_release(u);
+        free(u);
+        return;
+    }
+    pthread_detach(t);
+}
+
+/* Steps 3 to 7, under the boot lock.  Returns 0 or an exit status. */
+static int prepare_database(struct cmd_ctx *ctx, struct db *db)
+{
+    const struct config *cfg = &ctx->cfg;
+    enum boot_master_result master;
+    char *secret = NULL;
+    int generated = 0;
+    int64_t users = 0;
+    int applied = 0;
+    struct err e;
+    int rc = 0;
+    double t0;
+
+    err_clear(&e);
+    t0 = time_mono();
+    if (db_lock(db, "boot", true, &e) < 0)
+        return cmd_fail(&e);
+    log_info("step 3/8: boot lock taken (%.0f ms)", (time_mono() - t0) * 1000);
+
+    t0 = time_mono();
+    if (migrate_deploy(db, &applied, &e) < 0) {
+        log_error("step 5/8: migrations failed: %s", e.msg);
+        rc = err_exit_status(e.code);
+        goto cleanup;
+    }
+    log_info("step 5/8: migrations: %s (%d applied, %.0f ms)",
+             applied ? "applied" : "already up to date", applied, (time_mono() - t0) * 1000);
+
+    if (boot_user_count(db, &users, &e) < 0) {
+        rc = cmd_fail(&e);
+        goto cleanup;
+    }
+    if (users > 0) {
+        log_info("step 6/8: seed skipped: the database holds %lld users", (long long)users);
+    } else if (cfg->seed_on_boot == CONFIG_SEED_NEVER) {
+        log_info("step 6/8: seed skipped: SEED_ON_BOOT=never");
+    } else {
+        struct seed_report report;
+        t0 = time_mono();
+        memset(&report, 0, sizeof(report));
+        if (seed_run(db, (int64_t)time(NULL), &report, &e) < 0) {
+            seed_report_release(&report);
+            log_error("step 6/8: seed failed: %s", e.msg);
+            rc = err_exit_status(e.code);
+            goto cleanup;
+        }
+        log_info("step 6/8: database was empty: demo data seeded (%d created, %.0f ms)",
+                 report.created, (time_mono() - t0) * 1000);
+        seed_report_release(&report);
+    }
+
+    if (boot_master_admin(db, cfg->master_password_hash, &master, &e) < 0) {
+        rc = cmd_fail(&e);
+        goto cleanup;
+    }
+    switch (master) {
+    case BOOT_MASTER_PRESENT:
+        log_info("step 7/8: master admin: configured (left unchanged)");
+        break;
+    case BOOT_MASTER_CREATED:
+        log_info("step 7/8: master admin: created from MASTER_PASSWORD_HASH");
+        break;
+    case BOOT_MASTER_DISABLED:
+        log_warn("step 7/8: master admin: disabled; set MASTER_PASSWORD_HASH or run "
+                 "'citaplanner admin master-password' to enable it");
+        break;
+    }
+    if (boot_session_secret(db, cfg->session_secret, &secret, &generated, &e) < 0) {
+        rc = cmd_fail(&e);
+        goto cleanup;
+    }
+    if (generated)
+        log_info("session secret generated and kept in the database");
+
+cleanup:
+    if (secret != NULL) {
+        secure_zero(secret, strlen(secret));
+        free(secret);
+    }
+    {
+        struct err ue;
+        err_clear(&ue);
+        db_unlock(db, "boot", &ue);
+    }
+    return rc;
+}
 
 static int run_serve(struct cmd_ctx *ctx)
 {
-    (void)ctx;
-    fprintf(stderr, "citaplanner: 'serve' is not built yet\n");
-    return 1;
+    struct config *cfg = &ctx->cfg;
+    struct http_server *srv = NULL;
+    struct api_app app;
+    struct db *db = NULL;
+    sigset_t sigs;
+    struct err e;
+    double t_start = time_mono();
+    int rc = 0;
+    int sig = 0;
+
+    err_clear(&e);
+    memset(&app, 0, sizeof(app));
+    log_set_context("boot");
+
+    /* Block the signals before any thread exists, so that every thread
+     * inherits the mask and only sigwait() below receives them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cfg->database_url_defaulted)
+        log_info("DATABASE_URL is not set: using the default '%s'", url_redacted(&cfg->db));
+    log_info("step 1/8: configuration valid (database '%s', listen %s)", url_redacted(&cfg->db),
+             cfg->listen);
+
+    if (boot_connect(&cfg->db, cfg->db_connect_timeout, &db, &e) < 0) {
+        log_error("step 2/8: cannot connect: %s", e.msg);
+        rc = err_exit_status(e.code);
+        goto cleanup;
+    }
+    log_info("step 2/8: connected to %s", db_server_version(db));
+
+    rc = prepare_database(ctx, db);
+    if (rc != 0)
+        goto cleanup;
+    db_close(db);
+    db = NULL;
+
+    app.cfg = cfg;
+    if (api_server_new(&app, &srv, &e) < 0 || http_server_start(srv, &e) < 0) {
+        log_error("step 8/8: cannot start the HTTP server: %s", e.msg);
+        rc = err_exit_status(e.code);
+        goto cleanup;
+    }
+    log_info("step 8/8: ready on http://%s%s%s:%d (%.0f ms after start)",
+             strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
+             strchr(cfg->listen_host, ':') ? "]" : "", http_server_port(srv),
+             (time_mono() - t_start) * 1000);
+    start_demo_password_check(&cfg->db);
+
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    log_set_context("shutdown");
+    log_info("received %s: no new connections; finishing requests in flight (%d s at most)",
+             sig == SIGTERM ? "SIGTERM" : "SIGINT", SHUTDOWN_GRACE_S);
+    http_server_shutdown(srv, SHUTDOWN_GRACE_S);
+    log_info("stopped");
+    rc = 0;
+
+cleanup:
+    http_server_free(srv);
+    db_close(db);
+    return rc;
 }
+
+static const struct cmd_flag serve_flags[] = {
+    {NULL, false, NULL},
+};
 
 const struct cmd cmd_serve = {
     .name = "serve",
     .run = run_serve,
-    .summary = "serve",
+    .summary = "boot (migrate, seed if empty, master admin) and serve the HTTP API",
+    .usage = "Usage: citaplanner serve [--listen HOST:PORT] [--database-url URL]\n\n"
+             "Boot sequence: validate the configuration, connect (retrying until\n"
+             "DB_CONNECT_TIMEOUT), take the boot lock, apply pending migrations, seed\n"
+             "the demo data when no user exists (SEED_ON_BOOT=auto), create the master\n"
+             "admin row from MASTER_PASSWORD_HASH when missing, then serve until\n"
+             "SIGTERM/SIGINT (requests in flight get 10 s to finish).\n",
+    .flags = serve_flags,
+    .needs_db = true,
 };

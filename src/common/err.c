@@ -37,17 +37,26 @@ int err_set(struct err *e, enum err_code code, const char *fmt, ...)
 
 int err_prefix(struct err *e, const char *fmt, ...)
 {
-    char prefix[ERR_MSG_MAX];
     char old[ERR_MSG_MAX];
+    size_t n;
     va_list ap;
 
     if (e == NULL)
         return -(int)ERR_INTERNAL;
-    va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
-    va_end(ap);
     memcpy(old, e->msg, sizeof(old));
-    snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    /* Append ": OLD", truncating what does not fit. */
+    n = strlen(e->msg);
+    if (n + 2 < sizeof(e->msg)) {
+        memcpy(e->msg + n, ": ", 2);
+        n += 2;
+        size_t room = sizeof(e->msg) - n - 1;
+        size_t len = strnlen(old, room);
+        memcpy(e->msg + n, old, len);
+        e->msg[n + len] = '\0';
+    }
     return -(int)e->code;
 }
 

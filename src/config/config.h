@@ -50,6 +50,9 @@ struct config {
     char *backup_alert_command;
 
     enum log_level log_level;
+
+    /* Private to config.c: values given with config_set_flag(), one slot per option. */
+    char **flag_values;
 };
 
 /* Zero c and apply every default. */

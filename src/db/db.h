@@ -47,9 +47,15 @@ struct db_param {
     const char *s; /* DB_P_TEXT; borrowed for the duration of the call */
 };
 
+/* A function, not a macro test of v: "v ? ..." warns (-Waddress) when v is an array. */
+static inline struct db_param db_param_text(const char *v)
+{
+    return (struct db_param){v != NULL ? DB_P_TEXT : DB_P_NULL, 0, v};
+}
+
 #define DB_NULL    ((struct db_param){DB_P_NULL, 0, NULL})
 #define DB_INT(v)  ((struct db_param){DB_P_INT, (int64_t)(v), NULL})
-#define DB_TEXT(v) ((struct db_param){(v) ? DB_P_TEXT : DB_P_NULL, 0, (v)})
+#define DB_TEXT(v) db_param_text(v)
 #define DB_BOOL(v) ((struct db_param){DB_P_BOOL, (v) ? 1 : 0, NULL})
 
 /* Number of elements of a compound-literal array, for the params argument. */

@@ -6,6 +6,19 @@
  * the same names in both dialects, applied in name order, each in one
  * transaction, under the named lock "migrate".  A failed migration is
  * recorded and blocks later deploys until resolved.
+ *
+ * Adding a migration: write it in both dialects with the same name and the
+ * next number, list both files in src/migrate/meson.build (the recipe is at
+ * its top).  Never edit one that has shipped: it would be reported modified.
+ *
+ * The ledger `_migrations` (id, name, checksum = SHA-256 hex of the file,
+ * started_at, finished_at, rolled_back_at, logs) is created by deploy when
+ * missing; status never writes.  A name may have several rows (a failed
+ * attempt marked rolled back, then the successful one).
+ *
+ * Development and tests: when CITAPLANNER_MIGRATIONS_DIR is set (and not
+ * empty), the migrations are read from DIR/pg/ or DIR/sqlite/ instead of the
+ * embedded ones: only files named NNNN_name.sql, sorted by name.
  */
 #ifndef CITAPLANNER_MIGRATE_H
 #define CITAPLANNER_MIGRATE_H
@@ -38,8 +51,39 @@ struct migrate_report {
 
 /* Apply pending migrations (takes and releases the "migrate" lock itself).
  * *applied (may be NULL) gets how many were applied.  -ERR_MIGRATE naming the
- * migration and the statement's error on failure. */
+ * migration and the statement's error on failure; also -ERR_MIGRATE, without
+ * running anything, when a migration is failed, modified, or unknown to this
+ * program (the database is newer). */
 int migrate_deploy(struct db *db, int *applied, struct err *e);
+
+/* Called once per migration that deploy or reset applied, in order; name is
+ * borrowed for the call. */
+typedef void (*migrate_applied_fn)(const char *name, double seconds, void *arg);
+
+/* migrate_deploy, calling fn (may be NULL) after each applied migration. */
+int migrate_deploy_each(struct db *db, migrate_applied_fn fn, void *arg, int *applied,
+                        struct err *e);
+
+/*
+ * `migrate resolve`, under the "migrate" lock.  to = MIGRATION_APPLIED marks a
+ * pending, rolled-back or failed migration as applied without running it (a
+ * baseline), or accepts the new checksum of a modified one (the old one is
+ * kept in the row's logs).  to = MIGRATION_ROLLED_BACK marks a failed
+ * migration rolled back, so that the next deploy runs it again.
+ * Errors: -ERR_USAGE when this program has no migration of that name,
+ * -ERR_MIGRATE when its state does not allow it (already applied, not failed).
+ */
+int migrate_resolve(struct db *db, const char *name, enum migration_state to, struct err *e);
+
+/*
+ * `migrate reset --force`: drop every object (db_drop_all) and deploy every
+ * migration, under the "migrate" lock.  Deletes all data; the caller asks.
+ * fn/arg/applied as for migrate_deploy_each.
+ */
+int migrate_reset(struct db *db, migrate_applied_fn fn, void *arg, int *applied, struct err *e);
+
+/* "applied", "pending", "failed", "modified", "rolled_back", "unknown". */
+const char *migrate_state_name(enum migration_state s);
 
 /* Fill r (caller releases with migrate_report_release). */
 int migrate_status(struct db *db, struct migrate_report *r, struct err *e);
@@ -51,7 +95,9 @@ int migrate_is_current(struct db *db, struct err *e);
 /* Number of pending migrations (0 on an up-to-date database), <0 on error. */
 int migrate_pending_count(struct db *db, struct err *e);
 
-/* Name of the newest migration this program knows for that dialect (the schema version). */
+/* Name of the newest migration this program knows for that dialect (the
+ * schema version); static storage.  NULL when there is none, or when
+ * CITAPLANNER_MIGRATIONS_DIR is set and cannot be read. */
 const char *migrate_latest_name(enum db_kind kind);
 
 #endif

@@ -1,0 +1,157 @@
+/* boot — see boot.h. */
+#include "boot/boot.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/tz.h"
+#include "common/util.h"
+
+static void sleep_seconds(double s)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+int boot_connect(const struct url *u, int timeout_s, struct db **out, struct err *e)
+{
+    double start = time_mono();
+    double delay = 0.5;
+    int attempt = 0;
+
+    for (;;) {
+        double left = (double)timeout_s - (time_mono() - start);
+        int per_try = left > 10 ? 10 : (left < 1 ? 1 : (int)left);
+        int rc;
+
+        attempt++;
+        rc = db_open(u, per_try, out, e);
+        if (rc == 0) {
+            if (attempt > 1)
+                log_info("connected after %d attempts (%.1f s)", attempt, time_mono() - start);
+            return 0;
+        }
+        if (e->code != ERR_DB_CONNECT)
+            return rc; /* a rejected password or a bad configuration: retrying cannot help */
+        left = (double)timeout_s - (time_mono() - start);
+        if (left <= 0) {
+            return err_prefix(e, "gave up after %d attempts in %d s (DB_CONNECT_TIMEOUT)",
+                              attempt, timeout_s);
+        }
+        log_warn("database not reachable (attempt %d): %s; retrying in %.1f s", attempt, e->msg,
+                 delay < left ? delay : left);
+        sleep_seconds(delay < left ? delay : left);
+        delay = delay * 2 > 5 ? 5 : delay * 2;
+    }
+}
+
+int boot_master_admin(struct db *db, const char *hash, enum boot_master_result *out,
+                      struct err *e)
+{
+    int64_t n = 0;
+    int rc;
+
+    rc = db_query_int(db, "SELECT count(*) FROM master_admin_config WHERE id = 'singleton'",
+                      DB_NOPARAMS, &n, e);
+    if (rc < 0)
+        return rc;
+    if (n > 0) {
+        *out = BOOT_MASTER_PRESENT;
+        return 0;
+    }
+    if (hash == NULL) {
+        *out = BOOT_MASTER_DISABLED;
+        return 0;
+    }
+    /* ON CONFLICT DO NOTHING: another instance may have created it meanwhile. */
+    rc = db_exec_params(db,
+                        "INSERT INTO master_admin_config (id, password_hash) VALUES "
+                        "('singleton', $1) ON CONFLICT (id) DO NOTHING",
+                        DB_PARAMS(DB_TEXT(hash)), NULL, e);
+    if (rc < 0)
+        return rc;
+    *out = BOOT_MASTER_CREATED;
+    return 0;
+}
+
+int boot_master_admin_set(struct db *db, const char *hash, struct err *e)
+{
+    char now[32];
+    int rc;
+
+    tz_format_instant((int64_t)time(NULL), now);
+    rc = db_begin(db, e);
+    if (rc < 0)
+        return rc;
+    rc = db_exec_params(db,
+                        "INSERT INTO master_admin_config (id, password_hash) VALUES "
+                        "('singleton', $1) ON CONFLICT (id) DO UPDATE SET "
+                        "password_hash = excluded.password_hash, updated_at = $2",
+                        DB_PARAMS(DB_TEXT(hash), DB_TEXT(now)), NULL, e);
+    if (rc == 0)
+        rc = db_exec(db, "DELETE FROM sessions WHERE user_id IS NULL", e);
+    if (rc < 0) {
+        db_rollback(db);
+        return rc;
+    }
+    return db_commit(db, e);
+}
+
+int boot_session_secret(struct db *db, const char *configured, char **out, int *generated,
+                        struct err *e)
+{
+    unsigned char raw[32];
+    char hex[65];
+    char *value = NULL;
+    int rc;
+
+    *out = NULL;
+    *generated = 0;
+    if (configured != NULL) {
+        *out = xstrdup(configured);
+        return 0;
+    }
+    rc = db_query_text(db, "SELECT value FROM settings WHERE key = 'session_secret'", DB_NOPARAMS,
+                       &value, e);
+    if (rc < 0)
+        return rc;
+    if (value != NULL) {
+        *out = value;
+        return 0;
+    }
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return err_set(e, ERR_INTERNAL, "cannot generate the session secret: no randomness");
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    secure_zero(raw, sizeof(raw));
+    rc = db_exec_params(db,
+                        "INSERT INTO settings (key, value) VALUES ('session_secret', $1) "
+                        "ON CONFLICT (key) DO NOTHING",
+                        DB_PARAMS(DB_TEXT(hex)), NULL, e);
+    secure_zero(hex, sizeof(hex));
+    if (rc < 0)
+        return rc;
+    /* Read back: another instance may have won the insert. */
+    rc = db_query_text(db, "SELECT value FROM settings WHERE key = 'session_secret'", DB_NOPARAMS,
+                       &value, e);
+    if (rc < 0)
+        return rc;
+    if (value == NULL)
+        return err_set(e, ERR_DB, "the session secret vanished from 'settings'");
+    *out = value;
+    *generated = 1;
+    return 0;
+}
+
+int boot_user_count(struct db *db, int64_t *count, struct err *e)
+{
+    *count = 0;
+    return db_query_int(db, "SELECT count(*) FROM users", DB_NOPARAMS, count, e);
+}

@@ -1,0 +1,389 @@
+/*
+ * cmd/backup.c — `citaplanner backup`: take one backup now, list, prune;
+ * verify and restore are parsed here and run in backup_verify_restore.c.
+ *
+ * The guide's spellings (`./scripts/pg_backup.sh`, `--verify-only`,
+ * `--restore FILE`) are accepted beside the sub-commands.
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backup/backup.h"
+#include "cmd/backup_cmds.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static const struct cmd_flag backup_flags[] = {
+    {"tier", true, "take: auto (default), daily, weekly, monthly, premigrate or prerestore"},
+    {"dry-run", false, "prune: show what would be deleted, delete nothing"},
+    {"verify-only", false, "same as 'backup verify' (the guide's spelling)"},
+    {"deep", false, "verify: also restore each backup into a scratch database"},
+    {"restore", true, "same as 'backup restore FILE' (the guide's spelling)"},
+    {"yes", false, "restore: do not ask for confirmation"},
+    {"no-safety-backup", false, "restore: do not take a prerestore backup first"},
+    {NULL, false, NULL},
+};
+
+static const char backup_usage[] =
+    "Usage: citaplanner backup [take] [--tier auto|daily|weekly|monthly]\n"
+    "       citaplanner backup list [--json]\n"
+    "       citaplanner backup prune [--dry-run] [--json]\n"
+    "       citaplanner backup verify [FILE...] [--deep]   (or: backup --verify-only [FILE...])\n"
+    "       citaplanner backup restore FILE [--yes]        (or: backup --restore FILE)\n"
+    "\n"
+    "take (the default) dumps the database once into BACKUP_DIR/<tier>/ as\n"
+    "citaplanner_<tier>_YYYYMMDD_HHMMSS.sql.gz (PostgreSQL) or .sqlite.gz (SQLite),\n"
+    "with a .sha256 (for sha256sum -c) and a .json manifest.  --tier auto writes the\n"
+    "daily tier, plus weekly on BACKUP_WEEKLY_DAY and monthly on BACKUP_MONTHLY_DAY\n"
+    "(hard links to the same file).  Then rotation keeps the newest BACKUP_KEEP_*\n"
+    "of each tier (3 of premigrate and prerestore).  Each run appends to\n"
+    "BACKUP_DIR/logs/backup_YYYYMMDD.log.\n"
+    "\n"
+    "list shows every backup with its tier, time, size and whether its .sha256 and\n"
+    ".json are present.  prune runs rotation alone.\n"
+    "\n"
+    "Testing aid: CITAPLANNER_FAKE_NOW='YYYY-MM-DDTHH:MM:SS' (local time) replaces the\n"
+    "clock of take (names, tiers, log file).  PG_DUMP names the pg_dump to run.\n";
+
+/* ---- shared with backup_verify_restore.c (backup_cmds.h) ---- */
+
+static volatile int cancel_flag;
+static bool progress_drawn;
+
+volatile int *backup_cmd_cancel_flag(void)
+{
+    return &cancel_flag;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cancel_flag = 1;
+}
+
+void backup_cmd_catch_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int backup_cmd_clock(time_t *now)
+{
+    const char *fake = getenv("CITAPLANNER_FAKE_NOW");
+
+    if (fake == NULL || fake[0] == '\0') {
+        *now = time(NULL);
+        return 0;
+    }
+    if (backup_parse_local_time(fake, now) < 0) {
+        fprintf(stderr,
+                "citaplanner: error: CITAPLANNER_FAKE_NOW must be a local time "
+                "'YYYY-MM-DDTHH:MM:SS', not '%s'\n",
+                fake);
+        return 2;
+    }
+    return 0;
+}
+
+void backup_cmd_progress(void *arg, const struct backup_progress *p)
+{
+    char a[32], b[32];
+
+    (void)arg;
+    printf("\r  %-8s %10s read, %10s written, %6.1f MB/s ", p->step,
+           backup_fmt_bytes(a, p->raw_bytes), backup_fmt_bytes(b, p->gz_bytes),
+           p->seconds > 0 ? (double)p->raw_bytes / 1e6 / p->seconds : 0.0);
+    fflush(stdout);
+    progress_drawn = true;
+}
+
+void backup_cmd_progress_end(void)
+{
+    if (progress_drawn) {
+        fputc('\n', stdout);
+        progress_drawn = false;
+    }
+}
+
+/* ---- take ---- */
+
+static json_t *tiers_json(unsigned tiers)
+{
+    json_t *a = json_array();
+
+    for (int t = 0; t < BACKUP_TIER_COUNT; t++)
+        if (tiers & (1u << t))
+            json_array_append_new(a, json_string(backup_tier_name((enum backup_tier)t)));
+    return a;
+}
+
+static void print_json(json_t *o)
+{
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+    if (s != NULL)
+        printf("%s\n", s);
+    free(s);
+    json_decref(o);
+}
+
+/* --json on failure: the error as an object on stdout (the message goes to stderr too). */
+static int fail_json(struct cmd_ctx *ctx, const struct err *e)
+{
+    if (ctx->json) {
+        json_t *o = json_object();
+        json_t *eo = json_object();
+        json_object_set_new(o, "ok", json_false());
+        json_object_set_new(eo, "code", json_string(err_name(e->code)));
+        json_object_set_new(eo, "message", json_string(e->msg));
+        json_object_set_new(eo, "exit_status", json_integer(err_exit_status(e->code)));
+        json_object_set_new(o, "error", eo);
+        print_json(o);
+    }
+    return cmd_fail(e);
+}
+
+static int run_take(struct cmd_ctx *ctx)
+{
+    struct backup_opts o;
+    struct backup_result r;
+    struct err e;
+    const char *tier = cmd_flag(ctx, "tier");
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    err_clear(&e);
+    o.cfg = &ctx->cfg;
+    o.db = &ctx->cfg.db;
+    o.tier = BACKUP_TIER_AUTO;
+    o.rotate = true;
+    if (tier != NULL && strcmp(tier, "auto") != 0) {
+        enum backup_tier t;
+        if (backup_tier_parse(tier, &t) < 0)
+            return cmd_usage_error(ctx,
+                                   "invalid --tier '%s': use auto, daily, weekly, monthly, "
+                                   "premigrate or prerestore",
+                                   tier);
+        o.tier = (int)t;
+    }
+    rc = backup_cmd_clock(&o.now);
+    if (rc != 0)
+        return rc;
+    if (ctx->cfg.database_url_defaulted)
+        log_info("DATABASE_URL is not set: using the default '%s'", url_redacted(&ctx->cfg.db));
+    backup_cmd_catch_signals();
+    o.cancel = backup_cmd_cancel_flag();
+    if (ctx->tty && !ctx->json)
+        o.progress = backup_cmd_progress;
+
+    rc = backup_take(&o, &r, &e);
+    backup_cmd_progress_end();
+    if (rc < 0) {
+        backup_result_release(&r);
+        return fail_json(ctx, &e);
+    }
+    if (ctx->json) {
+        json_t *root = json_object();
+        json_t *files = json_object();
+        json_t *bytes = json_object();
+        for (int t = 0; t < BACKUP_TIER_COUNT; t++)
+            if (r.files[t] != NULL)
+                json_object_set_new(files, backup_tier_name((enum backup_tier)t),
+                                    json_string(r.files[t]));
+        json_object_set_new(bytes, "uncompressed", json_integer((json_int_t)r.raw_bytes));
+        json_object_set_new(bytes, "compressed", json_integer((json_int_t)r.gz_bytes));
+        json_object_set_new(root, "ok", json_true());
+        json_object_set_new(root, "database",
+                            json_string(r.kind == DB_PG ? "postgresql" : "sqlite"));
+        json_object_set_new(root, "tiers", tiers_json(r.tiers));
+        json_object_set_new(root, "files", files);
+        json_object_set_new(root, "bytes", bytes);
+        json_object_set_new(root, "sha256", json_string(r.sha256));
+        json_object_set_new(root, "seconds", json_real(r.seconds));
+        json_object_set_new(root, "rotated", json_integer(r.rotated));
+        print_json(root);
+    } else {
+        char a[32], b[32];
+        bool first = true;
+        for (int t = 0; t < BACKUP_TIER_COUNT; t++) {
+            if (r.files[t] == NULL)
+                continue;
+            printf("%s %s\n", first ? "backup written:" : "         also:", r.files[t]);
+            first = false;
+        }
+        printf("%s compressed from %s in %.1f s; sha256 %s\n", backup_fmt_bytes(a, r.gz_bytes),
+               backup_fmt_bytes(b, r.raw_bytes), r.seconds, r.sha256);
+        if (r.rotated > 0)
+            printf("rotation deleted %d old backup%s\n", r.rotated, r.rotated == 1 ? "" : "s");
+    }
+    backup_result_release(&r);
+    return 0;
+}
+
+/* ---- list ---- */
+
+static void entry_time(char out[32], int64_t stamp)
+{
+    int64_t s = stamp;
+    int se = (int)(s % 100), mi = (int)(s / 100 % 100), h = (int)(s / 10000 % 100);
+    int d = (int)(s / 1000000 % 100), mo = (int)(s / 100000000 % 100);
+    int y = (int)(s / 10000000000LL);
+
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, se);
+}
+
+static json_t *entry_json(const struct backup_entry *it)
+{
+    json_t *o = json_object();
+    char when[32];
+
+    entry_time(when, it->stamp);
+    json_object_set_new(o, "tier", json_string(backup_tier_name(it->tier)));
+    json_object_set_new(o, "file", json_string(it->name));
+    json_object_set_new(o, "path", json_string(it->path));
+    json_object_set_new(o, "time", json_string(when));
+    json_object_set_new(o, "format", json_string(it->format == BACKUP_FMT_SQL ? "sql" : "sqlite"));
+    json_object_set_new(o, "size", json_integer(it->size));
+    json_object_set_new(o, "has_sha256", json_boolean(it->has_sha256));
+    json_object_set_new(o, "has_manifest", json_boolean(it->has_manifest));
+    return o;
+}
+
+static int run_list(struct cmd_ctx *ctx)
+{
+    struct backup_list l = {0};
+    struct err e;
+    int rc;
+
+    err_clear(&e);
+    rc = backup_list_load(ctx->cfg.backup_dir, &l, &e);
+    if (rc < 0) {
+        backup_list_release(&l);
+        return fail_json(ctx, &e);
+    }
+    if (ctx->json) {
+        json_t *root = json_object();
+        json_t *items = json_array();
+        json_t *counts = json_object();
+        int per[BACKUP_TIER_COUNT] = {0};
+        for (int i = 0; i < l.count; i++) {
+            json_array_append_new(items, entry_json(&l.items[i]));
+            per[l.items[i].tier]++;
+        }
+        for (int t = 0; t < BACKUP_TIER_COUNT; t++)
+            json_object_set_new(counts, backup_tier_name((enum backup_tier)t),
+                                json_integer(per[t]));
+        json_object_set_new(root, "backup_dir", json_string(ctx->cfg.backup_dir));
+        json_object_set_new(root, "count", json_integer(l.count));
+        json_object_set_new(root, "tiers", counts);
+        json_object_set_new(root, "backups", items);
+        print_json(root);
+    } else if (l.count == 0) {
+        printf("no backups in '%s'\n", ctx->cfg.backup_dir);
+    } else {
+        printf("%-10s  %-19s  %10s  %-6s  %-8s  %s\n", "TIER", "TIME", "SIZE", "SHA256", "MANIFEST",
+               "FILE");
+        for (int i = 0; i < l.count; i++) {
+            const struct backup_entry *it = &l.items[i];
+            char when[32], sz[32];
+            entry_time(when, it->stamp);
+            when[10] = ' ';
+            printf("%-10s  %-19s  %10s  %-6s  %-8s  %s\n", backup_tier_name(it->tier), when,
+                   backup_fmt_bytes(sz, (uint64_t)it->size), it->has_sha256 ? "yes" : "MISSING",
+                   it->has_manifest ? "yes" : "MISSING", it->path);
+        }
+        printf("%d backup%s in '%s'\n", l.count, l.count == 1 ? "" : "s", ctx->cfg.backup_dir);
+    }
+    backup_list_release(&l);
+    return 0;
+}
+
+/* ---- prune ---- */
+
+static int run_prune(struct cmd_ctx *ctx)
+{
+    struct backup_list v = {0};
+    struct err e;
+    bool dry = cmd_has_flag(ctx, "dry-run");
+    int rc;
+
+    err_clear(&e);
+    rc = backup_prune(&ctx->cfg, dry, &v, &e);
+    if (rc < 0) {
+        backup_list_release(&v);
+        return fail_json(ctx, &e);
+    }
+    if (ctx->json) {
+        json_t *root = json_object();
+        json_t *items = json_array();
+        for (int i = 0; i < v.count; i++)
+            json_array_append_new(items, entry_json(&v.items[i]));
+        json_object_set_new(root, "ok", json_true());
+        json_object_set_new(root, "dry_run", json_boolean(dry));
+        json_object_set_new(root, "count", json_integer(v.count));
+        json_object_set_new(root, dry ? "would_delete" : "deleted", items);
+        print_json(root);
+    } else {
+        for (int i = 0; i < v.count; i++)
+            printf("%s %s\n", dry ? "would delete" : "deleted", v.items[i].path);
+        printf("%d backup%s %s\n", v.count, v.count == 1 ? "" : "s",
+               dry ? "would be deleted (dry run)" : "deleted");
+    }
+    backup_list_release(&v);
+    return 0;
+}
+
+/* ---- dispatch ---- */
+
+static int run_backup(struct cmd_ctx *ctx)
+{
+    const char *sub = ctx->args.npos > 0 ? ctx->args.pos[0] : NULL;
+    const char *restore = cmd_flag(ctx, "restore");
+
+    log_set_context("backup");
+    if (cmd_has_flag(ctx, "verify-only")) {
+        if (restore != NULL)
+            return cmd_usage_error(ctx, "--verify-only and --restore cannot be combined");
+        return backup_cmd_verify(ctx, ctx->args.npos, ctx->args.pos);
+    }
+    if (restore != NULL) {
+        if (ctx->args.npos > 0)
+            return cmd_usage_error(ctx, "unexpected argument '%s' after --restore FILE", sub);
+        return backup_cmd_restore(ctx, restore);
+    }
+    if (sub != NULL && strcmp(sub, "verify") == 0)
+        return backup_cmd_verify(ctx, ctx->args.npos - 1, ctx->args.pos + 1);
+    if (sub != NULL && strcmp(sub, "restore") == 0) {
+        if (ctx->args.npos != 2)
+            return cmd_usage_error(ctx, "'backup restore' takes exactly one FILE");
+        return backup_cmd_restore(ctx, ctx->args.pos[1]);
+    }
+    if (ctx->args.npos > 1)
+        return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.pos[1]);
+    if (sub == NULL || strcmp(sub, "take") == 0)
+        return run_take(ctx);
+    if (strcmp(sub, "list") == 0)
+        return run_list(ctx);
+    if (strcmp(sub, "prune") == 0)
+        return run_prune(ctx);
+    return cmd_usage_error(ctx, "unknown sub-command '%s' (take, list, prune, verify, restore)",
+                           sub);
+}
+
+const struct cmd cmd_backup = {
+    .name = "backup",
+    .run = run_backup,
+    .summary = "take a backup now, or list, prune, verify and restore backups",
+    .usage = backup_usage,
+    .flags = backup_flags,
+    .needs_db = true,
+};

@@ -1,0 +1,51 @@
+/*
+ * backup_cmds — what the sub-commands of `citaplanner backup` share across
+ * files: backup.c parses the command line and runs take, list and prune;
+ * verify and restore live in their own file and are reached through the two
+ * functions below.
+ */
+#ifndef CITAPLANNER_BACKUP_CMDS_H
+#define CITAPLANNER_BACKUP_CMDS_H
+
+#include <time.h>
+
+#include "backup/backup.h"
+#include "cmd/cmd.h"
+
+/*
+ * `backup verify [FILE…] [--deep]` and `backup --verify-only [FILE…]`:
+ * files (nfiles may be 0: every backup under BACKUP_DIR) are borrowed from
+ * argv.  Returns the exit status (6 when any backup is damaged).
+ */
+int backup_cmd_verify(struct cmd_ctx *ctx, int nfiles, char **files);
+
+/*
+ * `backup restore FILE [--yes] [--no-safety-backup]` and `backup --restore
+ * FILE`.  Returns the exit status (7 when cancelled or refused).
+ */
+int backup_cmd_restore(struct cmd_ctx *ctx, const char *file);
+
+/*
+ * The clock of a backup command: time(NULL), or the testing aid
+ * CITAPLANNER_FAKE_NOW='YYYY-MM-DDTHH:MM:SS' (local time).  Returns 0, or
+ * prints why the variable is invalid and returns the exit status 2.
+ */
+int backup_cmd_clock(time_t *now);
+
+/*
+ * A progress callback for struct backup_opts: one line on stdout, rewritten
+ * in place ('\r').  Install it only when stdout is a terminal and not --json;
+ * arg is unused.  backup_cmd_progress_end() ends the line if one was drawn.
+ */
+void backup_cmd_progress(void *arg, const struct backup_progress *p);
+void backup_cmd_progress_end(void);
+
+/*
+ * SIGINT and SIGTERM set *backup_cmd_cancel_flag() (for struct
+ * backup_opts.cancel) instead of killing the process, so that a run removes
+ * its temporary files before it exits.
+ */
+volatile int *backup_cmd_cancel_flag(void);
+void backup_cmd_catch_signals(void);
+
+#endif

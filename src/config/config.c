@@ -1,0 +1,790 @@
+/*
+ * config — see config.h.
+ *
+ * options[] below is the only place an option is described.  Each row says
+ * where its value comes from (variable, alias, flag), its default, how it is
+ * checked and stored, and its help line; config_load(), config_set_flag()
+ * and config_print_help() only walk the table.
+ *
+ * Secrets (SESSION_SECRET, MASTER_PASSWORD_HASH) have no flag, because a
+ * command line is visible to every user through ps, and their value never
+ * appears in a message.  BACKUP_ALERT_WEBHOOK and BACKUP_ALERT_COMMAND are
+ * treated the same way: a webhook URL usually carries its token in the path,
+ * and a notification command often carries one in its arguments.
+ */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+#define DEFAULT_DATABASE_URL "sqlite:data/citaplanner.db"
+
+struct option;
+
+/*
+ * Check value and store it in c.  value is NULL when the option is unset and
+ * has no default.  On a bad value, return bad_value(...) (-ERR_CONFIG).
+ */
+typedef int (*option_set_fn)(struct config *c, const struct option *o, const char *value,
+                             const char *name, struct err *e);
+
+enum option_type {
+    OPT_STRING, /* char * at offset; NULL when unset */
+    OPT_INT,    /* int at offset, within [min, max] */
+    OPT_ENUM,   /* int (an enum) at offset: the index of the value in names[] */
+    OPT_CUSTOM, /* set() does everything */
+};
+
+struct option {
+    const char *env;
+    const char *alias; /* an older name still read (the guide's NextAuth names), or NULL */
+    const char *flag;  /* without dashes; NULL for secrets */
+    const char *metavar;
+    const char *def;             /* default value, NULL = unset */
+    const char *(*def_fn)(void); /* computed default, wins over def */
+    const char *def_help;        /* default as shown by --help when def is not enough */
+    bool secret;                 /* never shown in a message */
+    enum option_type type;
+    size_t offset;
+    int min, max;             /* OPT_INT */
+    const char *const *names; /* OPT_ENUM, NULL-terminated, in enum order */
+    option_set_fn set;        /* OPT_CUSTOM */
+    const char *form;         /* the accepted form, for error messages */
+    const char *help;
+};
+
+static const char *const env_names[] = {"development", "production", NULL};
+static const char *const seed_names[] = {"auto", "never", NULL};
+/* In the order of enum log_level. */
+static const char *const log_names[] = {"debug", "info", "warn", "error", NULL};
+
+static const char *default_listen(void)
+{
+    return config_in_container() ? "0.0.0.0:3000" : "127.0.0.1:3000";
+}
+
+static const char *default_backup_dir(void)
+{
+    return config_in_container() ? "/backup-citaplanner" : "backups";
+}
+
+static int set_database_url(struct config *c, const struct option *o, const char *value,
+                            const char *name, struct err *e);
+static int set_listen(struct config *c, const struct option *o, const char *value, const char *name,
+                      struct err *e);
+static int set_public_url(struct config *c, const struct option *o, const char *value,
+                          const char *name, struct err *e);
+static int set_session_secret(struct config *c, const struct option *o, const char *value,
+                              const char *name, struct err *e);
+static int set_master_hash(struct config *c, const struct option *o, const char *value,
+                           const char *name, struct err *e);
+static int set_backup_dir(struct config *c, const struct option *o, const char *value,
+                          const char *name, struct err *e);
+static int set_schedule(struct config *c, const struct option *o, const char *value,
+                        const char *name, struct err *e);
+static int set_webhook(struct config *c, const struct option *o, const char *value,
+                       const char *name, struct err *e);
+
+#define FIELD(f) offsetof(struct config, f)
+
+/*
+ * The table.  Adding an option: one row here, one field in struct config,
+ * a test in test/unit/common/config_test.c.  Order matters where one default
+ * derives from another option: PUBLIC_URL comes after LISTEN.
+ */
+static const struct option options[] = {
+    {.env = "DATABASE_URL",
+     .flag = "database-url",
+     .metavar = "URL",
+     .def = DEFAULT_DATABASE_URL,
+     .type = OPT_CUSTOM,
+     .set = set_database_url,
+     .form = "postgresql://USER:PASSWORD@HOST:PORT/DBNAME or sqlite:PATH",
+     .help = "the database: postgresql://USER:PASSWORD@HOST:PORT/DB or sqlite:PATH"},
+    {.env = "LISTEN",
+     .flag = "listen",
+     .metavar = "HOST:PORT",
+     .def_fn = default_listen,
+     .def_help = "127.0.0.1:3000",
+     .type = OPT_CUSTOM,
+     .set = set_listen,
+     .form = "HOST:PORT with a port 1-65535, e.g. 127.0.0.1:3000 or [::1]:3000",
+     .help = "HTTP address to listen on (0.0.0.0:3000 in a container)"},
+    {.env = "PUBLIC_URL",
+     .alias = "NEXTAUTH_URL",
+     .flag = "public-url",
+     .metavar = "URL",
+     .def_help = "http://LISTEN",
+     .type = OPT_CUSTOM,
+     .set = set_public_url,
+     .form = "an http:// or https:// URL, e.g. https://citas.example.com",
+     .help = "external URL of the service; https turns on secure cookies"},
+    {.env = "SESSION_SECRET",
+     .alias = "NEXTAUTH_SECRET",
+     .def_help = "generated",
+     .secret = true,
+     .type = OPT_CUSTOM,
+     .set = set_session_secret,
+     .form = "at least 32 bytes (e.g. the output of: openssl rand -base64 48)",
+     .help = "signs cookies and CSRF tokens; required (32+ bytes) in production"},
+    {.env = "MASTER_PASSWORD_HASH",
+     .def_help = "unset",
+     .secret = true,
+     .type = OPT_CUSTOM,
+     .set = set_master_hash,
+     .form = "a bcrypt hash: $2a$, $2b$ or $2y$, a two-digit cost 04-31, '$', then 53 "
+             "characters of [./A-Za-z0-9]",
+     .help = "bcrypt hash that creates the master admin once, if missing"},
+    {.env = "CITAPLANNER_ENV",
+     .flag = "env",
+     .metavar = "NAME",
+     .def = "development",
+     .type = OPT_ENUM,
+     .offset = FIELD(env),
+     .names = env_names,
+     .form = "development or production",
+     .help = "production tightens checks"},
+    {.env = "DB_CONNECT_TIMEOUT",
+     .flag = "db-connect-timeout",
+     .metavar = "SECONDS",
+     .def = "60",
+     .type = OPT_INT,
+     .offset = FIELD(db_connect_timeout),
+     .min = 0,
+     .max = 3600,
+     .form = "a number of seconds, 0-3600",
+     .help = "how long serve keeps retrying its first connection"},
+    {.env = "SEED_ON_BOOT",
+     .flag = "seed-on-boot",
+     .metavar = "WHEN",
+     .def = "auto",
+     .type = OPT_ENUM,
+     .offset = FIELD(seed_on_boot),
+     .names = seed_names,
+     .form = "auto or never",
+     .help = "auto: seed demo data when no user exists; never"},
+    {.env = "BACKUP_DIR",
+     .flag = "backup-dir",
+     .metavar = "DIR",
+     .def_fn = default_backup_dir,
+     .def_help = "backups",
+     .type = OPT_CUSTOM,
+     .set = set_backup_dir,
+     .form = "a directory path",
+     .help = "where backups go (/backup-citaplanner in a container)"},
+    {.env = "BACKUP_SCHEDULE",
+     .flag = "backup-schedule",
+     .metavar = "CRON",
+     .def = "0 2 * * *",
+     .type = OPT_CUSTOM,
+     .set = set_schedule,
+     .form = "off, or 5 cron fields (minute hour day-of-month month day-of-week) made of "
+             "numbers, '*', ',', '-', '/' and day or month names, e.g. '0 2 * * *'",
+     .help = "when serve takes backups (local time, TZ); off disables"},
+    {.env = "BACKUP_KEEP_DAILY",
+     .flag = "backup-keep-daily",
+     .metavar = "N",
+     .def = "7",
+     .type = OPT_INT,
+     .offset = FIELD(backup_keep_daily),
+     .min = 1,
+     .max = 1000,
+     .form = "a number 1-1000",
+     .help = "daily backups to keep"},
+    {.env = "BACKUP_KEEP_WEEKLY",
+     .flag = "backup-keep-weekly",
+     .metavar = "N",
+     .def = "4",
+     .type = OPT_INT,
+     .offset = FIELD(backup_keep_weekly),
+     .min = 1,
+     .max = 1000,
+     .form = "a number 1-1000",
+     .help = "weekly backups to keep"},
+    {.env = "BACKUP_KEEP_MONTHLY",
+     .flag = "backup-keep-monthly",
+     .metavar = "N",
+     .def = "6",
+     .type = OPT_INT,
+     .offset = FIELD(backup_keep_monthly),
+     .min = 1,
+     .max = 1000,
+     .form = "a number 1-1000",
+     .help = "monthly backups to keep"},
+    {.env = "BACKUP_WEEKLY_DAY",
+     .flag = "backup-weekly-day",
+     .metavar = "DAY",
+     .def = "0",
+     .type = OPT_INT,
+     .offset = FIELD(backup_weekly_day),
+     .min = 0,
+     .max = 6,
+     .form = "a day of the week 0-6 (0 = Sunday)",
+     .help = "weekday (0 = Sunday) whose backup is also weekly"},
+    {.env = "BACKUP_MONTHLY_DAY",
+     .flag = "backup-monthly-day",
+     .metavar = "DAY",
+     .def = "1",
+     .type = OPT_INT,
+     .offset = FIELD(backup_monthly_day),
+     .min = 1,
+     .max = 28,
+     .form = "a day of the month 1-28 (29-31 would skip the months that lack them)",
+     .help = "day of the month whose backup is also monthly"},
+    {.env = "BACKUP_MAX_AGE_HOURS",
+     .flag = "backup-max-age-hours",
+     .metavar = "HOURS",
+     .def = "26",
+     .type = OPT_INT,
+     .offset = FIELD(backup_max_age_hours),
+     .min = 1,
+     .max = 8760,
+     .form = "a number of hours 1-8760",
+     .help = "newest good backup older than this: alert, doctor FAIL"},
+    {.env = "BACKUP_ALERT_WEBHOOK",
+     .def_help = "unset",
+     .secret = true,
+     .type = OPT_CUSTOM,
+     .set = set_webhook,
+     .form = "an http:// or https:// URL",
+     .help = "URL POSTed on every backup failure and on staleness"},
+    {.env = "BACKUP_ALERT_COMMAND",
+     .def_help = "unset",
+     .secret = true,
+     .type = OPT_STRING,
+     .offset = FIELD(backup_alert_command),
+     .form = "a shell command",
+     .help = "shell command run on every backup failure and on staleness"},
+    {.env = "LOG_LEVEL",
+     .flag = "log-level",
+     .metavar = "LEVEL",
+     .def = "info",
+     .type = OPT_ENUM,
+     .offset = FIELD(log_level),
+     .names = log_names,
+     .form = "debug, info, warn or error",
+     .help = "least important log lines shown"},
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static char **str_field(struct config *c, const struct option *o)
+{
+    return (char **)((char *)c + o->offset);
+}
+
+static int *int_field(struct config *c, const struct option *o)
+{
+    return (int *)((char *)c + o->offset);
+}
+
+static void free_secret(char *s)
+{
+    if (s != NULL) {
+        secure_zero(s, strlen(s));
+        free(s);
+    }
+}
+
+static void replace(char **slot, const char *value)
+{
+    free_secret(*slot);
+    *slot = value != NULL ? xstrdup(value) : NULL;
+}
+
+/*
+ * "invalid NAME 'VALUE': FORM" (without the value for a secret).  The value
+ * is shown on one line and shortened: it came from outside.
+ */
+static int bad_value(struct err *e, const struct option *o, const char *name, const char *value,
+                     const char *form)
+{
+    char shown[160];
+    size_t i = 0;
+
+    if (o->secret || value == NULL)
+        return err_set(e, ERR_CONFIG, "invalid %s: %s", name, form ? form : o->form);
+    for (; value[i] != '\0' && i < sizeof(shown) - 4; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        shown[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+    }
+    shown[i] = '\0';
+    if (value[i] != '\0')
+        memcpy(shown + i, "...", 4);
+    return err_set(e, ERR_CONFIG, "invalid %s '%s': %s", name, shown, form ? form : o->form);
+}
+
+static int set_database_url(struct config *c, const struct option *o, const char *value,
+                            const char *name, struct err *e)
+{
+    struct url u;
+    int rc = url_parse(value, &u, e);
+
+    if (rc < 0) {
+        /* url_parse's message names DATABASE_URL and shows the URL redacted. */
+        url_release(&u);
+        return rc;
+    }
+    url_release(&c->db);
+    c->db = u;
+    replace(&c->database_url, value);
+    return 0;
+}
+
+static bool host_name_ok(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
+            return false;
+    return true;
+}
+
+static int set_listen(struct config *c, const struct option *o, const char *value, const char *name,
+                      struct err *e)
+{
+    const char *host = value;
+    size_t host_len;
+    const char *colon;
+    int64_t port;
+
+    if (value[0] == '[') {
+        const char *close = strchr(value, ']');
+        if (close == NULL || close[1] != ':')
+            return bad_value(e, o, name, value, NULL);
+        host = value + 1;
+        host_len = (size_t)(close - host);
+        colon = close + 1;
+        if (host_len == 0 || strspn(host, "0123456789abcdefABCDEF:.") < host_len ||
+            memchr(host, ':', host_len) == NULL)
+            return bad_value(e, o, name, value, NULL);
+    } else {
+        colon = strrchr(value, ':');
+        if (colon == NULL)
+            return bad_value(e, o, name, value, NULL);
+        host_len = (size_t)(colon - value);
+        if (!host_name_ok(host, host_len))
+            return bad_value(e, o, name, value, NULL);
+    }
+    if (!isdigit((unsigned char)colon[1]) || parse_int64(colon + 1, 1, 65535, &port) < 0)
+        return bad_value(e, o, name, value, NULL);
+    replace(&c->listen, value);
+    free(c->listen_host);
+    c->listen_host = xstrndup(host, host_len);
+    c->listen_port = (int)port;
+    return 0;
+}
+
+/* http(s)://HOST... with a host and nothing that cannot be in a URL. */
+static bool http_url_ok(const char *s, bool *https)
+{
+    size_t skip;
+
+    if (strncasecmp(s, "https://", 8) == 0) {
+        skip = 8;
+        *https = true;
+    } else if (strncasecmp(s, "http://", 7) == 0) {
+        skip = 7;
+        *https = false;
+    } else {
+        return false;
+    }
+    if (s[skip] == '\0' || s[skip] == '/' || s[skip] == ':' || s[skip] == '?')
+        return false;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static int set_public_url(struct config *c, const struct option *o, const char *value,
+                          const char *name, struct err *e)
+{
+    bool https = false;
+    char *url;
+
+    if (value == NULL) {
+        url = xasprintf("http://%s", c->listen);
+    } else {
+        if (!http_url_ok(value, &https))
+            return bad_value(e, o, name, value, NULL);
+        url = xstrdup(value);
+        /* Without the trailing '/', paths append as "PUBLIC_URL" + "/api/v1/...". */
+        for (size_t n = strlen(url); n > 0 && url[n - 1] == '/'; n--)
+            url[n - 1] = '\0';
+    }
+    free(c->public_url);
+    c->public_url = url;
+    c->secure_cookies = https;
+    return 0;
+}
+
+static int set_session_secret(struct config *c, const struct option *o, const char *value,
+                              const char *name, struct err *e)
+{
+    /* The length rule depends on CITAPLANNER_ENV: checked in config_load(). */
+    replace(&c->session_secret, value);
+    return 0;
+}
+
+static int set_master_hash(struct config *c, const struct option *o, const char *value,
+                           const char *name, struct err *e)
+{
+    if (value != NULL && !config_bcrypt_hash_valid(value))
+        return bad_value(e, o, name, value, NULL);
+    replace(&c->master_password_hash, value);
+    return 0;
+}
+
+static int set_backup_dir(struct config *c, const struct option *o, const char *value,
+                          const char *name, struct err *e)
+{
+    for (const char *p = value; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return bad_value(e, o, name, value, "a directory path without control characters");
+    replace(&c->backup_dir, value);
+    return 0;
+}
+
+static int set_webhook(struct config *c, const struct option *o, const char *value,
+                       const char *name, struct err *e)
+{
+    bool https;
+
+    if (value != NULL && !http_url_ok(value, &https))
+        return bad_value(e, o, name, value, NULL);
+    replace(&c->backup_alert_webhook, value);
+    return 0;
+}
+
+/* --- BACKUP_SCHEDULE: the shape of a 5-field cron expression ----------- */
+
+static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul",
+                                          "aug", "sep", "oct", "nov", "dec", NULL};
+static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
+
+struct cron_field {
+    int lo, hi;
+    const char *const *names; /* names[i] stands for names_base + i */
+    int names_base;
+};
+
+static const struct cron_field cron_fields[5] = {
+    {0, 59, NULL, 0},        {0, 23, NULL, 0},     {1, 31, NULL, 0},
+    {1, 12, month_names, 1}, {0, 7, dow_names, 0},
+};
+
+/* One value (number or name) at *p; advances *p.  Returns 0 or -1. */
+static int cron_value(const char **p, const char *end, const struct cron_field *f, int *out)
+{
+    const char *s = *p;
+    int v = 0;
+
+    if (s < end && isdigit((unsigned char)*s)) {
+        int digits = 0;
+        while (s < end && isdigit((unsigned char)*s) && digits < 3) {
+            v = v * 10 + (*s++ - '0');
+            digits++;
+        }
+        if (s < end && isdigit((unsigned char)*s))
+            return -1;
+    } else if (f->names != NULL && end - s >= 3) {
+        int i = 0;
+        for (; f->names[i] != NULL; i++)
+            if (strncasecmp(s, f->names[i], 3) == 0)
+                break;
+        if (f->names[i] == NULL)
+            return -1;
+        v = f->names_base + i;
+        s += 3;
+    } else {
+        return -1;
+    }
+    if (v < f->lo || v > f->hi)
+        return -1;
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+/* field := item (',' item)* ; item := ('*' | value ['-' value]) ['/' step] */
+static int cron_field_ok(const char *s, const char *end, const struct cron_field *f)
+{
+    const char *p = s;
+
+    while (p < end) {
+        int a, b;
+        if (*p == '*') {
+            p++;
+        } else {
+            if (cron_value(&p, end, f, &a) < 0)
+                return -1;
+            if (p < end && *p == '-') {
+                p++;
+                if (cron_value(&p, end, f, &b) < 0 || b < a)
+                    return -1;
+            }
+        }
+        if (p < end && *p == '/') {
+            int64_t step;
+            const char *q = ++p;
+            while (p < end && isdigit((unsigned char)*p))
+                p++;
+            char buf[8];
+            if (p == q || (size_t)(p - q) >= sizeof(buf))
+                return -1;
+            memcpy(buf, q, (size_t)(p - q));
+            buf[p - q] = '\0';
+            if (parse_int64(buf, 1, f->hi, &step) < 0)
+                return -1;
+        }
+        if (p == end)
+            break;
+        if (*p != ',' || p + 1 == end)
+            return -1;
+        p++;
+    }
+    return p == s ? -1 : 0;
+}
+
+static int set_schedule(struct config *c, const struct option *o, const char *value,
+                        const char *name, struct err *e)
+{
+    struct buf norm = BUF_INIT;
+    const char *p = value;
+    int nfields = 0;
+    int rc = 0;
+
+    if (strcasecmp(value, "off") == 0) {
+        free(c->backup_schedule);
+        c->backup_schedule = NULL;
+        return 0;
+    }
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            break;
+        const char *start = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t')
+            p++;
+        if (nfields >= 5 || cron_field_ok(start, p, &cron_fields[nfields]) < 0) {
+            rc = bad_value(e, o, name, value, NULL);
+            goto cleanup;
+        }
+        if (nfields > 0)
+            buf_addc(&norm, ' ');
+        buf_add(&norm, start, (size_t)(p - start));
+        nfields++;
+    }
+    if (nfields != 5) {
+        rc = bad_value(e, o, name, value, NULL);
+        goto cleanup;
+    }
+    free(c->backup_schedule);
+    c->backup_schedule = buf_detach(&norm);
+
+cleanup:
+    buf_release(&norm);
+    return rc;
+}
+
+/* --- the table's walkers ----------------------------------------------- */
+
+static int apply(struct config *c, const struct option *o, const char *value, const char *name,
+                 struct err *e)
+{
+    int64_t v;
+
+    switch (o->type) {
+    case OPT_STRING:
+        replace(str_field(c, o), value);
+        return 0;
+    case OPT_INT:
+        /* parse_int64 (strtoll) would take " 5" and "+5": only digits here. */
+        if (!isdigit((unsigned char)value[0]) || parse_int64(value, o->min, o->max, &v) < 0)
+            return bad_value(e, o, name, value, NULL);
+        *int_field(c, o) = (int)v;
+        return 0;
+    case OPT_ENUM:
+        for (int i = 0; o->names[i] != NULL; i++) {
+            if (strcasecmp(value, o->names[i]) == 0) {
+                *int_field(c, o) = i;
+                return 0;
+            }
+        }
+        return bad_value(e, o, name, value, NULL);
+    case OPT_CUSTOM:
+        return o->set(c, o, value, name, e);
+    }
+    return err_set(e, ERR_INTERNAL, "option '%s' has no type", o->env);
+}
+
+static const char *default_of(const struct option *o)
+{
+    return o->def_fn != NULL ? o->def_fn() : o->def;
+}
+
+/* An empty variable counts as unset: "FOO=" in a compose file means "not given". */
+static const char *env_value(const char *name)
+{
+    const char *v = name != NULL ? getenv(name) : NULL;
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+void config_init(struct config *c)
+{
+    struct err e;
+
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct option *o = &options[i];
+        const char *d = default_of(o);
+        /* Defaults are valid by construction; a failure here is a bug in the table. */
+        if ((d != NULL || o->type == OPT_CUSTOM) && apply(c, o, d, o->env, &e) < 0)
+            abort();
+    }
+    c->database_url_defaulted = true;
+}
+
+int config_load(struct config *c, struct err *e)
+{
+    char name[96];
+    int rc = 0;
+
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct option *o = &options[i];
+        const char *value = NULL;
+
+        if (c->flag_values != NULL && c->flag_values[i] != NULL) {
+            value = c->flag_values[i];
+            snprintf(name, sizeof(name), "%s (--%s)", o->env, o->flag);
+        } else if ((value = env_value(o->env)) != NULL) {
+            snprintf(name, sizeof(name), "%s", o->env);
+        } else if ((value = env_value(o->alias)) != NULL) {
+            snprintf(name, sizeof(name), "%s (alias of %s)", o->alias, o->env);
+        } else {
+            value = default_of(o);
+            snprintf(name, sizeof(name), "%s", o->env);
+        }
+        if (o == &options[0])
+            c->database_url_defaulted = (value == o->def);
+        if (value == NULL && o->type != OPT_CUSTOM) {
+            if (o->type == OPT_STRING)
+                replace(str_field(c, o), NULL);
+            continue;
+        }
+        rc = apply(c, o, value, name, e);
+        if (rc < 0)
+            goto cleanup;
+    }
+
+    if (c->env == CONFIG_ENV_PRODUCTION &&
+        (c->session_secret == NULL || strlen(c->session_secret) < 32)) {
+        rc = err_set(e, ERR_CONFIG,
+                     "invalid SESSION_SECRET: CITAPLANNER_ENV=production requires it set to at "
+                     "least 32 bytes (e.g. the output of: openssl rand -base64 48)");
+        goto cleanup;
+    }
+
+cleanup:
+    return rc;
+}
+
+int config_set_flag(struct config *c, const char *name, const char *value)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if (options[i].flag == NULL || strcmp(options[i].flag, name) != 0)
+            continue;
+        if (c->flag_values == NULL)
+            c->flag_values = xcalloc(NOPTIONS, sizeof(char *));
+        replace(&c->flag_values[i], value);
+        return 1;
+    }
+    return 0;
+}
+
+void config_release(struct config *c)
+{
+    if (c == NULL)
+        return;
+    free_secret(c->database_url);
+    url_release(&c->db);
+    free(c->listen);
+    free(c->listen_host);
+    free(c->public_url);
+    free_secret(c->session_secret);
+    free_secret(c->master_password_hash);
+    free(c->backup_dir);
+    free(c->backup_schedule);
+    free_secret(c->backup_alert_webhook);
+    free_secret(c->backup_alert_command);
+    if (c->flag_values != NULL) {
+        for (size_t i = 0; i < NOPTIONS; i++)
+            free_secret(c->flag_values[i]);
+        free(c->flag_values);
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+void config_print_help(FILE *out)
+{
+    char flag[64], var[64];
+    const char *def;
+    int wflag = 0, wvar = 0, wdef = 0;
+
+    /* Two passes: the widths first, so that the columns line up. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < NOPTIONS; i++) {
+            const struct option *o = &options[i];
+            if (o->flag != NULL)
+                snprintf(flag, sizeof(flag), "--%s %s", o->flag, o->metavar);
+            else
+                snprintf(flag, sizeof(flag), "(no flag)");
+            if (o->alias != NULL)
+                snprintf(var, sizeof(var), "%s|%s", o->env, o->alias);
+            else
+                snprintf(var, sizeof(var), "%s", o->env);
+            def = o->def_help != NULL ? o->def_help : o->def;
+            if (def == NULL || def[0] == '\0')
+                def = "unset";
+            if (pass == 0) {
+                wflag = (int)strlen(flag) > wflag ? (int)strlen(flag) : wflag;
+                wvar = (int)strlen(var) > wvar ? (int)strlen(var) : wvar;
+                wdef = (int)strlen(def) > wdef ? (int)strlen(def) : wdef;
+            } else {
+                fprintf(out, "  %-*s  %-*s  %-*s  %s\n", wflag, flag, wvar, var, wdef, def,
+                        o->help);
+            }
+        }
+    }
+}
+
+bool config_in_container(void)
+{
+    return access("/.dockerenv", F_OK) == 0 || access("/run/.containerenv", F_OK) == 0;
+}
+
+bool config_bcrypt_hash_valid(const char *s)
+{
+    static const char alphabet[] =
+        "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    if (s == NULL || strlen(s) != 60)
+        return false;
+    if (s[0] != '$' || s[1] != '2' || (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') || s[3] != '$')
+        return false;
+    if (!isdigit((unsigned char)s[4]) || !isdigit((unsigned char)s[5]) || s[6] != '$')
+        return false;
+    int cost = (s[4] - '0') * 10 + (s[5] - '0');
+    if (cost < 4 || cost > 31)
+        return false;
+    return strspn(s + 7, alphabet) == 53;
+}

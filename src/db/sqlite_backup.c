@@ -1,0 +1,279 @@
+/* sqlite_backup — see db_backup.h.  The SQLite online backup API. */
+#include "db/db_backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+/* How long a busy source may keep the copy waiting before it fails. */
+#define BUSY_LIMIT_S 60.0
+
+void db_snapshot_stats_release(struct db_snapshot_stats *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < s->ntables; i++)
+        free(s->tables[i]);
+    free(s->tables);
+    free(s->rows);
+    free(s->schema_version);
+    memset(s, 0, sizeof(*s));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The error for a failed call on connection c about file path. */
+static int sqlite_fail(struct err *e, sqlite3 *c, int rc, const char *what, const char *path)
+{
+    int primary = rc & 0xff;
+
+    if (primary == SQLITE_FULL || (c != NULL && sqlite3_system_errno(c) == ENOSPC))
+        return err_set(e, ERR_NO_SPACE, "no space left on device: %s '%s'", what, path);
+    return err_set(e, ERR_BACKUP, "%s '%s': %s", what, path,
+                   c != NULL ? sqlite3_errmsg(c) : sqlite3_errstr(rc));
+}
+
+/* One integer from a one-row query. */
+static int query_int(sqlite3 *c, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            rc = SQLITE_ERROR;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * Table names, row counts and the schema version, read through c inside its
+ * open transaction (which the first SELECT turns into the snapshot).
+ */
+static int read_stats(sqlite3 *c, const char *path, struct db_snapshot_stats *s, struct err *e)
+{
+    static const char *const sql_tables = "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                          "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+    static const char *const sql_ledger =
+        "SELECT name FROM _migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL "
+        "ORDER BY name DESC LIMIT 1";
+    sqlite3_stmt *st = NULL;
+    int cap = 0;
+    bool has_ledger = false;
+    int rc;
+
+    rc = sqlite3_prepare_v2(c, sql_tables, -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (name == NULL)
+            continue;
+        if (s->ntables == cap) {
+            cap = cap ? cap * 2 : 16;
+            s->tables = xrealloc(s->tables, sizeof(*s->tables) * (size_t)cap);
+        }
+        s->tables[s->ntables++] = xstrdup(name);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE) {
+        rc = sqlite_fail(e, c, rc, "cannot list the tables of", path);
+        goto cleanup;
+    }
+    if (s->ntables > 1)
+        qsort(s->tables, (size_t)s->ntables, sizeof(*s->tables), cmp_str);
+    s->rows = xcalloc((size_t)s->ntables + 1, sizeof(*s->rows));
+    for (int i = 0; i < s->ntables; i++) {
+        char *sql = NULL;
+        struct buf b = BUF_INIT;
+
+        buf_adds(&b, "SELECT count(*) FROM \"");
+        for (const char *p = s->tables[i]; *p != '\0'; p++) {
+            if (*p == '"')
+                buf_addc(&b, '"');
+            buf_addc(&b, *p);
+        }
+        buf_addc(&b, '"');
+        sql = buf_detach(&b);
+        rc = query_int(c, sql, &s->rows[i]);
+        free(sql);
+        if (rc != SQLITE_OK) {
+            rc = sqlite_fail(e, c, rc, "cannot count the rows of a table in", path);
+            goto cleanup;
+        }
+        if (strcmp(s->tables[i], "_migrations") == 0)
+            has_ledger = true;
+    }
+    if (has_ledger) {
+        rc = sqlite3_prepare_v2(c, sql_ledger, -1, &st, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *v = (const char *)sqlite3_column_text(st, 0);
+            if (v != NULL)
+                s->schema_version = xstrdup(v);
+            rc = SQLITE_DONE;
+        }
+        if (rc != SQLITE_DONE) {
+            rc = sqlite_fail(e, c, rc, "cannot read the migration ledger of", path);
+            goto cleanup;
+        }
+    }
+    rc = 0;
+
+cleanup:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int db_sqlite_backup(const char *src_path, const char *dst_path, struct db_snapshot_stats *st,
+                     volatile int *cancel, struct err *e)
+{
+    sqlite3 *src = NULL, *dst = NULL;
+    sqlite3_backup *bk = NULL;
+    bool created = false;
+    struct stat sb;
+    double t0 = time_mono();
+    int fd = -1;
+    int rc;
+
+    snprintf(st->server_version, sizeof(st->server_version), "SQLite %s", sqlite3_libversion());
+    if (stat(src_path, &sb) != 0) {
+        rc = err_set(e, ERR_BACKUP, "cannot back up '%s': %s", src_path, strerror(errno));
+        goto cleanup;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rc = err_set(e, ERR_BACKUP, "cannot back up '%s': not a regular file", src_path);
+        goto cleanup;
+    }
+    /* Created here, not by SQLite, so that it is private (0600) and new. */
+    fd = open(dst_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot create '%s': %s",
+                     dst_path, strerror(errno));
+        goto cleanup;
+    }
+    created = true;
+    close(fd);
+    fd = -1;
+
+    /* Read-write without CREATE: a WAL reader may need to write the -shm. */
+    rc = sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READWRITE, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, src, rc, "cannot open", src_path);
+        goto cleanup;
+    }
+    sqlite3_busy_timeout(src, 5000);
+    rc = sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, dst, rc, "cannot open", dst_path);
+        goto cleanup;
+    }
+    /* A scratch file, compressed and fsynced afterwards: no journal needed. */
+    rc = sqlite3_exec(dst, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, dst, rc, "cannot prepare", dst_path);
+        goto cleanup;
+    }
+
+    /*
+     * One deferred transaction: the first SELECT (in read_stats) fixes the
+     * snapshot, and sqlite3_backup_step reuses that read transaction rather
+     * than opening its own, so counts and copy agree, and WAL writers go on.
+     */
+    rc = sqlite3_exec(src, "BEGIN", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, src, rc, "cannot begin a read transaction on", src_path);
+        goto cleanup;
+    }
+    rc = read_stats(src, src_path, st, e);
+    if (rc < 0)
+        goto cleanup;
+
+    bk = sqlite3_backup_init(dst, "main", src, "main");
+    if (bk == NULL) {
+        rc = sqlite_fail(e, dst, SQLITE_ERROR, "cannot start the copy into", dst_path);
+        goto cleanup;
+    }
+    for (;;) {
+        rc = sqlite3_backup_step(bk, -1);
+        if (rc == SQLITE_DONE)
+            break;
+        if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && time_mono() - t0 < BUSY_LIMIT_S &&
+            (cancel == NULL || *cancel == 0)) {
+            sleep_ms(50);
+            continue;
+        }
+        if (cancel != NULL && *cancel != 0) {
+            rc = err_set(e, ERR_BACKUP, "copy of '%s' cancelled", src_path);
+            goto cleanup;
+        }
+        break;
+    }
+    rc = sqlite3_backup_finish(bk);
+    bk = NULL;
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, dst, rc, "cannot copy the database into", dst_path);
+        goto cleanup;
+    }
+    sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
+
+    /*
+     * The copied header still says WAL when the source is in WAL mode; a
+     * backup is one self-contained file, so switch the copy to a rollback
+     * journal (this also folds any -wal the switch creates back in).
+     */
+    rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, dst, rc, "cannot finish the copy", dst_path);
+        goto cleanup;
+    }
+    rc = sqlite3_close(dst);
+    dst = NULL;
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, NULL, rc, "cannot close the copy", dst_path);
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    if (bk != NULL)
+        sqlite3_backup_finish(bk);
+    if (src != NULL) {
+        if (!sqlite3_get_autocommit(src))
+            sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close_v2(src);
+    }
+    if (dst != NULL)
+        sqlite3_close_v2(dst);
+    if (rc < 0 && created) {
+        const char *sfx[] = {"", "-journal", "-wal", "-shm"};
+        for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+            char *p = xasprintf("%s%s", dst_path, sfx[i]);
+            unlink(p);
+            free(p);
+        }
+    }
+    return rc;
+}

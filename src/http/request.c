@@ -1,0 +1,520 @@
+/* request — see request.h; http_dispatch() is the private seam of dispatch.h. */
+#include "http/request.h"
+
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "http/dispatch.h"
+
+struct http_req {
+    struct evhttp_request *ev;
+    const struct http_dispatch *d;
+    const struct http_route *route;
+    struct http_params params;
+    struct evkeyvalq query;
+    int query_state; /* 0 not parsed yet, 1 parsed, -1 malformed */
+    char id[17];
+    const char *method;
+    const char *path;
+    const char *client;
+    bool head;
+    bool replied;
+    int status;
+    size_t bytes;
+};
+
+void http_request_id(char id[17])
+{
+    static const char hex[] = "0123456789abcdef";
+    static __thread uint64_t fallback;
+    unsigned char raw[8];
+
+    if (getrandom(raw, sizeof(raw), GRND_NONBLOCK) != (ssize_t)sizeof(raw)) {
+        /* No entropy yet (early boot): an id only has to be unique enough to
+         * find a log line, so a clock-seeded per-thread sequence will do. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        fallback = fallback * 6364136223846793005u + (uint64_t)ts.tv_nsec + 1442695040888963407u;
+        memcpy(raw, &fallback, sizeof(raw));
+    }
+    for (int i = 0; i < 8; i++) {
+        id[2 * i] = hex[raw[i] >> 4];
+        id[2 * i + 1] = hex[raw[i] & 0xf];
+    }
+    id[16] = '\0';
+}
+
+const char *http_req_method(const struct http_req *req)
+{
+    return req->method;
+}
+
+const char *http_req_path(const struct http_req *req)
+{
+    return req->path;
+}
+
+const char *http_req_param(const struct http_req *req, const char *name)
+{
+    return http_params_get(&req->params, name);
+}
+
+const char *http_req_query(struct http_req *req, const char *name)
+{
+    if (req->query_state == 0) {
+        const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req->ev);
+        const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+
+        req->query_state = 1;
+        if (q != NULL && evhttp_parse_query_str(q, &req->query) < 0) {
+            evhttp_clear_headers(&req->query);
+            req->query_state = -1;
+        }
+    }
+    if (req->query_state < 0)
+        return NULL;
+    return evhttp_find_header(&req->query, name);
+}
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+}
+
+const char *http_req_id(const struct http_req *req)
+{
+    return req->id;
+}
+
+const char *http_req_client_addr(const struct http_req *req)
+{
+    return req->client;
+}
+
+const struct http_route *http_req_route(const struct http_req *req)
+{
+    return req->route;
+}
+
+void *http_req_worker(const struct http_req *req)
+{
+    return req->d->worker_data;
+}
+
+bool http_req_replied(const struct http_req *req)
+{
+    return req->replied;
+}
+
+int http_req_status(const struct http_req *req)
+{
+    return req->status;
+}
+
+void http_set_header(struct http_req *req, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req->ev), name, value);
+}
+
+/*
+ * Send what is in the request's output buffer with status.  Every answer
+ * goes through here, so the common headers are set in one place.
+ */
+static void send_reply(struct http_req *req, int status, const char *content_type)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(req->ev);
+    struct evbuffer *out = evhttp_request_get_output_buffer(req->ev);
+    size_t len = evbuffer_get_length(out);
+
+    evhttp_add_header(headers, "X-Request-Id", req->id);
+    evhttp_add_header(headers, "Cache-Control", "no-store");
+    evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
+    if (content_type != NULL)
+        evhttp_add_header(headers, "Content-Type", content_type);
+    if (req->d->closing)
+        evhttp_add_header(headers, "Connection", "close");
+    if (req->head && len > 0) {
+        /* libevent 2.1 would send the body of a HEAD answer: keep only its length. */
+        char n[32];
+        snprintf(n, sizeof(n), "%zu", len);
+        evhttp_add_header(headers, "Content-Length", n);
+        evbuffer_drain(out, len);
+        len = 0;
+    }
+    evhttp_send_reply(req->ev, status, NULL, NULL);
+    req->replied = true;
+    req->status = status;
+    req->bytes = len;
+}
+
+/* A second answer is a bug in a handler: say so once, loudly, and drop it. */
+static bool already_replied(struct http_req *req)
+{
+    if (!req->replied)
+        return false;
+    log_error("bug: second answer to '%s %s' ignored", req->method, req->path);
+    return true;
+}
+
+static int dump_to_evbuffer(const char *data, size_t size, void *arg)
+{
+    return evbuffer_add(arg, data, size);
+}
+
+int http_reply_json(struct http_req *req, int status, json_t *body)
+{
+    struct evbuffer *out;
+    bool serialised = true;
+
+    if (already_replied(req))
+        goto cleanup;
+    out = evhttp_request_get_output_buffer(req->ev);
+    /* NULL: the handler's json_pack() failed (a string that is not UTF-8). */
+    if (body == NULL ||
+        json_dump_callback(body, dump_to_evbuffer, out, JSON_COMPACT | JSON_ENCODE_ANY) < 0) {
+        evbuffer_drain(out, evbuffer_get_length(out));
+        serialised = false;
+        goto cleanup;
+    }
+    send_reply(req, status, "application/json; charset=utf-8");
+
+cleanup:
+    json_decref(body);
+    if (!serialised)
+        http_reply_internal(req, "cannot build the answer as JSON");
+    return 0;
+}
+
+int http_reply_empty(struct http_req *req, int status)
+{
+    if (!already_replied(req))
+        send_reply(req, status, NULL);
+    return 0;
+}
+
+int http_reply_text(struct http_req *req, int status, const char *content_type, const char *body,
+                    size_t len)
+{
+    if (!already_replied(req)) {
+        evbuffer_add(evhttp_request_get_output_buffer(req->ev), body, len);
+        send_reply(req, status, content_type);
+    }
+    return 0;
+}
+
+static int reply_errorv(struct http_req *req, int status, const char *code, const char *field,
+                        json_t *extra, const char *fmt, va_list ap)
+{
+    static const char last_resort[] =
+        "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\",\"field\":null}}";
+    char msg[ERR_MSG_MAX];
+    json_t *error;
+    json_t *body = NULL;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    error = json_pack("{s:s, s:s, s:s?}", "code", code, "message", msg, "field", field);
+    if (error == NULL) {
+        /* msg is not valid UTF-8 (it quoted raw input, or was cut mid-character): say less. */
+        error = json_pack("{s:s, s:s, s:n}", "code", code, "message", code, "field");
+    }
+    if (error != NULL && extra != NULL)
+        json_object_update(error, extra);
+    json_decref(extra);
+    if (error != NULL)
+        body = json_pack("{s:o}", "error", error);
+    /* Never hand NULL to http_reply_json: it would answer with this function. */
+    if (body == NULL)
+        return http_reply_text(req, status, "application/json; charset=utf-8", last_resort,
+                               sizeof(last_resort) - 1);
+    return http_reply_json(req, status, body);
+}
+
+int http_reply_error(struct http_req *req, int status, const char *code, const char *field,
+                     const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = reply_errorv(req, status, code, field, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int reply_error_extra(struct http_req *req, int status, const char *code, json_t *extra,
+                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int reply_error_extra(struct http_req *req, int status, const char *code, json_t *extra,
+                             const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = reply_errorv(req, status, code, NULL, extra, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int http_reply_internal(struct http_req *req, const char *cause)
+{
+    log_error("'%s %s' failed: %s", req->method, req->path, cause ? cause : "internal error");
+    return reply_error_extra(req, 500, "internal", json_pack("{s:s}", "request_id", req->id),
+                             "internal error; quote request id %s when reporting it", req->id);
+}
+
+int http_reply_err(struct http_req *req, const struct err *e)
+{
+    const char *msg = e->msg[0] != '\0' ? e->msg : err_desc(e->code);
+
+    switch (e->code) {
+    case ERR_USAGE:
+        return http_reply_error(req, 400, "invalid", NULL, "%s", msg);
+    case ERR_DB_CHECK:
+        return http_reply_error(req, 400, "invalid", NULL, "a value is out of its allowed range");
+    case ERR_NOT_FOUND:
+        return http_reply_error(req, 404, "not_found", NULL, "%s", msg);
+    case ERR_DB_OVERLAP:
+        return http_reply_error(req, 409, "slot_taken", NULL,
+                                "the professional already has an appointment at that time");
+    case ERR_DB_UNIQUE:
+        return http_reply_error(req, 409, "duplicate", NULL, "such a record already exists");
+    case ERR_DB_FOREIGN_KEY:
+        return http_reply_error(req, 409, "conflict", NULL,
+                                "the record refers to, or is referred to by, another record");
+    case ERR_DB_CONNECT:
+    case ERR_DB_AUTH:
+        log_warn("'%s %s': %s", req->method, req->path, msg);
+        return http_reply_error(req, 503, "unavailable", NULL,
+                                "the database is unavailable; try again shortly");
+    default:
+        return http_reply_internal(req, msg);
+    }
+}
+
+/*
+ * Is the Content-Type header application/json?  Parameters may follow; the
+ * only charset JSON may have (RFC 8259) is UTF-8, so another one is refused
+ * rather than misread.
+ */
+static bool content_type_is_json(const char *ct)
+{
+    static const char json_type[] = "application/json";
+    const char *p;
+
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, json_type, sizeof(json_type) - 1) != 0)
+        return false;
+    p = ct + sizeof(json_type) - 1;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '\0')
+        return true;
+    if (*p != ';')
+        return false;
+    while (*p == ';') {
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = strcspn(p, ";");
+        if (len >= 8 && strncasecmp(p, "charset=", 8) == 0) {
+            const char *v = p + 8;
+            size_t vlen = len - 8;
+            while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+                vlen--;
+            if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+                v++;
+                vlen -= 2;
+            }
+            if (!((vlen == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+                  (vlen == 4 && strncasecmp(v, "utf8", 4) == 0)))
+                return false;
+        }
+        p += len;
+    }
+    return true;
+}
+
+int http_req_json(struct http_req *req, json_t **out, struct err *e)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+    size_t len = evbuffer_get_length(in);
+    json_error_t jerr;
+    json_t *json = NULL;
+    int rc = 0;
+
+    *out = NULL;
+    if (!content_type_is_json(http_req_header(req, "Content-Type"))) {
+        http_reply_error(req, 415, "unsupported_media_type", NULL,
+                         "the request body must be JSON, sent with "
+                         "'Content-Type: application/json'");
+        rc = err_set(e, ERR_USAGE, "request body is not 'application/json'");
+        goto cleanup;
+    }
+    if (len > req->d->max_body) {
+        http_reply_error(req, 413, "payload_too_large", NULL,
+                         "the request body is larger than %zu bytes", req->d->max_body);
+        rc = err_set(e, ERR_USAGE, "request body larger than %zu bytes", req->d->max_body);
+        goto cleanup;
+    }
+    if (len == 0) {
+        http_reply_error(req, 400, "invalid_json", NULL, "the request body is empty");
+        rc = err_set(e, ERR_USAGE, "request body is empty");
+        goto cleanup;
+    }
+    json = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_REJECT_DUPLICATES, &jerr);
+    if (json == NULL) {
+        http_reply_error(req, 400, "invalid_json", NULL,
+                         "the request body is not valid JSON: %s (line %d, column %d)", jerr.text,
+                         jerr.line, jerr.column);
+        rc = err_set(e, ERR_USAGE, "invalid JSON: %s", jerr.text);
+        goto cleanup;
+    }
+    if (!json_is_object(json)) {
+        http_reply_error(req, 400, "invalid_json", NULL, "the request body must be a JSON object");
+        rc = err_set(e, ERR_USAGE, "request body is not a JSON object");
+        goto cleanup;
+    }
+    *out = json;
+    json = NULL;
+
+cleanup:
+    json_decref(json);
+    return rc;
+}
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    }
+    return "UNKNOWN";
+}
+
+/*
+ * Copy s for a log line: at most size - 1 bytes, control characters and
+ * bytes outside ASCII as '?', so that a crafted path cannot forge lines or
+ * send escape sequences to a terminal.
+ */
+static void printable(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+
+    for (; *s != '\0' && n + 1 < size; s++)
+        out[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+    out[n] = '\0';
+}
+
+/* Run the matched route's handler and make sure the request is answered. */
+static void run_handler(struct http_req *req)
+{
+    struct err e;
+    int rc;
+
+    err_clear(&e);
+    rc = req->route->handler(req, &e);
+    if (rc < 0 && req->d->handler_failed != NULL)
+        req->d->handler_failed(req->d->worker_data, &e);
+    if (rc < 0 && !req->replied)
+        http_reply_err(req, &e);
+    else if (rc < 0)
+        log_debug("'%s %s' answered %d: %s", req->method, req->path, req->status, e.msg);
+    else if (!req->replied)
+        http_reply_internal(req, "the handler returned without answering");
+}
+
+void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d)
+{
+    struct http_req req;
+    struct buf allow = BUF_INIT;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    char *client = NULL;
+    ev_uint16_t port = 0;
+    double start = time_mono();
+    enum log_level level;
+    char logged_path[256];
+
+    memset(&req, 0, sizeof(req));
+    TAILQ_INIT(&req.query);
+    req.ev = ev;
+    req.d = d;
+    http_request_id(req.id);
+    log_set_context(req.id);
+    req.method = method_name(evhttp_request_get_command(ev));
+    req.head = evhttp_request_get_command(ev) == EVHTTP_REQ_HEAD;
+    req.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+    evhttp_connection_get_peer(evhttp_request_get_connection(ev), &client, &port);
+    req.client = client != NULL ? client : "-";
+
+    if (req.path == NULL || req.path[0] != '/') {
+        req.path = req.path == NULL || req.path[0] == '\0' ? "-" : req.path;
+        http_reply_error(&req, 400, "invalid", NULL, "the request target must be a path");
+        goto done;
+    }
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(ev)) > d->max_body) {
+        http_reply_error(&req, 413, "payload_too_large", NULL,
+                         "the request body is larger than %zu bytes", d->max_body);
+        goto done;
+    }
+    switch (http_router_find(d->routes, req.method, req.path, &req.route, &req.params, &allow)) {
+    case HTTP_ROUTE_FOUND:
+        run_handler(&req);
+        break;
+    case HTTP_ROUTE_NOT_FOUND:
+        http_reply_error(&req, 404, "not_found", NULL, "no resource at '%.200s'", req.path);
+        break;
+    case HTTP_ROUTE_METHOD_NOT_ALLOWED:
+        http_set_header(&req, "Allow", buf_str(&allow));
+        if (strcmp(req.method, "OPTIONS") == 0)
+            http_reply_empty(&req, 204);
+        else
+            http_reply_error(&req, 405, "method_not_allowed", NULL,
+                             "'%s' is not allowed on '%.200s'; allowed: %s", req.method, req.path,
+                             buf_str(&allow));
+        break;
+    }
+
+done:
+    level = req.route != NULL && (req.route->flags & HTTP_ROUTE_QUIET) ? LOG_DEBUG : LOG_INFO;
+    if (req.status >= 500)
+        level = LOG_WARN;
+    printable(req.path, logged_path, sizeof(logged_path));
+    log_msg(level, "%s %s %d %zuB %.1fms %s", req.method, logged_path, req.status, req.bytes,
+            (time_mono() - start) * 1000.0, req.client);
+    http_params_release(&req.params);
+    evhttp_clear_headers(&req.query);
+    buf_release(&allow);
+    log_set_context(NULL);
+}
