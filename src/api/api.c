@@ -1,6 +1,7 @@
 /* api — see api.h. */
 #include "api/api.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,16 +14,45 @@
 #define REOPEN_CONNECT_TIMEOUT_S 3
 
 /*
- * The route table.  One row per method and path; routes of one resource
- * sit together, in the order list, get, create, update, delete, under
- * "/api/v1/..." (the recipe for a new resource is in api.h).
+ * The routes of the server core.  Each group of resources keeps its own
+ * table beside its handlers (api_catalogue_routes in routes_catalogue.c,
+ * api_booking_routes in routes_booking.c, api_admin_routes in
+ * routes_admin.c); api_route_table() joins them once.  Within a table, the
+ * routes of one resource sit together, in the order list, get, create,
+ * update, delete, under "/api/v1/...".
  * HTTP_ROUTE_QUIET keeps probes polled every few seconds out of the info log.
  */
-const struct http_route api_routes[] = {
+static const struct http_route api_core_routes[] = {
     {"GET", "/healthz", api_healthz, HTTP_ROUTE_QUIET | HTTP_ROUTE_PUBLIC},
     {"GET", "/readyz", api_readyz, HTTP_ROUTE_QUIET | HTTP_ROUTE_PUBLIC},
     {NULL, NULL, NULL, 0},
 };
+
+static const struct http_route *const api_route_groups[] = {
+    api_core_routes, api_catalogue_routes, api_booking_routes, api_admin_routes, NULL,
+};
+
+static struct http_route *api_routes;
+static pthread_once_t api_routes_once = PTHREAD_ONCE_INIT;
+
+static void api_routes_build(void)
+{
+    size_t n = 0, k = 0;
+
+    for (int g = 0; api_route_groups[g] != NULL; g++)
+        for (int i = 0; api_route_groups[g][i].method != NULL; i++)
+            n++;
+    api_routes = xcalloc(n + 1, sizeof(*api_routes));
+    for (int g = 0; api_route_groups[g] != NULL; g++)
+        for (int i = 0; api_route_groups[g][i].method != NULL; i++)
+            api_routes[k++] = api_route_groups[g][i];
+}
+
+const struct http_route *api_route_table(void)
+{
+    pthread_once(&api_routes_once, api_routes_build);
+    return api_routes;
+}
 
 /*
  * How many workers: a handler blocks its worker for the length of its
@@ -59,7 +89,7 @@ int api_server_new(struct api_app *app, struct http_server **out, struct err *e)
         .worker_free = api_worker_free,
         .handler_failed = handler_failed,
         .app = app,
-        .routes = api_routes,
+        .routes = api_route_table(),
     };
 
     return http_server_new(&opts, out, e);

@@ -12,7 +12,7 @@
  *
  * Adding a resource: write src/api/NAME.c with its handlers
  *   int api_NAME_list(struct http_req *req, struct err *e);  ...
- * declare them below, add their rows to api_routes[] in api.c (method,
+ * declare them below, add their rows to its group's table (routes_*.c: method,
  * "/api/v1/NAME/{id}" pattern, handler, flags), add the file to
  * src/api/meson.build, and give it an e2e test in test/e2e.  SQL stays in
  * the resource's file, both dialects side by side where they differ.
@@ -40,8 +40,14 @@ struct api_worker {
 /* Request bodies are limited to this (SPEC §8: 413 above 1 MiB). */
 #define API_MAX_BODY ((size_t)1 << 20)
 
-/* The routes, ended by a NULL method. */
-extern const struct http_route api_routes[];
+/*
+ * The routes of each group of resources, each ended by a NULL method, and
+ * all of them joined (built once, kept for the life of the process).
+ */
+extern const struct http_route api_catalogue_routes[]; /* routes_catalogue.c */
+extern const struct http_route api_booking_routes[];   /* routes_booking.c */
+extern const struct http_route api_admin_routes[];     /* routes_admin.c */
+const struct http_route *api_route_table(void);
 
 /*
  * Make the HTTP server for app: listen on cfg->listen_host:listen_port,

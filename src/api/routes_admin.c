@@ -1,0 +1,6 @@
+/* The admin routes (see api.h); rows arrive with their resources. */
+#include "api/api.h"
+
+const struct http_route api_admin_routes[] = {
+    {NULL, NULL, NULL, 0},
+};
