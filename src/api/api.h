@@ -28,7 +28,8 @@
 
 /* What the workers share, read-only once the server runs. */
 struct api_app {
-    const struct config *cfg; /* borrowed; outlives the server */
+    const struct config *cfg;   /* borrowed; outlives the server */
+    const char *session_secret; /* SESSION_SECRET or the generated one (boot.h); never logged */
 };
 
 /* One worker thread's state. */

@@ -76,12 +76,14 @@ static void start_demo_password_check(const struct url *src)
     pthread_detach(t);
 }
 
-/* Steps 3 to 7, under the boot lock.  Returns 0 or an exit status. */
-static int prepare_database(struct cmd_ctx *ctx, struct db *db)
+/*
+ * Steps 3 to 7, under the boot lock.  Returns 0 or an exit status; *secret
+ * gets the session secret (caller zeroes and frees it).
+ */
+static int prepare_database(struct cmd_ctx *ctx, struct db *db, char **secret)
 {
     const struct config *cfg = &ctx->cfg;
     enum boot_master_result master;
-    char *secret = NULL;
     int generated = 0;
     int64_t users = 0;
     int applied = 0;
@@ -143,7 +145,7 @@ static int prepare_database(struct cmd_ctx *ctx, struct db *db)
                  "'citaplanner admin master-password' to enable it");
         break;
     }
-    if (boot_session_secret(db, cfg->session_secret, &secret, &generated, &e) < 0) {
+    if (boot_session_secret(db, cfg->session_secret, secret, &generated, &e) < 0) {
         rc = cmd_fail(&e);
         goto cleanup;
     }
@@ -151,10 +153,6 @@ static int prepare_database(struct cmd_ctx *ctx, struct db *db)
         log_info("session secret generated and kept in the database");
 
 cleanup:
-    if (secret != NULL) {
-        secure_zero(secret, strlen(secret));
-        free(secret);
-    }
     {
         struct err ue;
         err_clear(&ue);
@@ -169,6 +167,7 @@ static int run_serve(struct cmd_ctx *ctx)
     struct http_server *srv = NULL;
     struct api_app app;
     struct db *db = NULL;
+    char *secret = NULL;
     sigset_t sigs;
     struct err e;
     double t_start = time_mono();
@@ -199,13 +198,14 @@ static int run_serve(struct cmd_ctx *ctx)
     }
     log_info("step 2/8: connected to %s", db_server_version(db));
 
-    rc = prepare_database(ctx, db);
+    rc = prepare_database(ctx, db, &secret);
     if (rc != 0)
         goto cleanup;
     db_close(db);
     db = NULL;
 
     app.cfg = cfg;
+    app.session_secret = secret;
     if (api_server_new(&app, &srv, &e) < 0 || http_server_start(srv, &e) < 0) {
         log_error("step 8/8: cannot start the HTTP server: %s", e.msg);
         rc = err_exit_status(e.code);
@@ -229,6 +229,10 @@ static int run_serve(struct cmd_ctx *ctx)
 cleanup:
     http_server_free(srv);
     db_close(db);
+    if (secret != NULL) {
+        secure_zero(secret, strlen(secret));
+        free(secret);
+    }
     return rc;
 }
 
