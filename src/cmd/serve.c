@@ -6,7 +6,7 @@
  *   1 validate configuration      (done by cmd_main before we run)
  *   2 connect, retrying           boot_connect
  *   3 take the boot lock          db_lock("boot"): several instances migrate once
- *   4 (pre-migration backup: arrives with the backups)
+ *   4 pre-migration backup        when migrations are pending and the database holds data
  *   5 migrate deploy              migrate_deploy
  *   6 seed when no user exists    seed_run (SEED_ON_BOOT=auto)
  *   7 master admin row            boot_master_admin (never overwrites)
@@ -24,7 +24,9 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "backup/backup.h"
 #include "boot/boot.h"
+#include "boot/scheduler.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "http/server.h"
@@ -35,7 +37,8 @@
 
 /*
  * The published demo passwords cost a bcrypt each to check: do it on a
- * detached thread with its own connection so that start-up never waits.
+ * thread with its own connection so that start-up never waits; it is joined
+ * at shutdown (the process must not exit under a thread using libcrypto).
  */
 static void *demo_password_check(void *arg)
 {
@@ -62,18 +65,98 @@ static void *demo_password_check(void *arg)
     return NULL;
 }
 
-static void start_demo_password_check(const struct url *src)
+/* Returns whether the thread started (then the caller joins *t at exit). */
+static bool start_demo_password_check(const struct url *src, pthread_t *t)
 {
-    pthread_t t;
     struct url *u = xcalloc(1, sizeof(*u));
 
     url_copy(u, src);
-    if (pthread_create(&t, NULL, demo_password_check, u) != 0) {
+    if (pthread_create(t, NULL, demo_password_check, u) != 0) {
         url_release(u);
         free(u);
-        return;
+        return false;
     }
-    pthread_detach(t);
+    return true;
+}
+
+/* Does any table other than the ledger hold a row? */
+static int database_holds_data(struct db *db, bool *out, struct err *e)
+{
+    char **tables = NULL;
+    int n = 0;
+    int rc;
+
+    *out = false;
+    rc = db_list_tables(db, &tables, &n, e);
+    for (int i = 0; rc == 0 && i < n && !*out; i++) {
+        char *q, *sql;
+        int64_t one = 0;
+
+        if (strcmp(tables[i], "_migrations") == 0)
+            continue;
+        q = db_quote_ident(tables[i]);
+        sql = xasprintf("SELECT 1 FROM %s LIMIT 1", q);
+        rc = db_query_int(db, sql, DB_NOPARAMS, &one, e);
+        if (rc == 0)
+            *out = true;
+        else if (rc == 1)
+            rc = 0;
+        free(sql);
+        free(q);
+    }
+    db_strv_free(tables, n);
+    return rc < 0 ? rc : 0;
+}
+
+/*
+ * Step 4: before applying pending migrations to a database that holds data,
+ * take a premigrate backup; if it fails, do not migrate (exit 5).
+ */
+static int premigrate_backup(struct cmd_ctx *ctx, struct db *db)
+{
+    struct backup_result r;
+    struct err e;
+    bool data = false;
+    int pending;
+    int rc = 0;
+
+    err_clear(&e);
+    memset(&r, 0, sizeof(r));
+    pending = migrate_pending_count(db, &e);
+    if (pending < 0) {
+        /* A failed or modified migration: migrate_deploy reports it best. */
+        log_info("step 4/8: pre-migration backup: skipped (%s)", e.msg);
+        return 0;
+    }
+    if (pending == 0) {
+        log_info("step 4/8: pre-migration backup: not needed (no pending migration)");
+        return 0;
+    }
+    if (database_holds_data(db, &data, &e) < 0)
+        return cmd_fail(&e);
+    if (!data) {
+        log_info("step 4/8: pre-migration backup: not needed (the database holds no data)");
+        return 0;
+    }
+    struct backup_opts o = {
+        .cfg = &ctx->cfg,
+        .db = &ctx->cfg.db,
+        .tier = BACKUP_PREMIGRATE,
+        .now = time(NULL),
+        .rotate = true,
+    };
+    const char *fake = getenv("CITAPLANNER_FAKE_NOW");
+    if (fake != NULL)
+        backup_parse_local_time(fake, &o.now);
+    if (backup_take(&o, &r, &e) < 0) {
+        log_error("step 4/8: pre-migration backup failed, not migrating: %s", e.msg);
+        rc = err_exit_status(e.code);
+    } else {
+        log_info("step 4/8: pre-migration backup: '%s' (%d pending migrations)",
+                 r.files[BACKUP_PREMIGRATE], pending);
+    }
+    backup_result_release(&r);
+    return rc;
 }
 
 /*
@@ -96,6 +179,10 @@ static int prepare_database(struct cmd_ctx *ctx, struct db *db, char **secret)
     if (db_lock(db, "boot", true, &e) < 0)
         return cmd_fail(&e);
     log_info("step 3/8: boot lock taken (%.0f ms)", (time_mono() - t0) * 1000);
+
+    rc = premigrate_backup(ctx, db);
+    if (rc != 0)
+        goto cleanup;
 
     t0 = time_mono();
     if (migrate_deploy(db, &applied, &e) < 0) {
@@ -167,6 +254,9 @@ static int run_serve(struct cmd_ctx *ctx)
     struct http_server *srv = NULL;
     struct api_app app;
     struct db *db = NULL;
+    struct scheduler *sched = NULL;
+    pthread_t demo_thread;
+    bool demo_started = false;
     char *secret = NULL;
     sigset_t sigs;
     struct err e;
@@ -215,18 +305,38 @@ static int run_serve(struct cmd_ctx *ctx)
              strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
              strchr(cfg->listen_host, ':') ? "]" : "", http_server_port(srv),
              (time_mono() - t_start) * 1000);
-    start_demo_password_check(&cfg->db);
+    demo_started = start_demo_password_check(&cfg->db, &demo_thread);
+    if (scheduler_start(cfg, &sched, &e) < 0) {
+        log_error("cannot start the backup scheduler: %s", e.msg);
+        rc = err_exit_status(e.code);
+        http_server_shutdown(srv, SHUTDOWN_GRACE_S);
+        goto cleanup;
+    }
+    if (cfg->backup_schedule != NULL)
+        log_info("backups scheduled at '%s' (local time) into '%s'", cfg->backup_schedule,
+                 cfg->backup_dir);
+    else
+        log_info("scheduled backups are off (BACKUP_SCHEDULE=off)");
 
     while (sigwait(&sigs, &sig) != 0)
         ;
     log_set_context("shutdown");
     log_info("received %s: no new connections; finishing requests in flight (%d s at most)",
              sig == SIGTERM ? "SIGTERM" : "SIGINT", SHUTDOWN_GRACE_S);
-    http_server_shutdown(srv, SHUTDOWN_GRACE_S);
+    {
+        double t_stop = time_mono();
+        http_server_shutdown(srv, SHUTDOWN_GRACE_S);
+        int left = SHUTDOWN_GRACE_S - (int)(time_mono() - t_stop);
+        scheduler_stop(sched, left > 1 ? left : 1);
+        sched = NULL;
+    }
     log_info("stopped");
     rc = 0;
 
 cleanup:
+    if (demo_started)
+        pthread_join(demo_thread, NULL);
+    scheduler_stop(sched, SHUTDOWN_GRACE_S);
     http_server_free(srv);
     db_close(db);
     if (secret != NULL) {

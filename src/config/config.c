@@ -14,6 +14,8 @@
  */
 #include "config/config.h"
 
+#include "common/cron.h"
+
 #include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -464,136 +466,27 @@ static int set_webhook(struct config *c, const struct option *o, const char *val
     return 0;
 }
 
-/* --- BACKUP_SCHEDULE: the shape of a 5-field cron expression ----------- */
-
-static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul",
-                                          "aug", "sep", "oct", "nov", "dec", NULL};
-static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
-
-struct cron_field {
-    int lo, hi;
-    const char *const *names; /* names[i] stands for names_base + i */
-    int names_base;
-};
-
-static const struct cron_field cron_fields[5] = {
-    {0, 59, NULL, 0},        {0, 23, NULL, 0},     {1, 31, NULL, 0},
-    {1, 12, month_names, 1}, {0, 7, dow_names, 0},
-};
-
-/* One value (number or name) at *p; advances *p.  Returns 0 or -1. */
-static int cron_value(const char **p, const char *end, const struct cron_field *f, int *out)
-{
-    const char *s = *p;
-    int v = 0;
-
-    if (s < end && isdigit((unsigned char)*s)) {
-        int digits = 0;
-        while (s < end && isdigit((unsigned char)*s) && digits < 3) {
-            v = v * 10 + (*s++ - '0');
-            digits++;
-        }
-        if (s < end && isdigit((unsigned char)*s))
-            return -1;
-    } else if (f->names != NULL && end - s >= 3) {
-        int i = 0;
-        for (; f->names[i] != NULL; i++)
-            if (strncasecmp(s, f->names[i], 3) == 0)
-                break;
-        if (f->names[i] == NULL)
-            return -1;
-        v = f->names_base + i;
-        s += 3;
-    } else {
-        return -1;
-    }
-    if (v < f->lo || v > f->hi)
-        return -1;
-    *p = s;
-    *out = v;
-    return 0;
-}
-
-/* field := item (',' item)* ; item := ('*' | value ['-' value]) ['/' step] */
-static int cron_field_ok(const char *s, const char *end, const struct cron_field *f)
-{
-    const char *p = s;
-
-    while (p < end) {
-        int a, b;
-        if (*p == '*') {
-            p++;
-        } else {
-            if (cron_value(&p, end, f, &a) < 0)
-                return -1;
-            if (p < end && *p == '-') {
-                p++;
-                if (cron_value(&p, end, f, &b) < 0 || b < a)
-                    return -1;
-            }
-        }
-        if (p < end && *p == '/') {
-            int64_t step;
-            const char *q = ++p;
-            while (p < end && isdigit((unsigned char)*p))
-                p++;
-            char buf[8];
-            if (p == q || (size_t)(p - q) >= sizeof(buf))
-                return -1;
-            memcpy(buf, q, (size_t)(p - q));
-            buf[p - q] = '\0';
-            if (parse_int64(buf, 1, f->hi, &step) < 0)
-                return -1;
-        }
-        if (p == end)
-            break;
-        if (*p != ',' || p + 1 == end)
-            return -1;
-        p++;
-    }
-    return p == s ? -1 : 0;
-}
+/* --- BACKUP_SCHEDULE: a cron expression (common/cron.h) or "off" ------- */
 
 static int set_schedule(struct config *c, const struct option *o, const char *value,
                         const char *name, struct err *e)
 {
-    struct buf norm = BUF_INIT;
-    const char *p = value;
-    int nfields = 0;
-    int rc = 0;
+    struct cron cron;
+    struct err ce;
+    char form[ERR_MSG_MAX];
 
     if (strcasecmp(value, "off") == 0) {
         free(c->backup_schedule);
         c->backup_schedule = NULL;
         return 0;
     }
-    for (;;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *start = p;
-        while (*p != '\0' && *p != ' ' && *p != '\t')
-            p++;
-        if (nfields >= 5 || cron_field_ok(start, p, &cron_fields[nfields]) < 0) {
-            rc = bad_value(e, o, name, value, NULL);
-            goto cleanup;
-        }
-        if (nfields > 0)
-            buf_addc(&norm, ' ');
-        buf_add(&norm, start, (size_t)(p - start));
-        nfields++;
+    err_clear(&ce);
+    if (cron_parse(value, &cron, &ce) < 0) {
+        snprintf(form, sizeof(form), "%.400s (%.400s)", ce.msg, o->form);
+        return bad_value(e, o, name, value, form);
     }
-    if (nfields != 5) {
-        rc = bad_value(e, o, name, value, NULL);
-        goto cleanup;
-    }
-    free(c->backup_schedule);
-    c->backup_schedule = buf_detach(&norm);
-
-cleanup:
-    buf_release(&norm);
-    return rc;
+    replace(&c->backup_schedule, value);
+    return 0;
 }
 
 /* --- the table's walkers ----------------------------------------------- */
