@@ -213,6 +213,10 @@ static int prepare_database(struct cmd_ctx *ctx, struct db *db, char **secret)
         }
         log_info("step 6/8: database was empty: demo data seeded (%d created, %.0f ms)",
                  report.created, (time_mono() - t0) * 1000);
+        /* Published demo credentials (SPEC §5, README), not secrets. */
+        log_info("demo accounts: log in (POST /api/v1/auth/login) as admin@citaplanner.com with "
+                 "password admin123; the others are listed in README.md; change them before "
+                 "going live");
         seed_report_release(&report);
     }
 
