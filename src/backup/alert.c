@@ -1,15 +1,432 @@
 /*
- * alert — telling someone that a backup failed or went stale.  See backup.h.
+ * alert — telling someone that a backup failed or went stale, and the small
+ * state files that let every process agree on the last outcomes.  See
+ * backup.h (backup_alert_send, backup_state_record).
  *
- * For now the alert is a log line; BACKUP_ALERT_WEBHOOK and
- * BACKUP_ALERT_COMMAND arrive with a later issue and replace this file.
- * Every failure path of a take calls backup_alert() exactly once.
+ * Every failure path of a take calls backup_alert() exactly once.  An alert
+ * that cannot be delivered is logged and forgotten: the backup's own outcome
+ * never depends on it.
  */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "backup/backup.h"
 #include "common/log.h"
+#include "common/util.h"
+#include "version.h"
+
+#define WEBHOOK_CONNECT_TIMEOUT_S 5
+#define WEBHOOK_TIMEOUT_S         10
+#define WEBHOOK_RETRY_DELAY_MS    1000
+#define COMMAND_TIMEOUT_S         30
+
+extern char **environ;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_init_rc;
+
+/* curl_global_init is not thread-safe in every build: once per process. */
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static void utc_stamp(char out[32], time_t t)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * The webhook's address for a log line: scheme and host only.  Its path or
+ * query often carries a token (chat webhooks do), and user:password may
+ * precede the host.
+ */
+static void webhook_display(const char *url, char *out, size_t size)
+{
+    const char *p = strstr(url, "://");
+    const char *host, *end, *at;
+
+    if (p == NULL) {
+        snprintf(out, size, "(invalid address)");
+        return;
+    }
+    host = p + 3;
+    end = host + strcspn(host, "/?#");
+    at = memchr(host, '@', (size_t)(end - host));
+    if (at != NULL)
+        host = at + 1;
+    snprintf(out, size, "%.*s://%.*s/…", (int)(p - url), url, (int)(end - host), host);
+}
+
+static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    (void)ptr;
+    (void)arg;
+    return size * nmemb;
+}
+
+/* One POST.  0 on a 2xx answer; -1 with why in reason otherwise. */
+static int webhook_post_once(const char *url, const char *body, char *reason, size_t rsize)
+{
+    CURL *c = NULL;
+    struct curl_slist *headers = NULL;
+    char errbuf[CURL_ERROR_SIZE];
+    long status = 0;
+    CURLcode cc;
+    int rc = -1;
+
+    errbuf[0] = '\0';
+    c = curl_easy_init();
+    if (c == NULL) {
+        snprintf(reason, rsize, "cannot initialise libcurl");
+        goto cleanup;
+    }
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)WEBHOOK_CONNECT_TIMEOUT_S);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)WEBHOOK_TIMEOUT_S);
+    /* Threads (serve) and no SIGALRM-based name resolution. */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "citaplanner/" CITAPLANNER_VERSION);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    cc = curl_easy_perform(c);
+    if (cc != CURLE_OK) {
+        snprintf(reason, rsize, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        goto cleanup;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+        snprintf(reason, rsize, "answered HTTP %ld", status);
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    curl_slist_free_all(headers);
+    if (c != NULL)
+        curl_easy_cleanup(c);
+    return rc;
+}
+
+static int webhook_send(const char *url, const char *event, const char *body)
+{
+    char shown[256], reason[CURL_ERROR_SIZE + 64];
+    struct timespec pause = {WEBHOOK_RETRY_DELAY_MS / 1000,
+                             (WEBHOOK_RETRY_DELAY_MS % 1000) * 1000000L};
+
+    webhook_display(url, shown, sizeof(shown));
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc < 0) {
+        log_error("alert '%s': webhook '%s' not sent: libcurl cannot start", event, shown);
+        return -1;
+    }
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        if (webhook_post_once(url, body, reason, sizeof(reason)) == 0) {
+            log_info("alert '%s': webhook '%s' notified", event, shown);
+            return 0;
+        }
+        if (attempt == 1) {
+            log_warn("alert '%s': webhook '%s' failed (%s): retrying once", event, shown, reason);
+            nanosleep(&pause, NULL);
+        }
+    }
+    log_error("alert '%s': webhook '%s' failed twice (%s): alert not delivered", event, shown,
+              reason);
+    return -1;
+}
+
+/* Run the command with the facts in its environment; 0 when it exits 0. */
+static int command_run(const char *command, const char *event, char *const *facts_env)
+{
+    posix_spawn_file_actions_t fa;
+    char *argv[] = {"sh", "-c", (char *)command, NULL};
+    pid_t pid = -1;
+    int status = 0;
+    int err;
+    int rc = -1;
+    double deadline = time_mono() + COMMAND_TIMEOUT_S;
+    struct timespec nap = {0, 20 * 1000000L};
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    /* Our stdout may be a --json document: the command's output goes to stderr. */
+    posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+    err = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, facts_env);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err != 0) {
+        log_error("alert '%s': BACKUP_ALERT_COMMAND cannot start: %s", event, strerror(err));
+        return -1;
+    }
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            log_error("alert '%s': BACKUP_ALERT_COMMAND: cannot wait for it: %s", event,
+                      strerror(errno));
+            return -1;
+        }
+        if (time_mono() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            log_error("alert '%s': BACKUP_ALERT_COMMAND killed after %d s", event,
+                      COMMAND_TIMEOUT_S);
+            return -1;
+        }
+        nanosleep(&nap, NULL);
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        log_info("alert '%s': BACKUP_ALERT_COMMAND run", event);
+        rc = 0;
+    } else if (WIFEXITED(status)) {
+        log_error("alert '%s': BACKUP_ALERT_COMMAND exited with status %d", event,
+                  WEXITSTATUS(status));
+    } else {
+        log_error("alert '%s': BACKUP_ALERT_COMMAND killed by signal %d", event,
+                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    }
+    return rc;
+}
+
+static void env_add(char ***env, int *n, const char *name, const char *value)
+{
+    if (value == NULL)
+        value = "";
+    *env = xrealloc(*env, (size_t)(*n + 2) * sizeof(char *));
+    (*env)[(*n)++] = xasprintf("%s=%s", name, value);
+    (*env)[*n] = NULL;
+}
+
+int backup_alert_send(const struct config *cfg, const struct backup_alert_facts *f)
+{
+    const char *severity = f->severity != NULL ? f->severity : "critical";
+    const char *message = f->message != NULL && f->message[0] ? f->message : "no details";
+    const char *database = cfg != NULL ? url_redacted(&cfg->db) : NULL;
+    char host[256] = "unknown";
+    char started[32] = "", finished[32], sent[32];
+    time_t now = time(NULL);
+    char **env = NULL;
+    int nenv = 0;
+    char *body = NULL;
+    json_t *o = NULL;
+    int rc = 0;
+
+    if (f->file != NULL)
+        log_msg(strcmp(severity, "warning") == 0 ? LOG_WARN : LOG_ERROR,
+                "alert '%s': %s (file '%s')", f->event, message, f->file);
+    else
+        log_msg(strcmp(severity, "warning") == 0 ? LOG_WARN : LOG_ERROR, "alert '%s': %s", f->event,
+                message);
+    if (cfg == NULL || (cfg->backup_alert_webhook == NULL && cfg->backup_alert_command == NULL))
+        return 0;
+
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "unknown");
+    host[sizeof(host) - 1] = '\0';
+    if (f->started != 0)
+        utc_stamp(started, f->started);
+    utc_stamp(finished, f->finished != 0 ? f->finished : now);
+    utc_stamp(sent, now);
+
+    if (cfg->backup_alert_webhook != NULL && cfg->backup_alert_webhook[0] != '\0') {
+        o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s, s:s, s:s}", "event",
+                      f->event, "severity", severity, "message", message, "host", host, "database",
+                      database, "backup_file", f->file, "started_at", started[0] ? started : NULL,
+                      "finished_at", finished, "sent_at", sent, "program", "citaplanner", "version",
+                      CITAPLANNER_VERSION);
+        if (o == NULL) /* a message that is not UTF-8: say less rather than nothing */
+            o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", f->event, "severity", severity,
+                          "message", "(message not valid UTF-8; see the log)", "host", host,
+                          "finished_at", finished);
+        body = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (body == NULL || webhook_send(cfg->backup_alert_webhook, f->event, body) < 0)
+            rc = -1;
+    }
+    if (cfg->backup_alert_command != NULL && cfg->backup_alert_command[0] != '\0') {
+        /* A clean environment: ours holds DATABASE_URL and SESSION_SECRET. */
+        env_add(&env, &nenv, "PATH", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+        if (getenv("HOME") != NULL)
+            env_add(&env, &nenv, "HOME", getenv("HOME"));
+        if (getenv("TZ") != NULL)
+            env_add(&env, &nenv, "TZ", getenv("TZ"));
+        if (getenv("LANG") != NULL)
+            env_add(&env, &nenv, "LANG", getenv("LANG"));
+        env_add(&env, &nenv, "CITAPLANNER_ALERT_EVENT", f->event);
+        env_add(&env, &nenv, "CITAPLANNER_ALERT_SEVERITY", severity);
+        env_add(&env, &nenv, "CITAPLANNER_ALERT_MESSAGE", message);
+        env_add(&env, &nenv, "CITAPLANNER_ALERT_HOST", host);
+        env_add(&env, &nenv, "CITAPLANNER_ALERT_DATABASE", database);
+        env_add(&env, &nenv, "CITAPLANNER_ALERT_BACKUP_FILE", f->file);
+        env_add(&env, &nenv, "CITAPLANNER_ALERT_STARTED_AT", started);
+        env_add(&env, &nenv, "CITAPLANNER_ALERT_FINISHED_AT", finished);
+        env_add(&env, &nenv, "CITAPLANNER_ALERT_SENT_AT", sent);
+        if (command_run(cfg->backup_alert_command, f->event, env) < 0)
+            rc = -1;
+    }
+
+    for (int i = 0; i < nenv; i++)
+        free(env[i]);
+    free(env);
+    free(body);
+    json_decref(o);
+    return rc;
+}
 
 void backup_alert(const struct config *cfg, const char *event, const struct err *e)
 {
-    (void)cfg;
-    log_error("alert: %s: %s", event, e != NULL && e->msg[0] ? e->msg : "no details");
+    char token[64];
+    size_t n = 0;
+    struct backup_alert_facts f;
+
+    /* "backup failed" -> "backup_failed": one token a receiver can match on. */
+    for (const char *p = event; *p != '\0' && n + 1 < sizeof(token); p++) {
+        char c = *p;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+            alnum = true;
+        }
+        if (alnum)
+            token[n++] = c;
+        else if (n > 0 && token[n - 1] != '_')
+            token[n++] = '_';
+    }
+    while (n > 0 && token[n - 1] == '_')
+        n--;
+    token[n] = '\0';
+
+    memset(&f, 0, sizeof(f));
+    f.event = n > 0 ? token : "backup_alert";
+    f.severity = "critical";
+    f.message = e != NULL && e->msg[0] ? e->msg : NULL;
+    backup_alert_send(cfg, &f);
+}
+
+/* ---- state files ---- */
+
+/* Write o as dir/name through a temporary file and a rename; errors at debug. */
+static void state_write(const char *dir, const char *name, json_t *o)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    char *tmp = xasprintf("%s/.%s.tmp.%ld", dir, name, (long)getpid());
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    int fd = -1;
+    bool ok = false;
+
+    if (text == NULL)
+        goto cleanup;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto cleanup;
+    {
+        size_t len = strlen(text), off = 0;
+        while (off < len) {
+            ssize_t w = write(fd, text + off, len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                goto cleanup;
+            off += (size_t)w;
+        }
+    }
+    if (write(fd, "\n", 1) != 1 || fsync(fd) != 0)
+        goto cleanup;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto cleanup;
+    }
+    fd = -1;
+    ok = rename(tmp, path) == 0;
+
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        log_debug("cannot record '%s': %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(text);
+    free(tmp);
+    free(path);
+}
+
+void backup_state_record(const struct backup_opts *o, unsigned tiers, const struct backup_result *r,
+                         const struct err *e, double seconds)
+{
+    char *path = xasprintf("%s/.last_result.json", o->cfg->backup_dir);
+    json_t *root = json_load_file(path, 0, NULL);
+    json_t *per;
+    time_t finished = o->now + (time_t)(seconds + 0.5);
+    char stamp[32];
+
+    if (root == NULL || !json_is_object(root)) {
+        json_decref(root);
+        root = json_object();
+    }
+    json_object_set_new(root, "format", json_integer(1));
+    per = json_object_get(root, "tiers");
+    if (!json_is_object(per)) {
+        per = json_object();
+        json_object_set_new(root, "tiers", per);
+    }
+    utc_stamp(stamp, finished);
+    for (int t = 0; t < BACKUP_TIER_COUNT; t++) {
+        json_t *it;
+        const char *file = NULL;
+        if (!(tiers & (1u << t)))
+            continue;
+        if (r != NULL && r->files[t] != NULL) {
+            file = strrchr(r->files[t], '/');
+            file = file != NULL ? file + 1 : r->files[t];
+        }
+        it = json_pack("{s:b, s:I, s:s, s:f, s:I, s:s?, s:s?}", "ok", r != NULL, "time",
+                       (json_int_t)finished, "finished_at", stamp, "seconds", seconds, "bytes",
+                       (json_int_t)(r != NULL ? r->gz_bytes : 0), "file", file, "error",
+                       e != NULL ? e->msg : NULL);
+        if (it == NULL) /* an error message that is not UTF-8 */
+            it = json_pack("{s:b, s:I, s:s, s:f, s:I, s:n, s:s}", "ok", r != NULL, "time",
+                           (json_int_t)finished, "finished_at", stamp, "seconds", seconds, "bytes",
+                           (json_int_t)0, "file", "error", "see the backup log");
+        json_object_set_new(per, backup_tier_name((enum backup_tier)t), it);
+    }
+    state_write(o->cfg->backup_dir, ".last_result.json", root);
+    json_decref(root);
+    free(path);
+}
+
+void backup_state_record_verify(const char *dir, time_t when, int checked, int failed,
+                                const char *const *failed_files, int nfailed_files)
+{
+    json_t *files = json_array();
+    json_t *root;
+    char stamp[32];
+
+    utc_stamp(stamp, when);
+    for (int i = 0; failed_files != NULL && i < nfailed_files; i++)
+        json_array_append_new(files, json_string(failed_files[i]));
+    root = json_pack("{s:i, s:I, s:s, s:i, s:i, s:o}", "format", 1, "time", (json_int_t)when,
+                     "finished_at", stamp, "checked", checked, "failed", failed, "failed_files",
+                     files);
+    if (root != NULL)
+        state_write(dir, ".last_verify.json", root);
+    json_decref(root);
 }

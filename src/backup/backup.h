@@ -249,11 +249,70 @@ int backup_take(const struct backup_opts *o, struct backup_result *r, struct err
 void backup_result_release(struct backup_result *r);
 
 /*
- * The alert on a failed (or stale) backup.  For now it logs the event at
- * ERROR; BACKUP_ALERT_WEBHOOK / BACKUP_ALERT_COMMAND arrive later (alert.c).
- * Never fails, never blocks long.
+ * The alert on a failed (or stale) backup (alert.c): the event is logged at
+ * ERROR (WARN for severity "warning"), then sent to BACKUP_ALERT_WEBHOOK (a
+ * JSON POST through libcurl: 5 s to connect, 10 s in all, one retry after a
+ * second) and run through BACKUP_ALERT_COMMAND (`/bin/sh -c COMMAND` with the
+ * facts in CITAPLANNER_ALERT_* environment variables and nothing else of
+ * ours: never on its command line; stdout goes to our stderr; killed after
+ * 30 s).  A channel that fails is logged (the webhook's address without its
+ * path or credentials) and never fails the caller.
+ *
+ * The webhook's body:
+ *   {"event": "backup_failed", "severity": "critical", "message": "…",
+ *    "host": "db1", "database": "postgresql://u:***@h:5432/db",
+ *    "backup_file": "…" | null, "started_at": "…Z" | null,
+ *    "finished_at": "…Z", "sent_at": "…Z", "program": "citaplanner",
+ *    "version": "0.1.0"}
+ * The command's environment: CITAPLANNER_ALERT_EVENT, _SEVERITY, _MESSAGE,
+ * _HOST, _DATABASE, _BACKUP_FILE, _STARTED_AT, _FINISHED_AT, _SENT_AT, plus
+ * PATH, HOME, TZ and LANG.
+ */
+struct backup_alert_facts {
+    const char *event;    /* "backup_failed", "verify_failed", "restore_failed", "backup_stale" */
+    const char *severity; /* "critical" (NULL) or "warning" */
+    const char *message;  /* what happened; never a secret */
+    const char *file;     /* the backup file concerned, or NULL */
+    time_t started;       /* when the operation began; 0 = unknown */
+    time_t finished;      /* when it ended or was noticed; 0 = now */
+};
+
+/*
+ * Send an alert.  Returns 0 when every configured channel delivered it (or
+ * none is configured), -1 when one failed (already logged): informational,
+ * callers may ignore it.  Blocks for the webhook's timeouts at most.
+ */
+int backup_alert_send(const struct config *cfg, const struct backup_alert_facts *f);
+
+/*
+ * backup_alert_send with event (free text such as "backup failed" is turned
+ * into "backup_failed"), severity critical and e's message.  Never fails.
  */
 void backup_alert(const struct config *cfg, const char *event, const struct err *e);
+
+/*
+ * The outcome of the last take per tier, BACKUP_DIR/.last_result.json, for
+ * /metrics, `stats` and `doctor` (every process reads the same file):
+ *   {"format": 1, "tiers": {"daily": {"ok": true, "time": EPOCH,
+ *     "finished_at": "…Z", "seconds": 1.25, "bytes": N, "file": "…",
+ *     "error": null}, …}}
+ * backup_take() records each run once, at its end, for the tiers it wrote or
+ * meant to write (not when another run held the lock: that one records).
+ * r is NULL on failure, e NULL on success.  Written atomically (temporary
+ * file and rename); a failure to write is logged at debug and ignored.
+ */
+void backup_state_record(const struct backup_opts *o, unsigned tiers, const struct backup_result *r,
+                         const struct err *e, double seconds);
+
+/*
+ * The outcome of the last verification of BACKUP_DIR's backups,
+ * BACKUP_DIR/.last_verify.json: {"format": 1, "time": EPOCH, "checked": N,
+ * "failed": N, "failed_files": ["…"]}.  For whoever verifies (the `backup
+ * verify` command, the admin API).  failed_files may be NULL when nfailed
+ * names are unknown.  Errors ignored as for backup_state_record.
+ */
+void backup_state_record_verify(const char *dir, time_t when, int checked, int failed,
+                                const char *const *failed_files, int nfailed_files);
 
 /* A manifest read back (verify and restore use it). */
 struct backup_manifest {
@@ -282,5 +341,133 @@ struct backup_manifest {
  */
 int backup_manifest_load(const char *path, struct backup_manifest *m, struct err *e);
 void backup_manifest_release(struct backup_manifest *m);
+
+/* ---- verifying and restoring (verify.c, restore.c) ---- */
+
+/*
+ * Verification of one backup file (SPEC §6 "Verifying"), in one pass over
+ * its bytes: SHA-256 and the gzip decoder read the same buffers, every
+ * member's CRC-32 and length are checked, the stream must end exactly at the
+ * end of the file (no truncation, no trailing bytes), and the content must
+ * be complete: a PostgreSQL dump's header and closing line, or a SQLite
+ * file's header and PRAGMA integrity_check (on a decompressed temporary
+ * copy, 0600, removed afterwards).  Then the .sha256 sidecar ("HEX  NAME")
+ * and the manifest (.json: size, hash, uncompressed size) must agree.
+ * Memory is bounded whatever the file's size.
+ *
+ * deep: also restore the backup into a scratch database and compare every
+ * table's row count with the manifest.  PostgreSQL: a database
+ * citaplanner_verify_<random> created on db's server (template0) and dropped
+ * afterwards, whatever happened; SQLite: the decompressed copy itself.
+ */
+struct backup_verify_opts {
+    const struct url *db; /* --deep on PostgreSQL: the server for the scratch database */
+    bool deep;
+    /*
+     * Where temporary files go (the decompressed SQLite copy, the private
+     * passfile directory): NULL = the backup's own directory when writable,
+     * else TMPDIR (or /tmp).
+     */
+    const char *tmp_dir;
+    /*
+     * SQLite backups: keep the decompressed, integrity-checked copy and hand
+     * its path over in result.sqlite_copy (restore uses it) instead of
+     * removing it.
+     */
+    bool keep_copy;
+    volatile int *cancel; /* may be NULL; nonzero stops with ERR_VERIFY "cancelled" */
+    /* May be NULL.  step "verify" or "deep"; raw_bytes decompressed, gz_bytes read. */
+    void (*progress)(void *arg, const struct backup_progress *p);
+    void *progress_arg;
+};
+
+struct backup_verify_result {
+    enum backup_format format; /* from the content (or the name when undecodable) */
+    uint64_t gz_bytes;         /* bytes of the file read */
+    uint64_t raw_bytes;        /* decompressed bytes */
+    int members;               /* gzip members decoded */
+    char sha256[65];           /* of the whole file ("" when unreadable) */
+    bool has_manifest;         /* m was loaded */
+    struct backup_manifest m;  /* the manifest, when has_manifest */
+    bool deep_done;            /* the deep check ran and passed */
+    double seconds;
+    /* keep_copy and a good SQLite backup: the copy; the caller removes it and frees. */
+    char *sqlite_copy;
+};
+
+/*
+ * Verify path.  Returns 0 when every check passed; -ERR_VERIFY when the
+ * backup is damaged or incomplete, e's message giving every reason found
+ * ("; "-separated); other negative codes when the check itself could not
+ * run (--deep: ERR_DB_CONNECT and the like).  r is filled as far as the
+ * checks got, and released with backup_verify_result_release (also on
+ * failure).  Reads the file only; never modifies or deletes it.
+ */
+int backup_verify_file(const struct backup_verify_opts *o, const char *path,
+                       struct backup_verify_result *r, struct err *e);
+void backup_verify_result_release(struct backup_verify_result *r);
+
+/*
+ * Restoring a backup into the configured database (SPEC §6 "Restoring").
+ *
+ * Order: take BACKUP_DIR's lock (held to the end; -ERR_LOCKED when held),
+ * verify the file (quick; -ERR_VERIFY when damaged), refuse a backup of the
+ * other database kind or whose schema is newer than this program's newest
+ * migration (-ERR_RESTORE_REFUSED), ask confirm (false: -ERR_RESTORE_REFUSED,
+ * nothing changed), take a prerestore backup of the current data (unless
+ * !safety_backup; rotation keeps BACKUP_KEEP_SPECIAL), replace the data
+ * atomically, then migrate deploy and read the row counts.
+ *
+ * Atomicity.  PostgreSQL: psql (connection through PG* variables and a
+ * private passfile, never argv) is fed "BEGIN; DROP SCHEMA public CASCADE;
+ * CREATE SCHEMA public; …", then the dump decompressed as it is read from the
+ * .gz (never written out uncompressed), then "COMMIT", with ON_ERROR_STOP:
+ * psql gets no COMMIT unless every statement succeeded and the bytes hashed
+ * on the way match the verified SHA-256; if this process dies, psql reads
+ * end-of-file inside the open transaction and the server rolls it back.
+ * SQLite: the backup is decompressed into a temporary file beside the
+ * database, checked (PRAGMA integrity_check), and copied into the live file
+ * through the online backup API in one step: one write transaction, which
+ * other connections see complete or not at all.
+ *
+ * Errors: -ERR_LOCKED, -ERR_VERIFY, -ERR_RESTORE_REFUSED as above;
+ * -ERR_BACKUP when the safety backup or the restore itself failed (the
+ * database is then exactly as before); -ERR_MIGRATE when the restored data
+ * could not be migrated forward; the db's errors when it is unreachable.
+ */
+struct backup_restore_opts {
+    const struct config *cfg; /* BACKUP_DIR, keep counts (prerestore backup, lock, log) */
+    const struct url *db;     /* the database to overwrite (usually &cfg->db) */
+    const char *file;         /* the backup's data file */
+    bool safety_backup;       /* take a prerestore backup first */
+    time_t now;               /* the clock of the prerestore backup's name and the log */
+    volatile int *cancel;     /* may be NULL; noticed until the data is committed */
+    /*
+     * Called once the backup is verified, before anything changes, with its
+     * manifest (borrowed for the call); false cancels.  NULL = proceed.
+     */
+    bool (*confirm)(void *arg, const struct backup_manifest *m);
+    void *confirm_arg;
+    /* May be NULL.  steps "verify", "safety", "restore". */
+    void (*progress)(void *arg, const struct backup_progress *p);
+    void *progress_arg;
+};
+
+struct backup_restore_result {
+    struct backup_manifest m; /* the restored backup's manifest */
+    char *prerestore;         /* the safety backup's path, NULL when none was taken */
+    int migrations_applied;   /* by the migrate deploy after the restore */
+    char *schema_version;     /* newest applied migration afterwards */
+    /* Rows afterwards of the tables named in counted[] (-1 when missing). */
+    int64_t rows_after[3];
+    double seconds;
+};
+
+/* The tables whose row counts restore reports: users, appointments, clients. */
+extern const char *const backup_restore_counted[3];
+
+int backup_restore(const struct backup_restore_opts *o, struct backup_restore_result *r,
+                   struct err *e);
+void backup_restore_result_release(struct backup_restore_result *r);
 
 #endif

@@ -626,6 +626,9 @@ int backup_take(const struct backup_opts *o, struct backup_result *r, struct err
 cleanup:
     rc = normalize_error(rc, e);
     pending_cleanup(&run.pd, rc < 0);
+    if (rc >= 0 || e->code != ERR_LOCKED) /* a locked-out run: the holder records */
+        backup_state_record(o, run.tiers, rc < 0 ? NULL : r, rc < 0 ? e : NULL,
+                            time_mono() - run.t0);
     if (rc < 0) {
         log_error("backup failed: %s", e->msg);
         backup_alert(o->cfg, "backup failed", e);

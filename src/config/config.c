@@ -485,7 +485,22 @@ static int set_schedule(struct config *c, const struct option *o, const char *va
         snprintf(form, sizeof(form), "%.400s (%.400s)", ce.msg, o->form);
         return bad_value(e, o, name, value, form);
     }
-    replace(&c->backup_schedule, value);
+    /* Stored with its white space collapsed: it is shown in logs and help. */
+    struct buf norm = BUF_INIT;
+    for (const char *p = value; *p != '\0';) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *start = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t')
+            p++;
+        if (p > start) {
+            if (norm.len > 0)
+                buf_addc(&norm, ' ');
+            buf_add(&norm, start, (size_t)(p - start));
+        }
+    }
+    free(c->backup_schedule);
+    c->backup_schedule = buf_detach(&norm);
     return 0;
 }
 

@@ -7,8 +7,10 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -437,6 +439,167 @@ static void printable(const char *s, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* ---- metrics -------------------------------------------------------------- */
+
+/* Histogram upper bounds in seconds (Prometheus' usual web latencies). */
+static const double http_metrics_bounds[HTTP_METRICS_BUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
+};
+
+/* Statuses counted one by one; any other counts under its class ("4xx"). */
+static const int http_metrics_codes[HTTP_METRICS_STATUSES - 5] = {
+    200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 503,
+};
+
+struct http_metrics *http_metrics_new(const struct http_route *routes, int threads)
+{
+    struct http_metrics *m = xcalloc(1, sizeof(*m));
+
+    m->routes = routes;
+    while (routes != NULL && routes[m->nroutes].method != NULL)
+        m->nroutes++;
+    /* xcalloc's zeroes are valid initial values of the atomics. */
+    m->per_route = xcalloc((size_t)m->nroutes + 1, sizeof(*m->per_route));
+    m->threads = threads;
+    atomic_init(&m->busy, 0);
+    return m;
+}
+
+void http_metrics_free(struct http_metrics *m)
+{
+    if (m == NULL)
+        return;
+    free(m->per_route);
+    free(m);
+}
+
+static int status_slot(int status)
+{
+    const int ncodes = (int)(sizeof(http_metrics_codes) / sizeof(http_metrics_codes[0]));
+
+    for (int i = 0; i < ncodes; i++)
+        if (http_metrics_codes[i] == status)
+            return i;
+    if (status < 100 || status > 599)
+        status = 500;
+    return ncodes + status / 100 - 1;
+}
+
+static void status_label(int slot, char out[16])
+{
+    const int ncodes = (int)(sizeof(http_metrics_codes) / sizeof(http_metrics_codes[0]));
+
+    if (slot < ncodes)
+        snprintf(out, 16, "%d", http_metrics_codes[slot]);
+    else
+        snprintf(out, 16, "%dxx", slot - ncodes + 1);
+}
+
+static void metrics_count(const struct http_dispatch *d, const struct http_req *req, double seconds)
+{
+    struct http_metrics *m = d->metrics;
+    struct http_route_metrics *rm;
+    int idx, b = 0;
+
+    if (m == NULL)
+        return;
+    idx = m->nroutes;
+    if (req->route != NULL && m->routes == d->routes && req->route >= d->routes &&
+        req->route < d->routes + m->nroutes)
+        idx = (int)(req->route - d->routes);
+    rm = &m->per_route[idx];
+    while (b < HTTP_METRICS_BUCKETS && seconds > http_metrics_bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&rm->by_status[status_slot(req->status)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rm->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rm->sum_us, (uint_fast64_t)(seconds * 1e6 + 0.5),
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&rm->count, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&m->busy, 1, memory_order_relaxed);
+}
+
+/* A label value with '\', '"' and newlines escaped, as the text format wants. */
+static void add_label(struct buf *out, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '\\' || *s == '"')
+            buf_addc(out, '\\');
+        if (*s == '\n')
+            buf_adds(out, "\\n");
+        else
+            buf_addc(out, *s);
+    }
+}
+
+static void route_labels(struct buf *out, const struct http_metrics *m, int i)
+{
+    buf_adds(out, "route=\"");
+    add_label(out, i < m->nroutes ? m->routes[i].pattern : "unmatched");
+    buf_adds(out, "\",method=\"");
+    add_label(out, i < m->nroutes ? m->routes[i].method : "any");
+    buf_adds(out, "\"");
+}
+
+void http_metrics_write(const struct http_req *req, struct buf *out)
+{
+    const struct http_metrics *m = req->d->metrics;
+
+    if (m == NULL)
+        return;
+    buf_adds(out, "# HELP citaplanner_http_requests_total HTTP requests answered, by route, "
+                  "method and status.\n"
+                  "# TYPE citaplanner_http_requests_total counter\n");
+    for (int i = 0; i <= m->nroutes; i++) {
+        const struct http_route_metrics *rm = &m->per_route[i];
+        for (int s = 0; s < HTTP_METRICS_STATUSES; s++) {
+            uint_fast64_t n = atomic_load_explicit(&rm->by_status[s], memory_order_relaxed);
+            char code[16];
+            if (n == 0)
+                continue;
+            status_label(s, code);
+            buf_adds(out, "citaplanner_http_requests_total{");
+            route_labels(out, m, i);
+            buf_addf(out, ",status=\"%s\"} %llu\n", code, (unsigned long long)n);
+        }
+    }
+    buf_adds(out, "# HELP citaplanner_http_request_duration_seconds Time from a request's "
+                  "arrival to its answer, by route and method.\n"
+                  "# TYPE citaplanner_http_request_duration_seconds histogram\n");
+    for (int i = 0; i <= m->nroutes; i++) {
+        const struct http_route_metrics *rm = &m->per_route[i];
+        uint_fast64_t count = atomic_load_explicit(&rm->count, memory_order_relaxed);
+        unsigned long long cum = 0;
+        if (count == 0)
+            continue;
+        for (int b = 0; b <= HTTP_METRICS_BUCKETS; b++) {
+            cum += atomic_load_explicit(&rm->buckets[b], memory_order_relaxed);
+            buf_adds(out, "citaplanner_http_request_duration_seconds_bucket{");
+            route_labels(out, m, i);
+            if (b < HTTP_METRICS_BUCKETS)
+                buf_addf(out, ",le=\"%g\"} %llu\n", http_metrics_bounds[b], cum);
+            else
+                buf_addf(out, ",le=\"+Inf\"} %llu\n", cum);
+        }
+        buf_adds(out, "citaplanner_http_request_duration_seconds_sum{");
+        route_labels(out, m, i);
+        buf_addf(out, "} %.6f\n",
+                 (double)atomic_load_explicit(&rm->sum_us, memory_order_relaxed) / 1e6);
+        buf_adds(out, "citaplanner_http_request_duration_seconds_count{");
+        route_labels(out, m, i);
+        /* The +Inf bucket's value: _count must equal it for a consistent histogram. */
+        buf_addf(out, "} %llu\n", cum);
+    }
+    buf_addf(out,
+             "# HELP citaplanner_http_workers HTTP worker threads (each holds one database "
+             "connection).\n"
+             "# TYPE citaplanner_http_workers gauge\n"
+             "citaplanner_http_workers %d\n"
+             "# HELP citaplanner_http_requests_in_flight Requests being handled now.\n"
+             "# TYPE citaplanner_http_requests_in_flight gauge\n"
+             "citaplanner_http_requests_in_flight %d\n",
+             m->threads, atomic_load_explicit(&m->busy, memory_order_relaxed));
+}
+
 /* Run the matched route's handler and make sure the request is answered. */
 static void run_handler(struct http_req *req)
 {
@@ -465,6 +628,9 @@ void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d)
     double start = time_mono();
     enum log_level level;
     char logged_path[256];
+
+    if (d->metrics != NULL)
+        atomic_fetch_add_explicit(&d->metrics->busy, 1, memory_order_relaxed);
 
     memset(&req, 0, sizeof(req));
     TAILQ_INIT(&req.query);
@@ -507,6 +673,7 @@ void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d)
     }
 
 done:
+    metrics_count(d, &req, time_mono() - start);
     level = req.route != NULL && (req.route->flags & HTTP_ROUTE_QUIET) ? LOG_DEBUG : LOG_INFO;
     if (req.status >= 500)
         level = LOG_WARN;

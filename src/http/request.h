@@ -126,6 +126,18 @@ int http_reply_internal(struct http_req *req, const char *cause);
  */
 int http_reply_err(struct http_req *req, const struct err *e);
 
+/*
+ * Append the server's request metrics in the Prometheus text format 0.0.4
+ * (for GET /metrics; every family with # HELP and # TYPE):
+ *   citaplanner_http_requests_total{route,method,status}     counter
+ *   citaplanner_http_request_duration_seconds{route,method}  histogram
+ *   citaplanner_http_workers                                 gauge, worker threads
+ *   citaplanner_http_requests_in_flight                      gauge
+ * route is the matched pattern ("/api/v1/clients/{id}"), "unmatched" for
+ * paths no route knows (method "any" then).  Routes never called are left out.
+ */
+void http_metrics_write(const struct http_req *req, struct buf *out);
+
 /* Has the request been answered?  The status of the answer, 0 before. */
 bool http_req_replied(const struct http_req *req);
 int http_req_status(const struct http_req *req);

@@ -78,6 +78,7 @@ struct http_server {
 
     int nworkers;
     struct http_worker *workers;
+    struct http_metrics *metrics; /* shared by the workers' dispatch */
 
     pthread_mutex_t lock;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
@@ -456,6 +457,7 @@ int http_server_new(const struct http_server_opts *opts, struct http_server **ou
     if (srv->nworkers > MAX_THREADS)
         srv->nworkers = MAX_THREADS;
     srv->workers = xcalloc((size_t)srv->nworkers, sizeof(*srv->workers));
+    srv->metrics = http_metrics_new(srv->routes, srv->nworkers);
     pthread_mutex_init(&srv->lock, NULL);
     pthread_condattr_init(&cattr);
     pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
@@ -539,6 +541,7 @@ int http_server_start(struct http_server *srv, struct err *e)
         w->dispatch.routes = srv->routes;
         w->dispatch.max_body = srv->max_body;
         w->dispatch.handler_failed = srv->handler_failed;
+        w->dispatch.metrics = srv->metrics;
         rc = worker_setup(srv, w, e);
         if (rc < 0)
             goto cleanup;
@@ -673,6 +676,7 @@ void http_server_free(struct http_server *srv)
     pthread_cond_destroy(&srv->cond);
     pthread_mutex_destroy(&srv->lock);
     free(srv->workers);
+    http_metrics_free(srv->metrics);
     free(srv->display);
     free(srv);
 }

@@ -208,6 +208,8 @@ static void test_schedule_forms(void **state)
         "0 3 * * sun",
         "0 3 1-15/2 feb-nov/3 MON-FRI",
         "*/1 */23 */31 */12 */7",
+        "@daily",
+        "@weekly",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         struct config c;
@@ -283,7 +285,8 @@ static const struct bad_case bad_cases[] = {
     {"BACKUP_SCHEDULE", "0 2 * * 5-1", "BACKUP_SCHEDULE", "5 cron fields", false},
     {"BACKUP_SCHEDULE", "*/0 2 * * *", "BACKUP_SCHEDULE", "5 cron fields", false},
     {"BACKUP_SCHEDULE", "0, 2 * * *", "BACKUP_SCHEDULE", "5 cron fields", false},
-    {"BACKUP_SCHEDULE", "@daily", "BACKUP_SCHEDULE", "5 cron fields", false},
+    {"BACKUP_SCHEDULE", "@reboot", "BACKUP_SCHEDULE", "5 cron fields", false},
+    {"BACKUP_SCHEDULE", "0 0 30 2 *", "BACKUP_SCHEDULE", "never occurs", false},
     {"BACKUP_SCHEDULE", "a b c d e", "BACKUP_SCHEDULE", "5 cron fields", false},
     {"BACKUP_KEEP_DAILY", "0", "BACKUP_KEEP_DAILY", "1-1000", false},
     {"BACKUP_KEEP_DAILY", "1001", "BACKUP_KEEP_DAILY", "1-1000", false},

@@ -1,0 +1,470 @@
+/*
+ * admin — the master admin's backup and stats endpoints; see admin.h.
+ *
+ * Jobs: a backup or a verification runs on a detached thread of its own,
+ * so that a worker never blocks for minutes; the worker answers 202 with the
+ * job's id at once.  The job table is a small ring under one mutex.  A job
+ * touches only what it was given (the configuration, which outlives the
+ * server, and copies of its inputs) and its own connections.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "api/admin.h"
+#include "api/api.h"
+#include "api/auth.h"
+#include "backup/backup.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "ops/backups.h"
+#include "ops/stats.h"
+
+#define MAX_JOBS 32
+
+enum job_status { JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED };
+
+struct job {
+    char id[17];
+    const char *kind; /* "backup" / "verify" */
+    enum job_status status;
+    char *error;
+    time_t created, finished;
+    json_t *result;
+
+    /* Inputs, owned by the job. */
+    const struct config *cfg;
+    int tier;
+    char **paths; /* verify: the files, NULL = every backup */
+    int npaths;
+};
+
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct job *jobs[MAX_JOBS]; /* ring; NULL slots unused */
+static int jobs_next;
+static bool job_running;
+
+static const char *status_name(enum job_status s)
+{
+    return s == JOB_RUNNING ? "running" : s == JOB_SUCCEEDED ? "succeeded" : "failed";
+}
+
+static void job_free(struct job *j)
+{
+    if (j == NULL)
+        return;
+    for (int i = 0; i < j->npaths; i++)
+        free(j->paths[i]);
+    free(j->paths);
+    free(j->error);
+    json_decref(j->result);
+    free(j);
+}
+
+/* The job as JSON; call with jobs_lock held. */
+static json_t *job_json(const struct job *j)
+{
+    char created[32], finished[32];
+
+    ops_utc_stamp(created, j->created);
+    ops_utc_stamp(finished, j->finished);
+    return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:o}", "id", j->id, "kind", j->kind,
+                     "status", status_name(j->status), "error", j->error, "created_at", created,
+                     "finished_at", j->status == JOB_RUNNING ? NULL : finished, "result",
+                     j->result != NULL ? json_deep_copy(j->result) : json_null());
+}
+
+/* End a job: record its outcome and let the next one start. */
+static void job_finish(struct job *j, json_t *result, const struct err *e)
+{
+    pthread_mutex_lock(&jobs_lock);
+    j->result = result;
+    j->finished = time(NULL);
+    j->status = e == NULL ? JOB_SUCCEEDED : JOB_FAILED;
+    if (e != NULL)
+        j->error = xstrdup(e->msg[0] ? e->msg : err_desc(e->code));
+    job_running = false;
+    pthread_mutex_unlock(&jobs_lock);
+    log_info("admin: %s job %s %s%s%s", j->kind, j->id, status_name(j->status),
+             e != NULL ? ": " : "", e != NULL ? j->error : "");
+}
+
+static json_t *backup_result_json(const struct backup_result *r)
+{
+    json_t *tiers = json_array();
+    json_t *files = json_object();
+
+    for (int t = 0; t < BACKUP_TIER_COUNT; t++) {
+        if (r->files[t] == NULL)
+            continue;
+        json_array_append_new(tiers, json_string(backup_tier_name((enum backup_tier)t)));
+        json_object_set_new(files, backup_tier_name((enum backup_tier)t), json_string(r->files[t]));
+    }
+    return json_pack("{s:o, s:o, s:{s:I, s:I}, s:s, s:f, s:i}", "tiers", tiers, "files", files,
+                     "bytes", "compressed", (json_int_t)r->gz_bytes, "uncompressed",
+                     (json_int_t)r->raw_bytes, "sha256", r->sha256, "seconds", r->seconds,
+                     "rotated", r->rotated);
+}
+
+static void *backup_job_main(void *arg)
+{
+    struct job *j = arg;
+    struct backup_opts o;
+    struct backup_result r;
+    struct err e;
+    json_t *result = NULL;
+    int rc;
+
+    log_set_context("admin-backup");
+    memset(&o, 0, sizeof(o));
+    err_clear(&e);
+    o.cfg = j->cfg;
+    o.db = &j->cfg->db;
+    o.tier = j->tier;
+    o.now = time(NULL);
+    o.rotate = true;
+    rc = backup_take(&o, &r, &e);
+    if (rc == 0)
+        result = backup_result_json(&r);
+    backup_result_release(&r);
+    job_finish(j, result, rc < 0 ? &e : NULL);
+    log_set_context(NULL);
+    return NULL;
+}
+
+static void *verify_job_main(void *arg)
+{
+    struct job *j = arg;
+    struct backup_list l = {0};
+    struct backup_verify_opts vo;
+    json_t *files = json_array();
+    const char **failed_names = NULL;
+    int checked = 0, failed = 0;
+    struct err e;
+    int rc;
+
+    log_set_context("admin-verify");
+    err_clear(&e);
+    memset(&vo, 0, sizeof(vo));
+    vo.db = &j->cfg->db;
+    rc = backup_list_load(j->cfg->backup_dir, &l, &e);
+    if (rc < 0) {
+        json_decref(files);
+        files = NULL;
+        goto cleanup;
+    }
+    failed_names = xcalloc((size_t)l.count + 1, sizeof(*failed_names));
+    for (int i = 0; i < l.count; i++) {
+        const struct backup_entry *it = &l.items[i];
+        struct backup_verify_result vr;
+        struct err ve;
+        bool wanted = j->paths == NULL;
+
+        for (int k = 0; k < j->npaths && !wanted; k++)
+            wanted = strcmp(j->paths[k], it->path) == 0;
+        if (!wanted)
+            continue;
+        memset(&vr, 0, sizeof(vr));
+        err_clear(&ve);
+        checked++;
+        if (backup_verify_file(&vo, it->path, &vr, &ve) < 0) {
+            failed_names[failed++] = it->name;
+            log_error("verify: '%s' FAILED: %s", it->path, ve.msg);
+        } else {
+            log_info("verify: '%s' OK", it->path);
+        }
+        json_array_append_new(files, json_pack("{s:s, s:s, s:b, s:s?}", "file", it->name, "tier",
+                                               backup_tier_name(it->tier), "ok", ve.code == ERR_OK,
+                                               "error", ve.code == ERR_OK ? NULL : ve.msg));
+        backup_verify_result_release(&vr);
+    }
+    backup_state_record_verify(j->cfg->backup_dir, time(NULL), checked, failed, failed_names,
+                               failed);
+    if (failed > 0) {
+        struct backup_alert_facts af;
+        char msg[512];
+
+        snprintf(msg, sizeof(msg), "%d of %d backups failed verification, the first '%s'", failed,
+                 checked, failed_names[0]);
+        memset(&af, 0, sizeof(af));
+        af.event = "verify_failed";
+        af.message = msg;
+        af.started = j->created;
+        backup_alert_send(j->cfg, &af);
+        rc = err_set(&e, ERR_VERIFY, "%s", msg);
+    }
+
+cleanup:
+    job_finish(j,
+               files != NULL ? json_pack("{s:i, s:i, s:o}", "checked", checked, "failed", failed,
+                                         "files", files)
+                             : NULL,
+               rc < 0 ? &e : NULL);
+    free(failed_names);
+    backup_list_release(&l);
+    log_set_context(NULL);
+    return NULL;
+}
+
+/*
+ * Register j and start its thread, unless a job runs: then 409.  Takes j
+ * (freed here when it does not start).  Answers the request.
+ */
+static int job_start(struct http_req *req, struct job *j, void *(*fn)(void *))
+{
+    unsigned char raw[8];
+    pthread_t t;
+    pthread_attr_t attr;
+    json_t *body;
+    char location[96];
+    int err;
+
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        job_free(j);
+        return http_reply_internal(req, "no random bytes for a job id");
+    }
+    for (int i = 0; i < 8; i++)
+        snprintf(j->id + 2 * i, 3, "%02x", raw[i]);
+    j->created = time(NULL);
+    j->status = JOB_RUNNING;
+
+    pthread_mutex_lock(&jobs_lock);
+    if (job_running) {
+        pthread_mutex_unlock(&jobs_lock);
+        job_free(j);
+        return http_reply_error(req, 409, "job_running", NULL,
+                                "a backup or verification started here is still running; poll "
+                                "its job and try again when it ends");
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    err = pthread_create(&t, &attr, fn, j);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        pthread_mutex_unlock(&jobs_lock);
+        job_free(j);
+        return http_reply_internal(req, "cannot start the job's thread");
+    }
+    job_running = true;
+    job_free(jobs[jobs_next]); /* the oldest one, long finished: only one runs at a time */
+    jobs[jobs_next] = j;
+    jobs_next = (jobs_next + 1) % MAX_JOBS;
+    body = json_pack("{s:o}", "job", job_json(j));
+    pthread_mutex_unlock(&jobs_lock);
+
+    log_info("admin: %s job %s started by the master admin from %s", j->kind, j->id,
+             http_req_client_addr(req));
+    snprintf(location, sizeof(location), "/api/v1/admin/backups/jobs/%s", j->id);
+    http_set_header(req, "Location", location);
+    return http_reply_json(req, 202, body);
+}
+
+/* The optional JSON body of a POST: NULL when there is none. */
+static int optional_body(struct http_req *req, json_t **out, struct err *e)
+{
+    const char *ct = http_req_header(req, "Content-Type");
+    const char *len = http_req_header(req, "Content-Length");
+
+    *out = NULL;
+    if (ct == NULL && (len == NULL || strcmp(len, "0") == 0))
+        return 0;
+    return http_req_json(req, out, e);
+}
+
+static void audit(struct http_req *req, const char *what)
+{
+    log_info("admin: %s (master admin from %s)", what, http_req_client_addr(req));
+}
+
+int api_admin_backups_run(struct http_req *req, struct err *e)
+{
+    struct api_worker *w = http_req_worker(req);
+    struct api_auth a;
+    json_t *body = NULL;
+    const char *tier = NULL;
+    struct job *j;
+    int t = BACKUP_TIER_AUTO;
+    int rc;
+
+    if (api_auth_require(req, "admin_backups", API_ACT_CREATE, &a) < 0)
+        return 0;
+    audit(req, "run a backup");
+    rc = optional_body(req, &body, e);
+    if (rc < 0)
+        return rc;
+    if (body != NULL) {
+        json_t *v = json_object_get(body, "tier");
+        if (v != NULL && !json_is_string(v)) {
+            json_decref(body);
+            return http_reply_error(req, 400, "invalid", "tier", "'tier' must be a string");
+        }
+        tier = json_string_value(v);
+    }
+    if (tier != NULL && strcmp(tier, "auto") != 0) {
+        enum backup_tier bt;
+        if (backup_tier_parse(tier, &bt) < 0) {
+            json_decref(body);
+            return http_reply_error(req, 400, "invalid", "tier",
+                                    "'tier' must be auto, daily, weekly, monthly, premigrate or "
+                                    "prerestore");
+        }
+        t = (int)bt;
+    }
+    json_decref(body);
+    j = xcalloc(1, sizeof(*j));
+    j->kind = "backup";
+    j->cfg = w->app->cfg;
+    j->tier = t;
+    return job_start(req, j, backup_job_main);
+}
+
+int api_admin_backups_verify(struct http_req *req, struct err *e)
+{
+    struct api_worker *w = http_req_worker(req);
+    struct backup_list l = {0};
+    struct api_auth a;
+    json_t *body = NULL;
+    json_t *files;
+    struct job *j = NULL;
+    size_t i;
+    json_t *v;
+    int rc;
+
+    if (api_auth_require(req, "admin_backups", API_ACT_CREATE, &a) < 0)
+        return 0;
+    audit(req, "verify the backups");
+    rc = optional_body(req, &body, e);
+    if (rc < 0)
+        return rc;
+    j = xcalloc(1, sizeof(*j));
+    j->kind = "verify";
+    j->cfg = w->app->cfg;
+    files = json_object_get(body, "files");
+    if (files != NULL) {
+        if (!json_is_array(files)) {
+            rc = http_reply_error(req, 400, "invalid", "files",
+                                  "'files' must be an array of backup file names");
+            goto cleanup;
+        }
+        rc = backup_list_load(w->app->cfg->backup_dir, &l, e);
+        if (rc < 0)
+            goto cleanup;
+        j->paths = xcalloc(json_array_size(files) + 1, sizeof(char *));
+        /* Names only, and only of backups in BACKUP_DIR: never a path from the caller. */
+        json_array_foreach(files, i, v)
+        {
+            const char *name = json_string_value(v);
+            const char *path = NULL;
+            for (int k = 0; name != NULL && k < l.count && path == NULL; k++)
+                if (strcmp(l.items[k].name, name) == 0)
+                    path = l.items[k].path;
+            if (path == NULL) {
+                rc = http_reply_error(req, 400, "invalid", "files",
+                                      "no backup named '%.100s' in the backup directory",
+                                      name != NULL ? name : "(not a string)");
+                goto cleanup;
+            }
+            j->paths[j->npaths++] = xstrdup(path);
+        }
+    }
+    rc = job_start(req, j, verify_job_main);
+    j = NULL;
+
+cleanup:
+    job_free(j);
+    json_decref(body);
+    backup_list_release(&l);
+    return rc;
+}
+
+int api_admin_backups_job(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    const char *id = http_req_param(req, "id");
+    json_t *body = NULL;
+
+    if (api_auth_require(req, "admin_backups", API_ACT_READ, &a) < 0)
+        return 0;
+    pthread_mutex_lock(&jobs_lock);
+    for (int i = 0; i < MAX_JOBS && body == NULL; i++)
+        if (jobs[i] != NULL && id != NULL && strcmp(jobs[i]->id, id) == 0)
+            body = json_pack("{s:o}", "job", job_json(jobs[i]));
+    pthread_mutex_unlock(&jobs_lock);
+    if (body == NULL)
+        return err_set(e, ERR_NOT_FOUND, "no job '%.40s'", id != NULL ? id : "");
+    return http_reply_json(req, 200, body);
+}
+
+static json_t *entry_json(const struct backup_entry *it)
+{
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:b, s:b}", "tier", backup_tier_name(it->tier), "file", it->name,
+        "path", it->path, "format", it->format == BACKUP_FMT_SQL ? "sql" : "sqlite", "size_bytes",
+        (json_int_t)it->size, "has_sha256", it->has_sha256, "has_manifest", it->has_manifest);
+}
+
+int api_admin_backups_list(struct http_req *req, struct err *e)
+{
+    struct api_worker *w = http_req_worker(req);
+    struct backup_list l = {0};
+    struct api_auth a;
+    json_t *items, *counts;
+    int per[BACKUP_TIER_COUNT] = {0};
+    int rc;
+
+    if (api_auth_require(req, "admin_backups", API_ACT_READ, &a) < 0)
+        return 0;
+    audit(req, "list the backups");
+    rc = backup_list_load(w->app->cfg->backup_dir, &l, e);
+    if (rc < 0)
+        goto cleanup;
+    items = json_array();
+    counts = json_object();
+    for (int i = 0; i < l.count; i++) {
+        json_t *o = entry_json(&l.items[i]);
+        char when[32];
+        struct tm tm;
+        int64_t s = l.items[i].stamp;
+
+        /* The name's local time, as `backup list` shows it. */
+        memset(&tm, 0, sizeof(tm));
+        snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d", (int)(s / 10000000000LL),
+                 (int)(s / 100000000 % 100), (int)(s / 1000000 % 100), (int)(s / 10000 % 100),
+                 (int)(s / 100 % 100), (int)(s % 100));
+        json_object_set_new(o, "time", json_string(when));
+        json_array_append_new(items, o);
+        per[l.items[i].tier]++;
+    }
+    for (int t = 0; t < BACKUP_TIER_COUNT; t++)
+        json_object_set_new(counts, backup_tier_name((enum backup_tier)t), json_integer(per[t]));
+    rc = http_reply_json(req, 200,
+                         json_pack("{s:o, s:n, s:s, s:i, s:o}", "items", items, "next_cursor",
+                                   "backup_dir", w->app->cfg->backup_dir, "count", l.count, "tiers",
+                                   counts));
+
+cleanup:
+    backup_list_release(&l);
+    return rc;
+}
+
+int api_admin_stats(struct http_req *req, struct err *e)
+{
+    struct api_worker *w = http_req_worker(req);
+    struct api_auth a;
+    struct db *db = NULL;
+    json_t *stats = NULL;
+    int rc;
+
+    if (api_auth_require(req, "admin_stats", API_ACT_READ, &a) < 0)
+        return 0;
+    audit(req, "read the stats");
+    rc = api_worker_db(w, &db, e);
+    if (rc < 0)
+        return rc;
+    rc = ops_stats_collect(db, w->app->cfg, time(NULL), &stats, e);
+    if (rc < 0)
+        return rc;
+    return http_reply_json(req, 200, stats);
+}

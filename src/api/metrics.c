@@ -1,0 +1,47 @@
+/*
+ * metrics — GET /metrics: the server's request counters (http layer) and
+ * the backup and database gauges (ops/metrics.h), read afresh from
+ * BACKUP_DIR and the database at each scrape.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "api/admin.h"
+#include "api/api.h"
+#include "common/log.h"
+#include "ops/metrics.h"
+#include "ops/stats.h"
+#include "version.h"
+
+int api_metrics(struct http_req *req, struct err *e)
+{
+    struct api_worker *w = http_req_worker(req);
+    struct ops_backup_facts f;
+    struct buf out = BUF_INIT;
+    struct db *db = NULL;
+    int64_t size = -1;
+    struct err ie;
+
+    err_clear(&ie);
+    memset(&f, 0, sizeof(f));
+    buf_adds(&out, "# HELP citaplanner_build_info The running program's version.\n"
+                   "# TYPE citaplanner_build_info gauge\n"
+                   "citaplanner_build_info{version=\"" CITAPLANNER_VERSION "\"} 1\n");
+    http_metrics_write(req, &out);
+    /* A scrape must answer even when the database or BACKUP_DIR does not. */
+    if (api_worker_db(w, &db, &ie) < 0 || ops_db_size(db, &size, &ie) < 0) {
+        log_debug("metrics: database size unknown: %s", ie.msg);
+        api_worker_db_failed(w, &ie);
+        size = -1;
+    }
+    err_clear(&ie);
+    if (ops_backup_facts_load(w->app->cfg, time(NULL), &f, &ie) < 0) {
+        log_warn("metrics: cannot read the backup directory: %s", ie.msg);
+        f.stale = true; /* what is not known to be fresh counts as stale */
+    }
+    ops_metrics_write(&out, &f, size);
+    ops_backup_facts_release(&f);
+    http_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&out), out.len);
+    buf_release(&out);
+    return 0;
+}
