@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "db/db.h"
+#include "ops/backups.h"
 
 /* How soon after start a catch-up backup runs, and how often staleness is checked. */
 #define CATCHUP_DELAY_S   5
@@ -29,42 +30,19 @@ struct scheduler {
     bool stopping;
     volatile int cancel; /* handed to backup_take */
     bool running;        /* a backup is in progress */
-    bool stale_alerted;
 };
 
-/* The stamp YYYYMMDDHHMMSS of a backup name, as a local-time epoch. */
-static int64_t stamp_to_epoch(int64_t stamp)
+/*
+ * The newest good backup's time (ops/backups.h decides what "good" is, the
+ * same for doctor, /metrics and here); 0 when there is none.
+ */
+static int newest_good_backup(const struct config *cfg, time_t now, int64_t *epoch, struct err *e)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_sec = (int)(stamp % 100);
-    tm.tm_min = (int)(stamp / 100 % 100);
-    tm.tm_hour = (int)(stamp / 10000 % 100);
-    tm.tm_mday = (int)(stamp / 1000000 % 100);
-    tm.tm_mon = (int)(stamp / 100000000 % 100) - 1;
-    tm.tm_year = (int)(stamp / 10000000000LL) - 1900;
-    tm.tm_isdst = -1;
-    return (int64_t)mktime(&tm);
-}
+    struct ops_backup_facts f;
+    int rc = ops_backup_facts_load(cfg, now, &f, e);
 
-int scheduler_newest_good_backup(const char *backup_dir, int64_t *epoch, struct err *e)
-{
-    struct backup_list l = {NULL, 0};
-    int rc;
-
-    *epoch = 0;
-    rc = backup_list_load(backup_dir, &l, e);
-    if (rc == 0) {
-        for (int i = 0; i < l.count; i++) {
-            const struct backup_entry *b = &l.items[i];
-            if (b->tier > BACKUP_MONTHLY || !b->has_sha256 || !b->has_manifest)
-                continue;
-            int64_t t = stamp_to_epoch(b->stamp);
-            if (t > *epoch)
-                *epoch = t;
-        }
-    }
-    backup_list_release(&l);
+    *epoch = (rc == 0 && f.good.file != NULL) ? (int64_t)f.good.time : 0;
+    ops_backup_facts_release(&f);
     return rc;
 }
 
@@ -78,33 +56,19 @@ static time_t sched_now(void)
     return time(NULL);
 }
 
+/* The stale alert, shared with doctor and other instances (once a day per newest backup). */
 static void check_staleness(struct scheduler *s)
 {
+    struct ops_backup_facts f;
     struct err e;
-    int64_t newest = 0;
-    int64_t max_age = (int64_t)s->cfg->backup_max_age_hours * 3600;
+    time_t now = sched_now();
 
     err_clear(&e);
-    if (scheduler_newest_good_backup(s->cfg->backup_dir, &newest, &e) < 0) {
-        log_warn("cannot list backups in '%s': %s", s->cfg->backup_dir, e.msg);
-        return;
-    }
-    int64_t age = (int64_t)sched_now() - newest;
-    if (newest != 0 && age <= max_age) {
-        if (s->stale_alerted)
-            log_info("backups are current again");
-        s->stale_alerted = false;
-        return;
-    }
-    if (s->stale_alerted)
-        return;
-    s->stale_alerted = true;
-    if (newest == 0)
-        err_set(&e, ERR_BACKUP, "no good backup exists in '%s'", s->cfg->backup_dir);
-    else
-        err_set(&e, ERR_BACKUP, "the newest good backup is %.1f hours old (BACKUP_MAX_AGE_HOURS=%d)",
-                (double)age / 3600, s->cfg->backup_max_age_hours);
-    backup_alert(s->cfg, "backup_stale", &e);
+    if (ops_backup_facts_load(s->cfg, now, &f, &e) < 0)
+        log_warn("cannot read the backups in '%s': %s", s->cfg->backup_dir, e.msg);
+    else if (f.stale)
+        ops_backup_stale_alert(s->cfg, &f, now);
+    ops_backup_facts_release(&f);
 }
 
 /*
@@ -133,7 +97,7 @@ static void run_backup(struct scheduler *s, time_t due)
             log_error("scheduled backup: %s", e.msg);
         goto cleanup;
     }
-    if (scheduler_newest_good_backup(cfg->backup_dir, &newest, &e) == 0 && newest >= (int64_t)due) {
+    if (newest_good_backup(cfg, sched_now(), &newest, &e) == 0 && newest >= (int64_t)due) {
         log_info("scheduled backup: already taken by another instance");
         goto cleanup;
     }
@@ -189,7 +153,7 @@ static void *scheduler_main(void *arg)
 
     log_set_context("scheduler");
     err_clear(&e);
-    if (s->has_cron && scheduler_newest_good_backup(s->cfg->backup_dir, &newest, &e) == 0 &&
+    if (s->has_cron && newest_good_backup(s->cfg, sched_now(), &newest, &e) == 0 &&
         (int64_t)sched_now() - newest > CATCHUP_AGE_S) {
         log_info("newest good backup is older than a day: one runs in %d s", CATCHUP_DELAY_S);
         if (!sleep_until(s, time(NULL) + CATCHUP_DELAY_S))

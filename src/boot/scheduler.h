@@ -13,12 +13,11 @@
  * the scheduled time already exists — another instance took it.
  *
  * After every run, and hourly, the newest good backup's age is compared with
- * BACKUP_MAX_AGE_HOURS; a stale backup alerts once per episode.
+ * BACKUP_MAX_AGE_HOURS; a stale backup alerts (ops_backup_stale_alert: once a
+ * day per newest backup, remembered in BACKUP_DIR for every process).
  */
 #ifndef CITAPLANNER_SCHEDULER_H
 #define CITAPLANNER_SCHEDULER_H
-
-#include <stdint.h>
 
 #include "common/err.h"
 #include "config/config.h"
@@ -38,11 +37,5 @@ int scheduler_start(const struct config *cfg, struct scheduler **out, struct err
  * thread is joined and everything freed.  Accepts NULL.
  */
 void scheduler_stop(struct scheduler *s, int grace_s);
-
-/*
- * The newest backup of the daily/weekly/monthly tiers that has both
- * sidecars, as an epoch (from the local time in its name); 0 when none.
- */
-int scheduler_newest_good_backup(const char *backup_dir, int64_t *epoch, struct err *e);
 
 #endif
