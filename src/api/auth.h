@@ -11,7 +11,10 @@
  *
  * Authentication: "Authorization: Bearer TOKEN" or the session cookie.
  * A request authenticated by cookie that changes data (POST, PUT, PATCH,
- * DELETE) must carry the CSRF defence (see auth.c), else 403.
+ * DELETE) must carry the CSRF defence (see auth.c), else 403: the header
+ * X-CSRF-Token holding the "csrf_token" that /auth/login and /auth/me
+ * return (hex HMAC-SHA256 of the session token under the session secret).
+ * Bearer requests are exempt: a browser never adds that header itself.
  * Sessions are stored as SHA-256(token) in `sessions`, expire after 12 h of
  * inactivity (sliding).  Master admin sessions (user_id NULL) reach only
  * resources whose name starts with "admin".
@@ -60,6 +63,21 @@ struct api_auth {
  */
 int api_auth_require(struct http_req *req, const char *resource, enum api_action action,
                      struct api_auth *out);
+
+/*
+ * Authenticate only, without the role matrix (for /auth/logout, /auth/me):
+ * the session, its expiry and the CSRF rule, as api_auth_require().
+ * Returns 0 with *out filled, or a negative value after answering.
+ */
+int api_auth_session(struct http_req *req, struct api_auth *out);
+
+/*
+ * Does the role matrix let role do action on resource?  The same table
+ * api_auth_require() reads.  Besides the resources above, "users_self" is
+ * what any staff member may do with their own user row (read it; update
+ * their name, phone and password).
+ */
+bool api_auth_allowed(enum api_role role, const char *resource, enum api_action action);
 
 /* "ADMIN" ... for a role; "MASTER" for the master admin. */
 const char *api_role_name(enum api_role role);

@@ -124,13 +124,22 @@ static int sq_open(struct db *db, int connect_timeout_s, struct err *e)
             err_prefix(e, "cannot open '%s'", shown);
             goto cleanup;
         }
-        /* Create the file ourselves so that it is 0600 whatever the umask. */
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
+        /*
+         * Create the file ourselves so that it is 0600 whatever the umask,
+         * but only when it is missing (O_EXCL): closing a descriptor of a
+         * file that this process's other connections have open would drop
+         * their POSIX locks (fcntl locks belong to the process), and then
+         * another process closing its connection believes it is the last,
+         * checkpoints and deletes the WAL under this process's feet: later
+         * commits land in an unlinked WAL file and are lost.
+         */
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
             rc = err_set(e, ERR_DB_CONNECT, "cannot open '%s': %s", shown, strerror(errno));
             goto cleanup;
         }
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         fd = -1;
     }
 

@@ -1,0 +1,109 @@
+/*
+ * catalogue — the handlers of the first half of the booking API (SPEC §8):
+ * authentication (auth.c), and the resources a salon's staff manage before
+ * any appointment exists: the tenant, its branches, users, services (and
+ * who offers them), clients and working hours.  Their routes are listed in
+ * routes_catalogue.c.
+ *
+ * Every handler starts with api_auth_require() (auth.h), which answers 401
+ * or 403 itself, so the role matrix lives in one table; then validates its
+ * input (validate.h); then runs queries that all carry "tenant_id = $N"
+ * with the session's tenant, so that another tenant's id is simply not
+ * found (404).  Deleting a row that an appointment refers to deactivates it
+ * instead (active = false) and answers {"deactivated": true, ...}.
+ */
+#ifndef CITAPLANNER_API_CATALOGUE_H
+#define CITAPLANNER_API_CATALOGUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/auth.h"
+#include "common/err.h"
+#include "db/db.h"
+#include "http/request.h"
+
+/* What a user or a tenant shows of itself (api_row_json() types beside the columns). */
+#define API_USER_COLUMNS                                                                           \
+    "id, tenant_id, branch_id, email, first_name, last_name, phone, role, active, created_at, "    \
+    "updated_at"
+#define API_USER_TYPES "iiisssssbtt"
+#define API_TENANT_COLUMNS                                                                         \
+    "id, name, email, phone, address, city, country, timezone, currency, created_at, updated_at"
+#define API_TENANT_TYPES "isssssssstt"
+
+/*
+ * What the resources share (catalogue.c).
+ *
+ * api_catalogue_get: GET /RESOURCE/{id}: the role matrix's read right on
+ * resource, then select_sql run with $1 = the id and $2 = the tenant, one
+ * row shown with types (api_row_json), 404 when none.
+ *
+ * api_catalogue_delete: DELETE /RESOURCE/{id}: the delete right, 404 when
+ * the tenant has no such row; when refs_sql ($1 = id, $2 = tenant) returns
+ * a row, or the database refuses the DELETE for a foreign key, the row is
+ * deactivated instead (active = false) and the answer is 200
+ * {"id":…,"deactivated":true,"message":…}; otherwise it is deleted, 204.
+ * hook (may be NULL) is called twice: before anything changes (done false;
+ * it may refuse by answering and returning a negative code), and once the
+ * row is deactivated or deleted (done true; e.g. ending a user's sessions).
+ */
+int api_catalogue_get(struct http_req *req, const char *resource, const char *select_sql,
+                      const char *types, const char *what, struct err *e);
+int api_catalogue_delete(struct http_req *req, const char *resource, const char *table,
+                         const char *refs_sql, const char *what,
+                         int (*hook)(struct http_req *req, struct db *db, const struct api_auth *a,
+                                     int64_t id, bool done, struct err *e),
+                         struct err *e);
+
+/* auth.c: POST /auth/login, POST /auth/logout, GET /auth/me,
+ * POST /admin/login, POST /admin/logout. */
+int api_auth_login(struct http_req *req, struct err *e);
+int api_auth_logout(struct http_req *req, struct err *e);
+int api_auth_me(struct http_req *req, struct err *e);
+int api_admin_login(struct http_req *req, struct err *e);
+int api_admin_logout(struct http_req *req, struct err *e);
+
+/* tenant.c: GET /tenant, PATCH /tenant. */
+int api_tenant_get(struct http_req *req, struct err *e);
+int api_tenant_update(struct http_req *req, struct err *e);
+
+/* branches.c: /branches, /branches/{id}. */
+int api_branches_list(struct http_req *req, struct err *e);
+int api_branches_get(struct http_req *req, struct err *e);
+int api_branches_create(struct http_req *req, struct err *e);
+int api_branches_update(struct http_req *req, struct err *e);
+int api_branches_delete(struct http_req *req, struct err *e);
+
+/* users.c: /users, /users/{id}. */
+int api_users_list(struct http_req *req, struct err *e);
+int api_users_get(struct http_req *req, struct err *e);
+int api_users_create(struct http_req *req, struct err *e);
+int api_users_update(struct http_req *req, struct err *e);
+int api_users_delete(struct http_req *req, struct err *e);
+
+/* services.c: /services, /services/{id}, /services/{id}/professionals. */
+int api_services_list(struct http_req *req, struct err *e);
+int api_services_get(struct http_req *req, struct err *e);
+int api_services_create(struct http_req *req, struct err *e);
+int api_services_update(struct http_req *req, struct err *e);
+int api_services_delete(struct http_req *req, struct err *e);
+int api_services_professionals_get(struct http_req *req, struct err *e);
+int api_services_professionals_put(struct http_req *req, struct err *e);
+
+/* clients.c: /clients (?q=), /clients/{id}. */
+int api_clients_list(struct http_req *req, struct err *e);
+int api_clients_get(struct http_req *req, struct err *e);
+int api_clients_create(struct http_req *req, struct err *e);
+int api_clients_update(struct http_req *req, struct err *e);
+int api_clients_delete(struct http_req *req, struct err *e);
+
+/* working_hours.c: /working-hours (GET list, PUT a whole set), /working-hours/{id}. */
+int api_working_hours_list(struct http_req *req, struct err *e);
+int api_working_hours_get(struct http_req *req, struct err *e);
+int api_working_hours_create(struct http_req *req, struct err *e);
+int api_working_hours_replace(struct http_req *req, struct err *e);
+int api_working_hours_update(struct http_req *req, struct err *e);
+int api_working_hours_delete(struct http_req *req, struct err *e);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * services — /api/v1/services: what a salon sells (duration in minutes,
+ * price in integer cents), and /services/{id}/professionals: who offers
+ * it, with their commission (0-100 %).  Only PROFESSIONAL users of the same
+ * tenant can be assigned; PUT replaces the whole assignment list in one
+ * transaction.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/auth.h"
+#include "api/catalogue.h"
+#include "api/validate.h"
+
+#define SERVICE_COLUMNS                                                                            \
+    "id, tenant_id, name, description, duration_min, price_cents, color, active, created_at, "     \
+    "updated_at"
+#define SERVICE_TYPES "iissiisbtt"
+
+#define DURATION_MAX    (24 * 60)
+#define PRICE_MAX       100000000000LL /* a billion in any currency's units */
+#define ASSIGNMENTS_MAX 200
+
+static const struct api_field service_fields[] = {
+    {"name", API_T_STRING, API_REQUIRED, 1, 200, NULL},
+    {"description", API_T_STRING, API_NULLABLE, 0, 2000, NULL},
+    {"duration_min", API_T_INT, API_REQUIRED, 1, DURATION_MAX, NULL},
+    {"price_cents", API_T_INT, API_REQUIRED, 0, PRICE_MAX, NULL},
+    {"color", API_T_STRING, API_NULLABLE, 0, 32, NULL},
+    {"active", API_T_BOOL, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static const char *const service_select =
+    "SELECT " SERVICE_COLUMNS " FROM services WHERE id = $1 AND tenant_id = $2";
+
+int api_services_list(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    struct api_page page;
+    struct api_sql q = {0};
+    struct db *db = NULL;
+    bool active = false, has_active = false;
+    int rc;
+
+    rc = api_auth_require(req, "services", API_ACT_READ, &a);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_page_parse(req, &page, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_query_bool(req, "active", &active, &has_active, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_worker_db(http_req_worker(req), &db, e);
+    if (rc < 0)
+        goto cleanup;
+    api_sql_init(&q, "SELECT " SERVICE_COLUMNS " FROM services WHERE tenant_id = ");
+    api_sql_param(&q, DB_INT(a.tenant_id));
+    api_sql_add(&q, " AND id > ");
+    api_sql_param(&q, DB_INT(page.after_id));
+    if (has_active) {
+        api_sql_add(&q, " AND active = ");
+        api_sql_param(&q, DB_BOOL(active));
+    }
+    api_sql_add(&q, " ORDER BY id LIMIT ");
+    api_sql_param(&q, DB_INT(page.limit + 1));
+    rc = api_list_reply(req, db, &page, buf_str(&q.text), q.nparams, q.params, SERVICE_TYPES, e);
+
+cleanup:
+    api_sql_release(&q);
+    return rc;
+}
+
+int api_services_get(struct http_req *req, struct err *e)
+{
+    return api_catalogue_get(req, "services", service_select, SERVICE_TYPES, "service", e);
+}
+
+int api_services_create(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    struct api_value v[API_MAX_FIELDS];
+    struct api_sql q = {0};
+    json_t *body = NULL;
+    struct db *db = NULL;
+    int64_t id = 0;
+    int rc;
+
+    rc = api_auth_require(req, "services", API_ACT_CREATE, &a);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_read_body(req, service_fields, API_CREATE, &body, v, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_worker_db(http_req_worker(req), &db, e);
+    if (rc < 0)
+        goto cleanup;
+    api_sql_insert(&q, "services", a.tenant_id, service_fields, v, NULL, NULL, NULL);
+    rc = db_query_int(db, buf_str(&q.text), q.nparams, q.params, &id, e);
+    if (rc < 0) {
+        rc = api_reply_duplicate(req, e, rc, "name", "a service");
+        goto cleanup;
+    }
+    rc = api_row_reply(req, 201, db, service_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
+                       SERVICE_TYPES, "service", id, e);
+
+cleanup:
+    api_sql_release(&q);
+    json_decref(body);
+    return rc;
+}
+
+int api_services_update(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    struct api_value v[API_MAX_FIELDS];
+    struct api_sql q = {0};
+    json_t *body = NULL;
+    struct db *db = NULL;
+    int64_t id = 0, affected = 0;
+    char now[32];
+    int rc;
+
+    rc = api_auth_require(req, "services", API_ACT_UPDATE, &a);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_path_id(req, "id", &id, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_read_body(req, service_fields, API_UPDATE, &body, v, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_worker_db(http_req_worker(req), &db, e);
+    if (rc < 0)
+        goto cleanup;
+    api_now_text(now);
+    api_sql_init(&q, "UPDATE services SET updated_at = ");
+    api_sql_param(&q, DB_TEXT(now));
+    api_sql_set_fields(&q, service_fields, v, NULL, false);
+    api_sql_add(&q, " WHERE id = ");
+    api_sql_param(&q, DB_INT(id));
+    api_sql_add(&q, " AND tenant_id = ");
+    api_sql_param(&q, DB_INT(a.tenant_id));
+    rc = db_exec_params(db, buf_str(&q.text), q.nparams, q.params, &affected, e);
+    if (rc < 0) {
+        rc = api_reply_duplicate(req, e, rc, "name", "a service");
+        goto cleanup;
+    }
+    rc = api_row_reply(req, 200, db, service_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
+                       SERVICE_TYPES, "service", id, e);
+
+cleanup:
+    api_sql_release(&q);
+    json_decref(body);
+    return rc;
+}
+
+int api_services_delete(struct http_req *req, struct err *e)
+{
+    return api_catalogue_delete(
+        req, "services", "services",
+        "SELECT 1 FROM appointments WHERE service_id = $1 AND tenant_id = $2", "service", NULL, e);
+}
+
+/* ---- /services/{id}/professionals ---- */
+
+static const char *const assignments_select =
+    "SELECT sp.user_id, u.first_name, u.last_name, u.email, u.active, sp.commission_pct "
+    "FROM service_professionals sp JOIN users u ON u.id = sp.user_id "
+    "WHERE sp.service_id = $1 AND sp.tenant_id = $2 AND u.tenant_id = $2 "
+    "ORDER BY sp.user_id";
+#define ASSIGNMENT_TYPES "isssbi"
+
+/* {"items":[...],"next_cursor":null}: the whole list (bounded by the staff). */
+static int reply_assignments(struct http_req *req, struct db *db, int64_t service_id,
+                             int64_t tenant_id, struct err *e)
+{
+    /* The query has no LIMIT: a service is offered by a handful of people. */
+    struct api_page all = {.limit = INT_MAX - 1, .after_id = 0};
+
+    return api_list_reply(req, db, &all, assignments_select,
+                          DB_PARAMS(DB_INT(service_id), DB_INT(tenant_id)), ASSIGNMENT_TYPES, e);
+}
+
+/* The service of the path, in the caller's tenant: else 404. */
+static int service_of_path(struct http_req *req, struct db *db, const struct api_auth *a,
+                           int64_t *id, struct err *e)
+{
+    int rc = api_path_id(req, "id", id, e);
+
+    if (rc < 0)
+        return rc;
+    rc = api_row_exists(db, "services", *id, a->tenant_id, e);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return err_set(e, ERR_NOT_FOUND, "no service '%lld'", (long long)*id);
+    return 0;
+}
+
+int api_services_professionals_get(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    struct db *db = NULL;
+    int64_t id = 0;
+    int rc = api_auth_require(req, "services", API_ACT_READ, &a);
+
+    if (rc < 0)
+        return rc;
+    rc = api_worker_db(http_req_worker(req), &db, e);
+    if (rc < 0)
+        return rc;
+    rc = service_of_path(req, db, &a, &id, e);
+    if (rc < 0)
+        return rc;
+    return reply_assignments(req, db, id, a.tenant_id, e);
+}
+
+static const struct api_field assignments_fields[] = {
+    {"professionals", API_T_ARRAY, API_REQUIRED, 0, ASSIGNMENTS_MAX, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static const struct api_field assignment_fields[] = {
+    {"user_id", API_T_ID, API_REQUIRED, 0, 0, NULL},
+    {"commission_pct", API_T_INT, API_REQUIRED, 0, 100, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+/*
+ * Check every element of the list: its shape, no user twice, and each
+ * user a PROFESSIONAL of the tenant.  users/pcts receive the values.
+ */
+static int check_assignments(struct http_req *req, struct db *db, json_t *list, int64_t tenant_id,
+                             int64_t *users, int64_t *pcts, struct err *e)
+{
+    struct api_value v[API_MAX_FIELDS];
+    struct api_invalid inv;
+    char prefix[48];
+    size_t i;
+    json_t *el;
+    int rc = 0;
+
+    json_array_foreach(list, i, el)
+    {
+        char *role = NULL;
+
+        snprintf(prefix, sizeof(prefix), "professionals[%zu].", i);
+        if (api_check_object(el, assignment_fields, API_CREATE, prefix, v, &inv) < 0)
+            return api_reply_invalid_at(req, e, &inv);
+        users[i] = v[0].i;
+        pcts[i] = v[1].i;
+        for (size_t k = 0; k < i; k++) {
+            if (users[k] == users[i])
+                return api_reply_invalid(req, e, "professionals", "user '%lld' is listed twice",
+                                         (long long)users[i]);
+        }
+        rc = db_query_text(db, "SELECT role FROM users WHERE id = $1 AND tenant_id = $2",
+                           DB_PARAMS(DB_INT(users[i]), DB_INT(tenant_id)), &role, e);
+        if (rc < 0)
+            return rc;
+        snprintf(prefix, sizeof(prefix), "professionals[%zu].user_id", i);
+        if (role == NULL) {
+            http_reply_error(req, 404, "not_found", prefix, "no user '%lld' in this tenant",
+                             (long long)users[i]);
+            return err_set(e, ERR_NOT_FOUND, "no user '%lld'", (long long)users[i]);
+        }
+        if (strcmp(role, "PROFESSIONAL") != 0) {
+            free(role);
+            return api_reply_invalid(req, e, prefix,
+                                     "user '%lld' is not a PROFESSIONAL: only professionals "
+                                     "offer services",
+                                     (long long)users[i]);
+        }
+        free(role);
+    }
+    return 0;
+}
+
+int api_services_professionals_put(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    struct api_value v[API_MAX_FIELDS];
+    json_t *body = NULL;
+    struct db *db = NULL;
+    int64_t users[ASSIGNMENTS_MAX], pcts[ASSIGNMENTS_MAX];
+    int64_t id = 0;
+    size_t n;
+    char now[32];
+    int rc;
+
+    rc = api_auth_require(req, "services", API_ACT_UPDATE, &a);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_worker_db(http_req_worker(req), &db, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = service_of_path(req, db, &a, &id, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_read_body(req, assignments_fields, API_CREATE, &body, v, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = check_assignments(req, db, v[0].json, a.tenant_id, users, pcts, e);
+    if (rc < 0)
+        goto cleanup;
+    n = json_array_size(v[0].json);
+    api_now_text(now);
+    rc = db_begin(db, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = db_exec_params(
+        db, "DELETE FROM service_professionals WHERE service_id = $1 AND tenant_id = $2",
+        DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)), NULL, e);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = db_exec_params(db,
+                            "INSERT INTO service_professionals (tenant_id, service_id, user_id, "
+                            "commission_pct, created_at, updated_at) "
+                            "VALUES ($1, $2, $3, $4, $5, $5)",
+                            DB_PARAMS(DB_INT(a.tenant_id), DB_INT(id), DB_INT(users[i]),
+                                      DB_INT(pcts[i]), DB_TEXT(now)),
+                            NULL, e);
+    if (rc == 0)
+        rc = db_commit(db, e);
+    if (rc < 0) {
+        if (db_in_transaction(db))
+            db_rollback(db);
+        goto cleanup;
+    }
+    rc = reply_assignments(req, db, id, a.tenant_id, e);
+
+cleanup:
+    json_decref(body);
+    return rc;
+}

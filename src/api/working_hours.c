@@ -1,0 +1,461 @@
+/*
+ * working_hours — /api/v1/working-hours: weekly opening hours of a branch
+ * (user_id null: the branch's default) or of one professional at a branch.
+ * Times are wall-clock "HH:MM" in the branch's zone, start < end, day 0-6
+ * (0 = Sunday).  Intervals of one set (branch, user, day) never overlap.
+ *
+ *   GET    /working-hours[?branch_id&user_id&branch_default=true&day_of_week]
+ *   PUT    /working-hours {branch_id, user_id|null, hours:[{day_of_week,start_time,end_time}]}
+ *          replaces the whole set of (branch_id, user_id) in one transaction
+ *   POST   /working-hours {branch_id, user_id?, day_of_week, start_time, end_time}
+ *   GET, PATCH, DELETE /working-hours/{id}
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/auth.h"
+#include "api/catalogue.h"
+#include "api/validate.h"
+
+#define WH_COLUMNS                                                                                 \
+    "id, tenant_id, branch_id, user_id, day_of_week, start_time, end_time, created_at, "           \
+    "updated_at"
+#define WH_TYPES "iiiiisstt"
+#define SET_MAX  100
+
+static const struct api_field wh_fields[] = {
+    {"branch_id", API_T_ID, API_REQUIRED, 0, 0, NULL},
+    {"user_id", API_T_ID, API_NULLABLE, 0, 0, NULL},
+    {"day_of_week", API_T_INT, API_REQUIRED, 0, 6, NULL},
+    {"start_time", API_T_HHMM, API_REQUIRED, 0, 0, NULL},
+    {"end_time", API_T_HHMM, API_REQUIRED, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+enum { F_BRANCH, F_USER, F_DAY, F_START, F_END };
+
+static const struct api_field set_fields[] = {
+    {"branch_id", API_T_ID, API_REQUIRED, 0, 0, NULL},
+    {"user_id", API_T_ID, API_NULLABLE, 0, 0, NULL},
+    {"hours", API_T_ARRAY, API_REQUIRED, 0, SET_MAX, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static const struct api_field interval_fields[] = {
+    {"day_of_week", API_T_INT, API_REQUIRED, 0, 6, NULL},
+    {"start_time", API_T_HHMM, API_REQUIRED, 0, 0, NULL},
+    {"end_time", API_T_HHMM, API_REQUIRED, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static const char *const wh_select =
+    "SELECT " WH_COLUMNS " FROM working_hours WHERE id = $1 AND tenant_id = $2";
+
+/* One interval of a set, in minutes. */
+struct interval {
+    int64_t day;
+    int start, end;
+    char start_s[6], end_s[6];
+};
+
+int api_working_hours_list(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    struct api_page page;
+    struct api_sql q = {0};
+    struct db *db = NULL;
+    const char *day = http_req_query(req, "day_of_week");
+    int64_t branch_id = 0, user_id = 0, dow = 0;
+    bool has_branch = false, has_user = false, branch_default = false, has_default = false;
+    int rc;
+
+    rc = api_auth_require(req, "working_hours", API_ACT_READ, &a);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_page_parse(req, &page, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_query_id(req, "branch_id", &branch_id, &has_branch, e);
+    if (rc == 0)
+        rc = api_query_id(req, "user_id", &user_id, &has_user, e);
+    if (rc == 0)
+        rc = api_query_bool(req, "branch_default", &branch_default, &has_default, e);
+    if (rc < 0)
+        goto cleanup;
+    if (day != NULL && parse_int64(day, 0, 6, &dow) < 0) {
+        rc = api_reply_invalid(req, e, "day_of_week", "'day_of_week' must be 0 to 6");
+        goto cleanup;
+    }
+    rc = api_worker_db(http_req_worker(req), &db, e);
+    if (rc < 0)
+        goto cleanup;
+    api_sql_init(&q, "SELECT " WH_COLUMNS " FROM working_hours WHERE tenant_id = ");
+    api_sql_param(&q, DB_INT(a.tenant_id));
+    api_sql_add(&q, " AND id > ");
+    api_sql_param(&q, DB_INT(page.after_id));
+    if (has_branch) {
+        api_sql_add(&q, " AND branch_id = ");
+        api_sql_param(&q, DB_INT(branch_id));
+    }
+    if (has_user) {
+        api_sql_add(&q, " AND user_id = ");
+        api_sql_param(&q, DB_INT(user_id));
+    }
+    if (has_default)
+        api_sql_add(&q, branch_default ? " AND user_id IS NULL" : " AND user_id IS NOT NULL");
+    if (day != NULL) {
+        api_sql_add(&q, " AND day_of_week = ");
+        api_sql_param(&q, DB_INT(dow));
+    }
+    api_sql_add(&q, " ORDER BY id LIMIT ");
+    api_sql_param(&q, DB_INT(page.limit + 1));
+    rc = api_list_reply(req, db, &page, buf_str(&q.text), q.nparams, q.params, WH_TYPES, e);
+
+cleanup:
+    api_sql_release(&q);
+    return rc;
+}
+
+int api_working_hours_get(struct http_req *req, struct err *e)
+{
+    return api_catalogue_get(req, "working_hours", wh_select, WH_TYPES, "working hours", e);
+}
+
+/*
+ * The branch must be the tenant's, the user (when not null) a PROFESSIONAL
+ * of the tenant: else 404 / 400 naming the field.
+ */
+static int check_owner(struct http_req *req, struct db *db, int64_t tenant_id,
+                       const struct api_value *branch, const struct api_value *user, struct err *e)
+{
+    char *role = NULL;
+    int rc = 0;
+
+    if (branch->present) {
+        rc = api_row_exists(db, "branches", branch->i, tenant_id, e);
+        if (rc < 0)
+            goto cleanup;
+        if (rc == 0) {
+            http_reply_error(req, 404, "not_found", "branch_id", "no branch '%lld' in this tenant",
+                             (long long)branch->i);
+            rc = err_set(e, ERR_NOT_FOUND, "no branch '%lld'", (long long)branch->i);
+            goto cleanup;
+        }
+    }
+    rc = 0;
+    if (user->present && !user->null) {
+        rc = db_query_text(db, "SELECT role FROM users WHERE id = $1 AND tenant_id = $2",
+                           DB_PARAMS(DB_INT(user->i), DB_INT(tenant_id)), &role, e);
+        if (rc < 0)
+            goto cleanup;
+        rc = 0;
+        if (role == NULL) {
+            http_reply_error(req, 404, "not_found", "user_id", "no user '%lld' in this tenant",
+                             (long long)user->i);
+            rc = err_set(e, ERR_NOT_FOUND, "no user '%lld'", (long long)user->i);
+        } else if (strcmp(role, "PROFESSIONAL") != 0) {
+            rc = api_reply_invalid(req, e, "user_id",
+                                   "user '%lld' is not a PROFESSIONAL: only professionals have "
+                                   "their own working hours",
+                                   (long long)user->i);
+        }
+    }
+
+cleanup:
+    free(role);
+    return rc;
+}
+
+/* Does [start, end) on day overlap another interval of the set (other than except_id)? */
+static int overlaps_stored(struct db *db, int64_t tenant_id, int64_t branch_id, int64_t user_id,
+                           int64_t day, const char *start, const char *end, int64_t except_id,
+                           struct err *e)
+{
+    struct api_sql q;
+    int64_t other = 0;
+    int rc;
+
+    /* "HH:MM" texts order as the times they name. */
+    api_sql_init(&q, "SELECT id FROM working_hours WHERE tenant_id = ");
+    api_sql_param(&q, DB_INT(tenant_id));
+    api_sql_add(&q, " AND branch_id = ");
+    api_sql_param(&q, DB_INT(branch_id));
+    if (user_id > 0) {
+        api_sql_add(&q, " AND user_id = ");
+        api_sql_param(&q, DB_INT(user_id));
+    } else {
+        api_sql_add(&q, " AND user_id IS NULL");
+    }
+    api_sql_add(&q, " AND day_of_week = ");
+    api_sql_param(&q, DB_INT(day));
+    api_sql_add(&q, " AND start_time < ");
+    api_sql_param(&q, DB_TEXT(end));
+    api_sql_add(&q, " AND end_time > ");
+    api_sql_param(&q, DB_TEXT(start));
+    api_sql_add(&q, " AND id <> ");
+    api_sql_param(&q, DB_INT(except_id));
+    rc = db_query_int(db, buf_str(&q.text), q.nparams, q.params, &other, e);
+    api_sql_release(&q);
+    if (rc < 0)
+        return rc;
+    return rc == 0 ? 1 : 0;
+}
+
+static int reply_overlap(struct http_req *req, const char *field, struct err *e)
+{
+    http_reply_error(req, 409, "overlap", field,
+                     "the interval overlaps another one of the same day and set");
+    return err_set(e, ERR_USAGE, "overlapping working hours");
+}
+
+int api_working_hours_create(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    struct api_value v[API_MAX_FIELDS];
+    struct api_sql q = {0};
+    json_t *body = NULL;
+    struct db *db = NULL;
+    int64_t id = 0;
+    int rc;
+
+    rc = api_auth_require(req, "working_hours", API_ACT_CREATE, &a);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_read_body(req, wh_fields, API_CREATE, &body, v, e);
+    if (rc < 0)
+        goto cleanup;
+    if (v[F_START].i >= v[F_END].i) {
+        rc = api_reply_invalid(req, e, "end_time", "'end_time' must be after 'start_time'");
+        goto cleanup;
+    }
+    rc = api_worker_db(http_req_worker(req), &db, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = check_owner(req, db, a.tenant_id, &v[F_BRANCH], &v[F_USER], e);
+    if (rc < 0)
+        goto cleanup;
+    rc = overlaps_stored(db, a.tenant_id, v[F_BRANCH].i, v[F_USER].null ? 0 : v[F_USER].i,
+                         v[F_DAY].i, v[F_START].s, v[F_END].s, 0, e);
+    if (rc < 0)
+        goto cleanup;
+    if (rc == 1) {
+        rc = reply_overlap(req, "start_time", e);
+        goto cleanup;
+    }
+    api_sql_insert(&q, "working_hours", a.tenant_id, wh_fields, v, NULL, NULL, NULL);
+    rc = db_query_int(db, buf_str(&q.text), q.nparams, q.params, &id, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_row_reply(req, 201, db, wh_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
+                       WH_TYPES, "working hours", id, e);
+
+cleanup:
+    api_sql_release(&q);
+    json_decref(body);
+    return rc;
+}
+
+int api_working_hours_update(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    struct api_value v[API_MAX_FIELDS];
+    struct api_sql q = {0};
+    struct db_res *r = NULL;
+    json_t *body = NULL;
+    struct db *db = NULL;
+    int64_t id = 0, branch_id, user_id, day;
+    char start[6], end[6], now[32];
+    int rc;
+
+    rc = api_auth_require(req, "working_hours", API_ACT_UPDATE, &a);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_path_id(req, "id", &id, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_read_body(req, wh_fields, API_UPDATE, &body, v, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_worker_db(http_req_worker(req), &db, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = db_query(db,
+                  "SELECT branch_id, user_id, day_of_week, start_time, end_time FROM working_hours "
+                  "WHERE id = $1 AND tenant_id = $2",
+                  DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)), &r, e);
+    if (rc < 0)
+        goto cleanup;
+    if (!db_res_next(r)) {
+        rc = err_set(e, ERR_NOT_FOUND, "no working hours '%lld'", (long long)id);
+        goto cleanup;
+    }
+    /* The row as it would be, to check it whole. */
+    branch_id = v[F_BRANCH].present ? v[F_BRANCH].i : db_res_int(r, 0);
+    user_id = v[F_USER].present ? (v[F_USER].null ? 0 : v[F_USER].i)
+                                : (db_res_isnull(r, 1) ? 0 : db_res_int(r, 1));
+    day = v[F_DAY].present ? v[F_DAY].i : db_res_int(r, 2);
+    snprintf(start, sizeof(start), "%s", v[F_START].present ? v[F_START].s : db_res_text(r, 3));
+    snprintf(end, sizeof(end), "%s", v[F_END].present ? v[F_END].s : db_res_text(r, 4));
+    db_res_free(r);
+    r = NULL;
+    if (api_hhmm_parse(start) >= api_hhmm_parse(end)) {
+        rc = api_reply_invalid(req, e, v[F_END].present ? "end_time" : "start_time",
+                               "'end_time' must be after 'start_time'");
+        goto cleanup;
+    }
+    rc = check_owner(req, db, a.tenant_id, &v[F_BRANCH], &v[F_USER], e);
+    if (rc < 0)
+        goto cleanup;
+    rc = overlaps_stored(db, a.tenant_id, branch_id, user_id, day, start, end, id, e);
+    if (rc < 0)
+        goto cleanup;
+    if (rc == 1) {
+        rc = reply_overlap(req, "start_time", e);
+        goto cleanup;
+    }
+    api_now_text(now);
+    api_sql_init(&q, "UPDATE working_hours SET updated_at = ");
+    api_sql_param(&q, DB_TEXT(now));
+    api_sql_set_fields(&q, wh_fields, v, NULL, false);
+    api_sql_add(&q, " WHERE id = ");
+    api_sql_param(&q, DB_INT(id));
+    api_sql_add(&q, " AND tenant_id = ");
+    api_sql_param(&q, DB_INT(a.tenant_id));
+    rc = db_exec_params(db, buf_str(&q.text), q.nparams, q.params, NULL, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_row_reply(req, 200, db, wh_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
+                       WH_TYPES, "working hours", id, e);
+
+cleanup:
+    db_res_free(r);
+    api_sql_release(&q);
+    json_decref(body);
+    return rc;
+}
+
+int api_working_hours_delete(struct http_req *req, struct err *e)
+{
+    return api_catalogue_delete(req, "working_hours", "working_hours", NULL, "working hours", NULL,
+                                e);
+}
+
+/* Check the intervals of a PUT: shape, start < end, no overlap within the set. */
+static int check_set(struct http_req *req, json_t *hours, struct interval *out, struct err *e)
+{
+    struct api_value v[API_MAX_FIELDS];
+    struct api_invalid inv;
+    char prefix[32], field[48];
+    size_t i;
+    json_t *el;
+
+    json_array_foreach(hours, i, el)
+    {
+        snprintf(prefix, sizeof(prefix), "hours[%zu].", i);
+        if (api_check_object(el, interval_fields, API_CREATE, prefix, v, &inv) < 0)
+            return api_reply_invalid_at(req, e, &inv);
+        out[i].day = v[0].i;
+        out[i].start = (int)v[1].i;
+        out[i].end = (int)v[2].i;
+        snprintf(out[i].start_s, sizeof(out[i].start_s), "%s", v[1].s);
+        snprintf(out[i].end_s, sizeof(out[i].end_s), "%s", v[2].s);
+        if (out[i].start >= out[i].end) {
+            snprintf(field, sizeof(field), "hours[%zu].end_time", i);
+            return api_reply_invalid(req, e, field, "'end_time' must be after 'start_time'");
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (out[k].day == out[i].day && out[k].start < out[i].end &&
+                out[i].start < out[k].end) {
+                snprintf(field, sizeof(field), "hours[%zu]", i);
+                return reply_overlap(req, field, e);
+            }
+        }
+    }
+    return 0;
+}
+
+int api_working_hours_replace(struct http_req *req, struct err *e)
+{
+    struct api_auth a;
+    struct api_value v[API_MAX_FIELDS];
+    struct interval set[SET_MAX];
+    struct api_sql del = {0};
+    struct api_sql sel = {0};
+    struct api_page all = {.limit = SET_MAX + 1, .after_id = 0};
+    json_t *body = NULL;
+    struct db *db = NULL;
+    int64_t user_id;
+    size_t n;
+    char now[32];
+    int rc;
+
+    rc = api_auth_require(req, "working_hours", API_ACT_UPDATE, &a);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_read_body(req, set_fields, API_CREATE, &body, v, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = check_set(req, v[2].json, set, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_worker_db(http_req_worker(req), &db, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = check_owner(req, db, a.tenant_id, &v[0], &v[1], e);
+    if (rc < 0)
+        goto cleanup;
+    user_id = v[1].present && !v[1].null ? v[1].i : 0;
+    n = json_array_size(v[2].json);
+
+    /* The set: this branch, and this user or the branch's default. */
+    api_sql_init(&del, "DELETE FROM working_hours WHERE tenant_id = ");
+    api_sql_init(&sel, "SELECT " WH_COLUMNS " FROM working_hours WHERE tenant_id = ");
+    api_sql_param(&del, DB_INT(a.tenant_id));
+    api_sql_param(&sel, DB_INT(a.tenant_id));
+    api_sql_add(&del, " AND branch_id = ");
+    api_sql_add(&sel, " AND branch_id = ");
+    api_sql_param(&del, DB_INT(v[0].i));
+    api_sql_param(&sel, DB_INT(v[0].i));
+    if (user_id > 0) {
+        api_sql_add(&del, " AND user_id = ");
+        api_sql_add(&sel, " AND user_id = ");
+        api_sql_param(&del, DB_INT(user_id));
+        api_sql_param(&sel, DB_INT(user_id));
+    } else {
+        api_sql_add(&del, " AND user_id IS NULL");
+        api_sql_add(&sel, " AND user_id IS NULL");
+    }
+    api_sql_add(&sel, " AND id > 0 ORDER BY id LIMIT ");
+    api_sql_param(&sel, DB_INT(all.limit + 1));
+
+    api_now_text(now);
+    rc = db_begin(db, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = db_exec_params(db, buf_str(&del.text), del.nparams, del.params, NULL, e);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc =
+            db_exec_params(db,
+                           "INSERT INTO working_hours (tenant_id, branch_id, user_id, day_of_week, "
+                           "start_time, end_time, created_at, updated_at) "
+                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                           DB_PARAMS(DB_INT(a.tenant_id), DB_INT(v[0].i),
+                                     user_id > 0 ? DB_INT(user_id) : DB_NULL, DB_INT(set[i].day),
+                                     DB_TEXT(set[i].start_s), DB_TEXT(set[i].end_s), DB_TEXT(now)),
+                           NULL, e);
+    if (rc == 0)
+        rc = db_commit(db, e);
+    if (rc < 0) {
+        if (db_in_transaction(db))
+            db_rollback(db);
+        goto cleanup;
+    }
+    rc = api_list_reply(req, db, &all, buf_str(&sel.text), sel.nparams, sel.params, WH_TYPES, e);
+
+cleanup:
+    api_sql_release(&del);
+    api_sql_release(&sel);
+    json_decref(body);
+    return rc;
+}
