@@ -12,7 +12,7 @@ pkgs=(
   postgresql-client sqlite3 tzdata ca-certificates
 )
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev postgresql python3-pytest python3-pytest-xdist python3-yaml curl)
+  pkgs+=(libcmocka-dev postgresql python3-pytest python3-pytest-xdist python3-yaml curl wrk)
 fi
 
 missing=()
