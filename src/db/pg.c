@@ -7,6 +7,14 @@
  * notices go to the debug log, never straight to stderr.  Parameters travel
  * as text with no declared types: the server infers them from the statement.
  * Results are materialised by libpq and walked by row index.
+ *
+ * Statements run through db_query are prepared once per connection and then
+ * executed by name: the server parses and plans each distinct SQL text once
+ * instead of on every call (most of a small query's cost).  The program's
+ * SQL texts are a small fixed set, so the cache is bounded (PG_STMT_CACHE
+ * entries; past that, statements run unprepared).  A cached plan that the
+ * server refuses after a schema change ("cached plan must not change result
+ * type") is dropped and the statement re-run unprepared.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +34,45 @@ struct pg_res {
     int nrows;
 };
 
+#define PG_STMT_CACHE 256
+
+struct pg_stmt {
+    uint64_t hash;
+    char *sql;
+    char name[24];
+};
+
+/* db->conn for this backend. */
+struct pg_state {
+    PGconn *conn;
+    struct pg_stmt stmts[PG_STMT_CACHE];
+    int nstmts;
+    unsigned next_id;
+};
+
+static struct pg_state *state_of(const struct db *db)
+{
+    return (struct pg_state *)db->conn;
+}
+
 static PGconn *conn_of(const struct db *db)
 {
-    return (PGconn *)db->conn;
+    return state_of(db)->conn;
+}
+
+static uint64_t sql_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void stmt_cache_clear(struct pg_state *st)
+{
+    for (int i = 0; i < st->nstmts; i++)
+        free(st->stmts[i].sql);
+    st->nstmts = 0;
 }
 
 /* The first line of a libpq message, without its trailing newline. */
@@ -209,7 +253,11 @@ static int pg_open(struct db *db, int connect_timeout_s, struct err *e)
         goto cleanup;
     }
     PQsetNoticeProcessor(c, notice_processor, NULL);
-    db->conn = c;
+    {
+        struct pg_state *st = xcalloc(1, sizeof(*st));
+        st->conn = c;
+        db->conn = st;
+    }
     c = NULL;
     set_version(db);
 
@@ -236,6 +284,8 @@ static void pg_close(struct db *db)
         PQclear(PQexec(c, "SELECT pg_advisory_unlock_all()"));
     }
     PQfinish(c);
+    stmt_cache_clear(state_of(db));
+    free(db->conn);
     db->conn = NULL;
 }
 
@@ -302,6 +352,68 @@ static int pg_exec(struct db *db, const char *sql, struct err *e)
     return rc;
 }
 
+/* The cached statement for sql, preparing it when it is new; NULL to run it unprepared. */
+static const struct pg_stmt *stmt_get(struct db *db, const char *sql, int nparams)
+{
+    struct pg_state *st = state_of(db);
+    uint64_t h = sql_hash(sql);
+    struct pg_stmt *s;
+    PGresult *res;
+
+    for (int i = 0; i < st->nstmts; i++)
+        if (st->stmts[i].hash == h && strcmp(st->stmts[i].sql, sql) == 0)
+            return &st->stmts[i];
+    /* Inside a failed transaction PREPARE fails too; the unprepared run reports the error. */
+    if (st->nstmts >= PG_STMT_CACHE || PQtransactionStatus(st->conn) == PQTRANS_INERROR)
+        return NULL;
+    s = &st->stmts[st->nstmts];
+    snprintf(s->name, sizeof(s->name), "cp_%u", st->next_id++);
+    res = PQprepare(st->conn, s->name, sql, nparams, NULL);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        return NULL; /* a bad statement: the unprepared run gives the error */
+    }
+    PQclear(res);
+    s->hash = h;
+    s->sql = xstrdup(sql);
+    st->nstmts++;
+    return s;
+}
+
+/* Forget a cached statement (its server side too). */
+static void stmt_drop(struct db *db, const struct pg_stmt *s)
+{
+    struct pg_state *st = state_of(db);
+    int i = (int)(s - st->stmts);
+    char *sql = xasprintf("DEALLOCATE %s", s->name);
+
+    PQclear(PQexec(st->conn, sql));
+    free(sql);
+    free(st->stmts[i].sql);
+    st->stmts[i] = st->stmts[st->nstmts - 1];
+    st->nstmts--;
+}
+
+static PGresult *run_statement(struct db *db, const char *sql, int nparams, const char **vals)
+{
+    const struct pg_stmt *s = stmt_get(db, sql, nparams);
+    PGresult *res;
+    const char *state;
+
+    if (s == NULL)
+        return PQexecParams(conn_of(db), sql, nparams, NULL, vals, NULL, NULL, 0);
+    res = PQexecPrepared(conn_of(db), s->name, nparams, vals, NULL, NULL, 0);
+    state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state != NULL && strcmp(state, "0A000") == 0 &&
+        PQtransactionStatus(conn_of(db)) == PQTRANS_IDLE) {
+        /* The schema changed under a cached plan: drop it and run afresh. */
+        PQclear(res);
+        stmt_drop(db, s);
+        res = PQexecParams(conn_of(db), sql, nparams, NULL, vals, NULL, NULL, 0);
+    }
+    return res;
+}
+
 static int pg_query(struct db *db, const char *sql, int nparams, const struct db_param *params,
                     struct db_res **out, int64_t *affected, struct err *e)
 {
@@ -332,7 +444,7 @@ static int pg_query(struct db *db, const char *sql, int nparams, const struct db
             break;
         }
     }
-    res = PQexecParams(conn_of(db), sql, nparams, NULL, vals, NULL, NULL, 0);
+    res = run_statement(db, sql, nparams, vals);
     rc = pg_check(db, res, e);
     if (rc < 0)
         goto cleanup;
@@ -448,6 +560,9 @@ static int pg_drop_all(struct db *db, struct err *e)
                             "COMMENT ON SCHEMA public IS 'standard public schema'";
     int rc = pg_exec(db, sql, e);
 
+    /* Every cached statement named objects that are gone. */
+    PQclear(PQexec(conn_of(db), "DEALLOCATE ALL"));
+    stmt_cache_clear(state_of(db));
     if (rc < 0)
         return err_prefix(e, "cannot drop the schema of '%s'", url_redacted(&db->url));
     return 0;
