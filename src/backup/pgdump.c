@@ -705,3 +705,53 @@ cleanup:
     free(version);
     return rc;
 }
+
+/* ---- for psql (verify.c, restore.c): the same connection hand-over ---- */
+
+const char *backup_pg_password(const struct url *u)
+{
+    return url_password(u);
+}
+
+char **backup_pg_env_new(const struct url *u, const char *passfile)
+{
+    struct envv ev;
+
+    env_init(&ev);
+    env_connection(&ev, u, passfile);
+    return ev.v;
+}
+
+void backup_pg_env_free(char **env)
+{
+    if (env == NULL)
+        return;
+    for (char **p = env; *p != NULL; p++)
+        free(*p);
+    free(env);
+}
+
+int backup_pg_passfile_new(const char *priv_dir, const char *password, char **dir, char **file,
+                           struct err *e)
+{
+    return make_passfile(priv_dir, password, dir, file, e);
+}
+
+void backup_pg_passfile_remove(char *dir, char *file)
+{
+    remove_passfile(dir, file);
+}
+
+char *backup_psql_locate(int server_major)
+{
+    const char *env = getenv("PSQL");
+    char *p;
+
+    if (env != NULL && env[0] != '\0')
+        return xstrdup(env);
+    p = xasprintf("/usr/lib/postgresql/%d/bin/psql", server_major);
+    if (access(p, X_OK) == 0)
+        return p;
+    free(p);
+    return xstrdup("psql");
+}

@@ -43,4 +43,35 @@ void db_snapshot_stats_release(struct db_snapshot_stats *s);
 int db_sqlite_backup(const char *src_path, const char *dst_path, struct db_snapshot_stats *st,
                      volatile int *cancel, struct err *e);
 
+/*
+ * Check a SQLite database file that nothing else uses (a decompressed
+ * backup): it must open as a database and PRAGMA integrity_check must say
+ * "ok".  Returns 0, or -ERR_VERIFY with the first problem reported (the
+ * caller names the file: it is usually a temporary copy).  May write the
+ * file's journal, never its content.
+ */
+int db_sqlite_check(const char *path, struct err *e);
+
+/*
+ * The table names, row counts and schema version of a SQLite database file
+ * (as db_sqlite_backup records them), in one read transaction.  st is
+ * released by the caller with db_snapshot_stats_release (also on failure).
+ * -ERR_VERIFY naming the file on failure.
+ */
+int db_sqlite_stats(const char *path, struct db_snapshot_stats *st, struct err *e);
+
+/*
+ * Replace the whole content of the live database dst_path (created 0600 when
+ * missing) with the database src_path, through the online backup API in one
+ * step: one write transaction on dst_path, so that its other connections see
+ * either the old content or the new one, never a mix, and a crash leaves
+ * the old one (the journal or WAL is replayed or ignored).  dst_path keeps
+ * WAL mode.  Waits (up to a minute, noticing cancel, which may be NULL) while
+ * another connection holds the write lock.  Errors: -ERR_NO_SPACE when the
+ * disk is full, -ERR_BACKUP otherwise, naming the file; dst_path is then
+ * unchanged.
+ */
+int db_sqlite_restore(const char *src_path, const char *dst_path, volatile int *cancel,
+                      struct err *e);
+
 #endif

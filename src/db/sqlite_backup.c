@@ -277,3 +277,143 @@ cleanup:
     }
     return rc;
 }
+
+/* ---- verify and restore ---- */
+
+int db_sqlite_check(const char *path, struct err *e)
+{
+    sqlite3 *c = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c, "PRAGMA integrity_check(20)", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = err_set(e, ERR_VERIFY, "the SQLite database does not open: %s",
+                     c != NULL ? sqlite3_errmsg(c) : sqlite3_errstr(rc));
+        goto cleanup;
+    }
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = err_set(e, ERR_VERIFY, "integrity_check of the SQLite database failed: %s",
+                     sqlite3_errmsg(c));
+        goto cleanup;
+    }
+    {
+        const char *first = (const char *)sqlite3_column_text(st, 0);
+        if (first == NULL || strcmp(first, "ok") != 0) {
+            rc = err_set(e, ERR_VERIFY, "the SQLite database is damaged (integrity_check: %s)",
+                         first != NULL ? first : "no answer");
+            goto cleanup;
+        }
+    }
+    rc = 0;
+
+cleanup:
+    sqlite3_finalize(st);
+    sqlite3_close_v2(c);
+    return rc;
+}
+
+int db_sqlite_stats(const char *path, struct db_snapshot_stats *st, struct err *e)
+{
+    sqlite3 *c = NULL;
+    int rc;
+
+    snprintf(st->server_version, sizeof(st->server_version), "SQLite %s", sqlite3_libversion());
+    rc = sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c, "BEGIN", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        rc = err_set(e, ERR_VERIFY, "cannot open the SQLite database in '%s': %s", path,
+                     c != NULL ? sqlite3_errmsg(c) : sqlite3_errstr(rc));
+        goto cleanup;
+    }
+    rc = read_stats(c, path, st, e);
+    if (rc < 0)
+        e->code = ERR_VERIFY, rc = -ERR_VERIFY;
+
+cleanup:
+    if (c != NULL && !sqlite3_get_autocommit(c))
+        sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close_v2(c);
+    return rc;
+}
+
+int db_sqlite_restore(const char *src_path, const char *dst_path, volatile int *cancel,
+                      struct err *e)
+{
+    sqlite3 *src = NULL, *dst = NULL;
+    sqlite3_backup *bk = NULL;
+    double t0 = time_mono();
+    int fd = -1;
+    int rc;
+
+    /* A missing database is created here, private (0600), as db_open would. */
+    fd = open(dst_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot open '%s': %s",
+                     dst_path, strerror(errno));
+        goto cleanup;
+    }
+    close(fd);
+    rc = sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, src, rc, "cannot open", src_path);
+        goto cleanup;
+    }
+    rc = sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, dst, rc, "cannot open", dst_path);
+        goto cleanup;
+    }
+    sqlite3_busy_timeout(dst, 5000);
+    /* The live file's settings (db_open's): WAL, and durable once committed. */
+    rc = sqlite3_exec(dst, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, dst, rc, "cannot prepare", dst_path);
+        goto cleanup;
+    }
+    bk = sqlite3_backup_init(dst, "main", src, "main");
+    if (bk == NULL) {
+        rc = sqlite_fail(e, dst, SQLITE_ERROR, "cannot start the restore into", dst_path);
+        goto cleanup;
+    }
+    /* One step (-1): the whole copy is one write transaction on dst. */
+    for (;;) {
+        rc = sqlite3_backup_step(bk, -1);
+        if (rc == SQLITE_DONE)
+            break;
+        if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && time_mono() - t0 < BUSY_LIMIT_S &&
+            (cancel == NULL || *cancel == 0)) {
+            sleep_ms(50);
+            continue;
+        }
+        if (cancel != NULL && *cancel != 0) {
+            rc = err_set(e, ERR_BACKUP, "restore into '%s' cancelled", dst_path);
+            goto cleanup;
+        }
+        break;
+    }
+    rc = sqlite3_backup_finish(bk);
+    bk = NULL;
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, dst, rc, "cannot restore into", dst_path);
+        goto cleanup;
+    }
+    /* The copy's header said rollback journal; the live file stays in WAL. */
+    rc = sqlite3_exec(dst, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, dst, rc, "cannot set WAL mode on", dst_path);
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    if (bk != NULL)
+        sqlite3_backup_finish(bk);
+    sqlite3_close_v2(src);
+    sqlite3_close_v2(dst);
+    return rc;
+}

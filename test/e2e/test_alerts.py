@@ -151,3 +151,24 @@ def test_doctor_sends_the_stale_alert_once(tmp_path, listener):
     # A day later it is repeated.
     run(["doctor"], env=dict(env, CITAPLANNER_FAKE_NOW="2025-01-11T13:00:00"))
     assert len(listener.bodies) == 2
+
+
+def test_verify_finding_a_damaged_backup_alerts_and_records_the_result(db, tmp_path, listener):
+    """`backup verify` from the command line: the damaged file is reported,
+    the webhook hears about it, and .last_verify.json (read by /metrics,
+    stats and doctor) counts it."""
+    bdir = tmp_path / "backups"
+    env = {"BACKUP_DIR": str(bdir), "BACKUP_ALERT_WEBHOOK": listener.url}
+    assert run(["migrate", "deploy"], database=db).returncode == 0
+    p = run(["backup"], database=db, env=env)
+    assert p.returncode == 0, p.stderr
+    data = next(bdir.glob("daily/citaplanner_daily_*.gz"))
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    data.write_bytes(bytes(raw))
+    p = run(["backup", "verify"], database=db, env=env)
+    assert p.returncode == 6, p.stdout + p.stderr
+    events = [b["event"] for b in listener.json_bodies()]
+    assert "verify_failed" in events, events
+    state = json.loads((bdir / ".last_verify.json").read_text())
+    assert json.dumps(state).count(data.name) >= 1, state

@@ -1,0 +1,595 @@
+/*
+ * restore — put a backup back in place of the current data.  See backup.h
+ * (backup_restore) for the contract and the order of the steps, and
+ * backup_internal.h (backup_psql_feed_file) for the PostgreSQL machinery.
+ *
+ * Why psql gets "BEGIN" and "COMMIT" from us rather than --single-transaction:
+ * with --single-transaction psql commits when its input ends, so a restore
+ * that died halfway (kill -9) would commit half a dump.  Here psql only ever
+ * sees COMMIT after the last byte of a dump that decoded and hashed right;
+ * an input that ends before it leaves the transaction open, and the server
+ * rolls it back when psql disconnects.
+ *
+ * psql's stdin is a socket rather than a pipe so that writing to a psql
+ * that stopped (ON_ERROR_STOP) returns EPIPE without raising SIGPIPE in
+ * this process (send with MSG_NOSIGNAL).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backup/backup_internal.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "migrate/migrate.h"
+
+#define STDERR_MAX 2048
+
+const char *const backup_restore_counted[3] = {"users", "appointments", "clients"};
+
+/* ---- psql ---- */
+
+struct feed {
+    const struct backup_psql_feed *f;
+    pid_t pid;
+    int in_fd;  /* our end of psql's stdin */
+    int err_fd; /* psql's stderr */
+    char errbuf[STDERR_MAX + 1];
+    size_t errlen;
+    bool broken; /* psql stopped reading */
+};
+
+static void drain_stderr(struct feed *fd)
+{
+    char tmp[4096];
+
+    while (fd->err_fd >= 0) {
+        ssize_t n = read(fd->err_fd, tmp, sizeof(tmp));
+        if (n > 0) {
+            size_t keep = (size_t)n;
+            if (keep > STDERR_MAX - fd->errlen)
+                keep = STDERR_MAX - fd->errlen;
+            memcpy(fd->errbuf + fd->errlen, tmp, keep);
+            fd->errlen += keep;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        close(fd->err_fd);
+        fd->err_fd = -1;
+    }
+}
+
+/* Write all of p to psql, reading its stderr meanwhile (it must never block on it). */
+static int feed_write(struct feed *fd, const void *p, size_t n, struct err *e)
+{
+    const char *c = p;
+
+    while (n > 0 && !fd->broken) {
+        struct pollfd pf[2];
+        int np = 0;
+
+        if (fd->f->cancel != NULL && *fd->f->cancel != 0)
+            return err_set(e, ERR_BACKUP, "restore cancelled");
+        pf[np].fd = fd->in_fd;
+        pf[np++].events = POLLOUT;
+        if (fd->err_fd >= 0) {
+            pf[np].fd = fd->err_fd;
+            pf[np++].events = POLLIN;
+        }
+        if (poll(pf, (nfds_t)np, 250) < 0) {
+            if (errno == EINTR)
+                continue;
+            return err_set(e, ERR_INTERNAL, "poll: %s", strerror(errno));
+        }
+        if (np > 1 && pf[1].revents != 0)
+            drain_stderr(fd);
+        if (pf[0].revents == 0)
+            continue;
+        ssize_t w = send(fd->in_fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                continue;
+            fd->broken = true; /* EPIPE: psql stopped; its exit says why */
+            break;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return fd->broken ? err_set(e, ERR_BACKUP, "psql stopped reading") : 0;
+}
+
+static int feed_sink(void *arg, const void *p, size_t n, struct err *e)
+{
+    return feed_write(arg, p, n, e);
+}
+
+static int spawn_psql(struct feed *fd, const char *path, char *const envp[], struct err *e)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, defs;
+    int sv[2] = {-1, -1}, pe[2] = {-1, -1};
+    char *argv[] = {(char *)path, "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", NULL};
+    int rc = 0, sr;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
+        rc = err_set(e, ERR_INTERNAL, "cannot create a pipe: %s", strerror(errno));
+        goto cleanup;
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    posix_spawnattr_init(&at);
+    sigemptyset(&none);
+    sigemptyset(&defs);
+    sigaddset(&defs, SIGPIPE);
+    sigaddset(&defs, SIGTERM);
+    sigaddset(&defs, SIGINT);
+    sigaddset(&defs, SIGHUP);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &defs);
+    /*
+     * Its own process group: a ^C on the terminal reaches us (we stop
+     * feeding it and kill it) rather than psql, which would end its input.
+     */
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
+    if (strchr(path, '/') != NULL)
+        sr = posix_spawn(&fd->pid, path, &fa, &at, argv, envp);
+    else
+        sr = posix_spawnp(&fd->pid, path, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (sr != 0) {
+        fd->pid = -1;
+        rc = err_set(e, ERR_BACKUP, "cannot run '%s': %s", path, strerror(sr));
+        goto cleanup;
+    }
+    fd->in_fd = sv[0];
+    fd->err_fd = pe[0];
+    sv[0] = pe[0] = -1;
+    fcntl(fd->err_fd, F_SETFL, fcntl(fd->err_fd, F_GETFL) | O_NONBLOCK);
+
+cleanup:
+    for (int i = 0; i < 2; i++) {
+        if (sv[i] >= 0)
+            close(sv[i]);
+        if (pe[i] >= 0)
+            close(pe[i]);
+    }
+    return rc;
+}
+
+/* psql's stderr on one line, for a message. */
+static void one_line(const char *s, char *out, size_t n)
+{
+    size_t j = 0;
+
+    for (size_t i = 0; s[i] != '\0' && j + 1 < n; i++)
+        out[j++] = (s[i] == '\n' || s[i] == '\r') ? ' ' : s[i];
+    while (j > 0 && out[j - 1] == ' ')
+        j--;
+    out[j] = '\0';
+}
+
+int backup_psql_feed_file(const struct backup_psql_feed *f, const char *path, struct err *e)
+{
+    struct feed fd;
+    struct backup_scan sc;
+    char **envp = NULL;
+    char *psql = NULL, *pdir = NULL, *pfile = NULL;
+    const char *password = backup_pg_password(f->url);
+    bool abort_psql = true;
+    int status = 0;
+    int rc;
+
+    memset(&fd, 0, sizeof(fd));
+    fd.f = f;
+    fd.pid = -1;
+    fd.in_fd = fd.err_fd = -1;
+    if (password != NULL) {
+        rc = backup_pg_passfile_new(f->priv_dir, password, &pdir, &pfile, e);
+        if (rc < 0)
+            goto cleanup;
+    }
+    envp = backup_pg_env_new(f->url, pfile);
+    psql = backup_psql_locate(f->server_major);
+    rc = spawn_psql(&fd, psql, envp, e);
+    if (rc < 0)
+        goto cleanup;
+    if (f->prologue != NULL && (rc = feed_write(&fd, f->prologue, strlen(f->prologue), e)) < 0)
+        goto cleanup;
+    rc = backup_scan_file(path, feed_sink, &fd, f->cancel, f->tick, f->tick_arg, &sc, e);
+    if (rc < 0)
+        goto cleanup;
+    if (!sc.gzip_ok) {
+        rc = err_set(e, ERR_VERIFY, "'%s' is damaged: %s", path, sc.gzip_error);
+        goto cleanup;
+    }
+    if (f->expect_sha256 != NULL && strcmp(sc.sha256, f->expect_sha256) != 0) {
+        rc = err_set(e, ERR_VERIFY,
+                     "'%s' changed since it was verified (SHA-256 %.12s... != %.12s...)", path,
+                     sc.sha256, f->expect_sha256);
+        goto cleanup;
+    }
+    if (f->epilogue != NULL && (rc = feed_write(&fd, f->epilogue, strlen(f->epilogue), e)) < 0)
+        goto cleanup;
+    abort_psql = false;
+
+cleanup:
+    if (fd.pid > 0) {
+        /*
+         * Killed, psql cannot send what it holds: the server rolls its
+         * transaction back.  Otherwise its input ends and it finishes.
+         */
+        if (abort_psql)
+            kill(fd.pid, SIGKILL);
+        if (fd.in_fd >= 0) {
+            close(fd.in_fd);
+            fd.in_fd = -1;
+        }
+        while (fd.err_fd >= 0) {
+            struct pollfd pf = {fd.err_fd, POLLIN, 0};
+            if (poll(&pf, 1, 1000) < 0 && errno != EINTR)
+                break;
+            drain_stderr(&fd);
+        }
+        while (waitpid(fd.pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        fd.errbuf[fd.errlen] = '\0';
+        if (!abort_psql && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+            char msg[STDERR_MAX + 1];
+            one_line(fd.errbuf, msg, sizeof(msg));
+            rc = err_set(e, ERR_BACKUP, "psql failed (%s %d): %s",
+                         WIFEXITED(status) ? "exit status" : "signal",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                         msg[0] ? msg : "no message");
+        } else if (abort_psql && fd.broken) {
+            /* psql stopped first: its error is the cause. */
+            char msg[STDERR_MAX + 1];
+            one_line(fd.errbuf, msg, sizeof(msg));
+            rc = err_set(e, ERR_BACKUP, "psql failed: %s", msg[0] ? msg : "no message");
+        }
+    }
+    if (fd.in_fd >= 0)
+        close(fd.in_fd);
+    if (fd.err_fd >= 0)
+        close(fd.err_fd);
+    backup_pg_passfile_remove(pdir, pfile);
+    backup_pg_env_free(envp);
+    free(psql);
+    return rc;
+}
+
+/* ---- restore ---- */
+
+void backup_restore_result_release(struct backup_restore_result *r)
+{
+    if (r == NULL)
+        return;
+    backup_manifest_release(&r->m);
+    free(r->prerestore);
+    free(r->schema_version);
+    memset(r, 0, sizeof(*r));
+}
+
+struct rtick {
+    const struct backup_restore_opts *o;
+    const char *step;
+    double t0;
+};
+
+static void restore_tick(void *arg, const struct backup_scan *s)
+{
+    struct rtick *t = arg;
+    struct backup_progress p;
+
+    if (t->o->progress == NULL)
+        return;
+    p.step = t->step;
+    p.raw_bytes = s->raw_bytes;
+    p.gz_bytes = s->gz_bytes;
+    p.seconds = time_mono() - t->t0;
+    t->o->progress(t->o->progress_arg, &p);
+}
+
+static void verify_progress(void *arg, const struct backup_progress *p)
+{
+    const struct backup_restore_opts *o = arg;
+
+    if (o->progress != NULL)
+        o->progress(o->progress_arg, p);
+}
+
+static char *dir_of(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? xstrndup(path, (size_t)(s - path) + (s == path)) : xstrdup(".");
+}
+
+static void unlink_sqlite(const char *p)
+{
+    const char *sfx[] = {"", "-journal", "-wal", "-shm"};
+
+    for (int i = 0; i < 4; i++) {
+        char *q = xasprintf("%s%s", p, sfx[i]);
+        unlink(q);
+        free(q);
+    }
+}
+
+/* PostgreSQL: one transaction, dropped schema and the whole dump, or nothing. */
+static int restore_pg(const struct backup_restore_opts *o, const char *sha, struct err *e)
+{
+    struct db *db = NULL;
+    char *prologue = NULL;
+    struct rtick tk = {o, "restore", time_mono()};
+    int rc;
+
+    rc = db_open(o->db, 10, &db, e);
+    if (rc < 0)
+        goto cleanup;
+    /*
+     * An empty public schema as initdb makes it: since PostgreSQL 15 owned by
+     * pg_database_owner (when we may give it away: the database's owner or a
+     * superuser) with USAGE for PUBLIC; before, CREATE and USAGE for PUBLIC.
+     */
+    if (db_server_version_num(db) >= 150000)
+        prologue = xstrdup("SET client_min_messages = warning;\n"
+                           "BEGIN;\n"
+                           "DROP SCHEMA IF EXISTS public CASCADE;\n"
+                           "CREATE SCHEMA public;\n"
+                           "DO $citaplanner$BEGIN IF pg_has_role('pg_database_owner', 'MEMBER') "
+                           "THEN ALTER SCHEMA public OWNER TO pg_database_owner; END IF; "
+                           "END$citaplanner$;\n"
+                           "GRANT USAGE ON SCHEMA public TO PUBLIC;\n"
+                           "COMMENT ON SCHEMA public IS 'standard public schema';\n");
+    else
+        prologue = xstrdup("SET client_min_messages = warning;\n"
+                           "BEGIN;\n"
+                           "DROP SCHEMA IF EXISTS public CASCADE;\n"
+                           "CREATE SCHEMA public;\n"
+                           "GRANT ALL ON SCHEMA public TO PUBLIC;\n"
+                           "COMMENT ON SCHEMA public IS 'standard public schema';\n");
+    {
+        struct backup_psql_feed f = {
+            .url = o->db,
+            .server_major = db_server_version_num(db) / 10000,
+            .priv_dir = o->cfg->backup_dir,
+            .prologue = prologue,
+            .epilogue = "\nCOMMIT;\n",
+            .expect_sha256 = sha,
+            .cancel = o->cancel,
+            .tick = restore_tick,
+            .tick_arg = &tk,
+        };
+        rc = backup_psql_feed_file(&f, o->file, e);
+    }
+
+cleanup:
+    db_close(db);
+    free(prologue);
+    return rc;
+}
+
+int backup_restore(const struct backup_restore_opts *o, struct backup_restore_result *r,
+                   struct err *e)
+{
+    const char *dir = o->cfg->backup_dir;
+    enum db_kind kind = o->db->kind == URL_SQLITE ? DB_SQLITE : DB_PG;
+    const char *kind_name = kind == DB_PG ? "postgresql" : "sqlite";
+    struct backup_log *log = NULL;
+    struct backup_lock *lock = NULL;
+    struct backup_verify_result vr;
+    struct db *db = NULL;
+    char *live_dir = NULL;
+    double t0 = time_mono(), ts;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    memset(&vr, 0, sizeof(vr));
+    for (int i = 0; i < 3; i++)
+        r->rows_after[i] = -1;
+    rc = backup_dir_prepare(dir, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = backup_log_open(dir, o->now, &log, e);
+    if (rc < 0)
+        goto cleanup;
+    log_info("restore: started: '%s' into '%s' (pid %ld)", o->file, url_redacted(o->db),
+             (long)getpid());
+    rc = backup_lock_acquire(dir, &lock, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = backup_cleanup_stale(dir, NULL, e);
+    if (rc < 0)
+        goto cleanup;
+
+    /* 1. The backup must be whole, of this kind of database, and not newer. */
+    ts = time_mono();
+    {
+        struct backup_verify_opts vo = {
+            .db = o->db,
+            .keep_copy = kind == DB_SQLITE,
+            .cancel = o->cancel,
+            .progress = o->progress != NULL ? verify_progress : NULL,
+            .progress_arg = (void *)o,
+        };
+        if (kind == DB_SQLITE) {
+            /*
+             * The checked copy is the restore's source.  In BACKUP_DIR, a
+             * crash's leftover is removed by the next run's cleanup.
+             */
+            live_dir = dir_of(o->db->path);
+            if (mkdir(live_dir, 0700) != 0 && errno != EEXIST) {
+                rc = err_set(e, ERR_BACKUP, "cannot create '%s': %s", live_dir, strerror(errno));
+                goto cleanup;
+            }
+            vo.tmp_dir = dir;
+        }
+        rc = backup_verify_file(&vo, o->file, &vr, e);
+        if (rc < 0) {
+            if (e->code == ERR_VERIFY)
+                err_prefix(e, "refusing to restore '%s', it is damaged", o->file);
+            goto cleanup;
+        }
+    }
+    log_info("restore: verified '%s' (%.2f s)", o->file, time_mono() - ts);
+    if (strcmp(vr.m.db_kind, kind_name) != 0) {
+        rc = err_set(e, ERR_RESTORE_REFUSED,
+                     "refusing to restore '%s': it is a backup of a %s database and "
+                     "DATABASE_URL names a %s database",
+                     o->file, vr.m.db_kind, kind_name);
+        goto cleanup;
+    }
+    {
+        const char *latest = migrate_latest_name(kind);
+        if (vr.m.schema_version != NULL &&
+            (latest == NULL || strcmp(vr.m.schema_version, latest) > 0)) {
+            rc = err_set(e, ERR_RESTORE_REFUSED,
+                         "refusing to restore '%s': its schema '%s' is newer than this "
+                         "program's newest migration '%s' (upgrade citaplanner first)",
+                         o->file, vr.m.schema_version, latest != NULL ? latest : "none");
+            goto cleanup;
+        }
+    }
+
+    /* 2. The operator's word. */
+    if (o->confirm != NULL && !o->confirm(o->confirm_arg, &vr.m)) {
+        rc = err_set(e, ERR_RESTORE_REFUSED, "restore cancelled: nothing was changed");
+        goto cleanup;
+    }
+    if (o->cancel != NULL && *o->cancel != 0) {
+        rc = err_set(e, ERR_RESTORE_REFUSED, "restore cancelled: nothing was changed");
+        goto cleanup;
+    }
+
+    /* 3. The current data, kept aside (unless there is none to keep). */
+    if (o->safety_backup) {
+        struct stat sb;
+        if (kind == DB_SQLITE && stat(o->db->path, &sb) != 0) {
+            log_info("restore: no prerestore backup: '%s' does not exist yet", o->db->path);
+        } else {
+            struct backup_opts bo = {
+                .cfg = o->cfg,
+                .db = o->db,
+                .tier = BACKUP_PRERESTORE,
+                .now = o->now,
+                .cancel = o->cancel,
+                .rotate = true,
+                .lock_held = true,
+                .progress = o->progress,
+                .progress_arg = o->progress_arg,
+            };
+            struct backup_result br;
+            /* The take keeps its own log tee; ours resumes afterwards. */
+            backup_log_close(log);
+            log = NULL;
+            rc = backup_take(&bo, &br, e);
+            if (rc == 0)
+                r->prerestore = xstrdup(br.files[BACKUP_PRERESTORE]);
+            backup_result_release(&br);
+            if (backup_log_open(dir, o->now, &log, NULL) < 0)
+                log = NULL;
+            if (rc < 0) {
+                err_prefix(e, "the prerestore backup failed, nothing was restored");
+                goto cleanup;
+            }
+            log_info("restore: prerestore backup '%s'", r->prerestore);
+        }
+    }
+
+    /* 4. The data. */
+    ts = time_mono();
+    if (kind == DB_PG) {
+        rc = restore_pg(o, vr.sha256, e);
+    } else {
+        rc = db_sqlite_restore(vr.sqlite_copy, o->db->path, o->cancel, e);
+    }
+    if (rc < 0) {
+        if (e->code != ERR_NO_SPACE && e->code != ERR_VERIFY)
+            e->code = ERR_BACKUP;
+        err_prefix(e, "restore failed, the database is unchanged");
+        goto cleanup;
+    }
+    {
+        char a[32];
+        double d = time_mono() - ts;
+        log_info("restore: '%s' restored into '%s': %s in %.2f s (%.1f MB/s)", o->file,
+                 url_redacted(o->db), backup_fmt_bytes(a, vr.raw_bytes), d,
+                 d > 0 ? (double)vr.raw_bytes / 1e6 / d : 0.0);
+    }
+
+    /* 5. Brought to this program's schema, then counted. */
+    rc = db_open(o->db, 10, &db, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = migrate_deploy(db, &r->migrations_applied, e);
+    if (rc < 0) {
+        err_prefix(e, "the backup was restored but cannot be migrated");
+        goto cleanup;
+    }
+    log_info("restore: migrate deploy applied %d migration%s", r->migrations_applied,
+             r->migrations_applied == 1 ? "" : "s");
+    {
+        char **names = NULL;
+        int n = 0;
+        rc = db_list_tables(db, &names, &n, e);
+        if (rc < 0)
+            goto cleanup;
+        for (int i = 0; i < 3 && rc == 0; i++) {
+            for (int j = 0; j < n; j++) {
+                if (strcmp(names[j], backup_restore_counted[i]) != 0)
+                    continue;
+                char *q = db_quote_ident(names[j]);
+                char *sql = xasprintf("SELECT count(*) FROM %s", q);
+                rc = db_query_int(db, sql, DB_NOPARAMS, &r->rows_after[i], e);
+                free(sql);
+                free(q);
+                break;
+            }
+        }
+        db_strv_free(names, n);
+        if (rc < 0)
+            goto cleanup;
+        rc = db_query_text(db,
+                           "SELECT name FROM _migrations WHERE finished_at IS NOT NULL AND "
+                           "rolled_back_at IS NULL ORDER BY name DESC LIMIT 1",
+                           DB_NOPARAMS, &r->schema_version, e);
+        if (rc < 0)
+            goto cleanup;
+        rc = 0;
+    }
+    r->seconds = time_mono() - t0;
+    log_info("restore: complete: '%s' (%.2f s)", o->file, r->seconds);
+
+cleanup:
+    if (rc < 0)
+        log_error("restore failed: %s", e->msg);
+    db_close(db);
+    if (vr.sqlite_copy != NULL)
+        unlink_sqlite(vr.sqlite_copy);
+    if (vr.has_manifest) {
+        r->m = vr.m;
+        memset(&vr.m, 0, sizeof(vr.m));
+    }
+    backup_verify_result_release(&vr);
+    free(live_dir);
+    backup_lock_release(lock);
+    backup_log_close(log);
+    return rc;
+}

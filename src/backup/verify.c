@@ -1,0 +1,783 @@
+/*
+ * verify — is this backup whole?  See backup.h (backup_verify_file) for the
+ * contract and backup_internal.h (backup_scan_file) for the reader.
+ *
+ * One pass: every buffer read from the file goes to SHA-256 and to the gzip
+ * decoder, and the decoded bytes to a content check.  The reader decodes
+ * whole members with libdeflate (several times faster than zlib's inflate;
+ * our own backups are made of 1 MiB members) and falls back to zlib's
+ * streaming inflate for a member too large for its bounded buffers, and to
+ * tell precisely why a member does not decode.  Both check each member's
+ * CRC-32 and length.  A damaged member does not stop the reading: the hash
+ * still covers the whole file, so that every reason can be reported.
+ *
+ * Memory: at most IN_MAX + OUT_MAX bytes of buffers, whatever the file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <libdeflate.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "backup/backup_internal.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "db/db_backup.h"
+#include "migrate/migrate.h"
+
+#define IN_START  (4u << 20)
+#define IN_MAX    (32u << 20)
+#define OUT_START (2u << 20)
+#define OUT_MAX   (32u << 20)
+#define ZOUT      (256u << 10)
+
+/* What a PostgreSQL plain dump starts and ends with. */
+static const char dump_header[] = "-- PostgreSQL database dump\n";
+static const char dump_closing[] = "\n-- PostgreSQL database dump complete\n";
+static const char sqlite_header[16] = "SQLite format 3";
+#define HEAD_MAX 1024
+#define TAIL_MAX 512
+
+/* ---- the reader ---- */
+
+struct reader {
+    int fd;
+    const char *path;
+    unsigned char *in;
+    size_t cap, pos, len; /* in[pos, len) not yet decoded */
+    uint64_t base;        /* file offset of in[0] */
+    bool eof;
+    EVP_MD_CTX *sha;
+    struct backup_scan *s;
+    volatile int *cancel;
+    void (*tick)(void *arg, const struct backup_scan *s);
+    void *tick_arg;
+    double last_tick;
+};
+
+static void reader_tick(struct reader *rd)
+{
+    double now;
+
+    if (rd->tick == NULL)
+        return;
+    now = time_mono();
+    if (now - rd->last_tick < 0.25)
+        return;
+    rd->last_tick = now;
+    rd->tick(rd->tick_arg, rd->s);
+}
+
+/*
+ * Move what is left to the front and read until the buffer is full or the
+ * file ends; everything read is hashed here, once.
+ */
+static int reader_fill(struct reader *rd, struct err *e)
+{
+    if (rd->pos > 0) {
+        memmove(rd->in, rd->in + rd->pos, rd->len - rd->pos);
+        rd->base += rd->pos;
+        rd->len -= rd->pos;
+        rd->pos = 0;
+    }
+    while (!rd->eof && rd->len < rd->cap) {
+        ssize_t n;
+
+        if (rd->cancel != NULL && *rd->cancel != 0)
+            return err_set(e, ERR_VERIFY, "verification of '%s' cancelled", rd->path);
+        n = read(rd->fd, rd->in + rd->len, rd->cap - rd->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_set(e, ERR_VERIFY, "cannot read '%s': %s", rd->path, strerror(errno));
+        if (n == 0) {
+            rd->eof = true;
+            break;
+        }
+        EVP_DigestUpdate(rd->sha, rd->in + rd->len, (size_t)n);
+        rd->len += (size_t)n;
+        rd->s->gz_bytes += (uint64_t)n;
+    }
+    reader_tick(rd);
+    return 0;
+}
+
+static void reader_grow(struct reader *rd)
+{
+    rd->cap *= 2;
+    rd->in = xrealloc(rd->in, rd->cap);
+}
+
+static void scan_fail(struct backup_scan *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void scan_fail(struct backup_scan *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!s->gzip_ok)
+        return; /* the first reason is the one that matters */
+    s->gzip_ok = false;
+    va_start(ap, fmt);
+    vsnprintf(s->gzip_error, sizeof(s->gzip_error), fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * Decode the member at rd->pos with zlib, streaming, refilling the buffer as
+ * needed.  Returns 0 (decoded, or the error recorded in s), or a negative
+ * code from the reader or the sink.
+ */
+static int zlib_member(struct reader *rd, backup_scan_sink sink, void *arg, unsigned char *out,
+                       struct err *e)
+{
+    z_stream z;
+    uint64_t start = rd->base + rd->pos;
+    int zr = Z_OK;
+    int rc = 0;
+
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, 15 + 16) != Z_OK)
+        return err_set(e, ERR_INTERNAL, "cannot start zlib's inflate");
+    for (;;) {
+        if (rd->pos == rd->len) {
+            if (rd->eof) {
+                scan_fail(rd->s,
+                          "truncated: the gzip member at offset %llu ends before its trailer "
+                          "(file cut short)",
+                          (unsigned long long)start);
+                break;
+            }
+            rc = reader_fill(rd, e);
+            if (rc < 0)
+                break;
+            continue;
+        }
+        z.next_in = rd->in + rd->pos;
+        z.avail_in = (uInt)(rd->len - rd->pos);
+        z.next_out = out;
+        z.avail_out = ZOUT;
+        zr = inflate(&z, Z_NO_FLUSH);
+        rd->pos = rd->len - z.avail_in;
+        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+            scan_fail(rd->s, "corrupt gzip data in the member at offset %llu: %s",
+                      (unsigned long long)start, z.msg != NULL ? z.msg : "inflate error");
+            break;
+        }
+        if (ZOUT - z.avail_out > 0) {
+            size_t n = ZOUT - z.avail_out;
+            rd->s->raw_bytes += n;
+            if (sink != NULL && (rc = sink(arg, out, n, e)) < 0)
+                break;
+        }
+        if (zr == Z_STREAM_END) {
+            rd->s->members++;
+            break;
+        }
+    }
+    inflateEnd(&z);
+    return rc;
+}
+
+int backup_scan_file(const char *path, backup_scan_sink sink, void *sink_arg, volatile int *cancel,
+                     void (*tick)(void *arg, const struct backup_scan *s), void *tick_arg,
+                     struct backup_scan *out, struct err *e)
+{
+    struct reader rd;
+    struct libdeflate_decompressor *d = NULL;
+    unsigned char *obuf = NULL;
+    size_t ocap = OUT_START;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->gzip_ok = true;
+    memset(&rd, 0, sizeof(rd));
+    rd.path = path;
+    rd.s = out;
+    rd.cancel = cancel;
+    rd.tick = tick;
+    rd.tick_arg = tick_arg;
+    rd.fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (rd.fd < 0) {
+        rc = err_set(e, ERR_VERIFY, "cannot open '%s': %s", path, strerror(errno));
+        goto cleanup;
+    }
+    posix_fadvise(rd.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    rd.sha = EVP_MD_CTX_new();
+    d = libdeflate_alloc_decompressor();
+    if (rd.sha == NULL || EVP_DigestInit_ex(rd.sha, EVP_sha256(), NULL) != 1 || d == NULL) {
+        rc = err_set(e, ERR_INTERNAL, "cannot start SHA-256 or the gzip decoder");
+        goto cleanup;
+    }
+    rd.cap = IN_START;
+    rd.in = xmalloc(rd.cap);
+    obuf = xmalloc(ocap);
+
+    rc = reader_fill(&rd, e);
+    if (rc < 0)
+        goto cleanup;
+    if (rd.len == 0)
+        scan_fail(out, "empty file");
+    while (out->gzip_ok) {
+        size_t ain = 0, aout = 0;
+        enum libdeflate_result lr;
+
+        if (rd.len - rd.pos < rd.cap / 2 && !rd.eof) {
+            rc = reader_fill(&rd, e);
+            if (rc < 0)
+                goto cleanup;
+        }
+        if (rd.pos == rd.len)
+            break; /* the end of the file, exactly after a member */
+        /* A member starts with 1f 8b (a lone 1f at the very end: a cut header). */
+        if (rd.in[rd.pos] != 0x1f || (rd.len - rd.pos >= 2 && rd.in[rd.pos + 1] != 0x8b)) {
+            if (out->members == 0)
+                scan_fail(out, "not a gzip file");
+            else
+                scan_fail(out, "%llu bytes of trailing garbage after the gzip data (offset %llu)",
+                          (unsigned long long)(rd.len - rd.pos + (rd.eof ? 0 : 1)),
+                          (unsigned long long)(rd.base + rd.pos));
+            break;
+        }
+        lr = libdeflate_gzip_decompress_ex(d, rd.in + rd.pos, rd.len - rd.pos, obuf, ocap, &ain,
+                                           &aout);
+        if (lr == LIBDEFLATE_SUCCESS) {
+            rd.pos += ain;
+            out->members++;
+            out->raw_bytes += aout;
+            if (sink != NULL && (rc = sink(sink_arg, obuf, aout, e)) < 0)
+                goto cleanup;
+            continue;
+        }
+        if (lr == LIBDEFLATE_INSUFFICIENT_SPACE && ocap < OUT_MAX) {
+            ocap *= 2;
+            free(obuf);
+            obuf = xmalloc(ocap);
+            continue;
+        }
+        if (lr != LIBDEFLATE_INSUFFICIENT_SPACE && !rd.eof && rd.cap < IN_MAX) {
+            /* Perhaps only part of the member is in the buffer: read more. */
+            reader_grow(&rd);
+            rc = reader_fill(&rd, e);
+            if (rc < 0)
+                goto cleanup;
+            continue;
+        }
+        /* Too large for the buffers, or damaged: zlib streams it, or says why. */
+        if (ocap < ZOUT) {
+            free(obuf);
+            ocap = ZOUT;
+            obuf = xmalloc(ocap);
+        }
+        rc = zlib_member(&rd, sink, sink_arg, obuf, e);
+        if (rc < 0)
+            goto cleanup;
+    }
+    /* Hash whatever is left after a decoding error. */
+    while (!rd.eof) {
+        rd.pos = rd.len;
+        rc = reader_fill(&rd, e);
+        if (rc < 0)
+            goto cleanup;
+    }
+    if (EVP_DigestFinal_ex(rd.sha, md, &mdlen) != 1) {
+        rc = err_set(e, ERR_INTERNAL, "cannot finish SHA-256");
+        goto cleanup;
+    }
+    for (unsigned i = 0; i < mdlen && i < 32; i++)
+        snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+
+cleanup:
+    if (rd.fd >= 0)
+        close(rd.fd);
+    EVP_MD_CTX_free(rd.sha);
+    libdeflate_free_decompressor(d);
+    free(rd.in);
+    free(obuf);
+    return rc;
+}
+
+/* ---- the content check ---- */
+
+struct content {
+    char head[HEAD_MAX];
+    size_t head_len;
+    char tail[TAIL_MAX];
+    size_t tail_len;
+    int copy_fd; /* the SQLite copy, -1 when not writing one */
+    const char *copy_path;
+};
+
+static int content_sink(void *arg, const void *p, size_t n, struct err *e)
+{
+    struct content *c = arg;
+    const char *b = p;
+
+    if (c->head_len < HEAD_MAX) {
+        size_t k = n < HEAD_MAX - c->head_len ? n : HEAD_MAX - c->head_len;
+        memcpy(c->head + c->head_len, b, k);
+        c->head_len += k;
+    }
+    if (n >= TAIL_MAX) {
+        memcpy(c->tail, b + n - TAIL_MAX, TAIL_MAX);
+        c->tail_len = TAIL_MAX;
+    } else {
+        if (c->tail_len + n > TAIL_MAX) {
+            size_t drop = c->tail_len + n - TAIL_MAX;
+            memmove(c->tail, c->tail + drop, c->tail_len - drop);
+            c->tail_len -= drop;
+        }
+        memcpy(c->tail + c->tail_len, b, n);
+        c->tail_len += n;
+    }
+    if (c->copy_fd >= 0)
+        return backup_write_all(c->copy_fd, p, n, c->copy_path, e) < 0
+                   ? err_set(e, ERR_VERIFY, "cannot write the temporary copy '%s': %s",
+                             c->copy_path, e->msg)
+                   : 0;
+    return 0;
+}
+
+static bool mem_has(const char *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(hay + i, needle, k) == 0)
+            return true;
+    return false;
+}
+
+/* ---- sidecars ---- */
+
+/* Append one reason to the list. */
+static void reason(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reason(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[512];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (b->len > 0)
+        buf_adds(b, "; ");
+    buf_adds(b, msg);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? s + 1 : path;
+}
+
+/* The .sha256 sidecar: "HEX  NAME\n" (or "HEX *NAME"), the hash and the name ours. */
+static void check_sidecar(const char *path, const char *sha, struct buf *why)
+{
+    char *sp = xasprintf("%s.sha256", path);
+    FILE *f = fopen(sp, "r");
+    char line[512];
+    size_t n;
+
+    if (f == NULL) {
+        if (errno == ENOENT)
+            reason(why, "the checksum file '%s' is missing", base_name(sp));
+        else
+            reason(why, "cannot read the checksum file '%s': %s", base_name(sp), strerror(errno));
+        goto cleanup;
+    }
+    n = fread(line, 1, sizeof(line) - 1, f);
+    line[n] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strlen(line) < 66 || strspn(line, "0123456789abcdefABCDEF") != 64 || line[64] != ' ' ||
+        (line[65] != ' ' && line[65] != '*')) {
+        reason(why, "the checksum file '%s' is not in sha256sum's format", base_name(sp));
+        goto cleanup;
+    }
+    if (strncasecmp(line, sha, 64) != 0) {
+        reason(why, "SHA-256 mismatch: the file hashes to %.12s..., '%s' says %.12s...", sha,
+               base_name(sp), line);
+        goto cleanup;
+    }
+    if (strcmp(line + 66, base_name(path)) != 0)
+        reason(why, "the checksum file '%s' names '%s', not this file", base_name(sp), line + 66);
+
+cleanup:
+    if (f != NULL)
+        fclose(f);
+    free(sp);
+}
+
+/* The manifest: present, readable, and describing these bytes. */
+static void check_manifest(const char *path, const struct backup_scan *s,
+                           struct backup_verify_result *r, struct buf *why)
+{
+    char *mp = xasprintf("%s.json", path);
+    struct err me;
+
+    err_clear(&me);
+    if (access(mp, F_OK) != 0) {
+        reason(why, "the manifest '%s' is missing", base_name(mp));
+        goto cleanup;
+    }
+    if (backup_manifest_load(mp, &r->m, &me) < 0) {
+        backup_manifest_release(&r->m);
+        reason(why, "%s", me.msg);
+        goto cleanup;
+    }
+    r->has_manifest = true;
+    if (r->m.gz_bytes != s->gz_bytes)
+        reason(why, "size mismatch: the file has %llu bytes, the manifest says %llu",
+               (unsigned long long)s->gz_bytes, (unsigned long long)r->m.gz_bytes);
+    if (s->sha256[0] != '\0' && strcmp(r->m.sha256, s->sha256) != 0)
+        reason(why, "SHA-256 mismatch: the file hashes to %.12s..., the manifest says %.12s...",
+               s->sha256, r->m.sha256);
+    if (s->gzip_ok && r->m.raw_bytes != s->raw_bytes)
+        reason(why, "the data decompresses to %llu bytes, the manifest says %llu",
+               (unsigned long long)s->raw_bytes, (unsigned long long)r->m.raw_bytes);
+    if ((r->format == BACKUP_FMT_SQL && strcmp(r->m.db_kind, "postgresql") != 0) ||
+        (r->format == BACKUP_FMT_SQLITE && strcmp(r->m.db_kind, "sqlite") != 0))
+        reason(why, "the manifest says '%s', the data is not", r->m.db_kind);
+
+cleanup:
+    free(mp);
+}
+
+/* ---- temporary files ---- */
+
+static char *dir_of(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? xstrndup(path, (size_t)(s - path) + (s == path)) : xstrdup(".");
+}
+
+/* Where a temporary file of this verification goes. */
+static char *tmp_dir_for(const struct backup_verify_opts *o, const char *path)
+{
+    char *d;
+    const char *t;
+
+    if (o->tmp_dir != NULL)
+        return xstrdup(o->tmp_dir);
+    d = dir_of(path);
+    if (access(d, W_OK) == 0)
+        return d;
+    free(d);
+    t = getenv("TMPDIR");
+    return xstrdup(t != NULL && t[0] != '\0' ? t : "/tmp");
+}
+
+static void unlink_sqlite(const char *p)
+{
+    const char *sfx[] = {"", "-journal", "-wal", "-shm"};
+
+    for (int i = 0; i < 4; i++) {
+        char *q = xasprintf("%s%s", p, sfx[i]);
+        unlink(q);
+        free(q);
+    }
+}
+
+/* ---- deep ---- */
+
+/* Compare a restored database's row counts with the manifest's. */
+static void compare_counts(const struct backup_manifest *m, char **tables, const int64_t *rows,
+                           int n, struct buf *why)
+{
+    int bad = 0;
+
+    for (int i = 0; i < m->ntables; i++) {
+        int j = 0;
+        while (j < n && strcmp(tables[j], m->tables[i]) != 0)
+            j++;
+        if (j == n) {
+            if (bad++ < 3)
+                reason(why, "table '%s' of the manifest is missing after the restore",
+                       m->tables[i]);
+        } else if (rows[j] != m->rows[i]) {
+            if (bad++ < 3)
+                reason(why, "table '%s' has %lld rows after the restore, the manifest says %lld",
+                       m->tables[i], (long long)rows[j], (long long)m->rows[i]);
+        }
+    }
+    for (int j = 0; j < n; j++) {
+        int i = 0;
+        while (i < m->ntables && strcmp(tables[j], m->tables[i]) != 0)
+            i++;
+        if (i == m->ntables && bad++ < 3)
+            reason(why, "table '%s' is not in the manifest", tables[j]);
+    }
+    if (bad > 3)
+        reason(why, "%d row-count differences in all", bad);
+}
+
+struct tick_ctx {
+    const struct backup_verify_opts *o;
+    const char *step;
+    double t0;
+};
+
+static void scan_tick(void *arg, const struct backup_scan *s)
+{
+    struct tick_ctx *t = arg;
+    struct backup_progress p;
+
+    if (t->o->progress == NULL)
+        return;
+    p.step = t->step;
+    p.raw_bytes = s->raw_bytes;
+    p.gz_bytes = s->gz_bytes;
+    p.seconds = time_mono() - t->t0;
+    t->o->progress(t->o->progress_arg, &p);
+}
+
+/*
+ * --deep on PostgreSQL: a scratch database on the same server, the dump
+ * played into it, its row counts compared, the database dropped whatever
+ * happened.
+ */
+static int deep_pg(const struct backup_verify_opts *o, const char *path, const char *priv,
+                   struct backup_verify_result *r, struct buf *why, struct err *e)
+{
+    struct db *admin = NULL, *scratch = NULL;
+    struct url su;
+    unsigned char rnd[6];
+    char name[64];
+    char **tables = NULL;
+    int64_t *rows = NULL;
+    int n = 0;
+    bool created = false;
+    struct tick_ctx tk = {o, "deep", time_mono()};
+    int rc;
+
+    memset(&su, 0, sizeof(su));
+    if (o->db == NULL || o->db->kind != URL_POSTGRES)
+        return err_set(e, ERR_CONFIG,
+                       "--deep of a PostgreSQL backup needs DATABASE_URL to name a PostgreSQL "
+                       "server");
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return err_set(e, ERR_INTERNAL, "cannot draw random bytes");
+    snprintf(name, sizeof(name), "citaplanner_verify_%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+             rnd[2], rnd[3], rnd[4], rnd[5]);
+    rc = db_open(o->db, 10, &admin, e);
+    if (rc < 0)
+        goto cleanup;
+    {
+        char *q = db_quote_ident(name);
+        char *sql = xasprintf("CREATE DATABASE %s TEMPLATE template0", q);
+        rc = db_exec(admin, sql, e);
+        free(sql);
+        free(q);
+        if (rc < 0) {
+            err_prefix(e, "cannot create the scratch database '%s'", name);
+            goto cleanup;
+        }
+        created = true;
+    }
+    url_copy(&su, o->db);
+    free(su.dbname);
+    su.dbname = xstrdup(name);
+    {
+        struct backup_psql_feed fo = {
+            .url = &su,
+            .server_major = db_server_version_num(admin) / 10000,
+            .priv_dir = priv,
+            .expect_sha256 = r->sha256,
+            .cancel = o->cancel,
+            .tick = scan_tick,
+            .tick_arg = &tk,
+        };
+        rc = backup_psql_feed_file(&fo, path, e);
+        if (rc < 0) {
+            if (e->code == ERR_BACKUP || e->code == ERR_VERIFY) {
+                /* The dump itself failed to load: the backup is at fault. */
+                reason(why, "the dump does not restore: %s", e->msg);
+                rc = 0;
+            }
+            goto cleanup;
+        }
+    }
+    rc = db_open(&su, 10, &scratch, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = db_list_tables(scratch, &tables, &n, e);
+    if (rc < 0)
+        goto cleanup;
+    rows = xcalloc((size_t)n + 1, sizeof(*rows));
+    for (int i = 0; i < n; i++) {
+        char *q = db_quote_ident(tables[i]);
+        char *sql = xasprintf("SELECT count(*) FROM public.%s", q);
+        rc = db_query_int(scratch, sql, DB_NOPARAMS, &rows[i], e);
+        free(sql);
+        free(q);
+        if (rc < 0)
+            goto cleanup;
+    }
+    compare_counts(&r->m, tables, rows, n, why);
+    rc = 0;
+
+cleanup:
+    db_close(scratch);
+    if (created) {
+        char *q = db_quote_ident(name);
+        char *sql = xasprintf(db_server_version_num(admin) >= 130000
+                                  ? "DROP DATABASE IF EXISTS %s WITH (FORCE)"
+                                  : "DROP DATABASE IF EXISTS %s",
+                              q);
+        struct err de;
+        err_clear(&de);
+        if (db_exec(admin, sql, &de) < 0)
+            log_error("cannot drop the scratch database '%s': %s", name, de.msg);
+        free(sql);
+        free(q);
+    }
+    db_close(admin);
+    db_strv_free(tables, n);
+    free(rows);
+    url_release(&su);
+    return rc;
+}
+
+/* ---- one file ---- */
+
+void backup_verify_result_release(struct backup_verify_result *r)
+{
+    if (r == NULL)
+        return;
+    backup_manifest_release(&r->m);
+    free(r->sqlite_copy);
+    memset(r, 0, sizeof(*r));
+}
+
+int backup_verify_file(const struct backup_verify_opts *o, const char *path,
+                       struct backup_verify_result *r, struct err *e)
+{
+    struct content c;
+    struct backup_scan sc;
+    struct buf why = BUF_INIT;
+    struct tick_ctx tk = {o, "verify", time_mono()};
+    char *tdir = NULL, *copy = NULL;
+    struct stat sb;
+    bool name_sqlite = str_ends_with(path, ".sqlite.gz");
+    double t0 = time_mono();
+    int rc = 0;
+
+    memset(r, 0, sizeof(*r));
+    memset(&c, 0, sizeof(c));
+    memset(&sc, 0, sizeof(sc));
+    c.copy_fd = -1;
+    r->format = name_sqlite ? BACKUP_FMT_SQLITE : BACKUP_FMT_SQL;
+    if (stat(path, &sb) != 0) {
+        rc = err_set(e, ERR_VERIFY, "cannot read '%s': %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rc = err_set(e, ERR_VERIFY, "'%s' is not a regular file", path);
+        goto cleanup;
+    }
+    /*
+     * A SQLite backup (by its name) is decompressed into a private copy as it
+     * is read, for integrity_check: the same pass, no second read.
+     */
+    if (name_sqlite) {
+        tdir = tmp_dir_for(o, path);
+        {
+            char *b = xasprintf("%s.verify", base_name(path));
+            copy = backup_tmp_path(tdir, b);
+            free(b);
+        }
+        c.copy_path = copy;
+        c.copy_fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (c.copy_fd < 0) {
+            rc = err_set(e, ERR_VERIFY, "cannot create the temporary copy '%s': %s", copy,
+                         strerror(errno));
+            goto cleanup;
+        }
+    }
+    rc = backup_scan_file(path, content_sink, &c, o->cancel, scan_tick, &tk, &sc, e);
+    if (c.copy_fd >= 0) {
+        close(c.copy_fd);
+        c.copy_fd = -1;
+    }
+    if (rc < 0)
+        goto cleanup;
+    r->gz_bytes = sc.gz_bytes;
+    r->raw_bytes = sc.raw_bytes;
+    r->members = sc.members;
+    memcpy(r->sha256, sc.sha256, sizeof(r->sha256));
+
+    /* The gzip stream, then the content. */
+    if (!sc.gzip_ok)
+        reason(&why, "%s", sc.gzip_error);
+    if (c.head_len >= 16 && memcmp(c.head, sqlite_header, 16) == 0)
+        r->format = BACKUP_FMT_SQLITE;
+    else if (c.head_len > 0 && c.head[0] == '-')
+        r->format = BACKUP_FMT_SQL;
+    if (sc.gzip_ok) {
+        if (r->format == BACKUP_FMT_SQL) {
+            if (name_sqlite)
+                reason(&why, "named as a SQLite backup but holds no SQLite database");
+            else if (!mem_has(c.head, c.head_len, dump_header))
+                reason(&why, "not a PostgreSQL dump: its header '-- PostgreSQL database dump' "
+                             "is missing");
+            else if (!mem_has(c.tail, c.tail_len, dump_closing))
+                reason(&why, "incomplete dump: its closing line '-- PostgreSQL database dump "
+                             "complete' is missing");
+        } else if (!name_sqlite) {
+            reason(&why, "a SQLite database named as a PostgreSQL dump");
+        } else {
+            struct err ie;
+            err_clear(&ie);
+            if (db_sqlite_check(copy, &ie) < 0)
+                reason(&why, "%s", ie.msg);
+        }
+    }
+    check_sidecar(path, sc.sha256, &why);
+    check_manifest(path, &sc, r, &why);
+
+    if (why.len == 0 && o->deep) {
+        if (r->format == BACKUP_FMT_SQLITE) {
+            struct db_snapshot_stats st;
+            struct err de;
+            memset(&st, 0, sizeof(st));
+            err_clear(&de);
+            if (db_sqlite_stats(copy, &st, &de) < 0)
+                reason(&why, "%s", de.msg);
+            else
+                compare_counts(&r->m, st.tables, st.rows, st.ntables, &why);
+            db_snapshot_stats_release(&st);
+        } else {
+            char *priv = tdir != NULL ? xstrdup(tdir) : tmp_dir_for(o, path);
+            rc = deep_pg(o, path, priv, r, &why, e);
+            free(priv);
+            if (rc < 0)
+                goto cleanup;
+        }
+        r->deep_done = why.len == 0;
+    }
+    if (why.len > 0)
+        rc = err_set(e, ERR_VERIFY, "%s", buf_str(&why));
+
+cleanup:
+    if (c.copy_fd >= 0)
+        close(c.copy_fd);
+    if (copy != NULL && rc == 0 && o->keep_copy) {
+        r->sqlite_copy = copy;
+        copy = NULL;
+    }
+    if (copy != NULL)
+        unlink_sqlite(copy);
+    free(copy);
+    free(tdir);
+    buf_release(&why);
+    r->seconds = time_mono() - t0;
+    return rc;
+}
