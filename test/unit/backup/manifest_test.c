@@ -123,29 +123,26 @@ static char *replace(const char *s, const char *from, const char *to)
 static void test_damaged(void **state)
 {
     (void)state;
+    /* One damage at a time to a good manifest, and the word the refusal names. */
+    const struct {
+        const char *from, *to, *word;
+    } cases[] = {
+        {"\"sha256\"", "\"sha_256\"", "sha256"},
+        {sha, "abc", "sha256"},
+        {"\"format\": 1", "\"format\": 99", "format 99"},
+        {"\"users\": 5", "\"users\": -5", "users"},
+        {"\"compressed\": 23456", "\"compressed\": \"big\"", "compressed"},
+        {"\"daily\",", "\"hourly\",", "tiers"},
+    };
     char *dir = tu_mkdtemp();
     char *text = render_sample();
-    char *t;
 
     expect_refused(dir, "{\"format\": 1", "cannot read");
-    t = replace(text, "\"sha256\"", "\"sha_256\"");
-    expect_refused(dir, t, "sha256");
-    free(t);
-    t = replace(text, sha, "abc");
-    expect_refused(dir, t, "sha256");
-    free(t);
-    t = replace(text, "\"format\": 1", "\"format\": 99");
-    expect_refused(dir, t, "format 99");
-    free(t);
-    t = replace(text, "\"users\": 5", "\"users\": -5");
-    expect_refused(dir, t, "users");
-    free(t);
-    t = replace(text, "\"compressed\": 23456", "\"compressed\": \"big\"");
-    expect_refused(dir, t, "compressed");
-    free(t);
-    t = replace(text, "\"daily\",", "\"hourly\",");
-    expect_refused(dir, t, "tiers");
-    free(t);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *t = replace(text, cases[i].from, cases[i].to);
+        expect_refused(dir, t, cases[i].word);
+        free(t);
+    }
     free(text);
     tu_rmdir(dir);
 }

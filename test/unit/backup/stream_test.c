@@ -12,7 +12,6 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <zlib.h>
 
 #include "backup/backup_internal.h"
 #include "testutil.h"
@@ -46,26 +45,6 @@ static void sha256_hex(const unsigned char *p, size_t n, char out[65])
     EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
     for (int i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-/* Decompress a (multi-member) gzip file with zlib; caller frees. */
-static unsigned char *gunzip_file(const char *path, size_t *len)
-{
-    gzFile gz = gzopen(path, "rb");
-    struct buf b = BUF_INIT;
-    char tmp[65536];
-    int n;
-
-    assert_non_null(gz);
-    while ((n = gzread(gz, tmp, sizeof(tmp))) > 0)
-        buf_add(&b, tmp, (size_t)n);
-    assert_int_equal(n, 0);
-    int errnum = 0;
-    gzerror(gz, &errnum);
-    assert_int_equal(errnum, Z_OK);
-    gzclose(gz);
-    *len = b.len;
-    return b.data ? (unsigned char *)buf_detach(&b) : (unsigned char *)xstrdup("");
 }
 
 /* Feed input in uneven pieces, through write() or the zero-copy buffer. */
@@ -116,7 +95,7 @@ static void run_case(int threads, size_t block, size_t n, bool zero_copy)
     assert_true(gzlen >= 18);
     assert_int_equal(gz[0], 0x1f);
     assert_int_equal(gz[1], 0x8b);
-    unsigned char *out = gunzip_file(path, &outlen);
+    unsigned char *out = tu_gunzip(path, &outlen);
     assert_int_equal(outlen, n);
     assert_memory_equal(out, in, n);
     if (n > 100000)

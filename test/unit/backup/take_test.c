@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include <dirent.h>
-#include <zlib.h>
 
 #include "backup/backup_internal.h"
 #include "testutil.h"
@@ -26,42 +25,20 @@ struct fixture {
 
 static const int NROWS = 2500;
 
-static void exec_ok(struct db *db, const char *sql)
-{
-    struct err e;
-    err_clear(&e);
-    if (db_exec(db, sql, &e) < 0)
-        fail_msg("%s: %s", sql, e.msg);
-}
-
-static struct db *open_url(const char *text)
-{
-    struct url u;
-    struct err e;
-    struct db *db = NULL;
-
-    memset(&u, 0, sizeof(u));
-    err_clear(&e);
-    if (url_parse(text, &u, &e) < 0 || db_open(&u, 10, &db, &e) < 0)
-        fail_msg("cannot open the test database: %s", e.msg);
-    url_release(&u);
-    return db;
-}
-
 static void fill(struct db *db)
 {
     char *sql;
 
-    exec_ok(db, "CREATE TABLE things (id INTEGER PRIMARY KEY, note TEXT NOT NULL)");
+    tu_exec(db, "CREATE TABLE things (id INTEGER PRIMARY KEY, note TEXT NOT NULL)");
     sql = xasprintf("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d) "
                     "INSERT INTO things (id, note) SELECT i, 'note number ' || i FROM s",
                     NROWS);
-    exec_ok(db, sql);
+    tu_exec(db, sql);
     free(sql);
     /* A ledger: the newest finished, not rolled back, migration is the schema version. */
-    exec_ok(db, "CREATE TABLE _migrations (name TEXT, checksum TEXT, started_at TEXT, "
+    tu_exec(db, "CREATE TABLE _migrations (name TEXT, checksum TEXT, started_at TEXT, "
                 "finished_at TEXT, rolled_back_at TEXT)");
-    exec_ok(db, "INSERT INTO _migrations VALUES ('0001_init', 'x', 'a', 'b', NULL), "
+    tu_exec(db, "INSERT INTO _migrations VALUES ('0001_init', 'x', 'a', 'b', NULL), "
                 "('0002_more', 'x', 'a', 'b', 'c'), ('0003_broken', 'x', 'a', NULL, NULL)");
 }
 
@@ -77,24 +54,19 @@ static int setup(void **state, enum db_kind kind)
     if (kind == DB_SQLITE) {
         f->url_text = xasprintf("sqlite:%s/data/test.db", f->tmp);
     } else {
-        const char *admin = getenv("CITAPLANNER_TEST_PG_URL");
-        if (admin == NULL || admin[0] == '\0')
-            fail_msg("CITAPLANNER_TEST_PG_URL is not set: run through scripts/pg-throwaway.sh "
-                     "(PostgreSQL tests are never skipped)");
-        f->admin_url = xstrdup(admin);
-        f->dbname = xasprintf("bak_take_%ld", (long)getpid());
-        char *slash = strrchr(f->admin_url, '/');
-        f->url_text = xasprintf("%.*s/%s", (int)(slash - f->admin_url), f->admin_url, f->dbname);
-        db = open_url(f->admin_url);
-        char *sql = xasprintf("DROP DATABASE IF EXISTS %s", f->dbname);
-        exec_ok(db, sql);
-        free(sql);
-        sql = xasprintf("CREATE DATABASE %s", f->dbname);
-        exec_ok(db, sql);
-        free(sql);
-        db_close(db);
+        const char *admin = tu_pg_admin_url();
+        if (admin != NULL) {
+            f->admin_url = xstrdup(admin);
+            f->url_text = tu_pg_create(admin, &f->dbname);
+        }
+        if (f->url_text == NULL) { /* said why on stderr; the test fails */
+            tu_rmdir(f->tmp);
+            free(f->admin_url);
+            free(f);
+            return -1;
+        }
     }
-    db = open_url(f->url_text);
+    db = tu_db_open_url(f->url_text);
     fill(db);
     db_close(db);
 
@@ -126,13 +98,8 @@ static int teardown(void **state)
 
     if (f == NULL)
         return 0;
-    if (f->admin_url != NULL) {
-        struct db *db = open_url(f->admin_url);
-        char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
-        exec_ok(db, sql);
-        free(sql);
-        db_close(db);
-    }
+    if (f->dbname != NULL && tu_pg_drop(f->admin_url, f->dbname) < 0)
+        fail_msg("cannot drop the scratch database '%s'", f->dbname);
     config_release(&f->cfg);
     tu_rmdir(f->tmp);
     free(f->url_text);
@@ -169,22 +136,6 @@ static char *dir_listing(const char *dir)
         free(sub);
     }
     return b.data ? buf_detach(&b) : xstrdup("");
-}
-
-static unsigned char *gunzip_all(const char *path, size_t *len)
-{
-    gzFile gz = gzopen(path, "rb");
-    struct buf b = BUF_INIT;
-    char tmp[65536];
-    int n;
-
-    assert_non_null(gz);
-    while ((n = gzread(gz, tmp, sizeof(tmp))) > 0)
-        buf_add(&b, tmp, (size_t)n);
-    assert_int_equal(n, 0);
-    gzclose(gz);
-    *len = b.len;
-    return (unsigned char *)buf_detach(&b);
 }
 
 static void check_backup(struct fixture *f, const struct backup_result *r, enum backup_tier t)
@@ -229,7 +180,7 @@ static void check_backup(struct fixture *f, const struct backup_result *r, enum 
     free(side);
 
     size_t len = 0;
-    unsigned char *data = gunzip_all(path, &len);
+    unsigned char *data = tu_gunzip(path, &len);
     assert_int_equal(len, r->raw_bytes);
     if (f->kind == DB_SQLITE) {
         assert_true(len > 100);

@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -27,209 +26,19 @@
 #include "common/url.h"
 #include "common/util.h"
 #include "db/db.h"
+#include "testutil.h"
 
-struct group {
-    enum db_kind kind;
-    char *tmpdir;   /* sqlite: one sub-directory per test */
-    char *pg_admin; /* postgresql: CITAPLANNER_TEST_PG_URL */
-    char *pg_url;   /* postgresql: the scratch database */
-    char *dbname;
-    int seq;
-};
+#define SQL(pg, sqlite) (db_kind(f->db) == DB_PG ? (pg) : (sqlite))
 
-struct fx {
-    struct group *g;
-    struct url url; /* this test's database, for second connections */
-    struct db *db;
-    char *path; /* sqlite: the database file */
-};
-
-#define CHECK(call)           check_ok((call), &e, #call, __LINE__)
-#define CHECK_ERR(call, code) check_err((call), &e, (code), #call, __LINE__)
-#define SQL(pg, sqlite)       (db_kind(f->db) == DB_PG ? (pg) : (sqlite))
-
-static void check_ok(int rc, const struct err *e, const char *what, int line)
-{
-    if (rc < 0)
-        fail_msg("line %d: %s failed (%d, %s): %s", line, what, rc, err_name(e->code), e->msg);
-}
-
-static void check_err(int rc, const struct err *e, enum err_code code, const char *what, int line)
-{
-    if (rc != -(int)code || e->code != code)
-        fail_msg("line %d: %s returned %d (%s: %s), expected %s", line, what, rc, err_name(e->code),
-                 e->msg, err_name(code));
-}
-
-/* ---- fixtures ---------------------------------------------------------- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void parse_or_fail(const char *s, struct url *u)
-{
-    struct err e;
-    err_clear(&e);
-    memset(u, 0, sizeof(*u));
-    if (url_parse(s, u, &e) < 0)
-        fail_msg("url_parse failed: %s", e.msg);
-}
-
-/* The admin URL with another database name (the part after the host). */
-static char *pg_url_with_db(const char *admin, const char *dbname)
-{
-    const char *auth = strstr(admin, "://");
-    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
-    const char *query = slash ? strchr(slash, '?') : NULL;
-
-    assert_non_null(slash);
-    return xasprintf("%.*s/%s%s", (int)(slash - admin), admin, dbname, query ? query : "");
-}
-
-static int group_setup_sqlite(void **state)
-{
-    struct group *g = xcalloc(1, sizeof(*g));
-    char tmpl[] = "/tmp/citaplanner-dbtest.XXXXXX";
-
-    g->kind = DB_SQLITE;
-    if (mkdtemp(tmpl) == NULL) {
-        free(g);
-        return -1;
-    }
-    g->tmpdir = xstrdup(tmpl);
-    *state = g;
-    return 0;
-}
-
-static int group_teardown_sqlite(void **state)
-{
-    struct group *g = *state;
-    if (g == NULL)
-        return 0;
-    nftw(g->tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(g->tmpdir);
-    free(g);
-    return 0;
-}
-
-static int group_setup_pg(void **state)
-{
-    const char *admin = getenv("CITAPLANNER_TEST_PG_URL");
-    struct group *g = NULL;
-    struct url u;
-    struct db *db = NULL;
-    struct err e;
-    char *sql = NULL;
-    int rc = -1;
-
-    err_clear(&e);
-    if (admin == NULL || admin[0] == '\0') {
-        fprintf(stderr, "CITAPLANNER_TEST_PG_URL is not set: run through scripts/pg-throwaway.sh "
-                        "(PostgreSQL tests are never skipped)\n");
-        return -1;
-    }
-    g = xcalloc(1, sizeof(*g));
-    g->kind = DB_PG;
-    g->pg_admin = xstrdup(admin);
-    g->dbname = xasprintf("citaplanner_dbtest_%d_%ld", (int)getpid(), (long)time(NULL));
-    g->pg_url = pg_url_with_db(admin, g->dbname);
-    parse_or_fail(admin, &u);
-    if (db_open(&u, 10, &db, &e) < 0) {
-        fprintf(stderr, "cannot open the PostgreSQL admin database: %s\n", e.msg);
-        goto cleanup;
-    }
-    sql = xasprintf("CREATE DATABASE %s", g->dbname);
-    if (db_exec(db, sql, &e) < 0) {
-        fprintf(stderr, "cannot create the scratch database: %s\n", e.msg);
-        goto cleanup;
-    }
-    *state = g;
-    g = NULL;
-    rc = 0;
-
-cleanup:
-    free(sql);
-    db_close(db);
-    url_release(&u);
-    if (g != NULL) {
-        free(g->pg_admin);
-        free(g->pg_url);
-        free(g->dbname);
-        free(g);
-    }
-    return rc;
-}
-
-static int group_teardown_pg(void **state)
-{
-    struct group *g = *state;
-    struct url u;
-    struct db *db = NULL;
-    struct err e;
-    char *sql = NULL;
-    int rc = 0;
-
-    if (g == NULL) /* the setup failed */
-        return 0;
-    sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", g->dbname);
-
-    err_clear(&e);
-    parse_or_fail(g->pg_admin, &u);
-    if (db_open(&u, 10, &db, &e) < 0 || db_exec(db, sql, &e) < 0) {
-        fprintf(stderr, "cannot drop the scratch database: %s\n", e.msg);
-        rc = -1;
-    }
-    db_close(db);
-    url_release(&u);
-    free(sql);
-    free(g->pg_admin);
-    free(g->pg_url);
-    free(g->dbname);
-    free(g);
-    return rc;
-}
-
+/* Each test's SQLite file sits two directories down, "tN/sub", so that
+ * db_open makes both (t_connection_settings checks them). */
 static int setup(void **state)
 {
-    struct group *g = *state;
-    struct fx *f = xcalloc(1, sizeof(*f));
-    struct err e;
-    char *s = NULL;
-
-    err_clear(&e);
-    f->g = g;
-    if (g->kind == DB_SQLITE) {
-        f->path = xasprintf("%s/t%d/sub/test.db", g->tmpdir, ++g->seq);
-        s = xasprintf("sqlite:%s", f->path);
-        parse_or_fail(s, &f->url);
-        free(s);
-    } else {
-        parse_or_fail(g->pg_url, &f->url);
-    }
-    if (db_open(&f->url, 10, &f->db, &e) < 0)
-        fail_msg("db_open: %s", e.msg);
-    if (g->kind == DB_PG && db_drop_all(f->db, &e) < 0)
-        fail_msg("db_drop_all: %s", e.msg);
-    *state = f;
+    *state = tu_db_new(*state, "sub/test.db");
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    db_close(f->db);
-    url_release(&f->url);
-    free(f->path);
-    free(f);
-    return 0;
-}
-
-static struct db *open_second(struct fx *f)
+static struct db *open_second(struct tu_db *f)
 {
     struct db *db = NULL;
     struct err e;
@@ -239,17 +48,7 @@ static struct db *open_second(struct fx *f)
     return db;
 }
 
-static int64_t query_int(struct db *db, const char *sql)
-{
-    struct err e;
-    int64_t v = -999;
-    err_clear(&e);
-    if (db_query_int(db, sql, DB_NOPARAMS, &v, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg[0] ? e.msg : "no row");
-    return v;
-}
-
-static const char *id_col(const struct fx *f)
+static const char *id_col(const struct tu_db *f)
 {
     return db_kind(f->db) == DB_PG ? "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
                                    : "id INTEGER PRIMARY KEY";
@@ -259,7 +58,7 @@ static const char *id_col(const struct fx *f)
 
 static void t_open_close(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     const char *v = db_server_version(f->db);
 
     assert_int_equal(db_kind(f->db), f->g->kind);
@@ -273,13 +72,13 @@ static void t_open_close(void **state)
         assert_string_equal(db_url(f->db)->path, f->path);
     }
     assert_false(db_in_transaction(f->db));
-    assert_int_equal(query_int(f->db, "SELECT 1 + 1"), 2);
+    assert_int_equal(tu_query_int(f->db, "SELECT 1 + 1"), 2);
     db_close(NULL); /* accepted */
 }
 
 static void t_exec_multi(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     char *sql = xasprintf("CREATE TABLE m (%s, v TEXT NOT NULL);\n"
                           "INSERT INTO m (v) VALUES ('a');\n"
@@ -290,8 +89,8 @@ static void t_exec_multi(void **state)
 
     err_clear(&e);
     CHECK(db_exec(f->db, sql, &e));
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM m"), 3);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM m WHERE v LIKE 'b;%'"), 1);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM m"), 3);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM m WHERE v LIKE 'b;%'"), 1);
     CHECK_ERR(db_exec(f->db, "SELEC 1", &e), ERR_DB);
     assert_true(strlen(e.msg) > 0);
     free(sql);
@@ -299,7 +98,7 @@ static void t_exec_multi(void **state)
 
 static void t_params(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     const char *text = "it's \"quoted\" -- not a comment $1 ; ñandú café ☕ 日本";
     struct db_res *r = NULL;
     struct err e;
@@ -353,7 +152,7 @@ static void t_params(void **state)
 
 static void t_param_order(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     char *s = NULL;
     int64_t n = 0;
@@ -407,7 +206,7 @@ static void t_param_order(void **state)
 
 static void t_affected(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     int64_t n = -1;
     char *ddl = xasprintf("CREATE TABLE a (%s, v BIGINT NOT NULL)", id_col(f));
@@ -432,13 +231,13 @@ static void t_affected(void **state)
     assert_int_equal(n, 0);
     CHECK(db_exec_params(f->db, "DELETE FROM a WHERE v > $1", DB_PARAMS(DB_INT(0)), &n, &e));
     assert_int_equal(n, 3);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM a"), 0);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM a"), 0);
     free(ddl);
 }
 
 static void t_returning(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     int64_t id1 = 0, id2 = 0, n = 0;
     char *ddl = xasprintf("CREATE TABLE r (%s, v TEXT NOT NULL)", id_col(f));
@@ -457,7 +256,7 @@ static void t_returning(void **state)
     CHECK(db_exec_params(f->db, "INSERT INTO r (v) VALUES ($1), ($2) RETURNING id",
                          DB_PARAMS(DB_TEXT("z1"), DB_TEXT("z2")), &n, &e));
     assert_int_equal(n, 2);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM r"), 4);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM r"), 4);
     CHECK(db_query_int(f->db, "SELECT id FROM r WHERE v = $1", DB_PARAMS(DB_TEXT("y")), &n, &e));
     assert_int_equal(n, id2);
     free(ddl);
@@ -465,7 +264,7 @@ static void t_returning(void **state)
 
 static void t_query_int_text(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     int64_t n = 77;
     char *s = NULL;
@@ -510,7 +309,7 @@ static void t_query_int_text(void **state)
 
 static void t_transactions(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct db *other = NULL;
     struct err e;
 
@@ -523,18 +322,18 @@ static void t_transactions(void **state)
     CHECK_ERR(db_begin(f->db, &e), ERR_DB); /* nested */
     assert_true(db_in_transaction(f->db));
     CHECK(db_exec(f->db, "INSERT INTO tx VALUES (1)", &e));
-    assert_int_equal(query_int(other, "SELECT count(*) FROM tx"), 0); /* not yet visible */
+    assert_int_equal(tu_query_int(other, "SELECT count(*) FROM tx"), 0); /* not yet visible */
     CHECK(db_commit(f->db, &e));
     assert_false(db_in_transaction(f->db));
-    assert_int_equal(query_int(other, "SELECT count(*) FROM tx"), 1);
+    assert_int_equal(tu_query_int(other, "SELECT count(*) FROM tx"), 1);
 
     CHECK(db_begin(f->db, &e));
     CHECK(db_exec(f->db, "INSERT INTO tx VALUES (2)", &e));
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM tx"), 2);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM tx"), 2);
     assert_int_equal(db_rollback(f->db), 0);
     assert_false(db_in_transaction(f->db));
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM tx"), 1);
-    assert_int_equal(query_int(other, "SELECT count(*) FROM tx"), 1);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM tx"), 1);
+    assert_int_equal(tu_query_int(other, "SELECT count(*) FROM tx"), 1);
 
     CHECK_ERR(db_commit(f->db, &e), ERR_DB); /* nothing open */
     assert_int_equal(db_rollback(f->db), 0); /* harmless */
@@ -545,7 +344,7 @@ static void t_transactions(void **state)
     CHECK_ERR(db_exec(f->db, "INSERT INTO tx VALUES (NULL)", &e), ERR_DB);
     db_rollback(f->db);
     assert_false(db_in_transaction(f->db));
-    assert_int_equal(query_int(other, "SELECT count(*) FROM tx"), 1);
+    assert_int_equal(tu_query_int(other, "SELECT count(*) FROM tx"), 1);
 
     if (f->g->kind == DB_PG) {
         /* PostgreSQL turns COMMIT of a failed transaction into ROLLBACK: reported. */
@@ -554,14 +353,14 @@ static void t_transactions(void **state)
         CHECK_ERR(db_exec(f->db, "INSERT INTO tx VALUES (NULL)", &e), ERR_DB);
         CHECK_ERR(db_commit(f->db, &e), ERR_DB);
         assert_false(db_in_transaction(f->db));
-        assert_int_equal(query_int(other, "SELECT count(*) FROM tx"), 1);
+        assert_int_equal(tu_query_int(other, "SELECT count(*) FROM tx"), 1);
     }
     db_close(other);
 }
 
 static void t_constraints(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     char *ddl = xasprintf("CREATE TABLE parent (%s, email TEXT NOT NULL UNIQUE);\n"
                           "CREATE TABLE child (%s, parent_id BIGINT NOT NULL REFERENCES parent(id),"
@@ -597,7 +396,7 @@ static void t_constraints(void **state)
 
 static void t_overlap(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
 
     err_clear(&e);
@@ -648,7 +447,7 @@ static void t_overlap(void **state)
                              NULL, &e),
               ERR_DB_OVERLAP);
     db_rollback(f->db);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM slot"), 3);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM slot"), 3);
     /* Another RAISE(ABORT) message is not an overlap. */
     if (f->g->kind == DB_SQLITE) {
         CHECK(db_exec(f->db,
@@ -680,7 +479,7 @@ static void *wait_for_lock(void *arg)
 
 static void t_lock(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct db *other = open_second(f);
     struct db *third = NULL;
     struct waiter w = {0};
@@ -774,7 +573,7 @@ static void expect_connect_error(const char *s, enum err_code code, const char *
     int rc;
 
     err_clear(&e);
-    parse_or_fail(s, &u);
+    tu_url_parse(s, &u);
     rc = db_open(&u, 5, &db, &e);
     if (rc != -(int)code || e.code != code)
         fail_msg("opening '%s' gave %d (%s: %s), expected %s", url_redacted(&u), rc,
@@ -793,7 +592,7 @@ static void expect_connect_error(const char *s, enum err_code code, const char *
 
 static void t_connect_errors(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     const char *wrong = "Wr0ng s3cret:p@ss";
     char *s = NULL;
 
@@ -838,7 +637,7 @@ static void t_connect_errors(void **state)
             s = xasprintf("postgresql://%s:%s@%s:%d/postgres?application_name=dbtest&sslmode="
                           "disable",
                           user, pass, real->host, real->port);
-            parse_or_fail(s, &u);
+            tu_url_parse(s, &u);
             CHECK(db_open(&u, 5, &db, &e));
             CHECK(db_query_text(db, "SELECT current_setting('application_name')", DB_NOPARAMS,
                                 &name, &e));
@@ -884,7 +683,7 @@ static bool is_instant(const char *s)
 
 static void t_instants(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     char *s = NULL;
     int64_t n = 0;
@@ -929,7 +728,7 @@ static void t_instants(void **state)
 
 static void t_connection_settings(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     char *s = NULL;
 
@@ -956,9 +755,9 @@ static void t_connection_settings(void **state)
         CHECK(db_query_text(f->db, "PRAGMA journal_mode", DB_NOPARAMS, &s, &e));
         assert_string_equal(s, "wal");
         free(s);
-        assert_int_equal(query_int(f->db, "PRAGMA foreign_keys"), 1);
-        assert_int_equal(query_int(f->db, "PRAGMA synchronous"), 2);
-        assert_true(query_int(f->db, "PRAGMA busy_timeout") >= 5000);
+        assert_int_equal(tu_query_int(f->db, "PRAGMA foreign_keys"), 1);
+        assert_int_equal(tu_query_int(f->db, "PRAGMA synchronous"), 2);
+        assert_true(tu_query_int(f->db, "PRAGMA busy_timeout") >= 5000);
         /* Reopening an existing file keeps it and its settings. */
         CHECK(db_exec(f->db, "CREATE TABLE keep (x INTEGER); INSERT INTO keep VALUES (9)", &e));
         /* SQLite gives the WAL the database file's mode. */
@@ -969,8 +768,8 @@ static void t_connection_settings(void **state)
         db_close(f->db);
         f->db = NULL;
         CHECK(db_open(&f->url, 10, &f->db, &e));
-        assert_int_equal(query_int(f->db, "SELECT x FROM keep"), 9);
-        assert_int_equal(query_int(f->db, "PRAGMA foreign_keys"), 1);
+        assert_int_equal(tu_query_int(f->db, "SELECT x FROM keep"), 9);
+        assert_int_equal(tu_query_int(f->db, "PRAGMA foreign_keys"), 1);
         assert_int_equal(stat(f->path, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0600);
     } else {
@@ -986,7 +785,7 @@ static void t_connection_settings(void **state)
         CHECK(db_query_text(f->db, "SHOW application_name", DB_NOPARAMS, &s, &e));
         assert_string_equal(s, "citaplanner");
         free(s);
-        assert_int_equal(query_int(f->db, "SELECT current_setting('server_version_num')::int"),
+        assert_int_equal(tu_query_int(f->db, "SELECT current_setting('server_version_num')::int"),
                          db_server_version_num(f->db));
         CHECK(db_query_text(f->db, "SHOW server_version", DB_NOPARAMS, &s, &e));
         assert_true(str_starts_with(s, db_server_version(f->db) + strlen("PostgreSQL ")));
@@ -998,7 +797,7 @@ static void t_connection_settings(void **state)
 
 static void t_concurrent_writer(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct db *other = open_second(f);
     struct err e;
 
@@ -1021,19 +820,19 @@ static void t_concurrent_writer(void **state)
         CHECK_ERR(db_exec(other, "UPDATE w SET v = 2 WHERE id = 1", &e), ERR_DB);
     }
     /* Readers still read the last committed state. */
-    assert_int_equal(query_int(other, "SELECT v FROM w WHERE id = 1"), 0);
+    assert_int_equal(tu_query_int(other, "SELECT v FROM w WHERE id = 1"), 0);
     CHECK(db_commit(f->db, &e));
-    assert_int_equal(query_int(other, "SELECT v FROM w WHERE id = 1"), 1);
+    assert_int_equal(tu_query_int(other, "SELECT v FROM w WHERE id = 1"), 1);
     CHECK(db_begin(other, &e));
     CHECK(db_exec(other, "UPDATE w SET v = 2 WHERE id = 1", &e));
     CHECK(db_commit(other, &e));
-    assert_int_equal(query_int(f->db, "SELECT v FROM w WHERE id = 1"), 2);
+    assert_int_equal(tu_query_int(f->db, "SELECT v FROM w WHERE id = 1"), 2);
     db_close(other);
 }
 
 static void t_drop_all(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     char **names = NULL;
     int count = -1;
@@ -1070,39 +869,42 @@ static void t_drop_all(void **state)
     db_strv_free(names, count);
     names = NULL;
     if (f->g->kind == DB_PG) {
-        assert_int_equal(query_int(f->db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
-                                          " ON n.oid = c.relnamespace WHERE n.nspname = 'public'"),
+        assert_int_equal(tu_query_int(f->db,
+                                      "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
+                                      " ON n.oid = c.relnamespace WHERE n.nspname = 'public'"),
                          0);
-        assert_int_equal(query_int(f->db, "SELECT count(*) FROM pg_type t JOIN pg_namespace n"
-                                          " ON n.oid = t.typnamespace WHERE n.nspname = 'public'"),
+        assert_int_equal(tu_query_int(f->db,
+                                      "SELECT count(*) FROM pg_type t JOIN pg_namespace n"
+                                      " ON n.oid = t.typnamespace WHERE n.nspname = 'public'"),
                          0);
-        assert_int_equal(query_int(f->db, "SELECT count(*) FROM pg_proc p JOIN pg_namespace n"
-                                          " ON n.oid = p.pronamespace WHERE n.nspname = 'public'"),
+        assert_int_equal(tu_query_int(f->db,
+                                      "SELECT count(*) FROM pg_proc p JOIN pg_namespace n"
+                                      " ON n.oid = p.pronamespace WHERE n.nspname = 'public'"),
                          0);
         /* The new schema: owned by the current user, USAGE for PUBLIC as before. */
-        assert_int_equal(query_int(f->db, "SELECT count(*) FROM pg_namespace n WHERE n.nspname ="
-                                          " 'public' AND pg_get_userbyid(n.nspowner) ="
-                                          " current_user"),
+        assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM pg_namespace n WHERE n.nspname ="
+                                             " 'public' AND pg_get_userbyid(n.nspowner) ="
+                                             " current_user"),
                          1);
-        assert_int_equal(query_int(f->db,
-                                   "SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl)"
-                                   " a WHERE n.nspname = 'public' AND a.grantee = 0"
-                                   " AND a.privilege_type = 'USAGE'"),
+        assert_int_equal(tu_query_int(f->db,
+                                      "SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl)"
+                                      " a WHERE n.nspname = 'public' AND a.grantee = 0"
+                                      " AND a.privilege_type = 'USAGE'"),
                          1);
-        assert_int_equal(query_int(f->db,
-                                   "SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl)"
-                                   " a WHERE n.nspname = 'public' AND a.grantee ="
-                                   " n.nspowner AND a.privilege_type IN ('USAGE', 'CREATE')"),
+        assert_int_equal(tu_query_int(f->db,
+                                      "SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl)"
+                                      " a WHERE n.nspname = 'public' AND a.grantee ="
+                                      " n.nspowner AND a.privilege_type IN ('USAGE', 'CREATE')"),
                          2);
     } else {
-        assert_int_equal(query_int(f->db, "SELECT count(*) FROM sqlite_master"
-                                          " WHERE name NOT LIKE 'sqlite%'"),
+        assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM sqlite_master"
+                                             " WHERE name NOT LIKE 'sqlite%'"),
                          0);
-        assert_int_equal(query_int(f->db, "PRAGMA foreign_keys"), 1);
+        assert_int_equal(tu_query_int(f->db, "PRAGMA foreign_keys"), 1);
     }
     /* The database is usable again, and the objects can be made anew. */
     CHECK(db_exec(f->db, ddl, &e));
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM child_view"), 1);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM child_view"), 1);
     /* Dropping twice, or inside a transaction, works too. */
     CHECK(db_drop_all(f->db, &e));
     CHECK(db_drop_all(f->db, &e));
@@ -1118,7 +920,7 @@ static void t_drop_all(void **state)
 
 static void t_list_tables(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     const char *expected[] = {"Zulu", "_migrations", "alpha", "mid", "zeta"};
     struct err e;
     char **names = NULL;
@@ -1157,7 +959,7 @@ static void t_list_tables(void **state)
 
 static void t_quote_ident(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct err e;
     char *q = db_quote_ident("we\"ird name");
     char *sql = NULL;
@@ -1168,7 +970,7 @@ static void t_quote_ident(void **state)
     CHECK(db_exec(f->db, sql, &e));
     free(sql);
     sql = xasprintf("SELECT x FROM %s", q);
-    assert_int_equal(query_int(f->db, sql), 3);
+    assert_int_equal(tu_query_int(f->db, sql), 3);
     free(sql);
     free(q);
     q = db_quote_ident("");
@@ -1178,7 +980,7 @@ static void t_quote_ident(void **state)
 
 static void t_many_rows(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct db_res *r = NULL;
     struct err e;
     int64_t sum = 0, rows = 0;
@@ -1214,36 +1016,31 @@ static void t_many_rows(void **state)
     db_res_free(r);
 }
 
-#define CASES(prefix)                                                                              \
-    cmocka_unit_test_setup_teardown(t_open_close, setup, teardown),                                \
-        cmocka_unit_test_setup_teardown(t_exec_multi, setup, teardown),                            \
-        cmocka_unit_test_setup_teardown(t_params, setup, teardown),                                \
-        cmocka_unit_test_setup_teardown(t_param_order, setup, teardown),                           \
-        cmocka_unit_test_setup_teardown(t_affected, setup, teardown),                              \
-        cmocka_unit_test_setup_teardown(t_returning, setup, teardown),                             \
-        cmocka_unit_test_setup_teardown(t_query_int_text, setup, teardown),                        \
-        cmocka_unit_test_setup_teardown(t_transactions, setup, teardown),                          \
-        cmocka_unit_test_setup_teardown(t_constraints, setup, teardown),                           \
-        cmocka_unit_test_setup_teardown(t_overlap, setup, teardown),                               \
-        cmocka_unit_test_setup_teardown(t_lock, setup, teardown),                                  \
-        cmocka_unit_test_setup_teardown(t_connect_errors, setup, teardown),                        \
-        cmocka_unit_test_setup_teardown(t_instants, setup, teardown),                              \
-        cmocka_unit_test_setup_teardown(t_connection_settings, setup, teardown),                   \
-        cmocka_unit_test_setup_teardown(t_concurrent_writer, setup, teardown),                     \
-        cmocka_unit_test_setup_teardown(t_drop_all, setup, teardown),                              \
-        cmocka_unit_test_setup_teardown(t_list_tables, setup, teardown),                           \
-        cmocka_unit_test_setup_teardown(t_quote_ident, setup, teardown),                           \
-        cmocka_unit_test_setup_teardown(t_many_rows, setup, teardown)
+#define CASE(t) cmocka_unit_test_setup_teardown(t, setup, tu_db_teardown)
 
 int main(void)
 {
-    const struct CMUnitTest tests_sqlite[] = {CASES(sqlite)};
-    const struct CMUnitTest tests_pg[] = {CASES(pg)};
-    int failed = 0;
+    const struct CMUnitTest tests[] = {
+        CASE(t_open_close),
+        CASE(t_exec_multi),
+        CASE(t_params),
+        CASE(t_param_order),
+        CASE(t_affected),
+        CASE(t_returning),
+        CASE(t_query_int_text),
+        CASE(t_transactions),
+        CASE(t_constraints),
+        CASE(t_overlap),
+        CASE(t_lock),
+        CASE(t_connect_errors),
+        CASE(t_instants),
+        CASE(t_connection_settings),
+        CASE(t_concurrent_writer),
+        CASE(t_drop_all),
+        CASE(t_list_tables),
+        CASE(t_quote_ident),
+        CASE(t_many_rows),
+    };
 
-    failed += cmocka_run_group_tests_name("db on sqlite", tests_sqlite, group_setup_sqlite,
-                                          group_teardown_sqlite);
-    failed += cmocka_run_group_tests_name("db on postgresql", tests_pg, group_setup_pg,
-                                          group_teardown_pg);
-    return failed == 0 ? 0 : 1;
+    return TU_RUN_BOTH("db", tests) == 0 ? 0 : 1;
 }

@@ -164,9 +164,10 @@ static const struct http_route test_routes[] = {
 
 #define TEST_MAX_BODY 1024
 
-static struct http_server *start_server(int threads, int read_timeout_s)
+/* The test application on 127.0.0.1, an ephemeral port. */
+static struct http_server_opts test_opts(int threads, int read_timeout_s)
 {
-    struct http_server_opts opts = {
+    return (struct http_server_opts){
         .host = "127.0.0.1",
         .port = 0,
         .threads = threads,
@@ -178,6 +179,11 @@ static struct http_server *start_server(int threads, int read_timeout_s)
         .app = &next_worker,
         .routes = test_routes,
     };
+}
+
+static struct http_server *start_server(int threads, int read_timeout_s)
+{
+    struct http_server_opts opts = test_opts(threads, read_timeout_s);
     struct http_server *srv = NULL;
     struct err e;
 
@@ -348,19 +354,24 @@ static void wait_handlers_started(int n)
     assert_true(atomic_load(&handlers_started) >= n);
 }
 
-/* Connect to port: 0 when accepted, else the errno. */
-static int try_connect(int port)
+/* Connect fd to 127.0.0.1:port: 0 when accepted, else the errno. */
+static int connect_loopback(int fd, int port)
 {
     struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int rc = 0;
 
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        rc = errno;
+    return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
+}
+
+/* Connect to port and hang up: 0 when accepted, else the errno. */
+static int try_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int rc = connect_loopback(fd, port);
+
     close(fd);
     return rc;
 }
@@ -383,6 +394,26 @@ static int group_teardown(void **state)
     http_server_free(shared);
     shared = NULL;
     return 0;
+}
+
+/*
+ * A request to the shared server answered with status and, when code is not
+ * NULL, with that SPEC §8 error code.
+ */
+static void expect_status(const char *method, const char *path, const char *content_type,
+                          const char *body, long status, const char *code)
+{
+    struct resp r;
+    json_t *j = NULL;
+
+    request(port, method, path, content_type, body, &r);
+    if (r.status != status)
+        fail_msg("%s %s: status %ld, want %ld", method, path, r.status, status);
+    if (code != NULL) {
+        assert_string_equal(error_code(&r, &j), code);
+        json_decref(j);
+    }
+    resp_release(&r);
 }
 
 static void test_routing_and_params(void **state)
@@ -441,9 +472,7 @@ static void test_not_found_and_method(void **state)
     json_decref(j);
     resp_release(&r);
 
-    request(port, "POST", "/items/3", "application/json", "{}", &r);
-    assert_int_equal(r.status, 405);
-    resp_release(&r);
+    expect_status("POST", "/items/3", "application/json", "{}", 405, NULL);
 
     request(port, "OPTIONS", "/echo", NULL, NULL, &r);
     assert_int_equal(r.status, 204);
@@ -481,25 +510,13 @@ static void test_json_body(void **state)
     json_decref(j);
     resp_release(&r);
 
-    request(port, "POST", "/echo", "Application/JSON; charset=UTF-8", "{\"a\":1}", &r);
-    assert_int_equal(r.status, 200);
-    resp_release(&r);
+    expect_status("POST", "/echo", "Application/JSON; charset=UTF-8", "{\"a\":1}", 200, NULL);
 
     /* Not JSON by its type: 415, whatever the content. */
-    request(port, "POST", "/echo", "text/plain", "{\"a\":1}", &r);
-    assert_int_equal(r.status, 415);
-    assert_string_equal(error_code(&r, &j), "unsupported_media_type");
-    json_decref(j);
-    resp_release(&r);
-    request(port, "POST", "/echo", NULL, "{\"a\":1}", &r);
-    assert_int_equal(r.status, 415);
-    resp_release(&r);
-    request(port, "POST", "/echo", "application/json; charset=iso-8859-1", "{\"a\":1}", &r);
-    assert_int_equal(r.status, 415);
-    resp_release(&r);
-    request(port, "POST", "/echo", "application/jsonx", "{\"a\":1}", &r);
-    assert_int_equal(r.status, 415);
-    resp_release(&r);
+    expect_status("POST", "/echo", "text/plain", "{\"a\":1}", 415, "unsupported_media_type");
+    expect_status("POST", "/echo", NULL, "{\"a\":1}", 415, NULL);
+    expect_status("POST", "/echo", "application/json; charset=iso-8859-1", "{\"a\":1}", 415, NULL);
+    expect_status("POST", "/echo", "application/jsonx", "{\"a\":1}", 415, NULL);
 
     /* Invalid JSON: 400 naming the problem and where. */
     request(port, "POST", "/echo", "application/json", "{\"a\": tru}", &r);
@@ -517,9 +534,7 @@ static void test_json_body(void **state)
     json_decref(j);
     resp_release(&r);
 
-    request(port, "POST", "/echo", "application/json", "{\"a\":1,\"a\":2}", &r);
-    assert_int_equal(r.status, 400);
-    resp_release(&r);
+    expect_status("POST", "/echo", "application/json", "{\"a\":1,\"a\":2}", 400, NULL);
 
     request(port, "POST", "/echo", "application/json", "", &r);
     assert_int_equal(r.status, 400);
@@ -533,9 +548,7 @@ static void test_json_body(void **state)
     big[0] = '{';
     big[TEST_MAX_BODY - 1] = '}';
     big[TEST_MAX_BODY] = '\0';
-    request(port, "POST", "/echo", "application/json", big, &r);
-    assert_int_equal(r.status, 200);
-    resp_release(&r);
+    expect_status("POST", "/echo", "application/json", big, 200, NULL);
     big[TEST_MAX_BODY - 1] = ' ';
     big[TEST_MAX_BODY] = '}';
     big[TEST_MAX_BODY + 1] = '\0';
@@ -546,21 +559,15 @@ static void test_json_body(void **state)
     json_decref(j);
     resp_release(&r);
     /* Whatever the route and its method: the body never reaches a handler. */
-    request(port, "POST", "/nope", "text/plain", big, &r);
-    assert_int_equal(r.status, 413);
-    resp_release(&r);
+    expect_status("POST", "/nope", "text/plain", big, 413, NULL);
     /* Far over the limit: refused before it is read (libevent's own page). */
     big[TEST_MAX_BODY] = ' ';
     big[sizeof(big) - 2] = '}';
     big[sizeof(big) - 1] = '\0';
-    request(port, "POST", "/echo", "application/json", big, &r);
-    assert_int_equal(r.status, 413);
-    resp_release(&r);
+    expect_status("POST", "/echo", "application/json", big, 413, NULL);
 
     /* The server still answers after refusing bodies. */
-    request(port, "GET", "/hello", NULL, NULL, &r);
-    assert_int_equal(r.status, 200);
-    resp_release(&r);
+    expect_status("GET", "/hello", NULL, NULL, 200, NULL);
 }
 
 static void test_request_ids_and_errors(void **state)
@@ -593,17 +600,9 @@ static void test_request_ids_and_errors(void **state)
     json_decref(j);
     resp_release(&r);
 
-    request(port, "GET", "/silent", NULL, NULL, &r);
-    assert_int_equal(r.status, 500);
-    assert_string_equal(error_code(&r, &j), "internal");
-    json_decref(j);
-    resp_release(&r);
+    expect_status("GET", "/silent", NULL, NULL, 500, "internal");
 
-    request(port, "GET", "/bad-utf8", NULL, NULL, &r);
-    assert_int_equal(r.status, 500);
-    assert_string_equal(error_code(&r, &j), "internal");
-    json_decref(j);
-    resp_release(&r);
+    expect_status("GET", "/bad-utf8", NULL, NULL, 500, "internal");
 
     request(port, "GET", "/missing", NULL, NULL, &r);
     assert_int_equal(r.status, 404);
@@ -700,8 +699,10 @@ static void test_concurrent(void **state)
     assert_int_equal(total, CLIENTS * PER_CLIENT);
 }
 
+/* A GET on a thread of its own, for handlers that take their time. */
 struct bg_request {
     pthread_t thread;
+    int port;
     const char *path;
     struct resp r;
 };
@@ -709,30 +710,41 @@ struct bg_request {
 static void *bg_main(void *arg)
 {
     struct bg_request *b = arg;
-    request(port, "GET", b->path, NULL, NULL, &b->r);
+    request(b->port, "GET", b->path, NULL, NULL, &b->r);
     return NULL;
+}
+
+static void bg_start(struct bg_request *b, int to_port, const char *path)
+{
+    memset(b, 0, sizeof(*b));
+    b->port = to_port;
+    b->path = path;
+    assert_int_equal(pthread_create(&b->thread, NULL, bg_main, b), 0);
+}
+
+/* Wait for b's answer, which must be 200. */
+static void bg_join_ok(struct bg_request *b)
+{
+    pthread_join(b->thread, NULL);
+    assert_int_equal(b->r.status, 200);
+    resp_release(&b->r);
 }
 
 /* A handler that blocks holds up its own worker only. */
 static void test_blocking_handler_isolated(void **state)
 {
-    struct bg_request b = {.path = "/sleep?ms=1500"};
-    struct resp r;
+    struct bg_request b;
     double t0;
 
     atomic_store(&handlers_started, 0);
-    assert_int_equal(pthread_create(&b.thread, NULL, bg_main, &b), 0);
+    bg_start(&b, port, "/sleep?ms=1500");
     wait_handlers_started(1);
     t0 = now();
     for (int i = 0; i < 5; i++) {
-        request(port, "GET", "/hello", NULL, NULL, &r);
-        assert_int_equal(r.status, 200);
-        resp_release(&r);
+        expect_status("GET", "/hello", NULL, NULL, 200, NULL);
     }
     assert_true(now() - t0 < 1.0);
-    pthread_join(b.thread, NULL);
-    assert_int_equal(b.r.status, 200);
-    resp_release(&b.r);
+    bg_join_ok(&b);
 }
 
 /*
@@ -744,16 +756,10 @@ static void test_burst_spread(void **state)
     struct bg_request b[4];
     double t0 = now();
 
-    memset(b, 0, sizeof(b));
-    for (int i = 0; i < 4; i++) {
-        b[i].path = "/sleep?ms=700";
-        assert_int_equal(pthread_create(&b[i].thread, NULL, bg_main, &b[i]), 0);
-    }
-    for (int i = 0; i < 4; i++) {
-        pthread_join(b[i].thread, NULL);
-        assert_int_equal(b[i].r.status, 200);
-        resp_release(&b[i].r);
-    }
+    for (int i = 0; i < 4; i++)
+        bg_start(&b[i], port, "/sleep?ms=700");
+    for (int i = 0; i < 4; i++)
+        bg_join_ok(&b[i]);
     assert_true(now() - t0 < 1.3);
 }
 
@@ -812,15 +818,7 @@ static void test_ipv6_and_unstarted(void **state)
 
 static void test_worker_init_failure(void **state)
 {
-    struct http_server_opts opts = {
-        .host = "127.0.0.1",
-        .threads = 3,
-        .worker_init = test_worker_init,
-        .worker_free = test_worker_free,
-        .handler_failed = test_handler_failed,
-        .app = &next_worker,
-        .routes = test_routes,
-    };
+    struct http_server_opts opts = test_opts(3, 0);
     struct http_server *srv = NULL;
     struct err e;
 
@@ -866,16 +864,12 @@ static void test_graceful_shutdown(void **state)
     CURL *idle = curl_easy_init();
     struct resp r;
 
-    int saved_port = port;
-    port = p;
     request_with(idle, p, "GET", "/hello", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 200);
     resp_release(&r);
 
     atomic_store(&handlers_started, 0);
-    memset(&b, 0, sizeof(b));
-    b.path = "/sleep?ms=1000";
-    assert_int_equal(pthread_create(&b.thread, NULL, bg_main, &b), 0);
+    bg_start(&b, p, "/sleep?ms=1000");
     wait_handlers_started(1);
 
     assert_int_equal(pthread_create(&s.thread, NULL, shutdown_main, &s), 0);
@@ -896,7 +890,6 @@ static void test_graceful_shutdown(void **state)
     assert_int_equal(http_server_shutdown(srv, 1), 0);
     http_server_free(srv);
     curl_easy_cleanup(idle);
-    port = saved_port;
 }
 
 /* A handler that never ends does not keep shutdown past its grace. */
@@ -905,21 +898,18 @@ static void test_shutdown_grace_expires(void **state)
     struct http_server *srv = start_server(2, 30);
     struct bg_request b;
     struct shutdown_call s = {.srv = srv, .grace = 1};
-    int saved_port = port;
+    int p = http_server_port(srv);
 
-    port = http_server_port(srv);
     sem_init(&hang_release, 0, 0);
     atomic_store(&handlers_started, 0);
-    memset(&b, 0, sizeof(b));
-    b.path = "/hang";
-    assert_int_equal(pthread_create(&b.thread, NULL, bg_main, &b), 0);
+    bg_start(&b, p, "/hang");
     wait_handlers_started(1);
 
     shutdown_main(&s);
     assert_int_equal(s.rc, 1); /* one worker still inside its handler */
     assert_true(s.seconds >= 0.9);
     assert_true(s.seconds < 3.0);
-    assert_int_equal(try_connect(port), ECONNREFUSED);
+    assert_int_equal(try_connect(p), ECONNREFUSED);
 
     /* Let the handler go: its worker ends, and a second shutdown sees it. */
     sem_post(&hang_release);
@@ -928,14 +918,12 @@ static void test_shutdown_grace_expires(void **state)
     pthread_join(b.thread, NULL);
     resp_release(&b.r);
     sem_destroy(&hang_release);
-    port = saved_port;
 }
 
 /* A client that sends half a request is cut off after read_timeout_s. */
 static void test_slow_client_timeout(void **state)
 {
     struct http_server *srv = start_server(2, 1);
-    struct sockaddr_in sa;
     struct timeval tv = {6, 0};
     const char partial[] = "GET /hello HTTP/1.1\r\nHost: x\r\n";
     char buf[256];
@@ -943,11 +931,7 @@ static void test_slow_client_timeout(void **state)
     ssize_t n;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)http_server_port(srv));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(connect_loopback(fd, http_server_port(srv)), 0);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     assert_int_equal(write(fd, partial, strlen(partial)), (ssize_t)strlen(partial));
     t0 = now();

@@ -14,7 +14,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,67 +29,9 @@
 #include "db/db.h"
 #include "migrate/migrate.h"
 #include "migrate/migrations_gen.h"
-
-struct group {
-    enum db_kind kind;
-    char *tmpdir;
-    char *pg_admin;
-    char *pg_url;
-    char *dbname;
-    int seq;
-};
-
-struct fx {
-    struct group *g;
-    struct url url;
-    struct db *db;
-    char *dir; /* this test's scratch directory */
-};
-
-#define CHECK(call)           check_ok((call), &e, #call, __LINE__)
-#define CHECK_ERR(call, code) check_err((call), &e, (code), #call, __LINE__)
-
-static void check_ok(int rc, const struct err *e, const char *what, int line)
-{
-    if (rc < 0)
-        fail_msg("line %d: %s failed (%d, %s): %s", line, what, rc, err_name(e->code), e->msg);
-}
-
-static void check_err(int rc, const struct err *e, enum err_code code, const char *what, int line)
-{
-    if (rc != -(int)code || e->code != code)
-        fail_msg("line %d: %s returned %d (%s: %s), expected %s", line, what, rc, err_name(e->code),
-                 e->msg, err_name(code));
-}
+#include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void parse_or_fail(const char *s, struct url *u)
-{
-    struct err e;
-    err_clear(&e);
-    memset(u, 0, sizeof(*u));
-    if (url_parse(s, u, &e) < 0)
-        fail_msg("url_parse failed: %s", e.msg);
-}
-
-static char *pg_url_with_db(const char *admin, const char *dbname)
-{
-    const char *auth = strstr(admin, "://");
-    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
-    const char *query = slash ? strchr(slash, '?') : NULL;
-
-    assert_non_null(slash);
-    return xasprintf("%.*s/%s%s", (int)(slash - admin), admin, dbname, query ? query : "");
-}
 
 static int embedded_count(enum db_kind kind)
 {
@@ -105,17 +46,8 @@ static const char *dialect(enum db_kind kind)
     return kind == DB_PG ? "pg" : "sqlite";
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    if (fp == NULL)
-        fail_msg("cannot write '%s'", path);
-    fputs(text, fp);
-    fclose(fp);
-}
-
 /* DIR/<dialect>/ with the embedded migrations; CITAPLANNER_MIGRATIONS_DIR=DIR. */
-static char *override_dir(struct fx *f)
+static char *override_dir(struct tu_db *f)
 {
     enum db_kind kind = db_kind(f->db);
     char *root = xasprintf("%s/migrations", f->dir);
@@ -127,7 +59,7 @@ static char *override_dir(struct fx *f)
         if (migrate_embedded[i].kind != kind)
             continue;
         char *p = xasprintf("%s/%s.sql", sub, migrate_embedded[i].name);
-        write_file(p, migrate_embedded[i].sql);
+        tu_write(p, migrate_embedded[i].sql);
         free(p);
     }
     setenv("CITAPLANNER_MIGRATIONS_DIR", root, 1);
@@ -138,18 +70,8 @@ static char *override_dir(struct fx *f)
 static void add_migration(const char *sub, const char *name, const char *sql)
 {
     char *p = xasprintf("%s/%s.sql", sub, name);
-    write_file(p, sql);
+    tu_write(p, sql);
     free(p);
-}
-
-static int64_t query_int(struct db *db, const char *sql)
-{
-    struct err e;
-    int64_t v = -999;
-    err_clear(&e);
-    if (db_query_int(db, sql, DB_NOPARAMS, &v, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg[0] ? e.msg : "no row");
-    return v;
 }
 
 static bool has_table(struct db *db, const char *name)
@@ -177,144 +99,24 @@ static const struct migration_info *find_item(const struct migrate_report *r, co
 
 /* ---- fixtures ---------------------------------------------------------- */
 
-static int group_setup_sqlite(void **state)
-{
-    struct group *g = xcalloc(1, sizeof(*g));
-    char tmpl[] = "/tmp/citaplanner-migtest.XXXXXX";
-
-    g->kind = DB_SQLITE;
-    if (mkdtemp(tmpl) == NULL) {
-        free(g);
-        return -1;
-    }
-    g->tmpdir = xstrdup(tmpl);
-    *state = g;
-    return 0;
-}
-
-static int group_setup_pg(void **state)
-{
-    const char *admin = getenv("CITAPLANNER_TEST_PG_URL");
-    char tmpl[] = "/tmp/citaplanner-migtest.XXXXXX";
-    struct group *g = NULL;
-    struct url u;
-    struct db *db = NULL;
-    struct err e;
-    char *sql = NULL;
-    int rc = -1;
-
-    err_clear(&e);
-    memset(&u, 0, sizeof(u));
-    if (admin == NULL || admin[0] == '\0') {
-        fprintf(stderr, "CITAPLANNER_TEST_PG_URL is not set: run through scripts/pg-throwaway.sh "
-                        "(PostgreSQL tests are never skipped)\n");
-        return -1;
-    }
-    g = xcalloc(1, sizeof(*g));
-    g->kind = DB_PG;
-    if (mkdtemp(tmpl) == NULL)
-        goto cleanup;
-    g->tmpdir = xstrdup(tmpl);
-    g->pg_admin = xstrdup(admin);
-    g->dbname = xasprintf("citaplanner_migtest_%d_%ld", (int)getpid(), (long)time(NULL));
-    g->pg_url = pg_url_with_db(admin, g->dbname);
-    parse_or_fail(admin, &u);
-    if (db_open(&u, 10, &db, &e) < 0) {
-        fprintf(stderr, "cannot open the PostgreSQL admin database: %s\n", e.msg);
-        goto cleanup;
-    }
-    sql = xasprintf("CREATE DATABASE %s", g->dbname);
-    if (db_exec(db, sql, &e) < 0) {
-        fprintf(stderr, "cannot create the scratch database: %s\n", e.msg);
-        goto cleanup;
-    }
-    *state = g;
-    g = NULL;
-    rc = 0;
-
-cleanup:
-    free(sql);
-    db_close(db);
-    url_release(&u);
-    if (g != NULL) {
-        if (g->tmpdir != NULL)
-            rmdir(g->tmpdir);
-        free(g->tmpdir);
-        free(g->pg_admin);
-        free(g->pg_url);
-        free(g->dbname);
-        free(g);
-    }
-    return rc;
-}
-
-static int group_teardown(void **state)
-{
-    struct group *g = *state;
-    int rc = 0;
-
-    if (g == NULL)
-        return 0;
-    if (g->kind == DB_PG) {
-        struct url u;
-        struct db *db = NULL;
-        struct err e;
-        char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", g->dbname);
-        err_clear(&e);
-        parse_or_fail(g->pg_admin, &u);
-        if (db_open(&u, 10, &db, &e) < 0 || db_exec(db, sql, &e) < 0) {
-            fprintf(stderr, "cannot drop the scratch database: %s\n", e.msg);
-            rc = -1;
-        }
-        db_close(db);
-        url_release(&u);
-        free(sql);
-    }
-    nftw(g->tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(g->tmpdir);
-    free(g->pg_admin);
-    free(g->pg_url);
-    free(g->dbname);
-    free(g);
-    return rc;
-}
-
+/* Each test has its own directory (for its migrations) and, on SQLite, a
+ * database file in it; CITAPLANNER_MIGRATIONS_DIR starts unset. */
 static int setup(void **state)
 {
-    struct group *g = *state;
-    struct fx *f = xcalloc(1, sizeof(*f));
-    struct err e;
+    struct tu_db *f;
 
-    err_clear(&e);
     unsetenv("CITAPLANNER_MIGRATIONS_DIR");
-    f->g = g;
-    f->dir = xasprintf("%s/t%d", g->tmpdir, ++g->seq);
-    if (mkdir(f->dir, 0700) < 0)
+    f = tu_db_new(*state, "test.db");
+    if (mkdir(f->dir, 0700) < 0 && errno != EEXIST)
         fail_msg("mkdir '%s'", f->dir);
-    if (g->kind == DB_SQLITE) {
-        char *s = xasprintf("sqlite:%s/test.db", f->dir);
-        parse_or_fail(s, &f->url);
-        free(s);
-    } else {
-        parse_or_fail(g->pg_url, &f->url);
-    }
-    if (db_open(&f->url, 10, &f->db, &e) < 0)
-        fail_msg("db_open: %s", e.msg);
-    if (g->kind == DB_PG && db_drop_all(f->db, &e) < 0)
-        fail_msg("db_drop_all: %s", e.msg);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
     unsetenv("CITAPLANNER_MIGRATIONS_DIR");
-    db_close(f->db);
-    url_release(&f->url);
-    free(f->dir);
-    free(f);
-    return 0;
+    return tu_db_teardown(state);
 }
 
 /* ---- the embedded catalog ---------------------------------------------- */
@@ -368,7 +170,7 @@ static void on_applied(const char *name, double seconds, void *arg)
 
 static void t_deploy_fresh_then_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     enum db_kind kind = db_kind(f->db);
     int n = embedded_count(kind);
     struct migrate_report r = {0};
@@ -407,12 +209,12 @@ static void t_deploy_fresh_then_nothing(void **state)
 
     CHECK(migrate_deploy(f->db, &applied, &e));
     assert_int_equal(applied, 0);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM _migrations"), n);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM _migrations"), n);
 }
 
 static void t_failed_migration(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     int n = embedded_count(db_kind(f->db));
     char *sub = override_dir(f);
     struct migrate_report r = {0};
@@ -437,8 +239,9 @@ static void t_failed_migration(void **state)
     assert_int_equal(find_item(&r, "0900_bad")->state, MIGRATION_FAILED);
     assert_int_equal(find_item(&r, "0901_next")->state, MIGRATION_PENDING);
     migrate_report_release(&r);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM _migrations WHERE name = '0900_bad'"
-                                      " AND finished_at IS NULL AND logs LIKE '%no_such_table%'"),
+    assert_int_equal(tu_query_int(f->db,
+                                  "SELECT count(*) FROM _migrations WHERE name = '0900_bad'"
+                                  " AND finished_at IS NULL AND logs LIKE '%no_such_table%'"),
                      1);
 
     /* Blocked until resolved, even once the file is fixed. */
@@ -466,7 +269,7 @@ static void t_failed_migration(void **state)
 
 static void t_resolve(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     char *sub = override_dir(f);
     struct err e;
 
@@ -500,7 +303,7 @@ static void t_resolve(void **state)
 
 static void t_modified_and_unknown(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     char *sub = override_dir(f);
     struct migrate_report r = {0};
     struct err e;
@@ -536,7 +339,7 @@ static void t_modified_and_unknown(void **state)
 
 static void t_reset(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     int n = embedded_count(db_kind(f->db));
     struct err e;
     int applied = -1;
@@ -547,14 +350,14 @@ static void t_reset(void **state)
         f->db, "INSERT INTO tenants (name, email, timezone) VALUES ('S', 's@x.com', 'UTC')", &e));
     CHECK(migrate_reset(f->db, NULL, NULL, &applied, &e));
     assert_int_equal(applied, n);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM tenants"), 0);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM _migrations"), n);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM tenants"), 0);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM _migrations"), n);
     assert_int_equal(migrate_is_current(f->db, &e), 1);
 }
 
 static void t_bad_override_dir(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct migrate_report r = {0};
     struct err e;
     char *missing = xasprintf("%s/missing", f->dir);
@@ -569,25 +372,22 @@ static void t_bad_override_dir(void **state)
     free(missing);
 }
 
-#define RUNNER_TESTS                                                                               \
-    cmocka_unit_test_setup_teardown(t_deploy_fresh_then_nothing, setup, teardown),                 \
-        cmocka_unit_test_setup_teardown(t_failed_migration, setup, teardown),                      \
-        cmocka_unit_test_setup_teardown(t_resolve, setup, teardown),                               \
-        cmocka_unit_test_setup_teardown(t_modified_and_unknown, setup, teardown),                  \
-        cmocka_unit_test_setup_teardown(t_reset, setup, teardown),                                 \
-        cmocka_unit_test_setup_teardown(t_bad_override_dir, setup, teardown)
+#define CASE(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest catalog[] = {cmocka_unit_test(t_embedded_catalog)};
-    const struct CMUnitTest tests_sqlite[] = {RUNNER_TESTS};
-    const struct CMUnitTest tests_pg[] = {RUNNER_TESTS};
+    const struct CMUnitTest runner[] = {
+        CASE(t_deploy_fresh_then_nothing),
+        CASE(t_failed_migration),
+        CASE(t_resolve),
+        CASE(t_modified_and_unknown),
+        CASE(t_reset),
+        CASE(t_bad_override_dir),
+    };
     int failed = 0;
 
     failed += cmocka_run_group_tests_name("migrate catalog", catalog, NULL, NULL);
-    failed += cmocka_run_group_tests_name("migrate on sqlite", tests_sqlite, group_setup_sqlite,
-                                          group_teardown);
-    failed += cmocka_run_group_tests_name("migrate on postgresql", tests_pg, group_setup_pg,
-                                          group_teardown);
+    failed += TU_RUN_BOTH("migrate", runner);
     return failed == 0 ? 0 : 1;
 }

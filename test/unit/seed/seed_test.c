@@ -14,7 +14,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,23 +29,9 @@
 #include "db/db.h"
 #include "migrate/migrate.h"
 #include "seed/seed.h"
+#include "testutil.h"
 
 #define MX "America/Mexico_City"
-
-struct group {
-    enum db_kind kind;
-    char *tmpdir;   /* sqlite */
-    char *pg_admin; /* postgresql: CITAPLANNER_TEST_PG_URL */
-    char *pg_url;   /* postgresql: the scratch database */
-    char *dbname;
-    int seq;
-};
-
-struct fx {
-    struct group *g;
-    struct url url;
-    struct db *db;
-};
 
 /* One demo appointment as read back, with its local wall time. */
 struct appt {
@@ -57,217 +42,19 @@ struct appt {
     int start_min, end_min; /* local minutes after midnight */
 };
 
-#define CHECK(call) check_ok((call), &e, #call, __LINE__)
-
-static void check_ok(int rc, const struct err *e, const char *what, int line)
-{
-    if (rc < 0)
-        fail_msg("line %d: %s failed (%d, %s): %s", line, what, rc, err_name(e->code), e->msg);
-}
-
-/* ---- fixtures ---------------------------------------------------------- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int parse_url(const char *s, struct url *u)
-{
-    struct err e;
-    err_clear(&e);
-    memset(u, 0, sizeof(*u));
-    if (url_parse(s, u, &e) < 0) {
-        fprintf(stderr, "url_parse: %s\n", e.msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* The admin URL with another database name. */
-static char *pg_url_with_db(const char *admin, const char *dbname)
-{
-    const char *auth = strstr(admin, "://");
-    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
-    const char *query = slash ? strchr(slash, '?') : NULL;
-
-    if (slash == NULL)
-        return xasprintf("%s/%s", admin, dbname);
-    return xasprintf("%.*s/%s%s", (int)(slash - admin), admin, dbname, query ? query : "");
-}
-
-static void group_free(struct group *g)
-{
-    if (g == NULL)
-        return;
-    free(g->tmpdir);
-    free(g->pg_admin);
-    free(g->pg_url);
-    free(g->dbname);
-    free(g);
-}
-
-static int group_setup_sqlite(void **state)
-{
-    struct group *g = xcalloc(1, sizeof(*g));
-    char tmpl[] = "/tmp/citaplanner-seedtest.XXXXXX";
-
-    g->kind = DB_SQLITE;
-    if (mkdtemp(tmpl) == NULL) {
-        group_free(g);
-        return -1;
-    }
-    g->tmpdir = xstrdup(tmpl);
-    *state = g;
-    return 0;
-}
-
-static int group_teardown_sqlite(void **state)
-{
-    struct group *g = *state;
-    if (g != NULL)
-        nftw(g->tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    group_free(g);
-    return 0;
-}
-
-/* Run one statement on the admin database. */
-static int pg_admin_exec(const char *admin, const char *sql)
-{
-    struct url u;
-    struct db *db = NULL;
-    struct err e;
-    int rc = -1;
-
-    err_clear(&e);
-    if (parse_url(admin, &u) < 0)
-        goto cleanup;
-    if (db_open(&u, 10, &db, &e) < 0 || db_exec(db, sql, &e) < 0) {
-        fprintf(stderr, "'%s' on the admin database: %s\n", sql, e.msg);
-        goto cleanup;
-    }
-    rc = 0;
-
-cleanup:
-    if (db != NULL)
-        db_close(db);
-    url_release(&u);
-    return rc;
-}
-
-static int group_setup_pg(void **state)
-{
-    const char *admin = getenv("CITAPLANNER_TEST_PG_URL");
-    struct group *g = NULL;
-    char *sql = NULL;
-    int rc = -1;
-
-    if (admin == NULL || admin[0] == '\0') {
-        fprintf(stderr, "CITAPLANNER_TEST_PG_URL is not set: run through scripts/pg-throwaway.sh "
-                        "(PostgreSQL tests are never skipped)\n");
-        return -1;
-    }
-    g = xcalloc(1, sizeof(*g));
-    g->kind = DB_PG;
-    g->pg_admin = xstrdup(admin);
-    g->dbname = xasprintf("citaplanner_seedtest_%d_%ld", (int)getpid(), (long)time(NULL));
-    g->pg_url = pg_url_with_db(admin, g->dbname);
-    sql = xasprintf("CREATE DATABASE %s", g->dbname);
-    if (pg_admin_exec(admin, sql) < 0)
-        goto cleanup;
-    *state = g;
-    g = NULL;
-    rc = 0;
-
-cleanup:
-    free(sql);
-    group_free(g);
-    return rc;
-}
-
-static int group_teardown_pg(void **state)
-{
-    struct group *g = *state;
-    char *sql;
-    int rc;
-
-    if (g == NULL)
-        return 0;
-    sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", g->dbname);
-    rc = pg_admin_exec(g->pg_admin, sql);
-    free(sql);
-    group_free(g);
-    return rc;
-}
-
+/* Each test starts from a freshly migrated schema. */
 static int setup(void **state)
 {
-    struct group *g = *state;
-    struct fx *f = xcalloc(1, sizeof(*f));
+    struct tu_db *f = tu_db_new(*state, "citaplanner.db");
     struct err e;
-    char *s;
 
     err_clear(&e);
-    f->g = g;
-    if (g->kind == DB_SQLITE)
-        s = xasprintf("sqlite:%s/t%d/citaplanner.db", g->tmpdir, ++g->seq);
-    else
-        s = xstrdup(g->pg_url);
-    if (parse_url(s, &f->url) < 0)
-        fail_msg("cannot parse the test database URL");
-    free(s);
-    CHECK(db_open(&f->url, 10, &f->db, &e));
-    if (g->kind == DB_PG)
-        CHECK(db_drop_all(f->db, &e));
     CHECK(migrate_deploy(f->db, NULL, &e));
     *state = f;
     return 0;
 }
 
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    struct group *g = f->g;
-    if (f->db != NULL)
-        db_close(f->db);
-    url_release(&f->url);
-    free(f);
-    *state = g;
-    return 0;
-}
-
 /* ---- helpers ----------------------------------------------------------- */
-
-static int64_t q_int(struct fx *f, const char *sql)
-{
-    struct err e;
-    int64_t v = -999;
-    err_clear(&e);
-    if (db_query_int(f->db, sql, DB_NOPARAMS, &v, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg[0] ? e.msg : "no row");
-    return v;
-}
-
-static char *q_text(struct fx *f, const char *sql)
-{
-    struct err e;
-    char *v = NULL;
-    err_clear(&e);
-    if (db_query_text(f->db, sql, DB_NOPARAMS, &v, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg[0] ? e.msg : "no row");
-    return v;
-}
-
-static void exec(struct fx *f, const char *sql)
-{
-    struct err e;
-    err_clear(&e);
-    if (db_exec(f->db, sql, &e) < 0)
-        fail_msg("%s: %s", sql, e.msg);
-}
 
 static int64_t local_epoch(const char *zone, int y, int mon, int d, int h, int min)
 {
@@ -278,7 +65,7 @@ static int64_t local_epoch(const char *zone, int y, int mon, int d, int h, int m
     return t;
 }
 
-static void seed_ok(struct fx *f, int64_t now, struct seed_report *r)
+static void seed_ok(struct tu_db *f, int64_t now, struct seed_report *r)
 {
     struct err e;
     err_clear(&e);
@@ -304,19 +91,20 @@ static const struct seed_item *find_item(const struct seed_report *r, const char
     return NULL;
 }
 
-static void assert_table_counts(struct fx *f, int tenants, int branches, int users, int services,
+static void assert_table_counts(struct tu_db *f, int tenants, int branches, int users, int services,
                                 int assignments, int clients, int hours, int appointments,
                                 int payments)
 {
-    assert_int_equal(q_int(f, "SELECT count(*) FROM tenants"), tenants);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM branches"), branches);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM users"), users);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM services"), services);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM service_professionals"), assignments);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM clients"), clients);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM working_hours"), hours);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM appointments"), appointments);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM payments"), payments);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM tenants"), tenants);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM branches"), branches);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM users"), users);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM services"), services);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM service_professionals"),
+                     assignments);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM clients"), clients);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM working_hours"), hours);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM appointments"), appointments);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM payments"), payments);
 }
 
 /*
@@ -326,7 +114,7 @@ static void assert_table_counts(struct fx *f, int tenants, int branches, int use
  * overlap between blocking appointments of one professional (demo or not).
  * Returns how many were read into out.
  */
-static int read_appointments(struct fx *f, const char *zone, struct appt *out, int max)
+static int read_appointments(struct tu_db *f, const char *zone, struct appt *out, int max)
 {
     struct db_res *res = NULL;
     struct err e;
@@ -375,7 +163,7 @@ static int read_appointments(struct fx *f, const char *zone, struct appt *out, i
                         "AND day_of_week = %d AND start_time <= '%02d:%02d' "
                         "AND end_time >= '%02d:%02d'",
                         a->wday, ls.h, ls.min, le.h, le.min);
-        open_ok = q_int(f, sql);
+        open_ok = tu_query_int(f->db, sql);
         free(sql);
         if (open_ok < 1)
             fail_msg("appointment %lld on weekday %d %02d:%02d-%02d:%02d is outside the hours",
@@ -383,11 +171,11 @@ static int read_appointments(struct fx *f, const char *zone, struct appt *out, i
     }
     db_res_free(res);
     /* No blocking overlap for any professional, demo appointments or not. */
-    assert_int_equal(q_int(f, "SELECT count(*) FROM appointments a JOIN appointments b "
-                              "ON a.professional_id = b.professional_id AND a.id < b.id "
-                              "WHERE a.status IN ('PENDING','CONFIRMED','COMPLETED') "
-                              "AND b.status IN ('PENDING','CONFIRMED','COMPLETED') "
-                              "AND a.start_at < b.end_at AND b.start_at < a.end_at"),
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM appointments a JOIN appointments b "
+                                         "ON a.professional_id = b.professional_id AND a.id < b.id "
+                                         "WHERE a.status IN ('PENDING','CONFIRMED','COMPLETED') "
+                                         "AND b.status IN ('PENDING','CONFIRMED','COMPLETED') "
+                                         "AND a.start_at < b.end_at AND b.start_at < a.end_at"),
                      0);
     return n;
 }
@@ -411,7 +199,7 @@ static int day_of(int y, int mon, int d)
 /* A fresh seed on a Wednesday, then again: everything already present. */
 static void t_fresh_then_again(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct seed_report r = {0}, r2 = {0};
     struct appt a[16];
     int64_t now = local_epoch(MX, 2025, 1, 15, 11, 0); /* Wednesday */
@@ -435,24 +223,30 @@ static void t_fresh_then_again(void **state)
     assert_table_counts(f, 1, 1, 5, 6, 6, 6, 6, 6, 3);
 
     /* The data of SPEC §5. */
-    char *s = q_text(f, "SELECT timezone || ' ' || currency || ' ' || city FROM tenants");
+    char *s =
+        tu_query_text(f->db, "SELECT timezone || ' ' || currency || ' ' || city FROM tenants");
     assert_string_equal(s, "America/Mexico_City MXN Ciudad de México");
     free(s);
-    assert_int_equal(q_int(f, "SELECT price_cents FROM services WHERE name = 'Masaje Relajante'"),
-                     120000);
-    assert_int_equal(q_int(f, "SELECT duration_min FROM services WHERE name = "
-                              "'Manicure y Pedicure'"),
+    assert_int_equal(
+        tu_query_int(f->db, "SELECT price_cents FROM services WHERE name = 'Masaje Relajante'"),
+        120000);
+    assert_int_equal(tu_query_int(f->db, "SELECT duration_min FROM services WHERE name = "
+                                         "'Manicure y Pedicure'"),
                      120);
-    assert_int_equal(q_int(f, "SELECT sp.commission_pct FROM service_professionals sp "
-                              "JOIN users u ON u.id = sp.user_id JOIN services s ON "
-                              "s.id = sp.service_id WHERE u.email = 'pro2@citaplanner.com' "
-                              "AND s.name = 'Corte de Cabello'"),
+    assert_int_equal(tu_query_int(f->db,
+                                  "SELECT sp.commission_pct FROM service_professionals sp "
+                                  "JOIN users u ON u.id = sp.user_id JOIN services s ON "
+                                  "s.id = sp.service_id WHERE u.email = 'pro2@citaplanner.com' "
+                                  "AND s.name = 'Corte de Cabello'"),
                      50);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM users WHERE branch_id IS NOT NULL"), 3);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM working_hours WHERE user_id IS NULL AND "
-                              "day_of_week = 6 AND start_time = '10:00' AND end_time = '16:00'"),
-                     1);
-    s = q_text(f, "SELECT password_hash FROM users WHERE email = 'manager@citaplanner.com'");
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM users WHERE branch_id IS NOT NULL"),
+                     3);
+    assert_int_equal(
+        tu_query_int(f->db, "SELECT count(*) FROM working_hours WHERE user_id IS NULL AND "
+                            "day_of_week = 6 AND start_time = '10:00' AND end_time = '16:00'"),
+        1);
+    s = tu_query_text(f->db,
+                      "SELECT password_hash FROM users WHERE email = 'manager@citaplanner.com'");
     assert_memory_equal(s, "$2b$10$", 7);
     assert_true(password_verify("manager123", s));
     free(s);
@@ -469,17 +263,20 @@ static void t_fresh_then_again(void **state)
     assert_int_equal(count_on(a, n, day_of(2025, 1, 11), "COMPLETED"), 1); /* Saturday */
 
     /* Payments: one per completed appointment, its price, paid at its end, by reception. */
-    assert_int_equal(q_int(f, "SELECT count(*) FROM payments p JOIN appointments a ON "
-                              "a.id = p.appointment_id JOIN users u ON u.id = p.recorded_by "
-                              "WHERE a.status = 'COMPLETED' AND p.amount_cents = a.price_cents "
-                              "AND p.paid_at = a.end_at AND p.status = 'PAID' "
-                              "AND u.email = 'recepcionista@citaplanner.com'"),
+    assert_int_equal(tu_query_int(f->db,
+                                  "SELECT count(*) FROM payments p JOIN appointments a ON "
+                                  "a.id = p.appointment_id JOIN users u ON u.id = p.recorded_by "
+                                  "WHERE a.status = 'COMPLETED' AND p.amount_cents = a.price_cents "
+                                  "AND p.paid_at = a.end_at AND p.status = 'PAID' "
+                                  "AND u.email = 'recepcionista@citaplanner.com'"),
                      3);
-    assert_int_equal(q_int(f, "SELECT count(DISTINCT method) FROM payments WHERE method IN "
-                              "('CASH','CREDIT_CARD','TRANSFER')"),
+    assert_int_equal(tu_query_int(f->db,
+                                  "SELECT count(DISTINCT method) FROM payments WHERE method IN "
+                                  "('CASH','CREDIT_CARD','TRANSFER')"),
                      3);
-    s = q_text(f, "SELECT value FROM settings WHERE key = 'seed.demo_appointments.tenant.' || "
-                  "(SELECT CAST(id AS TEXT) FROM tenants)");
+    s = tu_query_text(f->db,
+                      "SELECT value FROM settings WHERE key = 'seed.demo_appointments.tenant.' || "
+                      "(SELECT CAST(id AS TEXT) FROM tenants)");
     assert_non_null(s);
     free(s);
 
@@ -500,7 +297,7 @@ static void t_fresh_then_again(void **state)
 /* Today is Sunday: today's and tomorrow's move to Monday, the past ones before. */
 static void t_sunday(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct seed_report r = {0};
     struct appt a[16];
     int n;
@@ -521,7 +318,7 @@ static void t_sunday(void **state)
 /* Today is Monday: yesterday (Sunday) moves back to Saturday, which then holds two. */
 static void t_monday(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct seed_report r = {0};
     struct appt a[16];
     int n;
@@ -545,7 +342,7 @@ static void t_monday(void **state)
 /* Existing rows are never changed; what was deleted is created again, except appointments. */
 static void t_never_updates(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct seed_report r = {0}, r2 = {0};
     char hash[PASSWORD_HASH_SIZE];
     struct err e;
@@ -557,30 +354,33 @@ static void t_never_updates(void **state)
     CHECK(password_hash("a-new-secret", 4, hash, sizeof(hash), &e));
     sql = xasprintf("UPDATE users SET password_hash = '%s' WHERE email = 'admin@citaplanner.com'",
                     hash);
-    exec(f, sql);
+    tu_exec(f->db, sql);
     free(sql);
-    exec(f, "UPDATE services SET price_cents = 99900 WHERE name = 'Corte de Cabello'");
-    exec(f, "UPDATE services SET name = 'Facial Hidratante Deluxe' "
-            "WHERE name = 'Facial Hidratante'");
-    exec(f, "UPDATE tenants SET city = 'Guadalajara'");
-    exec(f, "DELETE FROM payments");
-    exec(f, "DELETE FROM appointments");
-    exec(f, "DELETE FROM working_hours WHERE day_of_week = 6");
-    exec(f, "DELETE FROM clients WHERE phone = '+52 55 1111 0006'");
+    tu_exec(f->db, "UPDATE services SET price_cents = 99900 WHERE name = 'Corte de Cabello'");
+    tu_exec(f->db, "UPDATE services SET name = 'Facial Hidratante Deluxe' "
+                   "WHERE name = 'Facial Hidratante'");
+    tu_exec(f->db, "UPDATE tenants SET city = 'Guadalajara'");
+    tu_exec(f->db, "DELETE FROM payments");
+    tu_exec(f->db, "DELETE FROM appointments");
+    tu_exec(f->db, "DELETE FROM working_hours WHERE day_of_week = 6");
+    tu_exec(f->db, "DELETE FROM clients WHERE phone = '+52 55 1111 0006'");
 
     seed_ok(f, now + 3600, &r2);
-    s = q_text(f, "SELECT password_hash FROM users WHERE email = 'admin@citaplanner.com'");
+    s = tu_query_text(f->db,
+                      "SELECT password_hash FROM users WHERE email = 'admin@citaplanner.com'");
     assert_string_equal(s, hash);
     assert_false(password_verify("admin123", s));
     free(s);
-    assert_int_equal(q_int(f, "SELECT price_cents FROM services WHERE name = 'Corte de Cabello'"),
-                     99900);
-    s = q_text(f, "SELECT city FROM tenants");
+    assert_int_equal(
+        tu_query_int(f->db, "SELECT price_cents FROM services WHERE name = 'Corte de Cabello'"),
+        99900);
+    s = tu_query_text(f->db, "SELECT city FROM tenants");
     assert_string_equal(s, "Guadalajara");
     free(s);
     /* Matched by (tenant, name): the renamed service stays, the demo one comes back. */
-    assert_int_equal(q_int(f, "SELECT count(*) FROM services WHERE name LIKE 'Facial Hidratante%'"),
-                     2);
+    assert_int_equal(
+        tu_query_int(f->db, "SELECT count(*) FROM services WHERE name LIKE 'Facial Hidratante%'"),
+        2);
     assert_int_equal(find_item(&r2, "service", "Facial Hidratante")->result, SEED_CREATED);
     assert_int_equal(
         find_item(&r2, "assignment", "Facial Hidratante: pro1@citaplanner.com")->result,
@@ -600,7 +400,7 @@ static void t_never_updates(void **state)
 /* A professional already booked all day: the demo appointments go around it. */
 static void t_avoids_existing_bookings(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct seed_report r = {0}, r2 = {0};
     struct appt a[16];
     char *sql;
@@ -609,9 +409,9 @@ static void t_avoids_existing_bookings(void **state)
     char from[32], to[32];
 
     seed_ok(f, now, &r);
-    exec(f, "DELETE FROM payments");
-    exec(f, "DELETE FROM appointments");
-    exec(f, "DELETE FROM settings");
+    tu_exec(f->db, "DELETE FROM payments");
+    tu_exec(f->db, "DELETE FROM appointments");
+    tu_exec(f->db, "DELETE FROM settings");
     /* Both professionals busy all Wednesday. */
     tz_format_instant(local_epoch(MX, 2025, 1, 15, 8, 0), from);
     tz_format_instant(local_epoch(MX, 2025, 1, 15, 19, 0), to);
@@ -622,9 +422,9 @@ static void t_avoids_existing_bookings(void **state)
                     "WHERE c.phone = '+52 55 1111 0001' AND s.name = 'Corte de Cabello' "
                     "AND u.role = 'PROFESSIONAL'",
                     from, to);
-    exec(f, sql);
+    tu_exec(f->db, sql);
     free(sql);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM appointments"), 2);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM appointments"), 2);
 
     seed_ok(f, now, &r2);
     assert_int_equal(count_result(&r2, "appointment", SEED_CREATED), 6);
@@ -642,15 +442,16 @@ static void t_avoids_existing_bookings(void **state)
 /* A failure half-way leaves nothing behind. */
 static void t_rolls_back(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct seed_report r = {0};
     struct err e;
     int rc;
 
-    exec(f, "INSERT INTO tenants (name, email, timezone) VALUES ('Otro', 'otro@example.com', "
+    tu_exec(f->db,
+            "INSERT INTO tenants (name, email, timezone) VALUES ('Otro', 'otro@example.com', "
             "'UTC')");
-    exec(f, "INSERT INTO users (tenant_id, email, password_hash, first_name, role) "
-            "SELECT id, 'pro1@citaplanner.com', 'x', 'Ana', 'PROFESSIONAL' FROM tenants");
+    tu_exec(f->db, "INSERT INTO users (tenant_id, email, password_hash, first_name, role) "
+                   "SELECT id, 'pro1@citaplanner.com', 'x', 'Ana', 'PROFESSIONAL' FROM tenants");
     err_clear(&e);
     rc = seed_run(f->db, local_epoch(MX, 2025, 1, 15, 11, 0), &r, &e);
     assert_int_equal(rc, -ERR_DB);
@@ -667,12 +468,12 @@ static void t_rolls_back(void **state)
 /* An unknown tenant zone stops the seed before anything is created. */
 static void t_unknown_zone(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct seed_report r = {0};
     struct err e;
 
-    exec(f, "INSERT INTO tenants (name, email, timezone) VALUES ('Bella Vita', "
-            "'contacto@bellavita.com', 'Mars/Olympus_Mons')");
+    tu_exec(f->db, "INSERT INTO tenants (name, email, timezone) VALUES ('Bella Vita', "
+                   "'contacto@bellavita.com', 'Mars/Olympus_Mons')");
     err_clear(&e);
     assert_int_equal(seed_run(f->db, 1736960400, &r, &e), -ERR_CONFIG);
     assert_non_null(strstr(e.msg, "'Mars/Olympus_Mons'"));
@@ -683,19 +484,21 @@ static void t_unknown_zone(void **state)
 /* A branch with its own zone books in that zone, within its own hours. */
 static void t_branch_zone(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct seed_report r = {0};
     struct appt a[16];
     int n;
 
-    exec(f, "INSERT INTO tenants (name, email, timezone) VALUES ('Bella Vita', "
-            "'contacto@bellavita.com', 'America/Mexico_City')");
-    exec(f, "INSERT INTO branches (tenant_id, name, timezone) SELECT id, 'Sucursal Centro', "
-            "'Europe/Madrid' FROM tenants");
+    tu_exec(f->db, "INSERT INTO tenants (name, email, timezone) VALUES ('Bella Vita', "
+                   "'contacto@bellavita.com', 'America/Mexico_City')");
+    tu_exec(f->db, "INSERT INTO branches (tenant_id, name, timezone) SELECT id, 'Sucursal Centro', "
+                   "'Europe/Madrid' FROM tenants");
     /* The branch's own hours: only Tuesday and Thursday, 16:00-20:30. */
-    exec(f, "INSERT INTO working_hours (tenant_id, branch_id, day_of_week, start_time, end_time) "
+    tu_exec(f->db,
+            "INSERT INTO working_hours (tenant_id, branch_id, day_of_week, start_time, end_time) "
             "SELECT tenant_id, id, 2, '16:00', '20:30' FROM branches");
-    exec(f, "INSERT INTO working_hours (tenant_id, branch_id, day_of_week, start_time, end_time) "
+    tu_exec(f->db,
+            "INSERT INTO working_hours (tenant_id, branch_id, day_of_week, start_time, end_time) "
             "SELECT tenant_id, id, 4, '16:00', '20:30' FROM branches");
 
     /* Wednesday 17:30 in Mexico City is already Thursday (01:30) in Madrid. */
@@ -703,7 +506,7 @@ static void t_branch_zone(void **state)
     assert_int_equal(r.items[0].result, SEED_PRESENT);
     assert_int_equal(r.items[1].result, SEED_PRESENT);
     assert_int_equal(find_item(&r, "working_hours", "Sucursal Centro")->result, SEED_PRESENT);
-    assert_int_equal(q_int(f, "SELECT count(*) FROM working_hours"), 2);
+    assert_int_equal(tu_query_int(f->db, "SELECT count(*) FROM working_hours"), 2);
     n = read_appointments(f, "Europe/Madrid", a, 16);
     assert_int_equal(n, 6);
     for (int i = 0; i < n; i++) {
@@ -723,7 +526,7 @@ static void t_branch_zone(void **state)
 
 static void t_demo_passwords_in_use(void **state)
 {
-    struct fx *f = *state;
+    struct tu_db *f = *state;
     struct seed_report r = {0};
     char **emails = NULL;
     int count = -1;
@@ -741,9 +544,9 @@ static void t_demo_passwords_in_use(void **state)
     assert_string_equal(emails[4], "recepcionista@citaplanner.com");
     db_strv_free(emails, count);
 
-    exec(f, "UPDATE users SET password_hash = "
-            "'$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW' "
-            "WHERE email IN ('admin@citaplanner.com', 'pro2@citaplanner.com')");
+    tu_exec(f->db, "UPDATE users SET password_hash = "
+                   "'$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW' "
+                   "WHERE email IN ('admin@citaplanner.com', 'pro2@citaplanner.com')");
     CHECK(seed_demo_passwords_in_use(f->db, &emails, &count, &e));
     assert_int_equal(count, 3);
     assert_string_equal(emails[0], "manager@citaplanner.com");
@@ -753,26 +556,21 @@ static void t_demo_passwords_in_use(void **state)
     seed_report_release(&r);
 }
 
-#define CASES                                                                                      \
-    cmocka_unit_test_setup_teardown(t_fresh_then_again, setup, teardown),                          \
-        cmocka_unit_test_setup_teardown(t_sunday, setup, teardown),                                \
-        cmocka_unit_test_setup_teardown(t_monday, setup, teardown),                                \
-        cmocka_unit_test_setup_teardown(t_never_updates, setup, teardown),                         \
-        cmocka_unit_test_setup_teardown(t_avoids_existing_bookings, setup, teardown),              \
-        cmocka_unit_test_setup_teardown(t_rolls_back, setup, teardown),                            \
-        cmocka_unit_test_setup_teardown(t_unknown_zone, setup, teardown),                          \
-        cmocka_unit_test_setup_teardown(t_branch_zone, setup, teardown),                           \
-        cmocka_unit_test_setup_teardown(t_demo_passwords_in_use, setup, teardown)
+#define CASE(t) cmocka_unit_test_setup_teardown(t, setup, tu_db_teardown)
 
 int main(void)
 {
-    const struct CMUnitTest sqlite_tests[] = {CASES};
-    const struct CMUnitTest pg_tests[] = {CASES};
-    int failed = 0;
+    const struct CMUnitTest tests[] = {
+        CASE(t_fresh_then_again),
+        CASE(t_sunday),
+        CASE(t_monday),
+        CASE(t_never_updates),
+        CASE(t_avoids_existing_bookings),
+        CASE(t_rolls_back),
+        CASE(t_unknown_zone),
+        CASE(t_branch_zone),
+        CASE(t_demo_passwords_in_use),
+    };
 
-    failed += cmocka_run_group_tests_name("seed on sqlite", sqlite_tests, group_setup_sqlite,
-                                          group_teardown_sqlite);
-    failed += cmocka_run_group_tests_name("seed on postgresql", pg_tests, group_setup_pg,
-                                          group_teardown_pg);
-    return failed == 0 ? 0 : 1;
+    return TU_RUN_BOTH("seed", tests) == 0 ? 0 : 1;
 }
