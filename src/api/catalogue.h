@@ -32,29 +32,8 @@
     "id, name, email, phone, address, city, country, timezone, currency, created_at, updated_at"
 #define API_TENANT_TYPES "isssssssstt"
 
-/*
- * What the resources share (catalogue.c).
- *
- * api_catalogue_get: GET /RESOURCE/{id}: the role matrix's read right on
- * resource, then select_sql run with $1 = the id and $2 = the tenant, one
- * row shown with types (api_row_json), 404 when none.
- *
- * api_catalogue_delete: DELETE /RESOURCE/{id}: the delete right, 404 when
- * the tenant has no such row; when refs_sql ($1 = id, $2 = tenant) returns
- * a row, or the database refuses the DELETE for a foreign key, the row is
- * deactivated instead (active = false) and the answer is 200
- * {"id":…,"deactivated":true,"message":…}; otherwise it is deleted, 204.
- * hook (may be NULL) is called twice: before anything changes (done false;
- * it may refuse by answering and returning a negative code), and once the
- * row is deactivated or deleted (done true; e.g. ending a user's sessions).
- */
-int api_catalogue_get(struct http_req *req, const char *resource, const char *select_sql,
-                      const char *types, const char *what, struct err *e);
-int api_catalogue_delete(struct http_req *req, const char *resource, const char *table,
-                         const char *refs_sql, const char *what,
-                         int (*hook)(struct http_req *req, struct db *db, const struct api_auth *a,
-                                     int64_t id, bool done, struct err *e),
-                         struct err *e);
+/* What the resources share (the role matrix, lists, get, create, PATCH,
+ * delete-or-deactivate) is driven by their descriptors: see resource.h. */
 
 /* auth.c: POST /auth/login, POST /auth/logout, GET /auth/me,
  * POST /admin/login, POST /admin/logout. */

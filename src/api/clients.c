@@ -11,14 +11,10 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/auth.h"
 #include "api/catalogue.h"
-#include "api/validate.h"
+#include "api/resource.h"
 
-#define CLIENT_COLUMNS                                                                             \
-    "id, tenant_id, first_name, last_name, phone, email, notes, active, created_at, updated_at"
-#define CLIENT_TYPES "iisssssbtt"
-#define QUERY_MAX    100
+#define QUERY_MAX 100
 
 /* The phone column with the separators api_phone_normalize() drops, dropped. */
 #define PHONE_STRIPPED                                                                             \
@@ -34,9 +30,6 @@ static const struct api_field client_fields[] = {
     {"active", API_T_BOOL, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
-
-static const char *const client_select =
-    "SELECT " CLIENT_COLUMNS " FROM clients WHERE id = $1 AND tenant_id = $2";
 
 /* "%q%" for LIKE ... ESCAPE '\', lower-cased (ASCII), with %, _ and \ escaped. */
 static char *like_pattern(const char *q, bool digits_only)
@@ -67,186 +60,99 @@ static bool phone_like(const char *q)
     return true;
 }
 
-int api_clients_list(struct http_req *req, struct err *e)
+/*
+ * list_where: ?q=, name or email containing q, or the phone containing its digits.
+ * The patterns are left in keep[0..1] for the query to borrow.
+ */
+static int search_where(struct http_req *req, struct api_sql *q, char *keep[4], struct err *e)
 {
-    struct api_auth a;
-    struct api_page page;
-    struct api_sql q = {0};
-    struct db *db = NULL;
     const char *search = http_req_query(req, "q");
-    char *text = NULL, *digits = NULL;
-    bool active = false, has_active = false;
-    int rc;
+    char *text, *digits;
 
-    rc = api_auth_require(req, "clients", API_ACT_READ, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_page_parse(req, &page, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_query_bool(req, "active", &active, &has_active, e);
-    if (rc < 0)
-        goto cleanup;
-    if (search != NULL && strlen(search) > QUERY_MAX) {
-        rc = api_reply_invalid(req, e, "q", "'q' must be at most %d characters", QUERY_MAX);
-        goto cleanup;
+    if (search != NULL && strlen(search) > QUERY_MAX)
+        return api_reply_invalid(req, e, "q", "'q' must be at most %d characters", QUERY_MAX);
+    if (search == NULL || search[0] == '\0')
+        return 0;
+    text = keep[0] = like_pattern(search, false);
+    digits = keep[1] = like_pattern(search, true);
+    api_sql_add(q, " AND (lower(first_name) LIKE ");
+    api_sql_param(q, DB_TEXT(text));
+    api_sql_add(q, " ESCAPE '\\' OR lower(last_name) LIKE ");
+    api_sql_param(q, DB_TEXT(text));
+    api_sql_add(q, " ESCAPE '\\' OR lower(first_name || ' ' || last_name) LIKE ");
+    api_sql_param(q, DB_TEXT(text));
+    api_sql_add(q, " ESCAPE '\\' OR lower(email) LIKE ");
+    api_sql_param(q, DB_TEXT(text));
+    api_sql_add(q, " ESCAPE '\\'");
+    if (phone_like(search) && strlen(digits) >= 2 + 3) {
+        api_sql_add(q, " OR " PHONE_STRIPPED " LIKE ");
+        api_sql_param(q, DB_TEXT(digits));
     }
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    api_sql_init(&q, "SELECT " CLIENT_COLUMNS " FROM clients WHERE tenant_id = ");
-    api_sql_param(&q, DB_INT(a.tenant_id));
-    api_sql_add(&q, " AND id > ");
-    api_sql_param(&q, DB_INT(page.after_id));
-    if (has_active) {
-        api_sql_add(&q, " AND active = ");
-        api_sql_param(&q, DB_BOOL(active));
-    }
-    if (search != NULL && search[0] != '\0') {
-        text = like_pattern(search, false);
-        digits = like_pattern(search, true);
-        api_sql_add(&q, " AND (lower(first_name) LIKE ");
-        api_sql_param(&q, DB_TEXT(text));
-        api_sql_add(&q, " ESCAPE '\\' OR lower(last_name) LIKE ");
-        api_sql_param(&q, DB_TEXT(text));
-        api_sql_add(&q, " ESCAPE '\\' OR lower(first_name || ' ' || last_name) LIKE ");
-        api_sql_param(&q, DB_TEXT(text));
-        api_sql_add(&q, " ESCAPE '\\' OR lower(email) LIKE ");
-        api_sql_param(&q, DB_TEXT(text));
-        api_sql_add(&q, " ESCAPE '\\'");
-        if (phone_like(search) && strlen(digits) >= 2 + 3) {
-            api_sql_add(&q, " OR " PHONE_STRIPPED " LIKE ");
-            api_sql_param(&q, DB_TEXT(digits));
-        }
-        api_sql_add(&q, ")");
-    }
-    api_sql_add(&q, " ORDER BY id LIMIT ");
-    api_sql_param(&q, DB_INT(page.limit + 1));
-    rc = api_list_reply(req, db, &page, buf_str(&q.text), q.nparams, q.params, CLIENT_TYPES, e);
-
-cleanup:
-    free(text);
-    free(digits);
-    api_sql_release(&q);
-    return rc;
+    api_sql_add(q, ")");
+    return 0;
 }
 
-int api_clients_get(struct http_req *req, struct err *e)
+/* prepare: 409 naming "phone" when another client of the tenant has the same number. */
+static int check_phone_free(struct api_write *w, struct err *e)
 {
-    return api_catalogue_get(req, "clients", client_select, CLIENT_TYPES, "client", e);
-}
-
-/* 409 naming "phone" when another client of the tenant has the same number. */
-static int check_phone_free(struct http_req *req, struct db *db, const struct api_value *phone,
-                            int64_t tenant_id, int64_t self_id, struct err *e)
-{
+    const struct api_value *phone = api_value_of(client_fields, w->v, "phone");
     int64_t other = 0;
     int rc;
 
     if (!phone->present)
         return 0;
-    rc = db_query_int(db,
+    rc = db_query_int(w->db,
                       "SELECT id FROM clients WHERE tenant_id = $1 AND id <> $2 AND "
                       "(phone = $3 OR " PHONE_STRIPPED " = $3)",
-                      DB_PARAMS(DB_INT(tenant_id), DB_INT(self_id), DB_TEXT(phone->s)), &other, e);
+                      DB_PARAMS(DB_INT(w->a.tenant_id), DB_INT(w->id), DB_TEXT(phone->s)), &other,
+                      e);
     if (rc < 0)
         return rc;
     if (rc == 0) {
-        http_reply_error(req, 409, "duplicate", "phone",
+        http_reply_error(w->req, 409, "duplicate", "phone",
                          "a client with this 'phone' already exists (id %lld)", (long long)other);
         return err_set(e, ERR_DB_UNIQUE, "duplicate phone");
     }
     return 0;
 }
 
+static const struct api_resource clients = {
+    .right = "clients",
+    .table = "clients",
+    .columns = "id, tenant_id, first_name, last_name, phone, email, notes, active, created_at, "
+               "updated_at",
+    .types = "iisssssbtt",
+    .what = "client",
+    .fields = client_fields,
+    .unique = "phone",
+    .a_what = "a client",
+    .filters = api_filters_active,
+    .list_where = search_where,
+    .prepare = check_phone_free,
+    .refs_sql = "SELECT 1 FROM appointments WHERE client_id = $1 AND tenant_id = $2",
+};
+
+int api_clients_list(struct http_req *req, struct err *e)
+{
+    return api_resource_list(req, &clients, e);
+}
+
+int api_clients_get(struct http_req *req, struct err *e)
+{
+    return api_resource_get(req, &clients, e);
+}
+
 int api_clients_create(struct http_req *req, struct err *e)
 {
-    struct api_auth a;
-    struct api_value v[API_MAX_FIELDS];
-    struct api_sql q = {0};
-    json_t *body = NULL;
-    struct db *db = NULL;
-    int64_t id = 0;
-    int rc;
-
-    rc = api_auth_require(req, "clients", API_ACT_CREATE, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_read_body(req, client_fields, API_CREATE, &body, v, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = check_phone_free(req, db, api_value_of(client_fields, v, "phone"), a.tenant_id, 0, e);
-    if (rc < 0)
-        goto cleanup;
-    api_sql_insert(&q, "clients", a.tenant_id, client_fields, v, NULL, NULL, NULL);
-    rc = db_query_int(db, buf_str(&q.text), q.nparams, q.params, &id, e);
-    if (rc < 0) {
-        rc = api_reply_duplicate(req, e, rc, "phone", "a client");
-        goto cleanup;
-    }
-    rc = api_row_reply(req, 201, db, client_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
-                       CLIENT_TYPES, "client", id, e);
-
-cleanup:
-    api_sql_release(&q);
-    json_decref(body);
-    return rc;
+    return api_resource_create(req, &clients, e);
 }
 
 int api_clients_update(struct http_req *req, struct err *e)
 {
-    struct api_auth a;
-    struct api_value v[API_MAX_FIELDS];
-    struct api_sql q = {0};
-    json_t *body = NULL;
-    struct db *db = NULL;
-    int64_t id = 0, affected = 0;
-    char now[32];
-    int rc;
-
-    rc = api_auth_require(req, "clients", API_ACT_UPDATE, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_path_id(req, "id", &id, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_read_body(req, client_fields, API_UPDATE, &body, v, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = check_phone_free(req, db, api_value_of(client_fields, v, "phone"), a.tenant_id, id, e);
-    if (rc < 0)
-        goto cleanup;
-    api_now_text(now);
-    api_sql_init(&q, "UPDATE clients SET updated_at = ");
-    api_sql_param(&q, DB_TEXT(now));
-    api_sql_set_fields(&q, client_fields, v, NULL, false);
-    api_sql_add(&q, " WHERE id = ");
-    api_sql_param(&q, DB_INT(id));
-    api_sql_add(&q, " AND tenant_id = ");
-    api_sql_param(&q, DB_INT(a.tenant_id));
-    rc = db_exec_params(db, buf_str(&q.text), q.nparams, q.params, &affected, e);
-    if (rc < 0) {
-        rc = api_reply_duplicate(req, e, rc, "phone", "a client");
-        goto cleanup;
-    }
-    rc = api_row_reply(req, 200, db, client_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
-                       CLIENT_TYPES, "client", id, e);
-
-cleanup:
-    api_sql_release(&q);
-    json_decref(body);
-    return rc;
+    return api_resource_update(req, &clients, e);
 }
 
 int api_clients_delete(struct http_req *req, struct err *e)
 {
-    return api_catalogue_delete(
-        req, "clients", "clients",
-        "SELECT 1 FROM appointments WHERE client_id = $1 AND tenant_id = $2", "client", NULL, e);
+    return api_resource_delete(req, &clients, e);
 }

@@ -13,12 +13,7 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/catalogue.h"
-#include "api/validate.h"
-
-#define SERVICE_COLUMNS                                                                            \
-    "id, tenant_id, name, description, duration_min, price_cents, color, active, created_at, "     \
-    "updated_at"
-#define SERVICE_TYPES "iissiisbtt"
+#include "api/resource.h"
 
 #define DURATION_MAX    (24 * 60)
 #define PRICE_MAX       100000000000LL /* a billion in any currency's units */
@@ -34,136 +29,43 @@ static const struct api_field service_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-static const char *const service_select =
-    "SELECT " SERVICE_COLUMNS " FROM services WHERE id = $1 AND tenant_id = $2";
+static const struct api_resource services = {
+    .right = "services",
+    .table = "services",
+    .columns = "id, tenant_id, name, description, duration_min, price_cents, color, active, "
+               "created_at, updated_at",
+    .types = "iissiisbtt",
+    .what = "service",
+    .fields = service_fields,
+    .unique = "name",
+    .a_what = "a service",
+    .filters = api_filters_active,
+    .refs_sql = "SELECT 1 FROM appointments WHERE service_id = $1 AND tenant_id = $2",
+};
 
 int api_services_list(struct http_req *req, struct err *e)
 {
-    struct api_auth a;
-    struct api_page page;
-    struct api_sql q = {0};
-    struct db *db = NULL;
-    bool active = false, has_active = false;
-    int rc;
-
-    rc = api_auth_require(req, "services", API_ACT_READ, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_page_parse(req, &page, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_query_bool(req, "active", &active, &has_active, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    api_sql_init(&q, "SELECT " SERVICE_COLUMNS " FROM services WHERE tenant_id = ");
-    api_sql_param(&q, DB_INT(a.tenant_id));
-    api_sql_add(&q, " AND id > ");
-    api_sql_param(&q, DB_INT(page.after_id));
-    if (has_active) {
-        api_sql_add(&q, " AND active = ");
-        api_sql_param(&q, DB_BOOL(active));
-    }
-    api_sql_add(&q, " ORDER BY id LIMIT ");
-    api_sql_param(&q, DB_INT(page.limit + 1));
-    rc = api_list_reply(req, db, &page, buf_str(&q.text), q.nparams, q.params, SERVICE_TYPES, e);
-
-cleanup:
-    api_sql_release(&q);
-    return rc;
+    return api_resource_list(req, &services, e);
 }
 
 int api_services_get(struct http_req *req, struct err *e)
 {
-    return api_catalogue_get(req, "services", service_select, SERVICE_TYPES, "service", e);
+    return api_resource_get(req, &services, e);
 }
 
 int api_services_create(struct http_req *req, struct err *e)
 {
-    struct api_auth a;
-    struct api_value v[API_MAX_FIELDS];
-    struct api_sql q = {0};
-    json_t *body = NULL;
-    struct db *db = NULL;
-    int64_t id = 0;
-    int rc;
-
-    rc = api_auth_require(req, "services", API_ACT_CREATE, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_read_body(req, service_fields, API_CREATE, &body, v, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    api_sql_insert(&q, "services", a.tenant_id, service_fields, v, NULL, NULL, NULL);
-    rc = db_query_int(db, buf_str(&q.text), q.nparams, q.params, &id, e);
-    if (rc < 0) {
-        rc = api_reply_duplicate(req, e, rc, "name", "a service");
-        goto cleanup;
-    }
-    rc = api_row_reply(req, 201, db, service_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
-                       SERVICE_TYPES, "service", id, e);
-
-cleanup:
-    api_sql_release(&q);
-    json_decref(body);
-    return rc;
+    return api_resource_create(req, &services, e);
 }
 
 int api_services_update(struct http_req *req, struct err *e)
 {
-    struct api_auth a;
-    struct api_value v[API_MAX_FIELDS];
-    struct api_sql q = {0};
-    json_t *body = NULL;
-    struct db *db = NULL;
-    int64_t id = 0, affected = 0;
-    char now[32];
-    int rc;
-
-    rc = api_auth_require(req, "services", API_ACT_UPDATE, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_path_id(req, "id", &id, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_read_body(req, service_fields, API_UPDATE, &body, v, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    api_now_text(now);
-    api_sql_init(&q, "UPDATE services SET updated_at = ");
-    api_sql_param(&q, DB_TEXT(now));
-    api_sql_set_fields(&q, service_fields, v, NULL, false);
-    api_sql_add(&q, " WHERE id = ");
-    api_sql_param(&q, DB_INT(id));
-    api_sql_add(&q, " AND tenant_id = ");
-    api_sql_param(&q, DB_INT(a.tenant_id));
-    rc = db_exec_params(db, buf_str(&q.text), q.nparams, q.params, &affected, e);
-    if (rc < 0) {
-        rc = api_reply_duplicate(req, e, rc, "name", "a service");
-        goto cleanup;
-    }
-    rc = api_row_reply(req, 200, db, service_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
-                       SERVICE_TYPES, "service", id, e);
-
-cleanup:
-    api_sql_release(&q);
-    json_decref(body);
-    return rc;
+    return api_resource_update(req, &services, e);
 }
 
 int api_services_delete(struct http_req *req, struct err *e)
 {
-    return api_catalogue_delete(
-        req, "services", "services",
-        "SELECT 1 FROM appointments WHERE service_id = $1 AND tenant_id = $2", "service", NULL, e);
+    return api_resource_delete(req, &services, e);
 }
 
 /* ---- /services/{id}/professionals ---- */
@@ -247,8 +149,6 @@ static int check_assignments(struct http_req *req, struct db *db, json_t *list, 
 
     json_array_foreach(list, i, el)
     {
-        char *role = NULL;
-
         snprintf(prefix, sizeof(prefix), "professionals[%zu].", i);
         if (api_check_object(el, assignment_fields, API_CREATE, prefix, v, &inv) < 0)
             return api_reply_invalid_at(req, e, &inv);
@@ -259,24 +159,11 @@ static int check_assignments(struct http_req *req, struct db *db, json_t *list, 
                 return api_reply_invalid(req, e, "professionals", "user '%lld' is listed twice",
                                          (long long)users[i]);
         }
-        rc = db_query_text(db, "SELECT role FROM users WHERE id = $1 AND tenant_id = $2",
-                           DB_PARAMS(DB_INT(users[i]), DB_INT(tenant_id)), &role, e);
+        snprintf(prefix, sizeof(prefix), "professionals[%zu].user_id", i);
+        rc = api_resource_check_professional(req, db, prefix, users[i], tenant_id, "offer services",
+                                             e);
         if (rc < 0)
             return rc;
-        snprintf(prefix, sizeof(prefix), "professionals[%zu].user_id", i);
-        if (role == NULL) {
-            http_reply_error(req, 404, "not_found", prefix, "no user '%lld' in this tenant",
-                             (long long)users[i]);
-            return err_set(e, ERR_NOT_FOUND, "no user '%lld'", (long long)users[i]);
-        }
-        if (strcmp(role, "PROFESSIONAL") != 0) {
-            free(role);
-            return api_reply_invalid(req, e, prefix,
-                                     "user '%lld' is not a PROFESSIONAL: only professionals "
-                                     "offer services",
-                                     (long long)users[i]);
-        }
-        free(role);
     }
     return 0;
 }

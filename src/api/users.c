@@ -12,9 +12,8 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/auth.h"
 #include "api/catalogue.h"
-#include "api/validate.h"
+#include "api/resource.h"
 #include "common/password.h"
 
 #define PASSWORD_MIN 8
@@ -37,97 +36,15 @@ static const struct api_field user_fields[] = {
 /* What a user may change of their own row with the "users_self" right. */
 static const char *const self_fields[] = {"first_name", "last_name", "phone", "password", NULL};
 
-static const char *const user_select =
-    "SELECT " API_USER_COLUMNS " FROM users WHERE id = $1 AND tenant_id = $2";
+static const struct api_filter user_filters[] = {
+    {"active", API_FILTER_BOOL, "active", 0, 0, NULL},
+    {"branch_id", API_FILTER_ID, "branch_id", 0, 0, NULL},
+    {"role", API_FILTER_ENUM, "role", 0, 0, role_names},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
 
-int api_users_list(struct http_req *req, struct err *e)
-{
-    static const char *const roles[] = {"ADMIN", "MANAGER", "PROFESSIONAL", "RECEPTIONIST", NULL};
-    struct api_auth a;
-    struct api_page page;
-    struct api_sql q = {0};
-    struct db *db = NULL;
-    const char *role = http_req_query(req, "role");
-    int64_t branch_id = 0;
-    bool active = false, has_active = false, has_branch = false;
-    int rc;
-
-    rc = api_auth_require(req, "users", API_ACT_READ, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_page_parse(req, &page, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_query_bool(req, "active", &active, &has_active, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_query_id(req, "branch_id", &branch_id, &has_branch, e);
-    if (rc < 0)
-        goto cleanup;
-    if (role != NULL) {
-        enum api_role r;
-
-        if (api_role_parse(role, &r) < 0) {
-            rc = api_reply_invalid(req, e, "role", "'role' must be one of %s, %s, %s, %s", roles[0],
-                                   roles[1], roles[2], roles[3]);
-            goto cleanup;
-        }
-    }
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    api_sql_init(&q, "SELECT " API_USER_COLUMNS " FROM users WHERE tenant_id = ");
-    api_sql_param(&q, DB_INT(a.tenant_id));
-    api_sql_add(&q, " AND id > ");
-    api_sql_param(&q, DB_INT(page.after_id));
-    if (has_active) {
-        api_sql_add(&q, " AND active = ");
-        api_sql_param(&q, DB_BOOL(active));
-    }
-    if (has_branch) {
-        api_sql_add(&q, " AND branch_id = ");
-        api_sql_param(&q, DB_INT(branch_id));
-    }
-    if (role != NULL) {
-        api_sql_add(&q, " AND role = ");
-        api_sql_param(&q, DB_TEXT(role));
-    }
-    api_sql_add(&q, " ORDER BY id LIMIT ");
-    api_sql_param(&q, DB_INT(page.limit + 1));
-    rc = api_list_reply(req, db, &page, buf_str(&q.text), q.nparams, q.params, API_USER_TYPES, e);
-
-cleanup:
-    api_sql_release(&q);
-    return rc;
-}
-
-int api_users_get(struct http_req *req, struct err *e)
-{
-    struct api_auth a;
-    struct db *db = NULL;
-    int64_t id = 0;
-    int rc;
-
-    /* Authenticated first, then the id: reading one's own row is the
-     * "users_self" right. */
-    rc = api_auth_session(req, &a);
-    if (rc < 0)
-        return rc;
-    rc = api_path_id(req, "id", &id, e);
-    if (rc < 0)
-        return rc;
-    if (!api_auth_allowed(a.role, "users", API_ACT_READ) &&
-        !(id == a.user_id && api_auth_allowed(a.role, "users_self", API_ACT_READ))) {
-        http_reply_error(req, 403, "forbidden", NULL, "the role '%s' may not do this",
-                         api_role_name(a.role));
-        return -ERR_USAGE;
-    }
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        return rc;
-    return api_row_reply(req, 200, db, user_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
-                         API_USER_TYPES, "user", id, e);
-}
+_Static_assert(PASSWORD_HASH_SIZE <= sizeof(((struct api_write *)0)->secret),
+               "a password's hash fits in api_write.secret");
 
 /* The password's hash into hash, or answer 400 naming "password". */
 static int hash_password(struct http_req *req, const char *password, char *hash, struct err *e)
@@ -136,70 +53,6 @@ static int hash_password(struct http_req *req, const char *password, char *hash,
         return api_reply_invalid(req, e, "password", "'password' must be at most %d bytes",
                                  PASSWORD_MAX);
     return password_hash(password, PASSWORD_DEFAULT_COST, hash, PASSWORD_HASH_SIZE, e);
-}
-
-/* A branch_id of the body must be one of the tenant's branches: else 404 naming it. */
-static int check_branch(struct http_req *req, struct db *db, const struct api_value *v,
-                        int64_t tenant_id, struct err *e)
-{
-    int rc;
-
-    if (!v->present || v->null)
-        return 0;
-    rc = api_row_exists(db, "branches", v->i, tenant_id, e);
-    if (rc < 0)
-        return rc;
-    if (rc == 0) {
-        http_reply_error(req, 404, "not_found", "branch_id", "no branch '%lld' in this tenant",
-                         (long long)v->i);
-        return err_set(e, ERR_NOT_FOUND, "no branch '%lld'", (long long)v->i);
-    }
-    return 0;
-}
-
-int api_users_create(struct http_req *req, struct err *e)
-{
-    static const char *const skip[] = {"password", NULL};
-    static const char *const extra[] = {"password_hash", NULL};
-    struct api_auth a;
-    struct api_value v[API_MAX_FIELDS];
-    struct api_sql q = {0};
-    json_t *body = NULL;
-    struct db *db = NULL;
-    char hash[PASSWORD_HASH_SIZE] = "";
-    int64_t id = 0;
-    int rc;
-
-    rc = api_auth_require(req, "users", API_ACT_CREATE, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_read_body(req, user_fields, API_CREATE, &body, v, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = check_branch(req, db, api_value_of(user_fields, v, "branch_id"), a.tenant_id, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = hash_password(req, api_value_of(user_fields, v, "password")->s, hash, e);
-    if (rc < 0)
-        goto cleanup;
-    api_sql_insert(&q, "users", a.tenant_id, user_fields, v, skip, extra,
-                   (struct db_param[]){DB_TEXT(hash)});
-    rc = db_query_int(db, buf_str(&q.text), q.nparams, q.params, &id, e);
-    if (rc < 0) {
-        rc = api_reply_duplicate(req, e, rc, "email", "a user");
-        goto cleanup;
-    }
-    rc = api_row_reply(req, 201, db, user_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
-                       API_USER_TYPES, "user", id, e);
-
-cleanup:
-    secure_zero(hash, sizeof(hash));
-    api_sql_release(&q);
-    json_decref(body);
-    return rc;
 }
 
 /* Does the body change anything but what one may change of oneself? */
@@ -216,98 +69,53 @@ static const char *beyond_self(const struct api_value *v)
     return NULL;
 }
 
-int api_users_update(struct http_req *req, struct err *e)
+/* check: on one's own row, only what the "users_self" right covers. */
+static int check_self(struct api_write *w, struct err *e)
 {
-    static const char *const skip[] = {"password", NULL};
-    struct api_auth a;
-    struct api_value v[API_MAX_FIELDS];
-    struct api_sql q = {0};
-    json_t *body = NULL;
-    struct db *db = NULL;
-    const struct api_value *pw, *active;
-    const char *field;
-    char hash[PASSWORD_HASH_SIZE] = "";
-    char now[32];
-    int64_t id = 0, affected = 0;
-    bool self, manage;
-    int rc;
+    const char *field = beyond_self(w->v);
 
-    rc = api_auth_session(req, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_path_id(req, "id", &id, e);
-    if (rc < 0)
-        goto cleanup;
-    self = id == a.user_id;
-    manage = api_auth_allowed(a.role, "users", API_ACT_UPDATE);
-    if (!manage && !(self && api_auth_allowed(a.role, "users_self", API_ACT_UPDATE))) {
-        http_reply_error(req, 403, "forbidden", NULL, "the role '%s' may not do this",
-                         api_role_name(a.role));
-        rc = -ERR_USAGE;
-        goto cleanup;
-    }
-    rc = api_read_body(req, user_fields, API_UPDATE, &body, v, e);
-    if (rc < 0)
-        goto cleanup;
-    field = beyond_self(v);
-    if (self && field != NULL) {
+    (void)e;
+    if (w->mode == API_UPDATE && w->id == w->a.user_id && field != NULL) {
         /* Not even an ADMIN: no one raises their own role or locks
          * themselves out; another ADMIN does it. */
-        http_reply_error(req, 403, "forbidden", field, "a user cannot change their own '%s'",
+        http_reply_error(w->req, 403, "forbidden", field, "a user cannot change their own '%s'",
                          field);
-        rc = -ERR_USAGE;
-        goto cleanup;
+        return -ERR_USAGE;
     }
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = check_branch(req, db, api_value_of(user_fields, v, "branch_id"), a.tenant_id, e);
-    if (rc < 0)
-        goto cleanup;
-    pw = api_value_of(user_fields, v, "password");
-    if (pw->present) {
-        rc = hash_password(req, pw->s, hash, e);
-        if (rc < 0)
-            goto cleanup;
-    }
-    api_now_text(now);
-    api_sql_init(&q, "UPDATE users SET updated_at = ");
-    api_sql_param(&q, DB_TEXT(now));
-    api_sql_set_fields(&q, user_fields, v, skip, false);
-    if (pw->present) {
-        api_sql_add(&q, ", password_hash = ");
-        api_sql_param(&q, DB_TEXT(hash));
-    }
-    api_sql_add(&q, " WHERE id = ");
-    api_sql_param(&q, DB_INT(id));
-    api_sql_add(&q, " AND tenant_id = ");
-    api_sql_param(&q, DB_INT(a.tenant_id));
-    rc = db_exec_params(db, buf_str(&q.text), q.nparams, q.params, &affected, e);
-    if (rc < 0) {
-        rc = api_reply_duplicate(req, e, rc, "email", "a user");
-        goto cleanup;
-    }
-    if (affected == 0) {
-        rc = err_set(e, ERR_NOT_FOUND, "no user '%lld'", (long long)id);
-        goto cleanup;
-    }
-    /* A new password ends the other sessions (the caller's own survives
-     * when they changed their own); a deactivation ends them all. */
-    active = api_value_of(user_fields, v, "active");
-    if (pw->present || (active->present && !active->b)) {
-        rc = api_auth_end_user_sessions(
-            db, id, self && !(active->present && !active->b) ? a.session_id : 0, e);
-        if (rc < 0)
-            goto cleanup;
-    }
-    rc = api_row_reply(req, 200, db, user_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
-                       API_USER_TYPES, "user", id, e);
+    return 0;
+}
 
-cleanup:
-    secure_zero(hash, sizeof(hash));
-    api_sql_release(&q);
-    json_decref(body);
-    return rc;
+/* prepare: the branch must be the tenant's; a password is stored as its hash. */
+static int prepare_user(struct api_write *w, struct err *e)
+{
+    const struct api_value *pw = api_value_of(user_fields, w->v, "password");
+    int rc;
+
+    rc = api_resource_check_ref(w->req, w->db, "branches", "branch", "branch_id",
+                                api_value_of(user_fields, w->v, "branch_id"), w->a.tenant_id, e);
+    if (rc < 0 || !pw->present)
+        return rc;
+    rc = hash_password(w->req, pw->s, w->secret, e);
+    if (rc < 0)
+        return rc;
+    api_write_extra(w, "password_hash", DB_TEXT(w->secret));
+    return 0;
+}
+
+/*
+ * done (update): a new password ends the other sessions (the caller's own
+ * survives when they changed their own); a deactivation ends them all.
+ */
+static int end_sessions(struct api_write *w, struct err *e)
+{
+    const struct api_value *pw = api_value_of(user_fields, w->v, "password");
+    const struct api_value *active = api_value_of(user_fields, w->v, "active");
+    bool deactivated = active->present && !active->b;
+    bool self = w->id == w->a.user_id;
+
+    if (w->mode != API_UPDATE || !(pw->present || deactivated))
+        return 0;
+    return api_auth_end_user_sessions(w->db, w->id, self && !deactivated ? w->a.session_id : 0, e);
 }
 
 static int user_delete_hook(struct http_req *req, struct db *db, const struct api_auth *a,
@@ -322,12 +130,51 @@ static int user_delete_hook(struct http_req *req, struct db *db, const struct ap
     return 0;
 }
 
+static const char *const not_columns[] = {"password", NULL};
+
+static const struct api_resource users = {
+    .right = "users",
+    .self_right = "users_self",
+    .table = "users",
+    .columns = API_USER_COLUMNS,
+    .types = API_USER_TYPES,
+    .what = "user",
+    .fields = user_fields,
+    .skip = not_columns,
+    .unique = "email",
+    .a_what = "a user",
+    .filters = user_filters,
+    .check = check_self,
+    .prepare = prepare_user,
+    .done = end_sessions,
+    .refs_sql = "SELECT 1 FROM appointments WHERE tenant_id = $2 "
+                "AND (professional_id = $1 OR created_by = $1) "
+                "UNION ALL "
+                "SELECT 1 FROM payments WHERE tenant_id = $2 AND recorded_by = $1",
+    .delete_hook = user_delete_hook,
+};
+
+int api_users_list(struct http_req *req, struct err *e)
+{
+    return api_resource_list(req, &users, e);
+}
+
+int api_users_get(struct http_req *req, struct err *e)
+{
+    return api_resource_get(req, &users, e);
+}
+
+int api_users_create(struct http_req *req, struct err *e)
+{
+    return api_resource_create(req, &users, e);
+}
+
+int api_users_update(struct http_req *req, struct err *e)
+{
+    return api_resource_update(req, &users, e);
+}
+
 int api_users_delete(struct http_req *req, struct err *e)
 {
-    return api_catalogue_delete(req, "users", "users",
-                                "SELECT 1 FROM appointments WHERE tenant_id = $2 "
-                                "AND (professional_id = $1 OR created_by = $1) "
-                                "UNION ALL "
-                                "SELECT 1 FROM payments WHERE tenant_id = $2 AND recorded_by = $1",
-                                "user", user_delete_hook, e);
+    return api_resource_delete(req, &users, e);
 }

@@ -15,9 +15,8 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/auth.h"
 #include "api/catalogue.h"
-#include "api/validate.h"
+#include "api/resource.h"
 
 #define WH_COLUMNS                                                                                 \
     "id, tenant_id, branch_id, user_id, day_of_week, start_time, end_time, created_at, "           \
@@ -49,8 +48,13 @@ static const struct api_field interval_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-static const char *const wh_select =
-    "SELECT " WH_COLUMNS " FROM working_hours WHERE id = $1 AND tenant_id = $2";
+static const struct api_filter wh_filters[] = {
+    {"branch_id", API_FILTER_ID, "branch_id", 0, 0, NULL},
+    {"user_id", API_FILTER_ID, "user_id", 0, 0, NULL},
+    {"branch_default", API_FILTER_IS_NULL, "user_id", 0, 0, NULL},
+    {"day_of_week", API_FILTER_INT, "day_of_week", 0, 6, NULL},
+    {NULL, 0, NULL, 0, 0, NULL},
+};
 
 /* One interval of a set, in minutes. */
 struct interval {
@@ -59,69 +63,6 @@ struct interval {
     char start_s[6], end_s[6];
 };
 
-int api_working_hours_list(struct http_req *req, struct err *e)
-{
-    struct api_auth a;
-    struct api_page page;
-    struct api_sql q = {0};
-    struct db *db = NULL;
-    const char *day = http_req_query(req, "day_of_week");
-    int64_t branch_id = 0, user_id = 0, dow = 0;
-    bool has_branch = false, has_user = false, branch_default = false, has_default = false;
-    int rc;
-
-    rc = api_auth_require(req, "working_hours", API_ACT_READ, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_page_parse(req, &page, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_query_id(req, "branch_id", &branch_id, &has_branch, e);
-    if (rc == 0)
-        rc = api_query_id(req, "user_id", &user_id, &has_user, e);
-    if (rc == 0)
-        rc = api_query_bool(req, "branch_default", &branch_default, &has_default, e);
-    if (rc < 0)
-        goto cleanup;
-    if (day != NULL && parse_int64(day, 0, 6, &dow) < 0) {
-        rc = api_reply_invalid(req, e, "day_of_week", "'day_of_week' must be 0 to 6");
-        goto cleanup;
-    }
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    api_sql_init(&q, "SELECT " WH_COLUMNS " FROM working_hours WHERE tenant_id = ");
-    api_sql_param(&q, DB_INT(a.tenant_id));
-    api_sql_add(&q, " AND id > ");
-    api_sql_param(&q, DB_INT(page.after_id));
-    if (has_branch) {
-        api_sql_add(&q, " AND branch_id = ");
-        api_sql_param(&q, DB_INT(branch_id));
-    }
-    if (has_user) {
-        api_sql_add(&q, " AND user_id = ");
-        api_sql_param(&q, DB_INT(user_id));
-    }
-    if (has_default)
-        api_sql_add(&q, branch_default ? " AND user_id IS NULL" : " AND user_id IS NOT NULL");
-    if (day != NULL) {
-        api_sql_add(&q, " AND day_of_week = ");
-        api_sql_param(&q, DB_INT(dow));
-    }
-    api_sql_add(&q, " ORDER BY id LIMIT ");
-    api_sql_param(&q, DB_INT(page.limit + 1));
-    rc = api_list_reply(req, db, &page, buf_str(&q.text), q.nparams, q.params, WH_TYPES, e);
-
-cleanup:
-    api_sql_release(&q);
-    return rc;
-}
-
-int api_working_hours_get(struct http_req *req, struct err *e)
-{
-    return api_catalogue_get(req, "working_hours", wh_select, WH_TYPES, "working hours", e);
-}
-
 /*
  * The branch must be the tenant's, the user (when not null) a PROFESSIONAL
  * of the tenant: else 404 / 400 naming the field.
@@ -129,42 +70,13 @@ int api_working_hours_get(struct http_req *req, struct err *e)
 static int check_owner(struct http_req *req, struct db *db, int64_t tenant_id,
                        const struct api_value *branch, const struct api_value *user, struct err *e)
 {
-    char *role = NULL;
-    int rc = 0;
+    int rc =
+        api_resource_check_ref(req, db, "branches", "branch", "branch_id", branch, tenant_id, e);
 
-    if (branch->present) {
-        rc = api_row_exists(db, "branches", branch->i, tenant_id, e);
-        if (rc < 0)
-            goto cleanup;
-        if (rc == 0) {
-            http_reply_error(req, 404, "not_found", "branch_id", "no branch '%lld' in this tenant",
-                             (long long)branch->i);
-            rc = err_set(e, ERR_NOT_FOUND, "no branch '%lld'", (long long)branch->i);
-            goto cleanup;
-        }
-    }
-    rc = 0;
-    if (user->present && !user->null) {
-        rc = db_query_text(db, "SELECT role FROM users WHERE id = $1 AND tenant_id = $2",
-                           DB_PARAMS(DB_INT(user->i), DB_INT(tenant_id)), &role, e);
-        if (rc < 0)
-            goto cleanup;
-        rc = 0;
-        if (role == NULL) {
-            http_reply_error(req, 404, "not_found", "user_id", "no user '%lld' in this tenant",
-                             (long long)user->i);
-            rc = err_set(e, ERR_NOT_FOUND, "no user '%lld'", (long long)user->i);
-        } else if (strcmp(role, "PROFESSIONAL") != 0) {
-            rc = api_reply_invalid(req, e, "user_id",
-                                   "user '%lld' is not a PROFESSIONAL: only professionals have "
-                                   "their own working hours",
-                                   (long long)user->i);
-        }
-    }
-
-cleanup:
-    free(role);
-    return rc;
+    if (rc < 0 || !user->present || user->null)
+        return rc;
+    return api_resource_check_professional(req, db, "user_id", user->i, tenant_id,
+                                           "have their own working hours", e);
 }
 
 /* Does [start, end) on day overlap another interval of the set (other than except_id)? */
@@ -209,136 +121,103 @@ static int reply_overlap(struct http_req *req, const char *field, struct err *e)
     return err_set(e, ERR_USAGE, "overlapping working hours");
 }
 
-int api_working_hours_create(struct http_req *req, struct err *e)
+/* check (create): the interval must end after it starts. */
+static int check_interval(struct api_write *w, struct err *e)
 {
-    struct api_auth a;
-    struct api_value v[API_MAX_FIELDS];
-    struct api_sql q = {0};
-    json_t *body = NULL;
-    struct db *db = NULL;
-    int64_t id = 0;
-    int rc;
+    if (w->mode == API_CREATE && w->v[F_START].i >= w->v[F_END].i)
+        return api_reply_invalid(w->req, e, "end_time", "'end_time' must be after 'start_time'");
+    return 0;
+}
 
-    rc = api_auth_require(req, "working_hours", API_ACT_CREATE, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_read_body(req, wh_fields, API_CREATE, &body, v, e);
-    if (rc < 0)
-        goto cleanup;
-    if (v[F_START].i >= v[F_END].i) {
-        rc = api_reply_invalid(req, e, "end_time", "'end_time' must be after 'start_time'");
-        goto cleanup;
+/*
+ * prepare: the row as it would be (on PATCH, the stored one with the body
+ * over it) must end after it starts, belong to the tenant's branch and
+ * professional, and overlap no other interval of its set.
+ */
+static int check_row(struct api_write *w, struct err *e)
+{
+    struct api_value *v = w->v;
+    struct db_res *r = NULL;
+    int64_t branch_id, user_id, day;
+    char start[6], end[6];
+    int rc = 0;
+
+    if (w->mode == API_CREATE) {
+        branch_id = v[F_BRANCH].i;
+        user_id = v[F_USER].null ? 0 : v[F_USER].i;
+        day = v[F_DAY].i;
+        snprintf(start, sizeof(start), "%s", v[F_START].s);
+        snprintf(end, sizeof(end), "%s", v[F_END].s);
+    } else {
+        rc = db_query(w->db,
+                      "SELECT branch_id, user_id, day_of_week, start_time, end_time "
+                      "FROM working_hours WHERE id = $1 AND tenant_id = $2",
+                      DB_PARAMS(DB_INT(w->id), DB_INT(w->a.tenant_id)), &r, e);
+        if (rc < 0)
+            goto cleanup;
+        if (!db_res_next(r)) {
+            rc = err_set(e, ERR_NOT_FOUND, "no working hours '%lld'", (long long)w->id);
+            goto cleanup;
+        }
+        branch_id = v[F_BRANCH].present ? v[F_BRANCH].i : db_res_int(r, 0);
+        user_id = v[F_USER].present ? (v[F_USER].null ? 0 : v[F_USER].i)
+                                    : (db_res_isnull(r, 1) ? 0 : db_res_int(r, 1));
+        day = v[F_DAY].present ? v[F_DAY].i : db_res_int(r, 2);
+        snprintf(start, sizeof(start), "%s", v[F_START].present ? v[F_START].s : db_res_text(r, 3));
+        snprintf(end, sizeof(end), "%s", v[F_END].present ? v[F_END].s : db_res_text(r, 4));
+        if (api_hhmm_parse(start) >= api_hhmm_parse(end)) {
+            rc = api_reply_invalid(w->req, e, v[F_END].present ? "end_time" : "start_time",
+                                   "'end_time' must be after 'start_time'");
+            goto cleanup;
+        }
     }
-    rc = api_worker_db(http_req_worker(req), &db, e);
+    rc = check_owner(w->req, w->db, w->a.tenant_id, &v[F_BRANCH], &v[F_USER], e);
     if (rc < 0)
         goto cleanup;
-    rc = check_owner(req, db, a.tenant_id, &v[F_BRANCH], &v[F_USER], e);
-    if (rc < 0)
-        goto cleanup;
-    rc = overlaps_stored(db, a.tenant_id, v[F_BRANCH].i, v[F_USER].null ? 0 : v[F_USER].i,
-                         v[F_DAY].i, v[F_START].s, v[F_END].s, 0, e);
-    if (rc < 0)
-        goto cleanup;
-    if (rc == 1) {
-        rc = reply_overlap(req, "start_time", e);
-        goto cleanup;
-    }
-    api_sql_insert(&q, "working_hours", a.tenant_id, wh_fields, v, NULL, NULL, NULL);
-    rc = db_query_int(db, buf_str(&q.text), q.nparams, q.params, &id, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_row_reply(req, 201, db, wh_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
-                       WH_TYPES, "working hours", id, e);
+    rc = overlaps_stored(w->db, w->a.tenant_id, branch_id, user_id, day, start, end, w->id, e);
+    if (rc == 1)
+        rc = reply_overlap(w->req, "start_time", e);
 
 cleanup:
-    api_sql_release(&q);
-    json_decref(body);
+    db_res_free(r);
     return rc;
+}
+
+static const struct api_resource working_hours = {
+    .right = "working_hours",
+    .table = "working_hours",
+    .columns = WH_COLUMNS,
+    .types = WH_TYPES,
+    .what = "working hours",
+    .fields = wh_fields,
+    .filters = wh_filters,
+    .check = check_interval,
+    .prepare = check_row,
+};
+
+int api_working_hours_list(struct http_req *req, struct err *e)
+{
+    return api_resource_list(req, &working_hours, e);
+}
+
+int api_working_hours_get(struct http_req *req, struct err *e)
+{
+    return api_resource_get(req, &working_hours, e);
+}
+
+int api_working_hours_create(struct http_req *req, struct err *e)
+{
+    return api_resource_create(req, &working_hours, e);
 }
 
 int api_working_hours_update(struct http_req *req, struct err *e)
 {
-    struct api_auth a;
-    struct api_value v[API_MAX_FIELDS];
-    struct api_sql q = {0};
-    struct db_res *r = NULL;
-    json_t *body = NULL;
-    struct db *db = NULL;
-    int64_t id = 0, branch_id, user_id, day;
-    char start[6], end[6], now[32];
-    int rc;
-
-    rc = api_auth_require(req, "working_hours", API_ACT_UPDATE, &a);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_path_id(req, "id", &id, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_read_body(req, wh_fields, API_UPDATE, &body, v, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_worker_db(http_req_worker(req), &db, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = db_query(db,
-                  "SELECT branch_id, user_id, day_of_week, start_time, end_time FROM working_hours "
-                  "WHERE id = $1 AND tenant_id = $2",
-                  DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)), &r, e);
-    if (rc < 0)
-        goto cleanup;
-    if (!db_res_next(r)) {
-        rc = err_set(e, ERR_NOT_FOUND, "no working hours '%lld'", (long long)id);
-        goto cleanup;
-    }
-    /* The row as it would be, to check it whole. */
-    branch_id = v[F_BRANCH].present ? v[F_BRANCH].i : db_res_int(r, 0);
-    user_id = v[F_USER].present ? (v[F_USER].null ? 0 : v[F_USER].i)
-                                : (db_res_isnull(r, 1) ? 0 : db_res_int(r, 1));
-    day = v[F_DAY].present ? v[F_DAY].i : db_res_int(r, 2);
-    snprintf(start, sizeof(start), "%s", v[F_START].present ? v[F_START].s : db_res_text(r, 3));
-    snprintf(end, sizeof(end), "%s", v[F_END].present ? v[F_END].s : db_res_text(r, 4));
-    db_res_free(r);
-    r = NULL;
-    if (api_hhmm_parse(start) >= api_hhmm_parse(end)) {
-        rc = api_reply_invalid(req, e, v[F_END].present ? "end_time" : "start_time",
-                               "'end_time' must be after 'start_time'");
-        goto cleanup;
-    }
-    rc = check_owner(req, db, a.tenant_id, &v[F_BRANCH], &v[F_USER], e);
-    if (rc < 0)
-        goto cleanup;
-    rc = overlaps_stored(db, a.tenant_id, branch_id, user_id, day, start, end, id, e);
-    if (rc < 0)
-        goto cleanup;
-    if (rc == 1) {
-        rc = reply_overlap(req, "start_time", e);
-        goto cleanup;
-    }
-    api_now_text(now);
-    api_sql_init(&q, "UPDATE working_hours SET updated_at = ");
-    api_sql_param(&q, DB_TEXT(now));
-    api_sql_set_fields(&q, wh_fields, v, NULL, false);
-    api_sql_add(&q, " WHERE id = ");
-    api_sql_param(&q, DB_INT(id));
-    api_sql_add(&q, " AND tenant_id = ");
-    api_sql_param(&q, DB_INT(a.tenant_id));
-    rc = db_exec_params(db, buf_str(&q.text), q.nparams, q.params, NULL, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = api_row_reply(req, 200, db, wh_select, DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)),
-                       WH_TYPES, "working hours", id, e);
-
-cleanup:
-    db_res_free(r);
-    api_sql_release(&q);
-    json_decref(body);
-    return rc;
+    return api_resource_update(req, &working_hours, e);
 }
 
 int api_working_hours_delete(struct http_req *req, struct err *e)
 {
-    return api_catalogue_delete(req, "working_hours", "working_hours", NULL, "working hours", NULL,
-                                e);
+    return api_resource_delete(req, &working_hours, e);
 }
 
 /* Check the intervals of a PUT: shape, start < end, no overlap within the set. */
