@@ -42,8 +42,8 @@ int boot_connect(const struct url *u, int timeout_s, struct db **out, struct err
             return rc; /* a rejected password or a bad configuration: retrying cannot help */
         left = (double)timeout_s - (time_mono() - start);
         if (left <= 0) {
-            return err_prefix(e, "gave up after %d attempts in %d s (DB_CONNECT_TIMEOUT)",
-                              attempt, timeout_s);
+            return err_prefix(e, "gave up after %d attempts in %d s (DB_CONNECT_TIMEOUT)", attempt,
+                              timeout_s);
         }
         log_warn("database not reachable (attempt %d): %s; retrying in %.1f s", attempt, e->msg,
                  delay < left ? delay : left);
@@ -52,8 +52,7 @@ int boot_connect(const struct url *u, int timeout_s, struct db **out, struct err
     }
 }
 
-int boot_master_admin(struct db *db, const char *hash, enum boot_master_result *out,
-                      struct err *e)
+int boot_master_admin(struct db *db, const char *hash, enum boot_master_result *out, struct err *e)
 {
     int64_t n = 0;
     int rc;

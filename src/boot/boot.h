@@ -28,8 +28,7 @@ enum boot_master_result {
  * Step 7: create the master_admin_config row from hash (may be NULL) when the
  * row is missing.  An existing row is never changed.
  */
-int boot_master_admin(struct db *db, const char *hash, enum boot_master_result *out,
-                      struct err *e);
+int boot_master_admin(struct db *db, const char *hash, enum boot_master_result *out, struct err *e);
 
 /*
  * Set (insert or replace) the master admin's password hash and end every

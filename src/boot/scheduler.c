@@ -15,10 +15,10 @@
 #include "ops/backups.h"
 
 /* How soon after start a catch-up backup runs, and how often staleness is checked. */
-#define CATCHUP_DELAY_S   5
-#define STALE_CHECK_S     3600
-#define CATCHUP_AGE_S     (24 * 3600)
-#define SCHEDULER_LOCK    "backup-scheduler"
+#define CATCHUP_DELAY_S 5
+#define STALE_CHECK_S   3600
+#define CATCHUP_AGE_S   (24 * 3600)
+#define SCHEDULER_LOCK  "backup-scheduler"
 
 struct scheduler {
     const struct config *cfg;
@@ -116,7 +116,8 @@ static void run_backup(struct scheduler *s, time_t due)
     if (backup_take(&o, &r, &e) < 0)
         log_error("scheduled backup failed: %s", e.msg); /* backup_take alerted */
     else
-        log_info("scheduled backup done: '%s' (%.1f s)", r.files[BACKUP_DAILY] ? r.files[BACKUP_DAILY] : "", r.seconds);
+        log_info("scheduled backup done: '%s' (%.1f s)",
+                 r.files[BACKUP_DAILY] ? r.files[BACKUP_DAILY] : "", r.seconds);
     pthread_mutex_lock(&s->mu);
     s->running = false;
     pthread_cond_broadcast(&s->cv);

@@ -17,8 +17,8 @@
 #include "common/util.h"
 #include "migrate/migrate.h"
 
-#define MASTER_MIN_LEN  12
-#define MASTER_MAX_LEN  72 /* bcrypt uses the first 72 bytes only */
+#define MASTER_MIN_LEN     12
+#define MASTER_MAX_LEN     72 /* bcrypt uses the first 72 bytes only */
 #define MASTER_BCRYPT_COST 12
 
 /* Read one line from f into buf (without the newline).  -1 at end of input. */

@@ -169,8 +169,8 @@ int backup_cmd_verify(struct cmd_ctx *ctx, int nfiles, char **files)
     backup_state_record_verify(ctx->cfg.backup_dir, time(NULL), n, bad, failed, nfailed);
     if (damaged > 0) {
         struct err ae;
-        err_set(&ae, ERR_VERIFY, "%d of %d backups failed verification (first: '%s')", damaged,
-                n, nfailed > 0 ? failed[0] : "?");
+        err_set(&ae, ERR_VERIFY, "%d of %d backups failed verification (first: '%s')", damaged, n,
+                nfailed > 0 ? failed[0] : "?");
         backup_alert(&ctx->cfg, "verify failed", &ae);
     }
     if (ctx->json) {

@@ -110,8 +110,9 @@ static void print_flags(FILE *out, const struct cmd_flag *flags)
 void cmd_print_help(FILE *out, const struct cmd *c)
 {
     if (c == NULL) {
-        fprintf(out, "citaplanner %s — appointment booking for spas and salons\n\n"
-                     "Usage: citaplanner COMMAND [OPTIONS]\n\nCommands:\n",
+        fprintf(out,
+                "citaplanner %s — appointment booking for spas and salons\n\n"
+                "Usage: citaplanner COMMAND [OPTIONS]\n\nCommands:\n",
                 CITAPLANNER_VERSION);
         for (int i = 0; cmd_table[i] != NULL; i++)
             fprintf(out, "  %-10s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
@@ -192,8 +193,7 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv)
             } else if (config_set_flag(&ctx->cfg, flagname, value) == 1) {
                 continue;
             }
-            return cmd_usage_error(ctx, "unknown option '--%s' for '%s'", flagname,
-                                   ctx->cmd->name);
+            return cmd_usage_error(ctx, "unknown option '--%s' for '%s'", flagname, ctx->cmd->name);
         }
         if (f->has_arg && value == NULL) {
             if (i + 1 >= argc)

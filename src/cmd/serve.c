@@ -243,12 +243,11 @@ static int prepare_database(struct cmd_ctx *ctx, struct db *db, char **secret)
     if (generated)
         log_info("session secret generated and kept in the database");
 
-cleanup:
-    {
-        struct err ue;
-        err_clear(&ue);
-        db_unlock(db, "boot", &ue);
-    }
+cleanup : {
+    struct err ue;
+    err_clear(&ue);
+    db_unlock(db, "boot", &ue);
+}
     return rc;
 }
 
