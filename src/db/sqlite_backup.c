@@ -147,11 +147,49 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/*
+ * Copy all of src's main database into dst's in one sqlite3_backup_step(-1),
+ * retrying while the destination is busy (up to BUSY_LIMIT_S from t0) unless
+ * cancelled.  what ("copy", "restore") and path name it in errors.
+ */
+static int copy_all(sqlite3 *dst, sqlite3 *src, double t0, volatile int *cancel, const char *what,
+                    const char *path, struct err *e)
+{
+    char msg[64];
+    sqlite3_backup *bk = sqlite3_backup_init(dst, "main", src, "main");
+    int rc;
+
+    if (bk == NULL) {
+        snprintf(msg, sizeof(msg), "cannot start the %s into", what);
+        return sqlite_fail(e, dst, SQLITE_ERROR, msg, path);
+    }
+    for (;;) {
+        rc = sqlite3_backup_step(bk, -1);
+        if (rc == SQLITE_DONE)
+            break;
+        if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && time_mono() - t0 < BUSY_LIMIT_S &&
+            (cancel == NULL || *cancel == 0)) {
+            sleep_ms(50);
+            continue;
+        }
+        if (cancel != NULL && *cancel != 0) {
+            sqlite3_backup_finish(bk);
+            return err_set(e, ERR_BACKUP, "%s into '%s' cancelled", what, path);
+        }
+        break;
+    }
+    rc = sqlite3_backup_finish(bk);
+    if (rc != SQLITE_OK) {
+        snprintf(msg, sizeof(msg), "cannot %s into", what);
+        return sqlite_fail(e, dst, rc, msg, path);
+    }
+    return 0;
+}
+
 int db_sqlite_backup(const char *src_path, const char *dst_path, struct db_snapshot_stats *st,
                      volatile int *cancel, struct err *e)
 {
     sqlite3 *src = NULL, *dst = NULL;
-    sqlite3_backup *bk = NULL;
     bool created = false;
     struct stat sb;
     double t0 = time_mono();
@@ -211,32 +249,9 @@ int db_sqlite_backup(const char *src_path, const char *dst_path, struct db_snaps
     if (rc < 0)
         goto cleanup;
 
-    bk = sqlite3_backup_init(dst, "main", src, "main");
-    if (bk == NULL) {
-        rc = sqlite_fail(e, dst, SQLITE_ERROR, "cannot start the copy into", dst_path);
+    rc = copy_all(dst, src, t0, cancel, "copy", dst_path, e);
+    if (rc < 0)
         goto cleanup;
-    }
-    for (;;) {
-        rc = sqlite3_backup_step(bk, -1);
-        if (rc == SQLITE_DONE)
-            break;
-        if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && time_mono() - t0 < BUSY_LIMIT_S &&
-            (cancel == NULL || *cancel == 0)) {
-            sleep_ms(50);
-            continue;
-        }
-        if (cancel != NULL && *cancel != 0) {
-            rc = err_set(e, ERR_BACKUP, "copy of '%s' cancelled", src_path);
-            goto cleanup;
-        }
-        break;
-    }
-    rc = sqlite3_backup_finish(bk);
-    bk = NULL;
-    if (rc != SQLITE_OK) {
-        rc = sqlite_fail(e, dst, rc, "cannot copy the database into", dst_path);
-        goto cleanup;
-    }
     sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
 
     /*
@@ -258,8 +273,6 @@ int db_sqlite_backup(const char *src_path, const char *dst_path, struct db_snaps
     rc = 0;
 
 cleanup:
-    if (bk != NULL)
-        sqlite3_backup_finish(bk);
     if (src != NULL) {
         if (!sqlite3_get_autocommit(src))
             sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);
@@ -345,19 +358,24 @@ int db_sqlite_restore(const char *src_path, const char *dst_path, volatile int *
                       struct err *e)
 {
     sqlite3 *src = NULL, *dst = NULL;
-    sqlite3_backup *bk = NULL;
     double t0 = time_mono();
     int fd = -1;
     int rc;
 
-    /* A missing database is created here, private (0600), as db_open would. */
-    fd = open(dst_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    /*
+     * A missing database is created here, private (0600), as db_open would.
+     * O_EXCL: never open and close an existing live file, since closing any
+     * descriptor of it drops this process's POSIX locks on it (see sqlite.c).
+     */
+    fd = open(dst_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) {
         rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot open '%s': %s",
                      dst_path, strerror(errno));
         goto cleanup;
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
+    fd = -1;
     rc = sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL);
     if (rc != SQLITE_OK) {
         rc = sqlite_fail(e, src, rc, "cannot open", src_path);
@@ -375,33 +393,10 @@ int db_sqlite_restore(const char *src_path, const char *dst_path, volatile int *
         rc = sqlite_fail(e, dst, rc, "cannot prepare", dst_path);
         goto cleanup;
     }
-    bk = sqlite3_backup_init(dst, "main", src, "main");
-    if (bk == NULL) {
-        rc = sqlite_fail(e, dst, SQLITE_ERROR, "cannot start the restore into", dst_path);
+    /* One step: the whole copy is one write transaction on dst. */
+    rc = copy_all(dst, src, t0, cancel, "restore", dst_path, e);
+    if (rc < 0)
         goto cleanup;
-    }
-    /* One step (-1): the whole copy is one write transaction on dst. */
-    for (;;) {
-        rc = sqlite3_backup_step(bk, -1);
-        if (rc == SQLITE_DONE)
-            break;
-        if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && time_mono() - t0 < BUSY_LIMIT_S &&
-            (cancel == NULL || *cancel == 0)) {
-            sleep_ms(50);
-            continue;
-        }
-        if (cancel != NULL && *cancel != 0) {
-            rc = err_set(e, ERR_BACKUP, "restore into '%s' cancelled", dst_path);
-            goto cleanup;
-        }
-        break;
-    }
-    rc = sqlite3_backup_finish(bk);
-    bk = NULL;
-    if (rc != SQLITE_OK) {
-        rc = sqlite_fail(e, dst, rc, "cannot restore into", dst_path);
-        goto cleanup;
-    }
     /* The copy's header said rollback journal; the live file stays in WAL. */
     rc = sqlite3_exec(dst, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -411,8 +406,6 @@ int db_sqlite_restore(const char *src_path, const char *dst_path, volatile int *
     rc = 0;
 
 cleanup:
-    if (bk != NULL)
-        sqlite3_backup_finish(bk);
     sqlite3_close_v2(src);
     sqlite3_close_v2(dst);
     return rc;
