@@ -12,7 +12,8 @@ pkgs=(
   postgresql-client sqlite3 tzdata ca-certificates
 )
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev postgresql python3-pytest python3-pytest-xdist python3-yaml curl wrk)
+  pkgs+=(libcmocka-dev postgresql python3-pytest python3-pytest-xdist python3-yaml curl wrk
+        chromium chromium-driver python3-selenium)
 fi
 
 missing=()

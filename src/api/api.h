@@ -48,6 +48,7 @@ struct api_worker {
 extern const struct http_route api_catalogue_routes[]; /* routes_catalogue.c */
 extern const struct http_route api_booking_routes[];   /* routes_booking.c */
 extern const struct http_route api_admin_routes[];     /* routes_admin.c */
+extern const struct http_route api_web_routes[];       /* web.c: GET / and /assets/{name} */
 const struct http_route *api_route_table(void);
 
 /*

@@ -141,7 +141,9 @@ static void send_reply(struct http_req *req, int status, const char *content_typ
     size_t len = evbuffer_get_length(out);
 
     evhttp_add_header(headers, "X-Request-Id", req->id);
-    evhttp_add_header(headers, "Cache-Control", "no-store");
+    /* A handler may set its own caching (the embedded web app: ETag + no-cache). */
+    if (evhttp_find_header(headers, "Cache-Control") == NULL)
+        evhttp_add_header(headers, "Cache-Control", "no-store");
     evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
     if (content_type != NULL)
         evhttp_add_header(headers, "Content-Type", content_type);

@@ -1,0 +1,626 @@
+// The staff web app: hash routes, one render function per screen, all data
+// from the JSON API (api.js).  No inline script or style: blocks are placed
+// through the CSSOM, which the Content-Security-Policy allows.
+import { api, qs, session, ApiError } from './api.js';
+import { t, setLang, lang, locale, money } from './i18n.js';
+
+const main = document.getElementById('main');
+const state = { date: null, branch: null, view: 'day', pro: null, verify: {}, ctx: null };
+let refreshTimer = null;
+
+// ---- small DOM helpers -------------------------------------------------
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const kid of kids.flat()) if (kid !== null && kid !== undefined && kid !== false)
+    el.append(kid instanceof Node ? kid : String(kid));
+  return el;
+}
+function field(label, input, name) {
+  const id = input.id || 'f-' + (name || Math.random().toString(36).slice(2));
+  input.id = id;
+  if (name) input.name = name;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input,
+    h('p', { class: 'field-error', 'data-for': name || '', role: 'alert' }));
+}
+function showErrors(form, err) {
+  form.querySelectorAll('.field-error').forEach((p) => { p.textContent = ''; });
+  const box = form.querySelector('.form-error');
+  if (box) box.textContent = '';
+  const msg = err instanceof ApiError ? err.message : String(err.message || err);
+  const slot = err.field && form.querySelector(`.field-error[data-for="${err.field}"]`);
+  if (slot) slot.textContent = msg;
+  else if (box) box.textContent = msg;
+  else toast(msg, true);
+}
+function toast(msg, bad) {
+  const el = document.getElementById('toast');
+  el.textContent = msg;
+  el.className = bad ? 'show bad' : 'show';
+  setTimeout(() => { el.className = ''; }, 3000);
+}
+function clear(el) { while (el.firstChild) el.firstChild.remove(); }
+function screen(title, ...kids) {
+  clear(main);
+  main.append(h('h1', { text: title }), ...kids);
+  main.focus();
+}
+
+// ---- time in the branch's zone ------------------------------------------
+function tz() {
+  const b = state.ctx && state.ctx.branches.find((x) => x.id === state.branch);
+  return (b && b.timezone) || (state.ctx && state.ctx.tenant.timezone) || 'UTC';
+}
+function todayIn(zone) { return new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date()); }
+function addDays(day, n) {
+  const [y, m, d] = day.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+}
+function weekday(day) { const [y, m, d] = day.split('-').map(Number); return new Date(Date.UTC(y, m - 1, d)).getUTCDay(); }
+function minutesOf(iso, zone) {
+  const p = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .formatToParts(new Date(iso));
+  return Number(p.find((x) => x.type === 'hour').value) * 60 + Number(p.find((x) => x.type === 'minute').value);
+}
+function fmtTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), hour: '2-digit', minute: '2-digit' }).format(new Date(iso)); }
+function fmtDate(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), dateStyle: 'full' }).format(new Date(iso)); }
+function fmtDateTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso)); }
+function fmtDay(day) { return new Intl.DateTimeFormat(locale(), { timeZone: 'UTC', dateStyle: 'full' }).format(new Date(day + 'T12:00:00Z')); }
+function bytes(n) {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(n) + ' ' + u[i];
+}
+
+// ---- session -------------------------------------------------------------
+function isMaster() { const s = session.load(); return s && s.kind === 'master'; }
+function role() { return state.ctx ? state.ctx.user.role : null; }
+async function loadContext() {
+  const me = await api('GET', '/auth/me');
+  const s = session.load() || {};
+  s.csrf = me.csrf_token; s.kind = 'staff';
+  session.save(s);
+  const branches = (await api('GET', '/branches')).items;
+  const services = (await api('GET', '/services')).items;
+  let pros = [];
+  if (me.user.role === 'PROFESSIONAL') pros = [me.user];
+  else pros = (await api('GET', '/users' + qs({ role: 'PROFESSIONAL' }))).items.filter((u) => u.role === 'PROFESSIONAL' && u.active);
+  state.ctx = { user: me.user, tenant: me.tenant, branches, services, pros };
+  if (!state.branch && branches.length) state.branch = me.user.branch_id || branches[0].id;
+  if (!state.date) state.date = todayIn(tz());
+}
+
+function renderHeader() {
+  const top = document.getElementById('top');
+  const nav = document.getElementById('nav');
+  clear(nav);
+  const s = session.load();
+  top.hidden = !s;
+  document.getElementById('lang-label').textContent = t('lang');
+  document.getElementById('logout').textContent = t('logout');
+  if (!s) return;
+  const links = isMaster() ? [['#/safety', 'safety']] : [['#/agenda', 'agenda'], ['#/clients', 'clients']];
+  if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.splice(1, 0, ['#/new', 'new_appt']);
+  if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/catalogue', 'catalogue']);
+  for (const [href, key] of links)
+    nav.append(h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null, text: t(key) }));
+  const who = document.getElementById('who');
+  who.textContent = isMaster() ? 'Master admin · MASTER'
+    : `${state.ctx.user.first_name} ${state.ctx.user.last_name} · ${state.ctx.user.role}`;
+}
+
+// ---- login ----------------------------------------------------------------
+function renderLogin(master) {
+  const form = h('form', { class: 'card narrow', id: 'login-form' });
+  const email = h('input', { type: 'email', autocomplete: 'username', required: true });
+  const pw = h('input', { type: 'password', autocomplete: 'current-password', required: true });
+  if (!master) form.append(field(t('email'), email, 'email'));
+  form.append(field(t('password'), pw, 'password'), h('p', { class: 'form-error', role: 'alert' }),
+    h('button', { type: 'submit', class: 'primary', text: t('login') }),
+    h('p', {}, h('a', { href: master ? '#/login' : '#/admin-login', text: master ? t('to_staff') : t('to_master') })));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      if (master) {
+        const r = await api('POST', '/admin/login', { password: pw.value });
+        session.save({ kind: 'master', csrf: r.csrf_token });
+        location.hash = '#/safety';
+      } else {
+        const r = await api('POST', '/auth/login', { email: email.value, password: pw.value });
+        session.save({ kind: 'staff', csrf: r.csrf_token });
+        state.ctx = null;
+        location.hash = '#/agenda';
+      }
+    } catch (err) { showErrors(form, err); }
+  });
+  screen(master ? t('master_login') : t('staff_login'), form);
+}
+
+// ---- agenda ----------------------------------------------------------------
+const DAY_START = 7 * 60, DAY_END = 21 * 60, PX = 1.2;
+function serviceOf(id) { return state.ctx.services.find((s) => s.id === id) || { name: '?', color: '#999' }; }
+function proName(id) { const p = state.ctx.pros.find((x) => x.id === id); return p ? `${p.first_name} ${p.last_name}` : `#${id}`; }
+
+async function renderAgenda() {
+  const c = state.ctx;
+  if (role() === 'PROFESSIONAL') state.pro = c.user.id;
+  const branchSel = h('select', { onchange: (e) => { state.branch = Number(e.target.value); renderAgenda(); } },
+    c.branches.map((b) => h('option', { value: b.id, selected: b.id === state.branch, text: b.name })));
+  const dateIn = h('input', { type: 'date', value: state.date, onchange: (e) => { state.date = e.target.value; renderAgenda(); } });
+  const viewSel = h('select', { onchange: (e) => { state.view = e.target.value; renderAgenda(); } },
+    h('option', { value: 'day', selected: state.view === 'day', text: t('day') }),
+    h('option', { value: 'week', selected: state.view === 'week', text: t('week') }));
+  const proSel = h('select', { onchange: (e) => { state.pro = Number(e.target.value); renderAgenda(); } },
+    c.pros.map((p) => h('option', { value: p.id, selected: p.id === state.pro, text: `${p.first_name} ${p.last_name}` })));
+  const step = state.view === 'week' ? 7 : 1;
+  const bar = h('div', { class: 'toolbar' },
+    field(t('branch'), branchSel, 'branch'), field(t('date'), dateIn, 'date'), field(t('week') + '/' + t('day'), viewSel, 'view'),
+    state.view === 'week' ? field(t('professional'), proSel, 'pro') : null,
+    h('button', { type: 'button', onclick: () => { state.date = addDays(state.date, -step); renderAgenda(); }, text: '‹ ' + t('prev') }),
+    h('button', { type: 'button', onclick: () => { state.date = todayIn(tz()); renderAgenda(); }, text: t('today') }),
+    h('button', { type: 'button', onclick: () => { state.date = addDays(state.date, step); renderAgenda(); }, text: t('next') + ' ›' }),
+    h('button', { type: 'button', id: 'refresh', onclick: () => drawAgenda(grid), text: t('refresh') }));
+  const grid = h('div', { class: 'agenda', id: 'agenda' });
+  screen(t('agenda'), bar, grid);
+  if (state.view === 'week' && !state.pro && c.pros.length) state.pro = c.pros[0].id;
+  await drawAgenda(grid);
+  clearInterval(refreshTimer);
+  refreshTimer = setInterval(() => { if (location.hash.startsWith('#/agenda') && document.body.contains(grid)) drawAgenda(grid); }, 30000);
+}
+
+async function drawAgenda(grid) {
+  const zone = tz();
+  const days = state.view === 'week' ? [0, 1, 2, 3, 4, 5, 6].map((i) => addDays(state.date, i - weekday(state.date))) : [state.date];
+  const items = [];
+  let cursor = null;
+  do {
+    const r = await api('GET', '/appointments' + qs({ from: days[0], to: days[days.length - 1], branch_id: state.branch,
+      professional_id: state.view === 'week' ? state.pro : null, limit: 200, cursor }));
+    items.push(...r.items); cursor = r.next_cursor;
+  } while (cursor);
+  const cols = state.view === 'week'
+    ? days.map((d) => ({ key: d, title: fmtDay(d), match: (a) => a.start_at.slice(0, 10) === d || new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.start_at)) === d }))
+    : state.ctx.pros.map((p) => ({ key: p.id, title: `${p.first_name} ${p.last_name}`, match: (a) => a.professional_id === p.id }));
+  clear(grid);
+  grid.append(h('h2', { class: 'agenda-title', text: state.view === 'week' ? `${proName(state.pro)} · ${fmtDay(days[0])} – ${fmtDay(days[6])}` : fmtDay(state.date) }));
+  const body = h('div', { class: 'agenda-body' });
+  const hoursCol = h('div', { class: 'hours' }, h('div', { class: 'col-head' }));
+  const inner = h('div', { class: 'col-inner' });
+  inner.style.height = `${(DAY_END - DAY_START) * PX}px`;
+  for (let m = DAY_START; m < DAY_END; m += 60) {
+    const l = h('span', { class: 'hour', text: `${String(m / 60).padStart(2, '0')}:00` });
+    l.style.top = `${(m - DAY_START) * PX}px`;
+    inner.append(l);
+  }
+  hoursCol.append(inner);
+  body.append(hoursCol);
+  for (const col of cols) {
+    const colEl = h('div', { class: 'col', 'data-col': col.key }, h('div', { class: 'col-head', text: col.title }));
+    const area = h('div', { class: 'col-inner' });
+    area.style.height = `${(DAY_END - DAY_START) * PX}px`;
+    for (const a of items.filter(col.match)) {
+      const s = serviceOf(a.service_id);
+      const top = Math.max(0, minutesOf(a.start_at, zone) - DAY_START);
+      const len = Math.max(15, (new Date(a.end_at) - new Date(a.start_at)) / 60000);
+      const b = h('button', { type: 'button', class: `appt st-${a.status}`, 'data-id': a.id,
+        onclick: () => { location.hash = `#/appt/${a.id}`; } },
+        h('strong', { text: `${fmtTime(a.start_at, zone)} ${s.name}` }), h('span', { class: 'status', text: t(a.status) }));
+      b.style.top = `${top * PX}px`;
+      b.style.height = `${len * PX - 2}px`;
+      b.style.borderLeftColor = s.color || '#999';
+      b.style.backgroundColor = (s.color || '#999999') + '33';
+      area.append(b);
+    }
+    colEl.append(area);
+    body.append(colEl);
+  }
+  grid.append(body);
+  if (!items.length) grid.append(h('p', { class: 'muted', text: t('none') }));
+}
+
+// ---- new appointment --------------------------------------------------------
+function clientLabel(c) { return `${c.first_name} ${c.last_name} · ${c.phone || c.email || ''}`; }
+
+function clientPicker(onPick) {
+  const box = h('div', { class: 'client-picker' });
+  const q = h('input', { type: 'search', placeholder: t('search_client') });
+  const results = h('ul', { class: 'results' });
+  const doSearch = async () => {
+    const r = await api('GET', '/clients' + qs({ q: q.value, limit: 8 }));
+    clear(results);
+    for (const c of r.items) results.append(h('li', {}, h('button', { type: 'button', onclick: () => onPick(c), text: clientLabel(c) })));
+    if (!r.items.length) results.append(h('li', { class: 'muted', text: t('none') }));
+  };
+  const form = h('form', { class: 'inline-form', id: 'new-client-form' });
+  const fn = h('input', { required: true }), ln = h('input'), ph = h('input', { type: 'tel' }), em = h('input', { type: 'email' });
+  form.append(h('h3', { text: t('new_client') }), field(t('first_name'), fn, 'first_name'), field(t('last_name'), ln, 'last_name'),
+    field(t('phone'), ph, 'phone'), field(t('email'), em, 'email'), h('p', { class: 'form-error', role: 'alert' }),
+    h('button', { type: 'submit', text: t('create') }));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { first_name: fn.value, last_name: ln.value };
+    if (ph.value) body.phone = ph.value;
+    if (em.value) body.email = em.value;
+    try { onPick(await api('POST', '/clients', body)); } catch (err) { showErrors(form, err); }
+  });
+  box.append(h('div', { class: 'row' }, field(t('search_client'), q, 'q'), h('button', { type: 'button', id: 'client-search', onclick: doSearch, text: t('search') })), results, form);
+  q.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); doSearch(); } });
+  return box;
+}
+
+function slotPicker({ serviceId, proId, date, onPick }) {
+  const box = h('div', { class: 'slots', id: 'slots' });
+  const load = async () => {
+    clear(box);
+    box.append(h('h3', { text: t('free_times') }));
+    const r = await api('GET', '/availability' + qs({ service_id: serviceId, branch_id: state.branch, from: date, to: date, professional_id: proId || null }));
+    let n = 0;
+    for (const p of r.professionals) {
+      if (proId && p.professional_id !== proId) continue;
+      const row = h('div', { class: 'slot-row' }, h('span', { class: 'slot-pro', text: `${p.first_name} ${p.last_name}` }));
+      for (const s of p.slots) {
+        n++;
+        row.append(h('button', { type: 'button', class: 'slot', 'data-start': s, 'data-pro': p.professional_id,
+          onclick: (ev) => { box.querySelectorAll('.slot').forEach((x) => x.classList.remove('chosen')); ev.target.classList.add('chosen'); onPick(s, p.professional_id); },
+          text: fmtTime(s, r.timezone) }));
+      }
+      box.append(row);
+    }
+    if (!n) box.append(h('p', { class: 'muted', text: t('no_times') }));
+  };
+  box.reload = load;
+  return box;
+}
+
+async function renderNew() {
+  const c = state.ctx;
+  const pick = { client: null, start: null, pro: null };
+  const form = h('form', { class: 'card', id: 'booking-form' });
+  const chosen = h('p', { class: 'chosen-client', id: 'chosen-client' });
+  const svc = h('select', { required: true }, c.services.filter((s) => s.active).map((s) => h('option', { value: s.id, text: `${s.name} · ${s.duration_min} min · ${money(s.price_cents)}` })));
+  const pro = h('select');
+  const date = h('input', { type: 'date', value: state.date < todayIn(tz()) ? todayIn(tz()) : state.date });
+  const notes = h('textarea', { rows: 2 });
+  const slotsWrap = h('div');
+  const alertBox = h('p', { class: 'conflict', role: 'alert', id: 'conflict' });
+  let slots = null;
+  const loadPros = async () => {
+    const r = await api('GET', `/services/${svc.value}/professionals`);
+    clear(pro);
+    pro.append(h('option', { value: '', text: t('any_pro') }), ...r.items.filter((p) => p.active).map((p) => h('option', { value: p.user_id, text: `${p.first_name} ${p.last_name}` })));
+  };
+  const loadSlots = async () => {
+    pick.start = null;
+    slots = slotPicker({ serviceId: Number(svc.value), proId: pro.value ? Number(pro.value) : null, date: date.value,
+      onPick: (s, p) => { pick.start = s; pick.pro = p; } });
+    clear(slotsWrap); slotsWrap.append(slots);
+    await slots.reload();
+  };
+  svc.addEventListener('change', async () => { await loadPros(); await loadSlots(); });
+  pro.addEventListener('change', loadSlots);
+  date.addEventListener('change', loadSlots);
+  const picker = clientPicker((cl) => { pick.client = cl; chosen.textContent = `${t('client')}: ${clientLabel(cl)}`; });
+  form.append(h('fieldset', {}, h('legend', { text: t('client') }), picker, chosen, h('p', { class: 'field-error', 'data-for': 'client_id' })),
+    h('fieldset', {}, h('legend', { text: t('service') }), field(t('service'), svc, 'service_id'), field(t('professional'), pro, 'professional_id'),
+      field(t('date'), date, 'date'), slotsWrap, h('p', { class: 'field-error', 'data-for': 'start' }), field(t('notes'), notes, 'notes')),
+    alertBox, h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', class: 'primary', id: 'book', text: t('confirm_booking') }));
+  form.addEventListener('submit', async (ev) => {
+    if (ev.target !== form) return;
+    ev.preventDefault();
+    alertBox.textContent = '';
+    try {
+      if (!pick.client) throw Object.assign(new Error(t('client') + ' ?'), { field: 'client_id' });
+      if (!pick.start) throw Object.assign(new Error(t('free_times') + ' ?'), { field: 'start' });
+      const body = { client_id: pick.client.id, service_id: Number(svc.value), professional_id: pick.pro, branch_id: state.branch, start: pick.start };
+      if (notes.value) body.notes = notes.value;
+      const a = await api('POST', '/appointments', body);
+      toast(t('booked'));
+      location.hash = `#/appt/${a.id}`;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'slot_taken') {
+        alertBox.textContent = t('slot_taken');
+        await loadSlots();
+      } else showErrors(form, err);
+    }
+  });
+  screen(t('new_appt'), form);
+  await loadPros();
+  await loadSlots();
+}
+
+// ---- appointment detail -------------------------------------------------------
+async function renderAppt(id) {
+  const a = await api('GET', `/appointments/${id}`);
+  const zone = a.timezone || tz();
+  const s = serviceOf(a.service_id);
+  let client = null;
+  try { client = await api('GET', `/clients/${a.client_id}`); } catch { client = null; }
+  const r = role();
+  const canPay = ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(r);
+  const open = ['PENDING', 'CONFIRMED'].includes(a.status);
+  const act = async (fn) => { try { await fn(); toast(t('saved')); await renderAppt(id); } catch (err) { toast(err.message, true); } };
+  const actions = h('div', { class: 'actions' });
+  const patch = (body) => api('PATCH', `/appointments/${id}`, body);
+  // The life cycle of SPEC §7: PENDING -> CONFIRMED -> COMPLETED; a professional only completes or marks a no-show.
+  if (a.status === 'PENDING' && r !== 'PROFESSIONAL') actions.append(h('button', { type: 'button', id: 'act-confirm', onclick: () => act(() => patch({ status: 'CONFIRMED' })), text: t('confirm') }));
+  if (open) {
+    if (a.status === 'CONFIRMED') actions.append(h('button', { type: 'button', id: 'act-complete', class: 'primary', onclick: () => act(() => patch({ status: 'COMPLETED' })), text: t('complete') }));
+    actions.append(h('button', { type: 'button', id: 'act-noshow', onclick: () => act(() => patch({ status: 'NO_SHOW' })), text: t('no_show') }));
+    if (r !== 'PROFESSIONAL') actions.append(h('button', { type: 'button', id: 'act-cancel', class: 'danger', onclick: () => act(() => api('POST', `/appointments/${id}/cancel`, {})), text: t('cancel') }));
+  }
+  const info = h('dl', { class: 'facts' },
+    h('dt', { text: t('status') }), h('dd', { id: 'appt-status', class: `badge st-${a.status}`, text: t(a.status) }),
+    h('dt', { text: t('client') }), h('dd', { text: client ? clientLabel(client) : `#${a.client_id}` }),
+    h('dt', { text: t('service') }), h('dd', { text: s.name }),
+    h('dt', { text: t('professional') }), h('dd', { text: proName(a.professional_id) }),
+    h('dt', { text: t('date') }), h('dd', { text: `${fmtDate(a.start_at, zone)} ${fmtTime(a.start_at, zone)}–${fmtTime(a.end_at, zone)}` }),
+    h('dt', { text: t('price') }), h('dd', { text: money(a.price_cents) }));
+  const kids = [info, actions];
+  if (r !== 'PROFESSIONAL') {
+    const nf = h('form', { class: 'inline-form' });
+    const notes = h('textarea', { rows: 2 });
+    notes.value = a.notes || '';
+    nf.append(field(t('notes'), notes, 'notes'), h('button', { type: 'submit', text: t('save') }));
+    nf.addEventListener('submit', (ev) => { ev.preventDefault(); act(() => patch({ notes: notes.value || null })).catch((err) => showErrors(nf, err)); });
+    kids.push(nf);
+  }
+  if (open && r !== 'PROFESSIONAL') {
+    const rs = h('div', { class: 'inline-form' }, h('h3', { text: t('reschedule') }));
+    const d = h('input', { type: 'date', value: new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.start_at)) });
+    const holder = h('div');
+    const load = async () => {
+      const sp = slotPicker({ serviceId: a.service_id, proId: a.professional_id, date: d.value,
+        onPick: (start) => act(() => patch({ start })) });
+      clear(holder); holder.append(sp); await sp.reload();
+    };
+    d.addEventListener('change', load);
+    rs.append(field(t('date'), d, 'start'), holder);
+    kids.push(rs);
+    load();
+  }
+  if (canPay) {
+    const pays = await api('GET', '/payments' + qs({ appointment_id: id }));
+    const paid = pays.items.reduce((n, p) => n + p.amount_cents, 0);
+    const list = h('ul', { id: 'payments' }, pays.items.map((p) => h('li', { text: `${money(p.amount_cents)} · ${t(p.method)} · ${fmtDateTime(p.paid_at, zone)}` })));
+    const pf = h('form', { class: 'inline-form', id: 'payment-form' });
+    const amount = h('input', { type: 'number', min: '0.01', step: '0.01', value: ((a.price_cents - paid) / 100).toFixed(2) });
+    const method = h('select', {}, ['CASH', 'CREDIT_CARD', 'DEBIT_CARD', 'TRANSFER', 'OTHER'].map((m) => h('option', { value: m, text: t(m) })));
+    pf.append(h('h3', { text: `${t('payments')} · ${t('paid')} ${money(paid)} ${t('of')} ${money(a.price_cents)}` }), list,
+      field(t('amount'), amount, 'amount_cents'), field(t('method'), method, 'method'), h('p', { class: 'form-error', role: 'alert' }),
+      h('button', { type: 'submit', id: 'pay', text: t('record_payment') }));
+    pf.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api('POST', '/payments', { appointment_id: a.id, amount_cents: Math.round(Number(amount.value) * 100), method: method.value });
+        toast(t('saved')); await renderAppt(id);
+      } catch (err) { showErrors(pf, err); }
+    });
+    kids.push(pf);
+  }
+  screen(`${t('appointment')} #${a.id}`, ...kids);
+}
+
+// ---- clients -------------------------------------------------------------------
+async function renderClients(cursorStack = [null], q = '') {
+  const r = await api('GET', '/clients' + qs({ q, limit: 20, cursor: cursorStack[cursorStack.length - 1] }));
+  const search = h('input', { type: 'search', value: q });
+  const sf = h('form', { class: 'toolbar' }, field(t('search_client'), search, 'q'), h('button', { type: 'submit', text: t('search') }));
+  sf.addEventListener('submit', (ev) => { ev.preventDefault(); renderClients([null], search.value); });
+  const table = h('table', { class: 'list' }, h('thead', {}, h('tr', {}, h('th', { text: t('first_name') }), h('th', { text: t('phone') }), h('th', { text: t('email') }), h('th'))),
+    h('tbody', {}, r.items.map((c) => h('tr', {}, h('td', { text: `${c.first_name} ${c.last_name}` }), h('td', { text: c.phone || '' }), h('td', { text: c.email || '' }),
+      h('td', {}, h('a', { href: `#/client/${c.id}`, text: t('edit') }))))));
+  const pager = h('div', { class: 'toolbar' },
+    cursorStack.length > 1 ? h('button', { type: 'button', onclick: () => renderClients(cursorStack.slice(0, -1), q), text: '‹ ' + t('prev') }) : null,
+    r.next_cursor ? h('button', { type: 'button', onclick: () => renderClients([...cursorStack, r.next_cursor], q), text: t('next') + ' ›' }) : null,
+    h('a', { href: '#/client/new', class: 'button', text: t('new_client') }));
+  screen(t('clients'), sf, table, pager);
+}
+
+async function renderClient(id) {
+  const c = id === 'new' ? { first_name: '', last_name: '', phone: '', email: '', notes: '' } : await api('GET', `/clients/${id}`);
+  const form = h('form', { class: 'card' });
+  const inputs = {};
+  for (const [k, type] of [['first_name', 'text'], ['last_name', 'text'], ['phone', 'tel'], ['email', 'email'], ['notes', 'text']]) {
+    inputs[k] = h('input', { type });
+    inputs[k].value = c[k] || '';
+    form.append(field(t(k), inputs[k], k));
+  }
+  form.append(h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', class: 'primary', text: t('save') }));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = {};
+    for (const k of Object.keys(inputs)) body[k] = inputs[k].value === '' && k !== 'first_name' ? null : inputs[k].value;
+    try {
+      const saved = id === 'new' ? await api('POST', '/clients', body) : await api('PATCH', `/clients/${id}`, body);
+      toast(t('saved')); location.hash = `#/client/${saved.id}`;
+    } catch (err) { showErrors(form, err); }
+  });
+  const kids = [form];
+  if (id !== 'new') {
+    const today = todayIn(tz());
+    const r = await api('GET', '/appointments' + qs({ client_id: id, from: addDays(today, -90), to: addDays(today, 2), limit: 100 }));
+    kids.push(h('h2', { text: t('history') }), h('ul', { class: 'history' }, r.items.map((a) => h('li', {},
+      h('a', { href: `#/appt/${a.id}`, text: `${fmtDateTime(a.start_at, a.timezone)} · ${serviceOf(a.service_id).name} · ${t(a.status)}` })))));
+    if (!r.items.length) kids.push(h('p', { class: 'muted', text: t('none') }));
+  }
+  screen(id === 'new' ? t('new_client') : `${c.first_name} ${c.last_name}`, ...kids);
+}
+
+// ---- catalogue -------------------------------------------------------------------
+async function renderCatalogue() {
+  const c = state.ctx;
+  const svcRows = [];
+  for (const s of c.services) {
+    const ps = (await api('GET', `/services/${s.id}/professionals`)).items;
+    const sw = h('span', { class: 'swatch' });
+    sw.style.backgroundColor = s.color || '#999';
+    svcRows.push(h('tr', {}, h('td', {}, sw, s.name), h('td', { text: `${s.duration_min} min` }), h('td', { text: money(s.price_cents) }),
+      h('td', { text: ps.map((p) => `${p.first_name} ${p.last_name} (${p.commission_pct}%)`).join(', ') })));
+  }
+  const users = (await api('GET', '/users')).items;
+  const wh = (await api('GET', '/working-hours' + qs({ branch_id: state.branch }))).items.filter((w) => w.user_id === null);
+  const hoursRows = [1, 2, 3, 4, 5, 6, 0].map((d) => {
+    const w = wh.filter((x) => x.day_of_week === d);
+    return h('tr', {}, h('td', { text: t('weekday')[d] }), h('td', { text: w.length ? w.map((x) => `${x.start_time}–${x.end_time}`).join(', ') : t('closed') }));
+  });
+  screen(t('catalogue'),
+    h('h2', { text: t('services') }),
+    h('table', { class: 'list' }, h('thead', {}, h('tr', {}, [t('service'), t('duration'), t('price'), `${t('professionals')} (${t('commission')})`].map((x) => h('th', { text: x })))), h('tbody', {}, svcRows)),
+    h('h2', { text: t('staff') }),
+    h('table', { class: 'list' }, h('thead', {}, h('tr', {}, [t('first_name'), t('email'), t('role')].map((x) => h('th', { text: x })))),
+      h('tbody', {}, users.map((u) => h('tr', {}, h('td', { text: `${u.first_name} ${u.last_name}` }), h('td', { text: u.email }), h('td', { text: u.role }))))),
+    h('h2', { text: t('hours') }), h('table', { class: 'list' }, h('tbody', {}, hoursRows)));
+}
+
+// ---- data safety (master admin) ------------------------------------------------------
+const TIER_SLACK_H = { daily: 0, weekly: 7 * 24, monthly: 31 * 24 };
+function ageClass(tier, ageS, maxH) {
+  if (ageS === null || ageS === undefined) return 'red';
+  if (!(tier in TIER_SLACK_H)) return 'grey';
+  const limit = (maxH + TIER_SLACK_H[tier]) * 3600;
+  return ageS > limit ? 'red' : ageS > limit * 0.75 ? 'amber' : 'green';
+}
+function ageText(s) {
+  if (s === null || s === undefined) return t('never');
+  return s >= 3600 ? `${Math.floor(s / 3600)} ${t('hours_ago')} ${Math.floor((s % 3600) / 60)} ${t('minutes_ago')}` : `${Math.floor(s / 60)} ${t('minutes_ago')}`;
+}
+
+function chart(items, durations) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const W = 640, H = 200, P = 36;
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', t('chart'));
+  const el = (tag, attrs, text) => { const e = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
+  const pts = items.slice().sort((a, b) => a.time.localeCompare(b.time));
+  el('line', { x1: P, y1: H - P, x2: W - P, y2: H - P, class: 'axis' });
+  el('line', { x1: P, y1: P / 2, x2: P, y2: H - P, class: 'axis' });
+  if (!pts.length) { el('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' }, t('none')); return svg; }
+  const maxB = Math.max(...pts.map((p) => p.size_bytes), 1);
+  const maxD = Math.max(...pts.map((p) => durations[p.file] || 0), 0.001);
+  const bw = Math.max(4, (W - 2 * P) / pts.length - 4);
+  pts.forEach((p, i) => {
+    const x = P + 2 + i * ((W - 2 * P) / pts.length);
+    const bh = (p.size_bytes / maxB) * (H - 1.5 * P);
+    const r = el('rect', { x, y: H - P - bh, width: bw, height: bh, class: `bar tier-${p.tier}` });
+    const tt = document.createElementNS(NS, 'title'); tt.textContent = `${p.file}: ${bytes(p.size_bytes)}`; r.append(tt);
+    if (durations[p.file] !== undefined) {
+      const dy = H - P - (durations[p.file] / maxD) * (H - 1.5 * P);
+      el('circle', { cx: x + bw / 2, cy: dy, r: 3, class: 'dot' });
+    }
+  });
+  el('text', { x: P, y: 12, class: 'legend' }, `${t('size')} ≤ ${bytes(maxB)}  ·  ● ${t('duration_s')} ≤ ${maxD.toFixed(2)}`);
+  el('text', { x: P, y: H - 8, class: 'legend' }, fmtDateTime(pts[0].time + 'Z', 'UTC'));
+  el('text', { x: W - P, y: H - 8, 'text-anchor': 'end', class: 'legend' }, fmtDateTime(pts[pts.length - 1].time + 'Z', 'UTC'));
+  return svg;
+}
+
+async function pollJob(id, progress) {
+  for (;;) {
+    const j = (await api('GET', `/admin/backups/jobs/${id}`)).job;
+    if (j.status !== 'running') return j;
+    progress.textContent = t('running');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function renderSafety() {
+  const stats = await api('GET', '/admin/stats');
+  const list = await api('GET', '/admin/backups');
+  const b = stats.backups;
+  const maxH = b.max_age_hours;
+  const durations = {};
+  for (const tr of Object.values(b.tiers)) for (const k of ['newest', 'newest_good']) if (tr[k]) durations[tr[k].file] = tr[k].duration_seconds;
+  const tiers = h('table', { class: 'list', id: 'tiers' }, h('thead', {}, h('tr', {}, [t('tier'), t('file'), t('age'), t('size')].map((x) => h('th', { text: x })))),
+    h('tbody', {}, Object.entries(b.tiers).map(([name, tr]) => {
+      const n = tr.newest;
+      const cls = ageClass(name, n ? n.age_seconds : null, maxH);
+      return h('tr', { 'data-tier': name }, h('td', { text: name }), h('td', { text: n ? n.file : '—' }),
+        h('td', {}, h('span', { class: `age ${cls}`, 'data-age': n ? n.age_seconds : '', text: n ? ageText(n.age_seconds) : t('never') })),
+        h('td', { text: n ? bytes(n.size_bytes) : '—' }));
+    })));
+  const overall = h('p', { id: 'overall', class: `banner ${b.stale || !b.newest_good ? 'red' : 'green'}`,
+    text: `${b.stale || !b.newest_good ? t('stale') : t('fresh')} · ${t('max_age')}: ${maxH} h` });
+  const vol = b.volume;
+  const space = vol ? h('p', { id: 'free-space' }, `${t('free_space')}: ${bytes(vol.free_bytes)} / ${bytes(vol.total_bytes)}`,
+    h('meter', { min: 0, max: vol.total_bytes, value: vol.free_bytes, low: vol.total_bytes * 0.1, optimum: vol.total_bytes })) : null;
+  const cmd = h('pre', { id: 'restore-cmd', class: 'cmd' });
+  const progress = h('p', { id: 'progress', role: 'status' });
+  const rows = list.items.map((it) => {
+    const v = state.verify[it.file];
+    return h('tr', { 'data-file': it.file }, h('td', {}, h('label', {}, h('input', { type: 'radio', name: 'pick', onchange: () => { cmd.textContent = `citaplanner backup restore ${it.path}`; } }), ' ', it.file)),
+      h('td', { text: it.tier }), h('td', { text: bytes(it.size_bytes) }), h('td', { text: fmtDateTime(it.time + 'Z', 'UTC') + ' UTC' }),
+      h('td', { class: v === undefined ? 'muted' : v.ok ? 'ok' : 'bad', text: v === undefined ? t('not_verified') : v.ok ? t('ok') : `${t('failed')}: ${v.error || ''}` }));
+  });
+  const run = async (path, body) => {
+    progress.textContent = t('running');
+    try {
+      const r = await api('POST', path, body);
+      const j = await pollJob(r.job.id, progress);
+      if (j.result && Array.isArray(j.result.files)) for (const f of j.result.files) state.verify[f.file] = f;
+      progress.textContent = j.status === 'succeeded' ? t('job_done') : `${t('failed')}: ${j.error}`;
+      await renderSafety();
+      document.getElementById('progress').textContent = progress.textContent;
+    } catch (err) { progress.textContent = err.message; }
+  };
+  screen(t('safety'), overall,
+    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', id: 'backup-now', onclick: () => run('/admin/backups'), text: t('backup_now') }),
+      h('button', { type: 'button', id: 'verify-all', onclick: () => run('/admin/backups/verify', {}), text: t('verify_all') })), progress,
+    h('h2', { text: t('newest_backup') }), tiers, space,
+    h('h2', { text: t('chart') }), chart(list.items, durations),
+    h('h2', { text: `${t('backups')} (${list.count})` }),
+    h('table', { class: 'list', id: 'backups' }, h('thead', {}, h('tr', {}, [t('file'), t('tier'), t('size'), t('time'), t('verified')].map((x) => h('th', { text: x })))), h('tbody', {}, rows)),
+    h('h2', { text: t('restore_cmd') }), h('p', { class: 'muted', text: t('restore_help') }), cmd,
+    h('h2', { text: t('database') }), h('p', { text: `${stats.database.kind} · ${stats.database.server_version} · ${bytes(stats.database.size_bytes)}` }));
+}
+
+// ---- router -------------------------------------------------------------------------
+async function route() {
+  const hash = location.hash || '#/agenda';
+  const s = session.load();
+  try {
+    if (hash === '#/admin-login') { renderHeader(); return renderLogin(true); }
+    if (!s || hash === '#/login') { session.clear(); renderHeader(); return renderLogin(false); }
+    if (s.kind === 'master') {
+      renderHeader();
+      return await renderSafety();
+    }
+    if (!state.ctx) await loadContext();
+    renderHeader();
+    const [, name, arg] = hash.split('/');
+    if (name === 'new') return await renderNew();
+    if (name === 'appt') return await renderAppt(Number(arg));
+    if (name === 'clients') return await renderClients();
+    if (name === 'client') return await renderClient(arg);
+    if (name === 'catalogue') return await renderCatalogue();
+    return await renderAgenda();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      session.clear(); state.ctx = null;
+      location.hash = s && s.kind === 'master' ? '#/admin-login' : '#/login';
+      return undefined;
+    }
+    screen(t('none'), h('p', { class: 'form-error', role: 'alert', text: err.message }));
+    return undefined;
+  }
+}
+
+document.getElementById('lang').value = lang();
+setLang(lang());
+document.getElementById('lang').addEventListener('change', (e) => { setLang(e.target.value); route(); });
+document.getElementById('logout').addEventListener('click', async () => {
+  const master = isMaster();
+  try { await api('POST', master ? '/admin/logout' : '/auth/logout', {}); } catch { /* the session may be gone already */ }
+  session.clear(); state.ctx = null;
+  location.hash = master ? '#/admin-login' : '#/login';
+});
+window.addEventListener('hashchange', route);
+route();
