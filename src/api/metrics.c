@@ -40,6 +40,7 @@ int api_metrics(struct http_req *req, struct err *e)
         f.stale = true; /* what is not known to be fresh counts as stale */
     }
     ops_metrics_write(&out, &f, size);
+    ops_metrics_write_remote(&out, w->app->cfg, time(NULL));
     ops_backup_facts_release(&f);
     http_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&out), out.len);
     buf_release(&out);

@@ -379,6 +379,12 @@ struct backup_verify_opts {
     /* May be NULL.  step "verify" or "deep"; raw_bytes decompressed, gz_bytes read. */
     void (*progress)(void *arg, const struct backup_progress *p);
     void *progress_arg;
+    /*
+     * An encrypted (.age) backup: the age identity file that decrypts it;
+     * NULL = $BACKUP_DECRYPT_IDENTITY.  Without one, only the hash, the
+     * size and the sidecars of the encrypted file are checked.
+     */
+    const char *identity;
 };
 
 struct backup_verify_result {
@@ -393,6 +399,10 @@ struct backup_verify_result {
     double seconds;
     /* keep_copy and a good SQLite backup: the copy; the caller removes it and frees. */
     char *sqlite_copy;
+    /* An encrypted backup: decrypted and checked (identity given). */
+    bool decrypted;
+    /* An encrypted backup, decrypted: SHA-256 of the gzip data inside ("" otherwise). */
+    char inner_sha256[65];
 };
 
 /*
@@ -469,5 +479,133 @@ extern const char *const backup_restore_counted[3];
 int backup_restore(const struct backup_restore_opts *o, struct backup_restore_result *r,
                    struct err *e);
 void backup_restore_result_release(struct backup_restore_result *r);
+
+/* ---- encryption (encrypt.c; issue 10) ---- */
+
+/*
+ * With BACKUP_ENCRYPT_RECIPIENT set, a backup's gzip stream is piped through
+ * `age -r RECIPIENT` (or `age -R FILE`) on its way to the data file, named
+ * "<…>.sql.gz.age" / "<…>.sqlite.gz.age": no plaintext reaches BACKUP_DIR.
+ * The .sha256 sidecar and the manifest's sha256 and gz_bytes describe the
+ * encrypted file, so a quick verification needs no key; decrypting (deep
+ * verify, restore) runs `age -d -i IDENTITY FILE` and reads its output as a
+ * pipe.  By hand: age -d -i key.txt FILE.sql.gz.age | gunzip > FILE.sql
+ */
+#define BACKUP_ENC_EXT ".age"
+
+/* Does name end with ".age"? */
+bool backup_name_encrypted(const char *name);
+
+/* The age binary: $CITAPLANNER_AGE, else "age" on PATH. */
+const char *backup_age_program(void);
+
+/* A running age child process. */
+struct backup_age;
+
+/*
+ * Start `age -r RECIPIENT` (a public key "age1…"/"ssh-…") or `age -R FILE`
+ * (a recipients file) writing the ciphertext to out_fd (age gets a copy; the
+ * caller keeps its own).  Write the plaintext into backup_age_fd(*out), then
+ * call backup_age_finish.  what: the file, for messages.  -ERR_CONFIG when
+ * the recipient is neither form, -ERR_BACKUP when age cannot run.
+ */
+int backup_age_encrypt_start(const char *recipient, int out_fd, const char *what,
+                             struct backup_age **out, struct err *e);
+
+/*
+ * Start `age -d -i IDENTITY` reading path; read the plaintext from
+ * backup_age_fd(*out), or open backup_age_fd_path(*out) ("/dev/fd/N", the
+ * same pipe).  -ERR_CONFIG without a readable identity, -ERR_VERIFY when
+ * path cannot be opened.
+ */
+int backup_age_decrypt_start(const char *identity, const char *path, struct backup_age **out,
+                             struct err *e);
+
+/* Our end of the pipe (age's stdin when encrypting, its stdout when decrypting). */
+int backup_age_fd(const struct backup_age *a);
+const char *backup_age_fd_path(const struct backup_age *a);
+
+/*
+ * Close our end, wait for age and check its exit status: -ERR_BACKUP
+ * (encrypting) or -ERR_VERIFY (decrypting: a wrong identity, a damaged
+ * file) with age's message.  Frees a (NULL: returns 0).
+ */
+int backup_age_finish(struct backup_age *a, struct err *e);
+
+/* Kill age, wait for it, free a.  Accepts NULL. */
+void backup_age_abort(struct backup_age *a);
+
+/* SHA-256 (hex) and size of a whole file, read in bounded memory.  -ERR_VERIFY when unreadable. */
+int backup_hash_file(const char *path, char sha[65], uint64_t *size, struct err *e);
+
+/* The identity to decrypt with: configured when set, else $BACKUP_DECRYPT_IDENTITY, else NULL. */
+const char *backup_decrypt_identity(const char *configured);
+
+/* ---- copies off the machine (remote.c; issue 10) ---- */
+
+/*
+ * BACKUP_MIRROR_DIR: a second directory (typically another disk or a network
+ * mount) with BACKUP_DIR's layout.  After every successful backup, each
+ * local backup that has no verified copy there yet is copied (data file,
+ * .sha256, .json; temporary names, then the data file renamed last, as
+ * locally), the copy is re-read and its SHA-256 compared with the local
+ * .sha256, and the mirror is rotated with the same keep counts.  The local
+ * manifest then records the copy: "locations": {"mirror": {"path": "…",
+ * "copied_at": "…Z"}}.  A mirror that fails is logged and alerted
+ * ("backup_remote_failed") and never fails the backup; what it misses is
+ * copied on the next run.
+ */
+
+/*
+ * Bring every configured remote up to date with BACKUP_DIR (call with the
+ * lock held).  *lagging (may be NULL) gets how many local backups still
+ * lack a copy afterwards.  Returns 0 when every remote is up to date (or
+ * none is configured), -1 when one failed (already logged and alerted).
+ */
+int backup_remote_sync(const struct config *cfg, int *lagging);
+
+/* Where one backup (the data file path in BACKUP_DIR) has been copied. */
+struct backup_locations {
+    bool mirror; /* a verified copy in BACKUP_MIRROR_DIR */
+    bool s3;     /* a verified copy under BACKUP_S3_URL */
+};
+
+/* Read the locations the manifest path.json records (all false when none). */
+void backup_locations_load(const char *data_path, struct backup_locations *out);
+
+/* The remotes' names, as in manifests, /metrics and doctor: "mirror", "s3". */
+#define BACKUP_REMOTE_COUNT 2
+extern const char *const backup_remote_names[BACKUP_REMOTE_COUNT];
+
+/*
+ * Remote lag for doctor and /metrics: how many local backups lack a copy
+ * in the remote named (one of backup_remote_names), and the age in seconds
+ * (by the file's time) of the oldest of them (0 when none).  Returns false
+ * when that remote is not configured.
+ */
+bool backup_remote_lag(const struct config *cfg, const char *remote, time_t now, int *missing,
+                       int64_t *oldest_age);
+
+/* Where the remote named is, for messages ("s3://bucket/prefix", the mirror's path). */
+const char *backup_remote_where(const struct config *cfg, const char *remote);
+
+/*
+ * S3 copies (BACKUP_S3_URL "s3://BUCKET/PREFIX", BACKUP_S3_ENDPOINT,
+ * BACKUP_S3_REGION, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): objects
+ * PREFIX/<tier>/<name> (and .sha256, .json), uploaded through libcurl with
+ * AWS Signature V4 (CURLOPT_AWS_SIGV4), streamed from the file (bounded
+ * memory) with the file's SHA-256 as the signed x-amz-content-sha256, read
+ * back and hashed, and rotated as locally.  Single PUTs: objects up to 5 GB.
+ *
+ * Fetch a remote backup named "s3://BUCKET/KEY" (its data file) into a new
+ * private directory under tmp_dir (0700): the data file and its .sha256 and
+ * .json, under their own names.  *dir and *path: caller removes with
+ * backup_remote_fetch_cleanup.  -ERR_BACKUP when the download fails,
+ * -ERR_CONFIG when S3 is not configured.
+ */
+bool backup_remote_is_url(const char *s);
+int backup_remote_fetch(const struct config *cfg, const char *url, const char *tmp_dir, char **dir,
+                        char **path, struct err *e);
+void backup_remote_fetch_cleanup(char *dir, char *path);
 
 #endif

@@ -156,12 +156,20 @@ int backup_name_parse(const char *name, enum backup_tier *tier, int64_t *stamp,
     if (!valid_date_time(y, mo, d, h, mi, se))
         return -1;
     p += 15;
-    if (strcmp(p, backup_format_ext(BACKUP_FMT_SQL)) == 0)
-        f = BACKUP_FMT_SQL;
-    else if (strcmp(p, backup_format_ext(BACKUP_FMT_SQLITE)) == 0)
-        f = BACKUP_FMT_SQLITE;
-    else
-        return -1;
+    {
+        /* An encrypted backup is its format's name plus ".age" (issue 10). */
+        size_t n = strlen(p);
+        if (n > 4 && strcmp(p + n - 4, ".age") == 0)
+            n -= 4;
+        if (n == strlen(backup_format_ext(BACKUP_FMT_SQL)) &&
+            strncmp(p, backup_format_ext(BACKUP_FMT_SQL), n) == 0)
+            f = BACKUP_FMT_SQL;
+        else if (n == strlen(backup_format_ext(BACKUP_FMT_SQLITE)) &&
+                 strncmp(p, backup_format_ext(BACKUP_FMT_SQLITE), n) == 0)
+            f = BACKUP_FMT_SQLITE;
+        else
+            return -1;
+    }
     if (tier != NULL)
         *tier = t;
     if (fmt != NULL)

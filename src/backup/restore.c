@@ -377,7 +377,21 @@ static int restore_pg(const struct backup_restore_opts *o, const char *sha, stru
             .tick = restore_tick,
             .tick_arg = &tk,
         };
-        rc = backup_psql_feed_file(&f, o->file, e);
+        if (backup_name_encrypted(o->file)) {
+            /* Decrypted by age into a pipe, never onto disk; sha is the gzip data's hash. */
+            struct backup_age *age = NULL;
+            rc = backup_age_decrypt_start(backup_decrypt_identity(o->cfg->backup_decrypt_identity),
+                                          o->file, &age, e);
+            if (rc < 0)
+                goto cleanup;
+            rc = backup_psql_feed_file(&f, backup_age_fd_path(age), e);
+            if (rc < 0)
+                backup_age_abort(age);
+            else
+                rc = backup_age_finish(age, e);
+        } else {
+            rc = backup_psql_feed_file(&f, o->file, e);
+        }
     }
 
 cleanup:
@@ -418,6 +432,14 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     rc = backup_cleanup_stale(dir, NULL, e);
     if (rc < 0)
         goto cleanup;
+    if (backup_name_encrypted(o->file) &&
+        backup_decrypt_identity(o->cfg->backup_decrypt_identity) == NULL) {
+        rc = err_set(e, ERR_CONFIG,
+                     "'%s' is encrypted: set BACKUP_DECRYPT_IDENTITY to the age identity file "
+                     "that decrypts it",
+                     o->file);
+        goto cleanup;
+    }
 
     /* 1. The backup must be whole, of this kind of database, and not newer. */
     ts = time_mono();
@@ -428,6 +450,7 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
             .cancel = o->cancel,
             .progress = o->progress != NULL ? verify_progress : NULL,
             .progress_arg = (void *)o,
+            .identity = backup_decrypt_identity(o->cfg->backup_decrypt_identity),
         };
         if (kind == DB_SQLITE) {
             /*
@@ -516,7 +539,7 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     /* 4. The data. */
     ts = time_mono();
     if (kind == DB_PG) {
-        rc = restore_pg(o, vr.sha256, e);
+        rc = restore_pg(o, vr.decrypted ? vr.inner_sha256 : vr.sha256, e);
     } else {
         rc = db_sqlite_restore(vr.sqlite_copy, o->db->path, o->cancel, e);
     }

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,14 +127,16 @@ static int resolve_tiers(const struct backup_opts *o, unsigned *tiers, struct er
 /* True when any file of this name (data or sidecar, final) exists in a tier of tiers. */
 static bool name_taken(const char *dir, unsigned tiers, time_t when, enum backup_format fmt)
 {
-    const char *sfx[] = {"", ".sha256", ".json"};
+    /* Encrypted or not: both names of the second count (issue 10). */
+    const char *sfx[] = {
+        "", ".sha256", ".json", BACKUP_ENC_EXT, BACKUP_ENC_EXT ".sha256", BACKUP_ENC_EXT ".json"};
 
     for (int t = 0; t < BACKUP_TIER_COUNT; t++) {
         char name[BACKUP_NAME_MAX];
         if (!(tiers & (1u << t)))
             continue;
         backup_name_format(name, (enum backup_tier)t, when, fmt);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 6; i++) {
             char *p =
                 xasprintf("%s/%s/%s%s", dir, backup_tier_name((enum backup_tier)t), name, sfx[i]);
             bool taken = access(p, F_OK) == 0;
@@ -348,7 +352,35 @@ struct run {
     char *pg_version;
     char *data_tmp; /* the dump's temporary file (owned by pd) */
     double t0;
+    const char *recipient; /* BACKUP_ENCRYPT_RECIPIENT, NULL = not encrypted */
 };
+
+/*
+ * Encrypting, the compressor writes into age's stdin: should age die, the
+ * write must fail with EPIPE rather than kill us with SIGPIPE.  Blocked in
+ * this thread (the only one that writes), a pending SIGPIPE is consumed
+ * before the mask is restored.
+ */
+static void sigpipe_block(sigset_t *old)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void sigpipe_restore(const sigset_t *old)
+{
+    sigset_t set;
+    struct timespec zero = {0, 0};
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    while (sigtimedwait(&set, NULL, &zero) > 0)
+        ;
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
 
 /*
  * Dump once into the first tier's temporary file: pg_dump, or the SQLite
@@ -359,13 +391,17 @@ static int dump(struct run *run, struct err *e)
     const struct backup_opts *o = run->o;
     const char *name = run->names[run->primary];
     struct backup_stream *stream = NULL;
+    struct backup_age *age = NULL;
     struct ticker tk = {0};
     char *tdir = xasprintf("%s/%s", run->dir, backup_tier_name((enum backup_tier)run->primary));
     char *raw_tmp = NULL;
     double ts = time_mono();
+    sigset_t oldmask;
     int fd = -1;
     int rc;
 
+    if (run->recipient != NULL)
+        sigpipe_block(&oldmask);
     run->data_tmp = backup_tmp_path(tdir, name);
     pending_add(&run->pd, run->data_tmp);
     fd = open(run->data_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -374,8 +410,15 @@ static int dump(struct run *run, struct err *e)
                      run->data_tmp, strerror(errno));
         goto cleanup;
     }
-    rc = backup_stream_new(fd, run->data_tmp, BACKUP_STREAM_LEVEL, backup_stream_default_threads(),
-                           BACKUP_STREAM_BLOCK, &stream, e);
+    if (run->recipient != NULL) {
+        /* gzip -> age's stdin; age's stdout -> the temporary file: no plaintext on disk. */
+        rc = backup_age_encrypt_start(run->recipient, fd, run->data_tmp, &age, e);
+        if (rc < 0)
+            goto cleanup;
+    }
+    rc =
+        backup_stream_new(age != NULL ? backup_age_fd(age) : fd, run->data_tmp, BACKUP_STREAM_LEVEL,
+                          backup_stream_default_threads(), BACKUP_STREAM_BLOCK, &stream, e);
     if (rc < 0)
         goto cleanup;
     tk.o = o;
@@ -396,11 +439,24 @@ static int dump(struct run *run, struct err *e)
             goto cleanup;
     } else {
         /* ".<name without .gz>.tmp.<pid>": the raw copy, compressed then deleted. */
-        char *raw_base = xstrndup(name, strlen(name) - 3);
+        char *raw_base = xstrndup(name, strlen(name) - (run->recipient != NULL ? 7 : 3));
         char sz[32];
         double tc = time_mono();
 
-        raw_tmp = backup_tmp_path(tdir, raw_base);
+        if (run->recipient != NULL) {
+            /*
+             * Encrypted backups keep plaintext out of BACKUP_DIR: the raw copy
+             * goes beside the live database, which holds the same bytes.
+             */
+            const char *sl = strrchr(o->db->path, '/');
+            char *ddir =
+                sl != NULL ? xstrndup(o->db->path, (size_t)(sl - o->db->path) + (sl == o->db->path))
+                           : xstrdup(".");
+            raw_tmp = backup_tmp_path(ddir, raw_base);
+            free(ddir);
+        } else {
+            raw_tmp = backup_tmp_path(tdir, raw_base);
+        }
         free(raw_base);
         tk.step = "copy";
         rc = db_sqlite_backup(o->db->path, raw_tmp, &run->st, o->cancel, e);
@@ -419,6 +475,13 @@ static int dump(struct run *run, struct err *e)
     rc = backup_stream_finish(stream, &run->ss, e);
     if (rc < 0)
         goto cleanup;
+    if (age != NULL) {
+        struct backup_age *a = age;
+        age = NULL;
+        rc = backup_age_finish(a, e);
+        if (rc < 0)
+            goto cleanup;
+    }
     if (fsync(fd) != 0) {
         rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot fsync '%s': %s",
                      run->data_tmp, strerror(errno));
@@ -430,6 +493,18 @@ static int dump(struct run *run, struct err *e)
         rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot close '%s': %s",
                      run->data_tmp, strerror(errno));
         goto cleanup;
+    }
+    if (run->recipient != NULL) {
+        /* The sidecar and the manifest describe the file as stored: the ciphertext. */
+        uint64_t enc_bytes = 0;
+        rc = backup_hash_file(run->data_tmp, run->ss.sha256, &enc_bytes, e);
+        if (rc < 0) {
+            e->code = ERR_BACKUP;
+            goto cleanup;
+        }
+        log_info("encrypt: %s with age for '%s': %llu bytes", run->data_tmp, run->recipient,
+                 (unsigned long long)enc_bytes);
+        run->ss.gz_bytes = enc_bytes;
     }
     {
         char a[32], b[32];
@@ -443,9 +518,20 @@ static int dump(struct run *run, struct err *e)
     }
 
 cleanup:
+    backup_stream_free(stream);
+    if (age != NULL && rc < 0) {
+        /* A broken pipe's cause is age's own message (a bad recipient, say). */
+        struct err ae;
+        err_clear(&ae);
+        if (backup_age_finish(age, &ae) < 0)
+            err_set(e, ERR_BACKUP, "%s", ae.msg);
+        age = NULL;
+    }
+    backup_age_abort(age);
     if (fd >= 0)
         close(fd);
-    backup_stream_free(stream);
+    if (run->recipient != NULL)
+        sigpipe_restore(&oldmask);
     if (raw_tmp != NULL) {
         const char *sfx[] = {"", "-journal", "-wal", "-shm"};
         for (int i = 0; i < 4; i++) {
@@ -535,6 +621,8 @@ int backup_take(const struct backup_opts *o, struct backup_result *r, struct err
     run.fmt = o->db->kind == URL_SQLITE ? BACKUP_FMT_SQLITE : BACKUP_FMT_SQL;
     run.primary = -1;
     run.t0 = time_mono();
+    if (o->cfg->backup_encrypt_recipient != NULL && o->cfg->backup_encrypt_recipient[0] != '\0')
+        run.recipient = o->cfg->backup_encrypt_recipient;
     r->kind = o->db->kind == URL_SQLITE ? DB_SQLITE : DB_PG;
 
     rc = resolve_tiers(o, &run.tiers, e);
@@ -580,8 +668,11 @@ int backup_take(const struct backup_opts *o, struct backup_result *r, struct err
     if (when != o->now)
         log_info("a backup of this second exists already: naming this one %ld s later",
                  (long)(when - o->now));
-    for (int t = 0; t < BACKUP_TIER_COUNT; t++)
+    for (int t = 0; t < BACKUP_TIER_COUNT; t++) {
         backup_name_format(run.names[t], (enum backup_tier)t, when, run.fmt);
+        if (run.recipient != NULL)
+            strcat(run.names[t], BACKUP_ENC_EXT);
+    }
 
     rc = check_space(run.dir, run.fmt == BACKUP_FMT_SQLITE ? sqlite_size(o->db->path) : 0, e);
     if (rc < 0)
@@ -622,6 +713,8 @@ int backup_take(const struct backup_opts *o, struct backup_result *r, struct err
                  backup_fmt_bytes(b, r->gz_bytes), r->seconds);
     }
     backup_log_summary(run.dir);
+    /* Off the machine, only now that the local backup is complete; never fails the run. */
+    backup_remote_sync(o->cfg, NULL);
 
 cleanup:
     rc = normalize_error(rc, e);

@@ -595,7 +595,21 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
             .tick = scan_tick,
             .tick_arg = &tk,
         };
-        rc = backup_psql_feed_file(&fo, path, e);
+        if (backup_name_encrypted(path)) {
+            /* age's output, read as a pipe, checked against the hash the quick pass found. */
+            struct backup_age *age = NULL;
+            rc = backup_age_decrypt_start(backup_decrypt_identity(o->identity), path, &age, e);
+            if (rc < 0)
+                goto cleanup;
+            fo.expect_sha256 = r->inner_sha256;
+            rc = backup_psql_feed_file(&fo, backup_age_fd_path(age), e);
+            if (rc < 0)
+                backup_age_abort(age);
+            else
+                rc = backup_age_finish(age, e);
+        } else {
+            rc = backup_psql_feed_file(&fo, path, e);
+        }
         if (rc < 0) {
             if (e->code == ERR_BACKUP || e->code == ERR_VERIFY) {
                 /* The dump itself failed to load: the backup is at fault. */
@@ -666,7 +680,11 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
     struct tick_ctx tk = {o, "verify", time_mono()};
     char *tdir = NULL, *copy = NULL;
     struct stat sb;
-    bool name_sqlite = str_ends_with(path, ".sqlite.gz");
+    bool enc = backup_name_encrypted(path);
+    bool name_sqlite = str_ends_with(path, ".sqlite.gz") || str_ends_with(path, ".sqlite.gz.age");
+    const char *identity = enc ? backup_decrypt_identity(o->identity) : NULL;
+    struct backup_age *age = NULL;
+    const char *scan_path = path;
     double t0 = time_mono();
     int rc = 0;
 
@@ -683,12 +701,46 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
         rc = err_set(e, ERR_VERIFY, "'%s' is not a regular file", path);
         goto cleanup;
     }
+    if (enc) {
+        /*
+         * An encrypted backup: the sidecar and the manifest describe the
+         * ciphertext, checked first and without a key.  With an identity, the
+         * content is then decrypted through age as a pipe and checked as usual.
+         */
+        struct backup_scan es;
+        memset(&es, 0, sizeof(es));
+        rc = backup_hash_file(path, es.sha256, &es.gz_bytes, e);
+        if (rc < 0)
+            goto cleanup;
+        r->gz_bytes = es.gz_bytes;
+        memcpy(r->sha256, es.sha256, sizeof(r->sha256));
+        check_sidecar(path, es.sha256, &why);
+        check_manifest(path, &es, r, &why);
+        if (r->has_manifest)
+            r->raw_bytes = r->m.raw_bytes; /* as recorded; measured again when decrypted */
+        if (identity == NULL && o->deep) {
+            rc = err_set(e, ERR_CONFIG,
+                         "--deep of the encrypted backup '%s' needs BACKUP_DECRYPT_IDENTITY (the "
+                         "age identity file)",
+                         path);
+            goto cleanup;
+        }
+        if (identity == NULL || why.len > 0)
+            goto verdict;
+        rc = backup_age_decrypt_start(identity, path, &age, e);
+        if (rc < 0)
+            goto cleanup;
+        scan_path = backup_age_fd_path(age);
+    }
     /*
      * A SQLite backup (by its name) is decompressed into a private copy as it
      * is read, for integrity_check: the same pass, no second read.
      */
     if (name_sqlite) {
-        tdir = tmp_dir_for(o, path);
+        if (enc && o->db != NULL && o->db->kind == URL_SQLITE && o->db->path != NULL)
+            tdir = dir_of(o->db->path); /* plaintext only beside the live database */
+        else
+            tdir = tmp_dir_for(o, path);
         {
             char *b = xasprintf("%s.verify", base_name(path));
             copy = backup_tmp_path(tdir, b);
@@ -702,17 +754,31 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
             goto cleanup;
         }
     }
-    rc = backup_scan_file(path, content_sink, &c, o->cancel, scan_tick, &tk, &sc, e);
+    rc = backup_scan_file(scan_path, content_sink, &c, o->cancel, scan_tick, &tk, &sc, e);
     if (c.copy_fd >= 0) {
         close(c.copy_fd);
         c.copy_fd = -1;
     }
     if (rc < 0)
         goto cleanup;
-    r->gz_bytes = sc.gz_bytes;
+    if (age != NULL) {
+        struct backup_age *a = age;
+        struct err ae;
+        age = NULL;
+        err_clear(&ae);
+        if (backup_age_finish(a, &ae) < 0) {
+            /* Its message says why (a wrong identity, a damaged file); gzip's would be noise. */
+            reason(&why, "%s", ae.msg);
+            goto verdict;
+        }
+        r->decrypted = true;
+        memcpy(r->inner_sha256, sc.sha256, sizeof(r->inner_sha256));
+    } else {
+        r->gz_bytes = sc.gz_bytes;
+        memcpy(r->sha256, sc.sha256, sizeof(r->sha256));
+    }
     r->raw_bytes = sc.raw_bytes;
     r->members = sc.members;
-    memcpy(r->sha256, sc.sha256, sizeof(r->sha256));
 
     /* The gzip stream, then the content. */
     if (!sc.gzip_ok)
@@ -740,8 +806,13 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
                 reason(&why, "%s", ie.msg);
         }
     }
-    check_sidecar(path, sc.sha256, &why);
-    check_manifest(path, &sc, r, &why);
+    if (!enc) {
+        check_sidecar(path, sc.sha256, &why);
+        check_manifest(path, &sc, r, &why);
+    } else if (sc.gzip_ok && r->has_manifest && r->m.raw_bytes != sc.raw_bytes) {
+        reason(&why, "the data decompresses to %llu bytes, the manifest says %llu",
+               (unsigned long long)sc.raw_bytes, (unsigned long long)r->m.raw_bytes);
+    }
 
     if (why.len == 0 && o->deep) {
         if (r->format == BACKUP_FMT_SQLITE) {
@@ -763,10 +834,12 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
         }
         r->deep_done = why.len == 0;
     }
+verdict:
     if (why.len > 0)
         rc = err_set(e, ERR_VERIFY, "%s", buf_str(&why));
 
 cleanup:
+    backup_age_abort(age);
     if (c.copy_fd >= 0)
         close(c.copy_fd);
     if (copy != NULL && rc == 0 && o->keep_copy) {

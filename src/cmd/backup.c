@@ -45,8 +45,16 @@ static const char backup_usage[] =
     "of each tier (3 of premigrate and prerestore).  Each run appends to\n"
     "BACKUP_DIR/logs/backup_YYYYMMDD.log.\n"
     "\n"
-    "list shows every backup with its tier, time, size and whether its .sha256 and\n"
-    ".json are present.  prune runs rotation alone.\n"
+    "list shows every backup with its tier, time, size, whether its .sha256 and\n"
+    ".json are present, and where it is (local, mirror, s3).  prune runs rotation\n"
+    "alone.\n"
+    "\n"
+    "Off the machine: after each take, BACKUP_MIRROR_DIR and BACKUP_S3_URL get a\n"
+    "verified copy of every backup they lack, rotated the same way; a remote that\n"
+    "fails never fails the take (alert, retried next run).  BACKUP_ENCRYPT_RECIPIENT\n"
+    "(an age public key) encrypts backups (.gz.age); verify --deep and restore\n"
+    "decrypt with BACKUP_DECRYPT_IDENTITY.  verify and restore accept\n"
+    "s3://BUCKET/KEY (downloaded to TMPDIR, verified, used, removed).\n"
     "\n"
     "verify checks every backup (or the FILEs): the .sha256 matches, the gzip stream\n"
     "decodes to its end, the dump is complete (SQLite: integrity_check), the manifest\n"
@@ -256,10 +264,22 @@ static void entry_time(char out[32], int64_t stamp)
     snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, se);
 }
 
-static json_t *entry_json(const struct backup_entry *it)
+/* "local", "local+mirror": where a backup is (issue 10). */
+static const char *entry_locations(const struct backup_entry *it)
+{
+    struct backup_locations loc;
+
+    backup_locations_load(it->path, &loc);
+    if (loc.mirror && loc.s3)
+        return "local+mirror+s3";
+    return loc.mirror ? "local+mirror" : loc.s3 ? "local+s3" : "local";
+}
+
+static json_t *entry_json(const struct config *cfg, const struct backup_entry *it)
 {
     json_t *o = json_object();
     char when[32];
+    struct backup_locations loc;
 
     entry_time(when, it->stamp);
     json_object_set_new(o, "tier", json_string(backup_tier_name(it->tier)));
@@ -270,6 +290,22 @@ static json_t *entry_json(const struct backup_entry *it)
     json_object_set_new(o, "size", json_integer(it->size));
     json_object_set_new(o, "has_sha256", json_boolean(it->has_sha256));
     json_object_set_new(o, "has_manifest", json_boolean(it->has_manifest));
+    /* Only where they say something, so that older readers see the same objects; cfg NULL:
+     * no locations (pruned files). */
+    backup_locations_load(it->path, &loc);
+    if (cfg != NULL && (loc.mirror || loc.s3 ||
+                        (cfg->backup_mirror_dir != NULL && cfg->backup_mirror_dir[0] != '\0') ||
+                        (cfg->backup_s3_url != NULL && cfg->backup_s3_url[0] != '\0'))) {
+        json_t *where = json_array();
+        json_array_append_new(where, json_string("local"));
+        if (loc.mirror)
+            json_array_append_new(where, json_string("mirror"));
+        if (loc.s3)
+            json_array_append_new(where, json_string("s3"));
+        json_object_set_new(o, "locations", where);
+    }
+    if (backup_name_encrypted(it->name))
+        json_object_set_new(o, "encrypted", json_true());
     return o;
 }
 
@@ -291,7 +327,7 @@ static int run_list(struct cmd_ctx *ctx)
         json_t *counts = json_object();
         int per[BACKUP_TIER_COUNT] = {0};
         for (int i = 0; i < l.count; i++) {
-            json_array_append_new(items, entry_json(&l.items[i]));
+            json_array_append_new(items, entry_json(&ctx->cfg, &l.items[i]));
             per[l.items[i].tier]++;
         }
         for (int t = 0; t < BACKUP_TIER_COUNT; t++)
@@ -305,16 +341,16 @@ static int run_list(struct cmd_ctx *ctx)
     } else if (l.count == 0) {
         printf("no backups in '%s'\n", ctx->cfg.backup_dir);
     } else {
-        printf("%-10s  %-19s  %10s  %-6s  %-8s  %s\n", "TIER", "TIME", "SIZE", "SHA256", "MANIFEST",
-               "FILE");
+        printf("%-10s  %-19s  %10s  %-6s  %-8s  %-12s  %s\n", "TIER", "TIME", "SIZE", "SHA256",
+               "MANIFEST", "LOCATIONS", "FILE");
         for (int i = 0; i < l.count; i++) {
             const struct backup_entry *it = &l.items[i];
             char when[32], sz[32];
             entry_time(when, it->stamp);
             when[10] = ' ';
-            printf("%-10s  %-19s  %10s  %-6s  %-8s  %s\n", backup_tier_name(it->tier), when,
+            printf("%-10s  %-19s  %10s  %-6s  %-8s  %-12s  %s\n", backup_tier_name(it->tier), when,
                    backup_fmt_bytes(sz, (uint64_t)it->size), it->has_sha256 ? "yes" : "MISSING",
-                   it->has_manifest ? "yes" : "MISSING", it->path);
+                   it->has_manifest ? "yes" : "MISSING", entry_locations(it), it->path);
         }
         printf("%d backup%s in '%s'\n", l.count, l.count == 1 ? "" : "s", ctx->cfg.backup_dir);
     }
@@ -341,7 +377,7 @@ static int run_prune(struct cmd_ctx *ctx)
         json_t *root = json_object();
         json_t *items = json_array();
         for (int i = 0; i < v.count; i++)
-            json_array_append_new(items, entry_json(&v.items[i]));
+            json_array_append_new(items, entry_json(NULL, &v.items[i]));
         json_object_set_new(root, "ok", json_true());
         json_object_set_new(root, "dry_run", json_boolean(dry));
         json_object_set_new(root, "count", json_integer(v.count));
@@ -359,6 +395,73 @@ static int run_prune(struct cmd_ctx *ctx)
 
 /* ---- dispatch ---- */
 
+/*
+ * verify / restore of remote backups ("s3://BUCKET/KEY"): each is downloaded
+ * (with its sidecars) into a private temporary directory, and the local copy
+ * is what is verified or restored; removed afterwards.
+ */
+struct fetched {
+    char **files; /* the arguments, remote ones replaced by their local copies */
+    char **dirs, **paths;
+    int n;
+};
+
+static int fetch_remote_args(struct cmd_ctx *ctx, int n, char **in, struct fetched *f)
+{
+    const char *t = getenv("TMPDIR");
+    const char *tmp = t != NULL && t[0] != '\0' ? t : "/tmp";
+    struct err e;
+
+    memset(f, 0, sizeof(*f));
+    f->n = n;
+    f->files = xcalloc((size_t)n + 1, sizeof(char *));
+    f->dirs = xcalloc((size_t)n + 1, sizeof(char *));
+    f->paths = xcalloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        f->files[i] = in[i];
+        if (!backup_remote_is_url(in[i]))
+            continue;
+        err_clear(&e);
+        if (backup_remote_fetch(&ctx->cfg, in[i], tmp, &f->dirs[i], &f->paths[i], &e) < 0)
+            return fail_json(ctx, &e);
+        f->files[i] = f->paths[i];
+    }
+    return 0;
+}
+
+static void fetched_release(struct fetched *f)
+{
+    for (int i = 0; i < f->n; i++)
+        backup_remote_fetch_cleanup(f->dirs[i], f->paths[i]);
+    free(f->files);
+    free(f->dirs);
+    free(f->paths);
+    memset(f, 0, sizeof(*f));
+}
+
+static int verify_files(struct cmd_ctx *ctx, int n, char **files)
+{
+    struct fetched f;
+    int rc = fetch_remote_args(ctx, n, files, &f);
+
+    if (rc == 0)
+        rc = backup_cmd_verify(ctx, n, f.files);
+    fetched_release(&f);
+    return rc;
+}
+
+static int restore_file(struct cmd_ctx *ctx, const char *file)
+{
+    struct fetched f;
+    char *one[1] = {(char *)file};
+    int rc = fetch_remote_args(ctx, 1, one, &f);
+
+    if (rc == 0)
+        rc = backup_cmd_restore(ctx, f.files[0]);
+    fetched_release(&f);
+    return rc;
+}
+
 static int run_backup(struct cmd_ctx *ctx)
 {
     const char *sub = ctx->args.npos > 0 ? ctx->args.pos[0] : NULL;
@@ -368,19 +471,19 @@ static int run_backup(struct cmd_ctx *ctx)
     if (cmd_has_flag(ctx, "verify-only")) {
         if (restore != NULL)
             return cmd_usage_error(ctx, "--verify-only and --restore cannot be combined");
-        return backup_cmd_verify(ctx, ctx->args.npos, ctx->args.pos);
+        return verify_files(ctx, ctx->args.npos, ctx->args.pos);
     }
     if (restore != NULL) {
         if (ctx->args.npos > 0)
             return cmd_usage_error(ctx, "unexpected argument '%s' after --restore FILE", sub);
-        return backup_cmd_restore(ctx, restore);
+        return restore_file(ctx, restore);
     }
     if (sub != NULL && strcmp(sub, "verify") == 0)
-        return backup_cmd_verify(ctx, ctx->args.npos - 1, ctx->args.pos + 1);
+        return verify_files(ctx, ctx->args.npos - 1, ctx->args.pos + 1);
     if (sub != NULL && strcmp(sub, "restore") == 0) {
         if (ctx->args.npos != 2)
             return cmd_usage_error(ctx, "'backup restore' takes exactly one FILE");
-        return backup_cmd_restore(ctx, ctx->args.pos[1]);
+        return restore_file(ctx, ctx->args.pos[1]);
     }
     if (ctx->args.npos > 1)
         return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.pos[1]);

@@ -23,15 +23,15 @@ enum config_env { CONFIG_ENV_DEVELOPMENT, CONFIG_ENV_PRODUCTION };
 enum config_seed { CONFIG_SEED_AUTO, CONFIG_SEED_NEVER };
 
 struct config {
-    char *database_url;         /* as given, or the default */
+    char *database_url;          /* as given, or the default */
     bool database_url_defaulted; /* DATABASE_URL was unset */
-    struct url db;              /* parsed database_url */
+    struct url db;               /* parsed database_url */
 
     char *listen;      /* "HOST:PORT" as given */
     char *listen_host; /* "127.0.0.1", "::1" (no brackets) */
     int listen_port;
 
-    char *public_url; /* default "http://" + listen */
+    char *public_url;    /* default "http://" + listen */
     bool secure_cookies; /* public_url is https */
 
     char *session_secret;       /* NULL = generated and kept in the database */
@@ -48,6 +48,17 @@ struct config {
     int backup_max_age_hours;
     char *backup_alert_webhook;
     char *backup_alert_command;
+
+    /* Off-machine and encrypted backups (issue 10; NULL = off). */
+    char *backup_encrypt_recipient; /* an age recipient "age1…", or a recipients file path */
+    char *backup_decrypt_identity;  /* path of an age identity file (deep verify, restore) */
+    char *backup_mirror_dir;        /* a second directory every backup is copied to */
+    char *backup_s3_url;            /* "s3://bucket/prefix"; NULL = no S3 copies */
+    char *backup_s3_endpoint;       /* "http(s)://host[:port]"; NULL = AWS's for the region */
+    char *backup_s3_region;         /* SigV4 region, default us-east-1 */
+    int backup_s3_timeout;          /* seconds: connect, and a stalled transfer */
+    char *aws_access_key_id;        /* S3 credentials (secrets: never logged) */
+    char *aws_secret_access_key;
 
     enum log_level log_level;
 

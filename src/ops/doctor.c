@@ -834,6 +834,31 @@ static void check_session_secret(const struct config *cfg, struct ops_doctor_rep
 
 /* ---- the run ------------------------------------------------------------- */
 
+/* Copies off BACKUP_DIR (issue 10): every local backup should have one in each remote. */
+static void check_backup_remote(const struct config *cfg, time_t now, struct ops_doctor_report *r)
+{
+    for (int i = 0; i < BACKUP_REMOTE_COUNT; i++) {
+        const char *name = backup_remote_names[i];
+        int missing = 0;
+        int64_t oldest = 0;
+        char age[32];
+
+        if (!backup_remote_lag(cfg, name, now, &missing, &oldest))
+            continue;
+        if (missing == 0) {
+            add(r, "backup_remote", OPS_OK, NULL, "every backup has a verified copy in the %s '%s'",
+                name, backup_remote_where(cfg, name));
+            continue;
+        }
+        fmt_age(age, (double)oldest);
+        add(r, "backup_remote", OPS_WARN,
+            "check that the remote is reachable and writable (BACKUP_MIRROR_DIR mounted, "
+            "BACKUP_S3_* and the credentials right); the next backup copies what is missing",
+            "%d backup%s not copied to the %s '%s' yet (the oldest %s old)", missing,
+            missing == 1 ? "" : "s", name, backup_remote_where(cfg, name), age);
+    }
+}
+
 void ops_doctor_run(const struct config *cfg, time_t now, bool alert, struct ops_doctor_report *r)
 {
     struct ops_backup_facts f;
@@ -867,6 +892,7 @@ void ops_doctor_run(const struct config *cfg, time_t now, bool alert, struct ops
         check_tier(&f, BACKUP_WEEKLY, WEEKLY_MAX_AGE_S, r);
         check_tier(&f, BACKUP_MONTHLY, MONTHLY_MAX_AGE_S, r);
         check_checksum(&f, r);
+        check_backup_remote(cfg, now, r);
     }
     check_pg_tools(cfg, db, r);
     if (db != NULL)

@@ -110,3 +110,29 @@ void ops_metrics_write(struct buf *out, const struct ops_backup_facts *f, int64_
         buf_addf(out, "citaplanner_database_size_bytes %lld\n", (long long)db_size);
     }
 }
+
+void ops_metrics_write_remote(struct buf *out, const struct config *cfg, time_t now)
+{
+    int missing[BACKUP_REMOTE_COUNT] = {0};
+    int64_t oldest[BACKUP_REMOTE_COUNT] = {0};
+    bool on[BACKUP_REMOTE_COUNT], any = false;
+
+    for (int i = 0; i < BACKUP_REMOTE_COUNT; i++) {
+        on[i] = backup_remote_lag(cfg, backup_remote_names[i], now, &missing[i], &oldest[i]);
+        any = any || on[i];
+    }
+    if (!any)
+        return;
+    family(out, "citaplanner_backup_remote_missing", "gauge",
+           "Local backups without a verified copy in the remote (mirror, s3).");
+    for (int i = 0; i < BACKUP_REMOTE_COUNT; i++)
+        if (on[i])
+            buf_addf(out, "citaplanner_backup_remote_missing{remote=\"%s\"} %d\n",
+                     backup_remote_names[i], missing[i]);
+    family(out, "citaplanner_backup_remote_lag_seconds", "gauge",
+           "Age of the oldest local backup not yet copied to the remote; 0 when none.");
+    for (int i = 0; i < BACKUP_REMOTE_COUNT; i++)
+        if (on[i])
+            buf_addf(out, "citaplanner_backup_remote_lag_seconds{remote=\"%s\"} %lld\n",
+                     backup_remote_names[i], (long long)oldest[i]);
+}

@@ -37,4 +37,12 @@
  */
 void ops_metrics_write(struct buf *out, const struct ops_backup_facts *f, int64_t db_size);
 
+/*
+ * Append the remote families (issue 10), one sample per configured remote
+ * (remote = mirror, s3):
+ *   citaplanner_backup_remote_missing{remote}      gauge, local backups without a copy
+ *   citaplanner_backup_remote_lag_seconds{remote}  gauge, age of the oldest of them
+ */
+void ops_metrics_write_remote(struct buf *out, const struct config *cfg, time_t now);
+
 #endif
