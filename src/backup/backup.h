@@ -84,6 +84,13 @@ unsigned backup_auto_tiers(time_t now, int weekly_day, int monthly_day);
  */
 int backup_parse_local_time(const char *s, time_t *out);
 
+/*
+ * The clock of backups, stats and doctor: time(NULL), or the local time in
+ * CITAPLANNER_FAKE_NOW when set (a testing aid).  -ERR_CONFIG naming the
+ * variable when its value is not of that form (*now is then time(NULL)).
+ */
+int backup_clock(time_t *now, struct err *e);
+
 /* "1.5 MB", "320.0 kB", "12 B" (decimal units) into out; returns out. */
 const char *backup_fmt_bytes(char out[32], uint64_t n);
 

@@ -114,6 +114,22 @@ int backup_parse_local_time(const char *s, time_t *out)
     return 0;
 }
 
+int backup_clock(time_t *now, struct err *e)
+{
+    const char *fake = getenv("CITAPLANNER_FAKE_NOW");
+
+    *now = time(NULL);
+    if (fake == NULL || fake[0] == '\0')
+        return 0;
+    if (backup_parse_local_time(fake, now) < 0) {
+        *now = time(NULL);
+        return err_set(e, ERR_CONFIG,
+                       "CITAPLANNER_FAKE_NOW must be a local time 'YYYY-MM-DDTHH:MM:SS', not '%s'",
+                       fake);
+    }
+    return 0;
+}
+
 void backup_name_format(char out[BACKUP_NAME_MAX], enum backup_tier tier, time_t now,
                         enum backup_format fmt)
 {

@@ -154,3 +154,31 @@ int boot_user_count(struct db *db, int64_t *count, struct err *e)
     *count = 0;
     return db_query_int(db, "SELECT count(*) FROM users", DB_NOPARAMS, count, e);
 }
+
+int boot_database_holds_data(struct db *db, bool *out, struct err *e)
+{
+    char **tables = NULL;
+    int n = 0;
+    int rc;
+
+    *out = false;
+    rc = db_list_tables(db, &tables, &n, e);
+    for (int i = 0; rc == 0 && i < n && !*out; i++) {
+        char *q, *sql;
+        int64_t one = 0;
+
+        if (strcmp(tables[i], "_migrations") == 0)
+            continue;
+        q = db_quote_ident(tables[i]);
+        sql = xasprintf("SELECT 1 FROM %s LIMIT 1", q);
+        rc = db_query_int(db, sql, DB_NOPARAMS, &one, e);
+        if (rc == 0)
+            *out = true;
+        else if (rc == 1)
+            rc = 0;
+        free(sql);
+        free(q);
+    }
+    db_strv_free(tables, n);
+    return rc < 0 ? rc : 0;
+}

@@ -6,6 +6,8 @@
 #ifndef CITAPLANNER_BOOT_H
 #define CITAPLANNER_BOOT_H
 
+#include <stdbool.h>
+
 #include "common/err.h"
 #include "common/url.h"
 #include "db/db.h"
@@ -43,6 +45,12 @@ int boot_master_admin_set(struct db *db, const char *hash, struct err *e);
  */
 int boot_session_secret(struct db *db, const char *configured, char **out, int *generated,
                         struct err *e);
+
+/*
+ * Does any table other than the migration ledger hold a row?  (Step 4: a
+ * database that holds data gets a premigrate backup before migrating.)
+ */
+int boot_database_holds_data(struct db *db, bool *out, struct err *e);
 
 /* Number of users; the seed runs on boot when it is 0. */
 int boot_user_count(struct db *db, int64_t *count, struct err *e);

@@ -46,14 +46,12 @@ static int newest_good_backup(const struct config *cfg, time_t now, int64_t *epo
     return rc;
 }
 
-/* Current time; CITAPLANNER_FAKE_NOW (a testing aid, see `backup --help`) wins. */
+/* The backups' clock (backup_clock: CITAPLANNER_FAKE_NOW, a testing aid, wins). */
 static time_t sched_now(void)
 {
-    const char *fake = getenv("CITAPLANNER_FAKE_NOW");
     time_t t;
-    if (fake != NULL && backup_parse_local_time(fake, &t) == 0)
-        return t;
-    return time(NULL);
+    backup_clock(&t, NULL);
+    return t;
 }
 
 /* The stale alert, shared with doctor and other instances (once a day per newest backup). */

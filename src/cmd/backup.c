@@ -101,19 +101,11 @@ void backup_cmd_catch_signals(void)
 
 int backup_cmd_clock(time_t *now)
 {
-    const char *fake = getenv("CITAPLANNER_FAKE_NOW");
+    struct err e;
 
-    if (fake == NULL || fake[0] == '\0') {
-        *now = time(NULL);
-        return 0;
-    }
-    if (backup_parse_local_time(fake, now) < 0) {
-        fprintf(stderr,
-                "citaplanner: error: CITAPLANNER_FAKE_NOW must be a local time "
-                "'YYYY-MM-DDTHH:MM:SS', not '%s'\n",
-                fake);
-        return 2;
-    }
+    err_clear(&e);
+    if (backup_clock(now, &e) < 0)
+        return cmd_fail(&e);
     return 0;
 }
 

@@ -79,35 +79,6 @@ static bool start_demo_password_check(const struct url *src, pthread_t *t)
     return true;
 }
 
-/* Does any table other than the ledger hold a row? */
-static int database_holds_data(struct db *db, bool *out, struct err *e)
-{
-    char **tables = NULL;
-    int n = 0;
-    int rc;
-
-    *out = false;
-    rc = db_list_tables(db, &tables, &n, e);
-    for (int i = 0; rc == 0 && i < n && !*out; i++) {
-        char *q, *sql;
-        int64_t one = 0;
-
-        if (strcmp(tables[i], "_migrations") == 0)
-            continue;
-        q = db_quote_ident(tables[i]);
-        sql = xasprintf("SELECT 1 FROM %s LIMIT 1", q);
-        rc = db_query_int(db, sql, DB_NOPARAMS, &one, e);
-        if (rc == 0)
-            *out = true;
-        else if (rc == 1)
-            rc = 0;
-        free(sql);
-        free(q);
-    }
-    db_strv_free(tables, n);
-    return rc < 0 ? rc : 0;
-}
-
 /*
  * Step 4: before applying pending migrations to a database that holds data,
  * take a premigrate backup; if it fails, do not migrate (exit 5).
@@ -132,7 +103,7 @@ static int premigrate_backup(struct cmd_ctx *ctx, struct db *db)
         log_info("step 4/8: pre-migration backup: not needed (no pending migration)");
         return 0;
     }
-    if (database_holds_data(db, &data, &e) < 0)
+    if (boot_database_holds_data(db, &data, &e) < 0)
         return cmd_fail(&e);
     if (!data) {
         log_info("step 4/8: pre-migration backup: not needed (the database holds no data)");
@@ -142,12 +113,9 @@ static int premigrate_backup(struct cmd_ctx *ctx, struct db *db)
         .cfg = &ctx->cfg,
         .db = &ctx->cfg.db,
         .tier = BACKUP_PREMIGRATE,
-        .now = time(NULL),
         .rotate = true,
     };
-    const char *fake = getenv("CITAPLANNER_FAKE_NOW");
-    if (fake != NULL)
-        backup_parse_local_time(fake, &o.now);
+    backup_clock(&o.now, NULL);
     if (backup_take(&o, &r, &e) < 0) {
         log_error("step 4/8: pre-migration backup failed, not migrating: %s", e.msg);
         rc = err_exit_status(e.code);
