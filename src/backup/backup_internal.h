@@ -7,8 +7,10 @@
 #ifndef CITAPLANNER_BACKUP_INTERNAL_H
 #define CITAPLANNER_BACKUP_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "backup/backup.h"
@@ -49,6 +51,19 @@ extern const char *const backup_subdirs[];
  * counted once) and the free space left (rotate.c).
  */
 void backup_log_summary(const char *dir);
+
+/* ---- running a child program (spawn.c) ---- */
+
+/*
+ * Start path with argv and envp (posix_spawnp when path has no '/'): its
+ * stdin, stdout and stderr are in_fd, out_fd and err_fd (-1: /dev/null),
+ * with no signal blocked and SIGPIPE, SIGTERM, SIGINT and SIGHUP at their
+ * default action; own_group puts it in a process group of its own.  The
+ * fds stay the caller's to close.  *pid is set (-1 on failure); the error
+ * is -ERR_BACKUP "cannot run 'PATH'HINT: why" (hint may be NULL).
+ */
+int backup_spawn(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd,
+                 int err_fd, bool own_group, const char *hint, pid_t *pid, struct err *e);
 
 /* ---- the streaming writer (stream.c) ---- */
 
@@ -225,6 +240,19 @@ struct backup_scan {
 int backup_scan_file(const char *path, backup_scan_sink sink, void *sink_arg, volatile int *cancel,
                      void (*tick)(void *arg, const struct backup_scan *s), void *tick_arg,
                      struct backup_scan *out, struct err *e);
+
+/*
+ * A backup_scan_file tick that reports a step's progress to an opts'
+ * progress callback (which may be NULL: then nothing is reported).  Pass
+ * backup_progress_tick with a struct backup_tick as tick_arg.
+ */
+struct backup_tick {
+    void (*progress)(void *arg, const struct backup_progress *p);
+    void *progress_arg;
+    const char *step; /* "verify", "deep", "restore" */
+    double t0;        /* time_mono() when the step began */
+};
+void backup_progress_tick(void *arg, const struct backup_scan *s);
 
 /* ---- feeding a dump to psql (restore.c; used by verify.c's --deep) ---- */
 

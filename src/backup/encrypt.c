@@ -20,7 +20,6 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "backup/backup_internal.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -69,48 +69,21 @@ static bool inline_recipient(const char *r)
 static int spawn_age(struct backup_age *a, char *const argv[], int child_in, int child_out,
                      struct err *e)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, defs;
     int pe[2] = {-1, -1};
     char *path_env = xasprintf("PATH=%s", getenv("PATH") != NULL ? getenv("PATH")
                                                                  : "/usr/local/bin:/usr/bin:/bin");
     char *envp[] = {path_env, NULL};
-    int rc = 0, sr;
+    int rc;
 
     if (pipe2(pe, O_CLOEXEC) != 0) {
         rc = err_set(e, ERR_INTERNAL, "cannot create a pipe: %s", strerror(errno));
         goto cleanup;
     }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, child_in, 0);
-    posix_spawn_file_actions_adddup2(&fa, child_out, 1);
-    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-    posix_spawnattr_init(&at);
-    sigemptyset(&none);
-    sigemptyset(&defs);
-    sigaddset(&defs, SIGPIPE);
-    sigaddset(&defs, SIGTERM);
-    sigaddset(&defs, SIGINT);
-    sigaddset(&defs, SIGHUP);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &defs);
     /* Its own process group: a ^C reaches us, and we stop it. */
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
-    if (strchr(argv[0], '/') != NULL)
-        sr = posix_spawn(&a->pid, argv[0], &fa, &at, argv, envp);
-    else
-        sr = posix_spawnp(&a->pid, argv[0], &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (sr != 0) {
-        a->pid = -1;
-        rc = err_set(e, ERR_BACKUP, "cannot run '%s' (install the age package): %s", argv[0],
-                     strerror(sr));
+    rc = backup_spawn(argv[0], argv, envp, child_in, child_out, pe[1], true,
+                      " (install the age package)", &a->pid, e);
+    if (rc < 0)
         goto cleanup;
-    }
     a->err_fd = pe[0];
     pe[0] = -1;
 

@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,41 +255,17 @@ static void env_connection(struct envv *ev, const struct url *u, const char *pas
 static int spawn(const char *path, char *const argv[], char *const envp[], pid_t *pid, int *out_fd,
                  int *err_fd, struct err *e)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, defs;
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
-    int rc = 0, sr;
+    int rc;
 
     *out_fd = *err_fd = -1;
     if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
         rc = err_set(e, ERR_BACKUP, "cannot create a pipe: %s", strerror(errno));
         goto cleanup;
     }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-    posix_spawnattr_init(&at);
-    sigemptyset(&none);
-    sigemptyset(&defs);
-    sigaddset(&defs, SIGPIPE);
-    sigaddset(&defs, SIGTERM);
-    sigaddset(&defs, SIGINT);
-    sigaddset(&defs, SIGHUP);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &defs);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    if (strchr(path, '/') != NULL)
-        sr = posix_spawn(pid, path, &fa, &at, argv, envp);
-    else
-        sr = posix_spawnp(pid, path, &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (sr != 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot run '%s': %s", path, strerror(sr));
+    rc = backup_spawn(path, argv, envp, -1, po[1], pe[1], false, NULL, pid, e);
+    if (rc < 0)
         goto cleanup;
-    }
     *out_fd = po[0];
     *err_fd = pe[0];
     po[0] = pe[0] = -1;

@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,48 +116,21 @@ static int feed_sink(void *arg, const void *p, size_t n, struct err *e)
 
 static int spawn_psql(struct feed *fd, const char *path, char *const envp[], struct err *e)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, defs;
     int sv[2] = {-1, -1}, pe[2] = {-1, -1};
     char *argv[] = {(char *)path, "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", NULL};
-    int rc = 0, sr;
+    int rc;
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
         rc = err_set(e, ERR_INTERNAL, "cannot create a pipe: %s", strerror(errno));
         goto cleanup;
     }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-    posix_spawnattr_init(&at);
-    sigemptyset(&none);
-    sigemptyset(&defs);
-    sigaddset(&defs, SIGPIPE);
-    sigaddset(&defs, SIGTERM);
-    sigaddset(&defs, SIGINT);
-    sigaddset(&defs, SIGHUP);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &defs);
     /*
      * Its own process group: a ^C on the terminal reaches us (we stop
      * feeding it and kill it) rather than psql, which would end its input.
      */
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
-    if (strchr(path, '/') != NULL)
-        sr = posix_spawn(&fd->pid, path, &fa, &at, argv, envp);
-    else
-        sr = posix_spawnp(&fd->pid, path, &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (sr != 0) {
-        fd->pid = -1;
-        rc = err_set(e, ERR_BACKUP, "cannot run '%s': %s", path, strerror(sr));
+    rc = backup_spawn(path, argv, envp, sv[1], -1, pe[1], true, NULL, &fd->pid, e);
+    if (rc < 0)
         goto cleanup;
-    }
     fd->in_fd = sv[0];
     fd->err_fd = pe[0];
     sv[0] = pe[0] = -1;
@@ -287,26 +259,6 @@ void backup_restore_result_release(struct backup_restore_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-struct rtick {
-    const struct backup_restore_opts *o;
-    const char *step;
-    double t0;
-};
-
-static void restore_tick(void *arg, const struct backup_scan *s)
-{
-    struct rtick *t = arg;
-    struct backup_progress p;
-
-    if (t->o->progress == NULL)
-        return;
-    p.step = t->step;
-    p.raw_bytes = s->raw_bytes;
-    p.gz_bytes = s->gz_bytes;
-    p.seconds = time_mono() - t->t0;
-    t->o->progress(t->o->progress_arg, &p);
-}
-
 static void verify_progress(void *arg, const struct backup_progress *p)
 {
     const struct backup_restore_opts *o = arg;
@@ -337,7 +289,7 @@ static int restore_pg(const struct backup_restore_opts *o, const char *sha, stru
 {
     struct db *db = NULL;
     char *prologue = NULL;
-    struct rtick tk = {o, "restore", time_mono()};
+    struct backup_tick tk = {o->progress, o->progress_arg, "restore", time_mono()};
     int rc;
 
     rc = db_open(o->db, 10, &db, e);
@@ -374,7 +326,7 @@ static int restore_pg(const struct backup_restore_opts *o, const char *sha, stru
             .epilogue = "\nCOMMIT;\n",
             .expect_sha256 = sha,
             .cancel = o->cancel,
-            .tick = restore_tick,
+            .tick = backup_progress_tick,
             .tick_arg = &tk,
         };
         if (backup_name_encrypted(o->file)) {

@@ -305,6 +305,20 @@ cleanup:
     return rc;
 }
 
+void backup_progress_tick(void *arg, const struct backup_scan *s)
+{
+    struct backup_tick *t = arg;
+    struct backup_progress p;
+
+    if (t->progress == NULL)
+        return;
+    p.step = t->step;
+    p.raw_bytes = s->raw_bytes;
+    p.gz_bytes = s->gz_bytes;
+    p.seconds = time_mono() - t->t0;
+    t->progress(t->progress_arg, &p);
+}
+
 /* ---- the content check ---- */
 
 struct content {
@@ -519,26 +533,6 @@ static void compare_counts(const struct backup_manifest *m, char **tables, const
         reason(why, "%d row-count differences in all", bad);
 }
 
-struct tick_ctx {
-    const struct backup_verify_opts *o;
-    const char *step;
-    double t0;
-};
-
-static void scan_tick(void *arg, const struct backup_scan *s)
-{
-    struct tick_ctx *t = arg;
-    struct backup_progress p;
-
-    if (t->o->progress == NULL)
-        return;
-    p.step = t->step;
-    p.raw_bytes = s->raw_bytes;
-    p.gz_bytes = s->gz_bytes;
-    p.seconds = time_mono() - t->t0;
-    t->o->progress(t->o->progress_arg, &p);
-}
-
 /*
  * --deep on PostgreSQL: a scratch database on the same server, the dump
  * played into it, its row counts compared, the database dropped whatever
@@ -555,7 +549,7 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
     int64_t *rows = NULL;
     int n = 0;
     bool created = false;
-    struct tick_ctx tk = {o, "deep", time_mono()};
+    struct backup_tick tk = {o->progress, o->progress_arg, "deep", time_mono()};
     int rc;
 
     memset(&su, 0, sizeof(su));
@@ -592,7 +586,7 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
             .priv_dir = priv,
             .expect_sha256 = r->sha256,
             .cancel = o->cancel,
-            .tick = scan_tick,
+            .tick = backup_progress_tick,
             .tick_arg = &tk,
         };
         if (backup_name_encrypted(path)) {
@@ -677,7 +671,7 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
     struct content c;
     struct backup_scan sc;
     struct buf why = BUF_INIT;
-    struct tick_ctx tk = {o, "verify", time_mono()};
+    struct backup_tick tk = {o->progress, o->progress_arg, "verify", time_mono()};
     char *tdir = NULL, *copy = NULL;
     struct stat sb;
     bool enc = backup_name_encrypted(path);
@@ -754,7 +748,8 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
             goto cleanup;
         }
     }
-    rc = backup_scan_file(scan_path, content_sink, &c, o->cancel, scan_tick, &tk, &sc, e);
+    rc =
+        backup_scan_file(scan_path, content_sink, &c, o->cancel, backup_progress_tick, &tk, &sc, e);
     if (c.copy_fd >= 0) {
         close(c.copy_fd);
         c.copy_fd = -1;
