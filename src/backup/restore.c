@@ -433,11 +433,12 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     }
     {
         const char *latest = migrate_latest_name(kind);
-        if (vr.m.schema_version != NULL &&
-            (latest == NULL || strcmp(vr.m.schema_version, latest) > 0)) {
+        /* Unknown, not merely sorting after the newest: a newer program's
+         * migration may sort anywhere among ours. */
+        if (vr.m.schema_version != NULL && !migrate_knows(kind, vr.m.schema_version)) {
             rc = err_set(e, ERR_RESTORE_REFUSED,
-                         "refusing to restore '%s': its schema '%s' is newer than this "
-                         "program's newest migration '%s' (upgrade citaplanner first)",
+                         "refusing to restore '%s': its schema '%s' is not one this program "
+                         "knows (newest: '%s'): it comes from a newer citaplanner; upgrade first",
                          o->file, vr.m.schema_version, latest != NULL ? latest : "none");
             goto cleanup;
         }

@@ -569,6 +569,18 @@ const char *migrate_latest_name(enum db_kind kind)
     return out;
 }
 
+bool migrate_knows(enum db_kind kind, const char *name)
+{
+    struct catalog c = {0};
+    struct err e;
+    bool found = false;
+
+    if (name != NULL && catalog_load(kind, &c, &e) == 0)
+        found = catalog_find(&c, name) != NULL;
+    catalog_release(&c);
+    return found;
+}
+
 /*
  * Run one migration: its ledger row is committed first (started), then the
  * SQL and the row's finished_at go in one transaction.  On failure the

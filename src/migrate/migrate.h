@@ -100,4 +100,8 @@ int migrate_pending_count(struct db *db, struct err *e);
  * CITAPLANNER_MIGRATIONS_DIR is set and cannot be read. */
 const char *migrate_latest_name(enum db_kind kind);
 
+/* Is name one of this program's migrations for that dialect?  (A backup whose
+ * schema version is not is from a newer program: restore refuses it.) */
+bool migrate_knows(enum db_kind kind, const char *name);
+
 #endif

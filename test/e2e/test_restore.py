@@ -315,6 +315,24 @@ def test_old_backup_is_migrated_forward_and_a_newer_one_refused(db, tmp_path):
     assert db_dump(db) == before
 
 
+def test_backup_with_an_unknown_schema_sorting_before_ours_is_refused(db, tmp_path):
+    """Any migration this program does not know means a newer program made
+    the backup, wherever its name sorts."""
+    prepare(db)
+    bdir = tmp_path / "bk"
+    path = take(db, bdir)
+    with open(path + ".json") as f:
+        manifest = json.load(f)
+    manifest["schema_version"] = "0000_from_a_newer_release"
+    with open(path + ".json", "w") as f:
+        json.dump(manifest, f)
+    before = db_dump(db)
+    p = run(["backup", "restore", path, "--yes"], database=db, env=benv(bdir))
+    assert p.returncode == 7, p.stdout + p.stderr
+    assert "0000_from_a_newer_release" in p.stderr and "newer" in p.stderr
+    assert db_dump(db) == before
+
+
 # ---------------------------------------------------------------- serve
 
 def test_serve_keeps_working_after_a_restore(db, tmp_path):
