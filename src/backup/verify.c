@@ -538,6 +538,45 @@ static void compare_counts(const struct backup_manifest *m, char **tables, const
  * played into it, its row counts compared, the database dropped whatever
  * happened.
  */
+#define SCRATCH_PREFIX "citaplanner_verify_"
+/* A deep verification older than this is dead (killed): its database may go. */
+#define SCRATCH_STALE_S (6 * 3600)
+
+/*
+ * Drop the scratch databases of deep verifications killed before they could
+ * drop their own.  Only names carrying a creation time older than
+ * SCRATCH_STALE_S; DROP DATABASE without FORCE refuses one still in use.
+ */
+static void sweep_scratch_databases(struct db *admin)
+{
+    struct db_res *res = NULL;
+    struct err e;
+    time_t now = time(NULL);
+
+    err_clear(&e);
+    if (db_query(admin, "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1",
+                 DB_PARAMS(DB_TEXT(SCRATCH_PREFIX)), &res, &e) < 0)
+        return;
+    while (db_res_next(res) == 1) {
+        const char *dn = db_res_text(res, 0);
+        long long born = 0;
+        if (dn == NULL || sscanf(dn + strlen(SCRATCH_PREFIX), "%lld_", &born) != 1 || born <= 0 ||
+            now - (time_t)born < SCRATCH_STALE_S)
+            continue;
+        char *q = db_quote_ident(dn);
+        char *sql = xasprintf("DROP DATABASE IF EXISTS %s", q);
+        struct err de;
+        err_clear(&de);
+        if (db_exec(admin, sql, &de) == 0)
+            log_info("deep verify: dropped '%s', left by a run that was killed", dn);
+        else
+            log_warn("deep verify: cannot drop the stale scratch database '%s': %s", dn, de.msg);
+        free(sql);
+        free(q);
+    }
+    db_res_free(res);
+}
+
 static int deep_pg(const struct backup_verify_opts *o, const char *path, const char *priv,
                    struct backup_verify_result *r, struct buf *why, struct err *e)
 {
@@ -559,11 +598,13 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
                        "server");
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         return err_set(e, ERR_INTERNAL, "cannot draw random bytes");
-    snprintf(name, sizeof(name), "citaplanner_verify_%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
-             rnd[2], rnd[3], rnd[4], rnd[5]);
+    /* The creation time in the name lets a later run sweep what a killed run left. */
+    snprintf(name, sizeof(name), "%s%lld_%02x%02x%02x%02x%02x%02x", SCRATCH_PREFIX,
+             (long long)time(NULL), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
     rc = db_open(o->db, 10, &admin, e);
     if (rc < 0)
         goto cleanup;
+    sweep_scratch_databases(admin);
     {
         char *q = db_quote_ident(name);
         char *sql = xasprintf("CREATE DATABASE %s TEMPLATE template0", q);

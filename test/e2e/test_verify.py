@@ -137,10 +137,15 @@ def db_dump(db):
                      if not l.startswith(("\\restrict", "\\unrestrict")))
 
 
+STALE_SCRATCH = "citaplanner_verify_1000000000_"  # created in 2001: stale for any run
+
+
 def scratch_databases():
+    """The scratch databases of deep verifications (the stale ones a test
+    plants on purpose excepted)."""
     rows = psql(pg_admin_url(), "SELECT datname FROM pg_database WHERE datname LIKE "
                                 "'citaplanner_verify_%'")
-    return [r[0] for r in rows]
+    return [r[0] for r in rows if not r[0].startswith(STALE_SCRATCH)]
 
 
 # ---------------------------------------------------------------- tests
@@ -308,3 +313,29 @@ def test_deep_drops_its_scratch_database_when_the_dump_fails(db, tmp_path):
     assert p.returncode == 6, p.stdout + p.stderr
     assert "division by zero" in p.stdout
     assert scratch_databases() == []
+
+
+def test_deep_sweeps_scratch_databases_left_by_a_killed_run(tmp_path, request):
+    """A deep verification killed before it could drop its scratch database
+    leaves it behind; the next deep verification on that server drops it
+    (only ones whose creation time in the name is hours old)."""
+    from conftest import Database, pg_url_for
+    import uuid
+    admin = pg_admin_url()
+    name = "t_" + uuid.uuid4().hex[:16]
+    psql(admin, f'CREATE DATABASE "{name}"')
+    stale = STALE_SCRATCH + uuid.uuid4().hex[:12]
+    psql(admin, f'CREATE DATABASE "{stale}"')
+    try:
+        db = Database("pg", pg_url_for(name, admin))
+        prepare(db)
+        bdir = tmp_path / "bk"
+        take(db, bdir)
+        p = verify(db, bdir, "--deep")
+        assert p.returncode == 0, p.stdout + p.stderr
+        left = [r[0] for r in psql(admin, f"SELECT datname FROM pg_database WHERE datname = '{stale}'")]
+        # (Another deep verification running beside this test may be the one that swept it.)
+        assert left == [], "the stale scratch database was not dropped"
+    finally:
+        psql(admin, f'DROP DATABASE IF EXISTS "{stale}"', check=False)
+        psql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', check=False)
