@@ -4,13 +4,18 @@
  *
  * Two kinds of remote: BACKUP_MIRROR_DIR, a second directory with the same
  * layout, and S3-compatible object storage (BACKUP_S3_URL) through libcurl,
- * whose AWS Signature V4 support signs every request.  The local manifest is the record of where a
+ * whose AWS Signature V4 support signs every request.  A file larger than
+ * BACKUP_S3_PART_SIZE goes up as a multipart upload, one part in memory at a
+ * time; the credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
+ * or else from a private shared-credentials file (BACKUP_S3_CREDENTIALS_FILE).
+ * The local manifest is the record of where a
  * backup has been copied ("locations"), so that a remote which was down catches up on the next run,
  * and doctor and /metrics can tell how far it lags.  A remote never fails the local backup: every
  * failure is logged and alerted, and the function returns -1 for information only.
  */
 #include "backup/backup_internal.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -301,6 +307,7 @@ struct s3 {
     char *sigv4;   /* "aws:amz:REGION:s3" */
     char *userpwd; /* "KEY:SECRET": a secret, only ever handed to libcurl */
     long timeout;
+    size_t part_size; /* a larger file goes up in parts of this size */
 };
 
 static void s3_release(struct s3 *s)
@@ -323,6 +330,114 @@ static bool s3_safe(const char *p)
            strlen(p);
 }
 
+/* Trim spaces at both ends of s, in place; returns the start. */
+static char *trim(char *s)
+{
+    size_t n;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/*
+ * "KEY:SECRET" from an AWS shared-credentials file (INI: [profile] sections
+ * of "aws_access_key_id = ..." and "aws_secret_access_key = ...").  The file
+ * must be private to its owner, as ~/.ssh keys must: one that the group or
+ * others may read is refused, naming it.  Neither value ever reaches a message.
+ */
+static int s3_credentials_file(const char *path, const char *profile, char **userpwd, struct err *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    FILE *f = NULL;
+    char *line = NULL, *key = NULL, *secret = NULL;
+    size_t cap = 0;
+    bool in = false;
+    struct stat sb;
+    int rc = 0;
+
+    *userpwd = NULL;
+    if (fd < 0) {
+        rc = err_set(e, ERR_CONFIG, "cannot open the credentials file '%s': %s", path,
+                     strerror(errno));
+        goto cleanup;
+    }
+    /* Checked on the open descriptor: the file read is the file checked. */
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        rc = err_set(e, ERR_CONFIG, "the credentials file '%s' is not a regular file", path);
+        goto cleanup;
+    }
+    if ((sb.st_mode & 077) != 0) {
+        rc = err_set(e, ERR_CONFIG,
+                     "the credentials file '%s' is accessible to group or others (mode %04o): "
+                     "refused; chmod 600 it",
+                     path, (unsigned)(sb.st_mode & 07777));
+        goto cleanup;
+    }
+    f = fdopen(fd, "r");
+    if (f == NULL) {
+        rc = err_set(e, ERR_CONFIG, "cannot read the credentials file '%s': %s", path,
+                     strerror(errno));
+        goto cleanup;
+    }
+    fd = -1;
+    while (getline(&line, &cap, f) >= 0) {
+        char *l = trim(line);
+        char *eq;
+        if (l[0] == '\0' || l[0] == '#' || l[0] == ';')
+            continue;
+        if (l[0] == '[') {
+            char *end = strchr(l, ']');
+            if (end != NULL)
+                *end = '\0';
+            in = strcmp(trim(l + 1), profile) == 0;
+            continue;
+        }
+        eq = strchr(l, '=');
+        if (!in || eq == NULL)
+            continue;
+        *eq = '\0';
+        if (strcmp(trim(l), "aws_access_key_id") == 0) {
+            free(key);
+            key = xstrdup(trim(eq + 1));
+        } else if (strcmp(trim(l), "aws_secret_access_key") == 0) {
+            if (secret != NULL)
+                memset(secret, 0, strlen(secret));
+            free(secret);
+            secret = xstrdup(trim(eq + 1));
+        }
+    }
+    if (ferror(f)) {
+        rc = err_set(e, ERR_CONFIG, "cannot read the credentials file '%s'", path);
+        goto cleanup;
+    }
+    if (key == NULL || secret == NULL || key[0] == '\0' || secret[0] == '\0') {
+        rc = err_set(e, ERR_CONFIG,
+                     "the credentials file '%s' has no aws_access_key_id and "
+                     "aws_secret_access_key in its [%s] section",
+                     path, profile);
+        goto cleanup;
+    }
+    *userpwd = xasprintf("%s:%s", key, secret);
+
+cleanup:
+    if (line != NULL)
+        memset(line, 0, cap);
+    free(line);
+    free(key);
+    if (secret != NULL)
+        memset(secret, 0, strlen(secret));
+    free(secret);
+    if (f != NULL)
+        fclose(f);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 static int s3_open(const struct config *cfg, struct s3 *s, struct err *e)
 {
     const char *u = s3_url(cfg);
@@ -338,10 +453,19 @@ static int s3_open(const struct config *cfg, struct s3 *s, struct err *e)
                        "invalid BACKUP_S3_URL '%s': expected s3://BUCKET/PREFIX (letters, digits, "
                        "'.', '_', '-', '/')",
                        u != NULL ? u : "");
-    if (cfg->aws_access_key_id == NULL || cfg->aws_secret_access_key == NULL)
+    bool env_key = cfg->aws_access_key_id != NULL || cfg->aws_secret_access_key != NULL;
+    const char *cred_file = cfg->backup_s3_credentials_file;
+
+    if (cred_file != NULL && cred_file[0] == '\0')
+        cred_file = NULL;
+    if (env_key && (cfg->aws_access_key_id == NULL || cfg->aws_secret_access_key == NULL))
         return err_set(e, ERR_CONFIG,
-                       "BACKUP_S3_URL is set but AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is "
-                       "not");
+                       "BACKUP_S3_URL is set but only one of AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY is");
+    if (!env_key && cred_file == NULL)
+        return err_set(e, ERR_CONFIG,
+                       "BACKUP_S3_URL is set but neither AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY nor BACKUP_S3_CREDENTIALS_FILE is");
     if (pthread_once(&s3_curl_once, s3_curl_init) != 0 || s3_curl_rc != CURLE_OK)
         return err_set(e, ERR_INTERNAL, "cannot initialise libcurl");
     s->url = xstrdup(u);
@@ -364,8 +488,18 @@ static int s3_open(const struct config *cfg, struct s3 *s, struct err *e)
         s->endpoint = xasprintf("https://s3.%s.amazonaws.com", region);
     }
     s->sigv4 = xasprintf("aws:amz:%s:s3", region);
-    s->userpwd = xasprintf("%s:%s", cfg->aws_access_key_id, cfg->aws_secret_access_key);
     s->timeout = cfg->backup_s3_timeout > 0 ? cfg->backup_s3_timeout : 60;
+    s->part_size = cfg->backup_s3_part_size > 0 ? (size_t)cfg->backup_s3_part_size : 8u << 20;
+    /* The environment wins over the file, as with the AWS tools. */
+    if (env_key)
+        s->userpwd = xasprintf("%s:%s", cfg->aws_access_key_id, cfg->aws_secret_access_key);
+    else
+        rc = s3_credentials_file(
+            cred_file,
+            cfg->aws_profile != NULL && cfg->aws_profile[0] != '\0' ? cfg->aws_profile : "default",
+            &s->userpwd, e);
+    if (rc < 0)
+        s3_release(s);
     return rc;
 }
 
@@ -373,7 +507,11 @@ static int s3_open(const struct config *cfg, struct s3 *s, struct err *e)
 #define S3_BODY_MAX (4u << 20)
 
 struct s3_io {
-    FILE *up;        /* PUT: the file read */
+    FILE *up;              /* PUT: the file read */
+    const char *up_mem;    /* PUT or POST: a body in memory (a part, an XML document) */
+    size_t up_len, up_off; /* its length, and how much of it libcurl has taken */
+    const char *content_type;
+    char etag[128];  /* the ETag response header, quotes kept */
     int down_fd;     /* GET into a file: -1 otherwise */
     EVP_MD_CTX *sha; /* GET: hash of the body, may be NULL */
     uint64_t down_bytes;
@@ -385,7 +523,15 @@ struct s3_io {
 static size_t s3_read_cb(char *p, size_t size, size_t n, void *arg)
 {
     struct s3_io *io = arg;
-    size_t got = fread(p, size, n, io->up);
+    size_t got;
+
+    if (io->up_mem != NULL) {
+        got = size * n < io->up_len - io->up_off ? size * n : io->up_len - io->up_off;
+        memcpy(p, io->up_mem + io->up_off, got);
+        io->up_off += got;
+        return got;
+    }
+    got = fread(p, size, n, io->up);
 
     if (got == 0 && ferror(io->up))
         return CURL_READFUNC_ABORT;
@@ -416,6 +562,24 @@ static size_t s3_write_cb(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* Keeps the ETag header (UploadPart answers with the part's ETag there). */
+static size_t s3_header_cb(char *p, size_t size, size_t n, void *arg)
+{
+    struct s3_io *io = arg;
+    size_t len = size * n;
+
+    if (len > 5 && strncasecmp(p, "etag:", 5) == 0) {
+        size_t a = 5, b = len;
+        while (a < b && isspace((unsigned char)p[a]))
+            a++;
+        while (b > a && isspace((unsigned char)p[b - 1]))
+            b--;
+        if (b - a < sizeof(io->etag))
+            snprintf(io->etag, sizeof(io->etag), "%.*s", (int)(b - a), p + a);
+    }
+    return len;
+}
+
 /* The <Code> of an S3 error body, into out. */
 static void s3_error_code(const char *body, char *out, size_t n)
 {
@@ -428,8 +592,9 @@ static void s3_error_code(const char *body, char *out, size_t n)
 }
 
 /*
- * One request.  method "PUT" (io->up, size, payload_sha), "GET" (into
- * io->down_fd or io->body), "DELETE".  path: "/bucket/key?query".  A
+ * One request.  method "PUT" (io->up or io->up_mem, size, payload_sha),
+ * "POST" (io->up_mem, may be empty), "GET" (into io->down_fd or io->body),
+ * "DELETE".  path: "/bucket/key?query".  A
  * status of 300 or more is -ERR_BACKUP naming the status and S3's code.
  */
 static int s3_request(const struct s3 *s, const char *method, const char *path,
@@ -439,6 +604,9 @@ static int s3_request(const struct s3 *s, const char *method, const char *path,
     struct curl_slist *h = NULL;
     char *url = xasprintf("%s%s", s->endpoint, path);
     char *hdr = xasprintf("x-amz-content-sha256: %s", payload_sha);
+    char *ctype =
+        xasprintf("Content-Type: %s",
+                  io->content_type != NULL ? io->content_type : "application/octet-stream");
     char cerr[CURL_ERROR_SIZE];
     long status = 0;
     CURLcode cc;
@@ -450,6 +618,8 @@ static int s3_request(const struct s3 *s, const char *method, const char *path,
         goto cleanup;
     }
     h = curl_slist_append(h, hdr);
+    if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
+        h = curl_slist_append(h, ctype);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
@@ -463,7 +633,14 @@ static int s3_request(const struct s3 *s, const char *method, const char *path,
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s3_write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, io);
-    if (strcmp(method, "PUT") == 0) {
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s3_header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, io);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, s3_read_cb);
+        curl_easy_setopt(c, CURLOPT_READDATA, io);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
+    } else if (strcmp(method, "PUT") == 0) {
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, s3_read_cb);
         curl_easy_setopt(c, CURLOPT_READDATA, io);
@@ -491,6 +668,7 @@ cleanup:
         curl_easy_cleanup(c);
     free(url);
     free(hdr);
+    free(ctype);
     return rc;
 }
 
@@ -501,16 +679,167 @@ static void s3_io_init(struct s3_io *io)
     buf_init(&io->body);
 }
 
-/* PUT a local file as key, signed with its SHA-256 (the service checks the body against it). */
+/* Hex SHA-256 of n bytes at p, into sha (65 bytes). */
+static int sha256_hex(const void *p, size_t n, char sha[65], struct err *e)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+
+    if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return err_set(e, ERR_INTERNAL, "cannot compute SHA-256");
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+/* The text between <tag> and </tag> in body, or NULL.  Caller frees. */
+static char *xml_text(const char *body, const char *tag)
+{
+    char *open = xasprintf("<%s>", tag), *close = xasprintf("</%s>", tag);
+    const char *a = body != NULL ? strstr(body, open) : NULL;
+    const char *b = a != NULL ? strstr(a, close) : NULL;
+    char *out =
+        a != NULL && b != NULL ? xstrndup(a + strlen(open), (size_t)(b - a - strlen(open))) : NULL;
+
+    free(open);
+    free(close);
+    return out;
+}
+
+/*
+ * A file of size bytes as key, in parts (CreateMultipartUpload, UploadPart
+ * each, CompleteMultipartUpload with their ETags).  Memory holds one part at
+ * a time; each part is signed with its own SHA-256, so the service rejects a
+ * part that arrived damaged.  On any failure the upload is aborted, so that
+ * neither an object nor its stored parts are left behind.
+ */
+static int s3_put_multipart(const struct s3 *s, const char *key, FILE *f, uint64_t size,
+                            struct err *e)
+{
+    char *path = xasprintf("/%s/%s", s->bucket, key);
+    char *upload_id = NULL, *id_esc = NULL, *req = NULL, *part = NULL;
+    struct buf xml = BUF_INIT;
+    size_t part_size = s->part_size;
+    int nparts = 0;
+    char sha[65];
+    struct s3_io io;
+    int rc;
+
+    /* S3 allows 10,000 parts: a larger file gets larger parts rather than failing. */
+    if (size / part_size >= 10000)
+        part_size = (size_t)(size / 9999);
+    s3_io_init(&io);
+    req = xasprintf("%s?uploads=", path);
+    rc = s3_request(s, "POST", req, EMPTY_SHA256, 0, &io, e);
+    if (rc == 0) {
+        upload_id = xml_text(buf_str(&io.body), "UploadId");
+        if (upload_id == NULL || upload_id[0] == '\0')
+            rc = err_set(e, ERR_BACKUP, "POST %s%s: no UploadId in the answer", s->endpoint, req);
+    }
+    buf_release(&io.body);
+    if (rc < 0)
+        goto cleanup;
+    id_esc = curl_easy_escape(NULL, upload_id, 0);
+    if (id_esc == NULL) {
+        rc = err_set(e, ERR_INTERNAL, "cannot escape an upload id");
+        goto cleanup;
+    }
+    part = xmalloc(part_size);
+    buf_adds(&xml, "<CompleteMultipartUpload>");
+    for (uint64_t off = 0; off < size && rc == 0;) {
+        size_t want = size - off < part_size ? (size_t)(size - off) : part_size;
+        size_t got = fread(part, 1, want, f);
+        if (got != want) {
+            rc = err_set(e, ERR_BACKUP, "cannot read '%s' for its upload (%s)", key,
+                         ferror(f) ? strerror(errno) : "the file shrank");
+            break;
+        }
+        rc = sha256_hex(part, got, sha, e);
+        if (rc < 0)
+            break;
+        nparts++;
+        free(req);
+        req = xasprintf("%s?partNumber=%d&uploadId=%s", path, nparts, id_esc);
+        s3_io_init(&io);
+        io.up_mem = part;
+        io.up_len = got;
+        rc = s3_request(s, "PUT", req, sha, (int64_t)got, &io, e);
+        if (rc == 0 && io.etag[0] == '\0')
+            rc = err_set(e, ERR_BACKUP, "PUT %s%s: no ETag in the answer", s->endpoint, req);
+        if (rc == 0)
+            buf_addf(&xml, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", nparts,
+                     io.etag);
+        buf_release(&io.body);
+        off += got;
+    }
+    if (rc < 0)
+        goto cleanup;
+    buf_adds(&xml, "</CompleteMultipartUpload>");
+    rc = sha256_hex(buf_str(&xml), xml.len, sha, e);
+    if (rc < 0)
+        goto cleanup;
+    free(req);
+    req = xasprintf("%s?uploadId=%s", path, id_esc);
+    s3_io_init(&io);
+    io.up_mem = buf_str(&xml);
+    io.up_len = xml.len;
+    io.content_type = "application/xml";
+    rc = s3_request(s, "POST", req, sha, (int64_t)xml.len, &io, e);
+    /* S3 may answer 200 and still fail the completion, with an <Error> body. */
+    if (rc == 0 && strstr(buf_str(&io.body), "<Error>") != NULL) {
+        char code[64];
+        s3_error_code(buf_str(&io.body), code, sizeof(code));
+        rc = err_set(e, ERR_BACKUP, "POST %s%s: %s", s->endpoint, req,
+                     code[0] ? code : "the completion failed");
+    }
+    buf_release(&io.body);
+    if (rc == 0)
+        log_info("s3: '%s' sent in %d part%s", key, nparts, nparts == 1 ? "" : "s");
+
+cleanup:
+    if (rc < 0 && id_esc != NULL) {
+        struct err ae;
+        err_clear(&ae);
+        free(req);
+        req = xasprintf("%s?uploadId=%s", path, id_esc);
+        s3_io_init(&io);
+        if (s3_request(s, "DELETE", req, EMPTY_SHA256, 0, &io, &ae) < 0)
+            log_warn("s3: cannot abort the multipart upload of '%s' (the bucket may keep its "
+                     "parts until a lifecycle rule removes them): %s",
+                     key, ae.msg);
+        buf_release(&io.body);
+    }
+    free(part);
+    buf_release(&xml);
+    curl_free(id_esc);
+    free(upload_id);
+    free(req);
+    free(path);
+    return rc;
+}
+
+/*
+ * PUT a local file as key, signed with its SHA-256 (the service checks the
+ * body against it); a file larger than the part size goes up in parts.
+ */
 static int s3_put_file(const struct s3 *s, const char *key, const char *file, struct err *e)
 {
     struct s3_io io;
     char sha[65];
     uint64_t size = 0;
     char *path = xasprintf("/%s/%s", s->bucket, key);
-    int rc;
+    struct stat sb;
+    int rc = 0;
 
     s3_io_init(&io);
+    if (stat(file, &sb) == 0 && (uint64_t)sb.st_size > s->part_size) {
+        io.up = fopen(file, "rb");
+        if (io.up == NULL)
+            rc = err_set(e, ERR_BACKUP, "cannot open '%s': %s", file, strerror(errno));
+        else
+            rc = s3_put_multipart(s, key, io.up, (uint64_t)sb.st_size, e);
+        goto cleanup;
+    }
     rc = backup_hash_file(file, sha, &size, e);
     if (rc < 0) {
         e->code = ERR_BACKUP;

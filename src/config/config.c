@@ -344,6 +344,32 @@ static const struct option options[] = {
      .names = log_names,
      .form = "debug, info, warn or error",
      .help = "least important log lines shown"},
+    {.env = "BACKUP_S3_PART_SIZE",
+     .flag = "backup-s3-part-size",
+     .metavar = "BYTES",
+     .def = "8388608",
+     .type = OPT_INT,
+     .offset = FIELD(backup_s3_part_size),
+     .min = 1024,
+     .max = 2147483647,
+     .form = "a number of bytes, 1024-2147483647 (AWS needs at least 5242880)",
+     .help = "S3: larger files go up in parts of this size (multipart)"},
+    {.env = "BACKUP_S3_CREDENTIALS_FILE",
+     .flag = "backup-s3-credentials-file",
+     .metavar = "FILE",
+     .def_help = "unset",
+     .type = OPT_STRING,
+     .offset = FIELD(backup_s3_credentials_file),
+     .form = "the path of an AWS shared-credentials file",
+     .help = "S3 credentials file (INI), read when AWS_* are unset"},
+    {.env = "AWS_PROFILE",
+     .flag = "aws-profile",
+     .metavar = "NAME",
+     .def = "default",
+     .type = OPT_STRING,
+     .offset = FIELD(aws_profile),
+     .form = "a profile name",
+     .help = "section of BACKUP_S3_CREDENTIALS_FILE used"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -714,6 +740,8 @@ void config_release(struct config *c)
     free(c->backup_s3_region);
     free_secret(c->aws_access_key_id);
     free_secret(c->aws_secret_access_key);
+    free(c->backup_s3_credentials_file);
+    free(c->aws_profile);
     if (c->flag_values != NULL) {
         for (size_t i = 0; i < NOPTIONS; i++)
             free_secret(c->flag_values[i]);

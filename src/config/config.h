@@ -62,6 +62,11 @@ struct config {
 
     enum log_level log_level;
 
+    /* S3 multipart upload and credentials file (issue 10). */
+    int backup_s3_part_size;          /* bytes: a larger file goes up in parts of this size */
+    char *backup_s3_credentials_file; /* AWS shared-credentials file; NULL = environment only */
+    char *aws_profile;                /* its section, default "default" */
+
     /* Private to config.c: values given with config_set_flag(), one slot per option. */
     char **flag_values;
 };

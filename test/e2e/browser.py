@@ -13,7 +13,9 @@ import urllib.parse
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -122,6 +124,41 @@ class Browser:
         self.fill("#login-form input[name=password]", password)
         self.click("#login-form button[type=submit]")
         self.wait("#agenda .agenda-title")
+
+    # ---- the keyboard alone (issue 11: keyboard operable) ------------------
+    def keys(self, *keys):
+        """Type into whatever has the focus, as a keyboard would."""
+        ActionChains(self.driver).send_keys(*keys).perform()
+
+    def focused(self, css):
+        return self.driver.execute_script("return document.activeElement.matches(arguments[0])", css)
+
+    def tab_to(self, css, back=False, limit=60):
+        """Press Tab (Shift+Tab when back) until the focused element matches css."""
+        for _ in range(limit):
+            chain = ActionChains(self.driver)
+            if back:
+                chain.key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT)
+            else:
+                chain.send_keys(Keys.TAB)
+            chain.perform()
+            if self.focused(css):
+                return self.driver.switch_to.active_element
+        raise AssertionError(f"{limit} presses of {'Shift+' if back else ''}Tab never reached {css}")
+
+    def focus_visible(self):
+        """The focused element shows it: it matches :focus-visible and draws an outline."""
+        return self.driver.execute_script(
+            "const e = document.activeElement, s = getComputedStyle(e);"
+            "return e.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;")
+
+    def unlabelled(self):
+        """The form fields of the page that have no <label> and no aria-label(ledby)."""
+        return self.driver.execute_script(
+            "return [...document.querySelectorAll('input, select, textarea')]"
+            ".filter((e) => e.type !== 'hidden' && !(e.labels && e.labels.length)"
+            " && !(e.getAttribute('aria-label') || '').trim() && !e.getAttribute('aria-labelledby'))"
+            ".map((e) => e.outerHTML.slice(0, 120));")
 
     def shot(self, path):
         if path:

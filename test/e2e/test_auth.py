@@ -6,6 +6,7 @@ Both databases; one seeded server per backend for the module."""
 import hashlib
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -191,6 +192,30 @@ def test_failed_logins_are_limited_per_email_and_address(srv):
     assert status == 200, body
     # Another account from the attacker's address still works (the per-address limit is higher).
     assert login_full(server, *ADMIN)[0] == 200
+
+
+def test_failed_logins_are_limited_per_address(srv):
+    """Failures spread over many emails (each under the per-email limit) from one
+    address reach the per-address limit of 50; the real user, from another
+    address, still logs in.  Addresses of their own (127.0.0.3/.4): the other
+    tests of the module share 127.0.0.1 and 127.0.0.2."""
+    server, _ = srv
+    attacker, user = "127.0.0.3", "127.0.0.4"
+
+    def fail(i):
+        return login_full(server, f"spray-{i}@example.com", "wrong-password", source=attacker)[0]
+
+    # Concurrently: 50 bcrypt checks one after the other would be the slow part.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(fail, range(50)))
+    assert codes == [401] * 50
+    status, headers, body = login_full(server, *ADMIN, source=attacker)
+    assert status == 429 and error_of(body)[0] == "rate_limited", body
+    assert 0 < int(headers["Retry-After"]) <= 900
+    # An unknown email from that address is refused the same way: the address is blocked.
+    assert login_full(server, "spray-new@example.com", "x", source=attacker)[0] == 429
+    status, _, body = login_full(server, *ADMIN, source=user)
+    assert status == 200, body
 
 
 def test_csrf_rule_for_cookie_sessions(srv):

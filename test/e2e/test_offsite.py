@@ -181,18 +181,24 @@ class S3rver:
             pytest.fail("s3rver is missing: run scripts/install-deps.sh --test (npm ci in test/)")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [S3RVER, "-d", str(tmp), "-a", "127.0.0.1", "-p", str(self.port), "-s",
-             "--configure-bucket", BUCKET], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its log (a file, never a pipe that could fill) shows the requests it served.
+        self.log = os.path.join(str(tmp), "s3rver.log")
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [S3RVER, "-d", os.path.join(str(tmp), "data"), "-a", "127.0.0.1", "-p",
+                 str(self.port), "--configure-bucket", BUCKET], stdout=log, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/{BUCKET}?list-type=2", timeout=2).read()
                 return
             except OSError:
-                assert self.proc.poll() is None, self.proc.stderr.read()
+                assert self.proc.poll() is None, self.log_text()
                 time.sleep(0.1)
         raise AssertionError("s3rver did not start")
+
+    def log_text(self):
+        return open(self.log, encoding="utf-8", errors="replace").read()
 
     def keys(self, prefix):
         body = urllib.request.urlopen(
@@ -355,3 +361,205 @@ def test_broken_s3_never_fails_the_backup_and_catches_up(db, tmp_path, s3, fault
         assert s3.get(f"{prefix}/daily/{n}") == open(bdir / "daily" / n, "rb").read()
     p = run(["backup", "list", "--json"], database=db, env=env)
     assert [b["locations"] for b in json.loads(p.stdout)["backups"]] == [["local", "s3"]] * 2
+
+
+# ------------------------------------------------- S3 multipart, credentials file
+
+PART = 2048  # bytes: a demo backup (several kB) goes up in several parts
+
+
+def one_backup(db, env, now=DAYS[0]):
+    p = run(["backup", "--tier", "daily"], database=db, env=dict(env, CITAPLANNER_FAKE_NOW=now))
+    assert p.returncode == 0, p.stderr
+    return p
+
+
+def test_s3_multipart_upload_verifies_and_restores(db, tmp_path, s3):
+    prepare(db)
+    bdir = tmp_path / "backups"
+    prefix = f"m{os.getpid()}{db.kind}{time.monotonic_ns()}"
+    env = dict(s3_env(s3.url, bdir, prefix), BACKUP_S3_PART_SIZE=str(PART))
+    p = one_backup(db, env)
+    (name,) = data_files(bdir)
+    lp = bdir / "daily" / name
+    size = os.path.getsize(lp)
+    nparts = -(-size // PART)
+    assert nparts >= 2, size
+    assert f"sent in {nparts} parts" in p.stderr, p.stderr
+    assert "uploaded to 's3://" in p.stderr and "verified" in p.stderr, p.stderr
+
+    # s3rver's own log: one multipart upload for the data file, every part stored.
+    log = s3.log_text()
+    ids = set(re.findall(re.escape(name) + r"\?uploadId=([0-9a-f]+) 200", log))
+    assert len(ids) == 1, log
+    (uid,) = ids
+    assert sorted(int(n) for n in re.findall(r"Stored part (\d+) of " + uid, log)) == \
+        list(range(1, nparts + 1))
+    # The sidecars are small: single PUTs, no upload of their own.
+    assert not re.search(re.escape(name) + r"\.(json|sha256)\?uploads", log)
+
+    assert s3.keys(prefix + "/") == sorted(f"{prefix}/daily/{name}{x}"
+                                           for x in ("", ".json", ".sha256"))
+    assert s3.get(f"{prefix}/daily/{name}") == open(lp, "rb").read()
+    m = json.load(open(str(lp) + ".json"))
+    assert m["locations"]["s3"]["path"] == f"s3://{BUCKET}/{prefix}/daily/{name}"
+
+    tmpd = tmp_path / "tmp"
+    tmpd.mkdir()
+    url = f"s3://{BUCKET}/{prefix}/daily/{name}"
+    v = run(["backup", "verify", url], database=db, env=dict(env, TMPDIR=str(tmpd)))
+    assert v.returncode == 0, v.stdout + v.stderr
+    clients = db.count("clients")
+    db.query("DELETE FROM payments")
+    db.query("DELETE FROM appointments")
+    db.query("DELETE FROM clients")
+    r = run(["backup", "restore", url, "--yes", "--no-safety-backup"], database=db,
+            env=dict(env, TMPDIR=str(tmpd)))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert db.count("clients") == clients > 0
+    assert os.listdir(tmpd) == []
+
+
+class DropProxy:
+    """A loopback TCP proxy in front of s3rver that forwards every request but
+    closes the connection (RST) on one whose request line contains `trap`.
+    curl opens one connection per request here, so the first bytes read are
+    the request line.  `lines` keeps every request line seen."""
+
+    def __init__(self, upstream_port, trap):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.upstream = upstream_port
+        self.trap = trap
+        self.lines = []
+        self.dropped = 0
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        head = b""
+        while b"\r\n" not in head:
+            chunk = c.recv(4096)
+            if not chunk:
+                c.close()
+                return
+            head += chunk
+        line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        self.lines.append(line)
+        if self.trap in line:
+            self.dropped += 1
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            c.close()
+            return
+        u = socket.create_connection(("127.0.0.1", self.upstream))
+        u.sendall(head)
+
+        def pipe(a, b):
+            try:
+                while True:
+                    d = a.recv(65536)
+                    if not d:
+                        break
+                    b.sendall(d)
+            except OSError:
+                pass
+            for x in (a, b):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        t = threading.Thread(target=pipe, args=(u, c), daemon=True)
+        t.start()
+        pipe(c, u)
+        t.join(10)
+        c.close()
+        u.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_s3_multipart_drop_leaves_no_object_and_catches_up(db, tmp_path, s3):
+    prepare(db)
+    bdir = tmp_path / "backups"
+    prefix = f"d{os.getpid()}{db.kind}{time.monotonic_ns()}"
+    proxy = DropProxy(s3.port, "partNumber=2&")
+    try:
+        env = dict(s3_env(proxy.url, bdir, prefix), BACKUP_S3_PART_SIZE=str(PART))
+        p = one_backup(db, env)
+    finally:
+        proxy.close()
+    assert proxy.dropped == 1, proxy.lines
+    assert "the backup s3 " in p.stderr and "retried on the next run" in p.stderr, p.stderr
+    (name,) = data_files(bdir)
+    lines = proxy.lines
+    # The upload had begun (part 1 went through), and was aborted after the drop.
+    assert any(l.startswith("POST ") and name + "?uploads" in l for l in lines), lines
+    assert any(l.startswith("PUT ") and "partNumber=1&" in l for l in lines), lines
+    assert any(l.startswith("DELETE ") and name + "?uploadId=" in l for l in lines), lines
+    assert not any(l.startswith("POST ") and name + "?uploadId=" in l for l in lines), lines
+    # No object stands for the half-sent file; the manifest records no copy.
+    assert f"{prefix}/daily/{name}" not in s3.keys(prefix + "/")
+    assert "s3" not in json.load(open(bdir / "daily" / (name + ".json"))).get("locations", {})
+
+    # The service is reachable again: the next run uploads both, in parts.
+    env = dict(s3_env(s3.url, bdir, prefix), BACKUP_S3_PART_SIZE=str(PART))
+    p = one_backup(db, env, DAYS[1])
+    assert p.stderr.count("uploaded to 's3://") == 2, p.stderr
+    local = data_files(bdir)
+    assert len(local) == 2 and name in local
+    assert s3.keys(prefix + "/") == sorted(f"{prefix}/daily/{n}{x}" for n in local
+                                           for x in ("", ".json", ".sha256"))
+    for n in local:
+        assert s3.get(f"{prefix}/daily/{n}") == open(bdir / "daily" / n, "rb").read()
+    p = run(["backup", "list", "--json"], database=db, env=env)
+    assert [b["locations"] for b in json.loads(p.stdout)["backups"]] == [["local", "s3"]] * 2
+
+
+def test_s3_credentials_from_a_private_file(db, tmp_path, s3):
+    prepare(db)
+    bdir = tmp_path / "backups"
+    prefix = f"c{os.getpid()}{db.kind}{time.monotonic_ns()}"
+    secret = "fIlE-SeCrEt-0123456789"
+    cred = tmp_path / "credentials"
+    cred.write_text("# AWS shared credentials\n"
+                    "[other]\naws_access_key_id = NOBODY\naws_secret_access_key = x\n\n"
+                    f"[default]\naws_access_key_id = S3RVER\naws_secret_access_key = {secret}\n")
+    env = s3_env(s3.url, bdir, prefix)
+    del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    env["BACKUP_S3_CREDENTIALS_FILE"] = str(cred)
+
+    # Readable by others: refused, naming the file; the local backup stands.
+    os.chmod(cred, 0o644)
+    p = one_backup(db, env)
+    assert f"the credentials file '{cred}' is accessible to group or others" in p.stderr, p.stderr
+    assert "chmod 600" in p.stderr and secret not in p.stderr
+    assert s3.keys(prefix + "/") == []
+
+    # Private: used when the AWS_* variables are unset; the next run catches up.
+    os.chmod(cred, 0o600)
+    p = one_backup(db, env, DAYS[1])
+    assert p.stderr.count("uploaded to 's3://") == 2, p.stderr
+    assert secret not in p.stderr
+    local = data_files(bdir)
+    assert len(s3.keys(prefix + "/")) == 3 * len(local) == 6
+    v = run(["backup", "verify", f"s3://{BUCKET}/{prefix}/daily/{local[0]}"], database=db,
+            env=env)
+    assert v.returncode == 0, v.stdout + v.stderr
+
+    # AWS_PROFILE picks the section: its key id (unknown to s3rver) is what is sent.
+    p = one_backup(db, dict(env, AWS_PROFILE="other"), DAYS[2])
+    assert "InvalidAccessKeyId" in p.stderr, p.stderr
+    p = one_backup(db, dict(env, AWS_PROFILE="absent"), "2025-01-10T02:00:00")
+    assert f"the credentials file '{cred}' has no aws_access_key_id" in p.stderr, p.stderr
+    assert "[absent]" in p.stderr

@@ -15,6 +15,7 @@ import urllib.request
 import uuid
 
 import pytest
+from selenium.webdriver.common.keys import Keys
 
 from browser import Browser
 from conftest import ROOT, Database, pg_admin_url, pg_url_for, psql, run
@@ -250,6 +251,8 @@ def test_master_admin_data_safety(site):
     assert p.returncode == 0, p.stderr
     b = site.browser()
     b.go("#/admin-login")
+    b.wait("#login-form")
+    assert b.unlabelled() == []
     b.fill("#login-form input[name=password]", MASTER_PASSWORD)
     b.click("#login-form button[type=submit]")
     b.wait("#tiers")
@@ -270,6 +273,7 @@ def test_master_admin_data_safety(site):
     b.click("#backups tbody tr input[type=radio]")
     assert b.find("#restore-cmd").text.startswith("citaplanner backup restore " + str(site.bdir))
     assert b.find_all("svg.chart rect.bar")
+    assert b.unlabelled() == []
     site.shot(b, "data-safety")
 
 
@@ -293,3 +297,169 @@ def test_catalogue(site):
     b.wait(f"#agenda .col[data-col='{date}'] .appt[data-id='{a['id']}']")
     assert len(b.find_all("#agenda .col")) == 7
     site.shot(b, "agenda-week")
+
+
+def test_keyboard_only_login_and_booking(site):
+    """Issue 11, keyboard operable: log in and book with Tab, Enter, arrow keys and
+    typing only, and the focused control is always visibly marked."""
+    b = site.browser()
+    b.go("#/login")
+    b.wait("#login-form")
+    b.tab_to("#login-form input[name=email]")
+    assert b.focus_visible()
+    b.keys(RECEP[0])
+    b.tab_to("#login-form input[name=password]")
+    b.keys(RECEP[1], Keys.ENTER)
+    b.wait("#agenda .agenda-title")
+    # To a Thursday at least a week ahead (no other test books Thursdays) with Next.
+    start = dt.date.fromisoformat(b.find("input[name=date]").get_attribute("value"))
+    target = start + dt.timedelta(days=7)
+    target += dt.timedelta(days=(3 - target.weekday()) % 7)
+    b.tab_to("#agenda-next")
+    assert b.focus_visible()
+    day = start
+    while day < target:
+        day += dt.timedelta(days=1)
+        b.keys(Keys.ENTER)  # the focus comes back to Next after each drawing
+        b.wait_until(lambda: b.find("input[name=date]").get_attribute("value") == day.isoformat()
+                     and b.focused("#agenda-next"))
+    # Back up to the menu, to "Nueva cita".
+    b.tab_to("nav a[href='#/new']", back=True)
+    assert b.focus_visible()
+    b.keys(Keys.ENTER)
+    b.wait(f"#booking-form select[name=professional_id] option[value='{PRO1_ID}']", visible=False)
+    b.tab_to("#new-client-form input[name=first_name]")
+    b.keys("Teclado")
+    b.tab_to("#new-client-form input[name=last_name]")
+    b.keys("Solo")
+    b.tab_to("#new-client-form input[name=phone]")
+    b.keys("+52 55 %08d" % (uuid.uuid4().int % 10**8), Keys.ENTER)
+    b.wait_text("#chosen-client", "Teclado")
+    b.tab_to("#booking-form select[name=service_id]")
+    assert b.find("#booking-form select[name=service_id]").get_attribute("value") == str(FACIAL)
+    b.tab_to("#booking-form select[name=professional_id]")
+    assert b.focus_visible()
+    b.keys(Keys.ARROW_DOWN)  # "Cualquiera" -> the first professional, Lucía
+    assert b.find("#booking-form select[name=professional_id]").get_attribute("value") == str(PRO1_ID)
+    first = f"#slots button.slot[data-pro='{PRO1_ID}'][data-start^='{target.isoformat()}']"
+    b.wait(first)
+    b.wait_until(lambda: not b.find_all(f"#slots button.slot:not([data-pro='{PRO1_ID}'])"))
+    slot = b.tab_to("#slots button.slot")
+    start_at = slot.get_attribute("data-start")
+    assert start_at.startswith(target.isoformat()) and b.focus_visible()
+    b.keys(Keys.ENTER)
+    assert "chosen" in slot.get_attribute("class")
+    b.tab_to("#book")
+    assert b.focus_visible()
+    b.keys(Keys.ENTER)
+    b.wait("#appt-status")
+    appt_id = int(b.driver.current_url.rsplit("/", 1)[1])
+    st, _, a = site.api("GET", f"/api/v1/appointments/{appt_id}", token=site.token(*RECEP))
+    assert st == 200 and a["professional_id"] == PRO1_ID and a["service_id"] == FACIAL
+    assert dt.datetime.fromisoformat(a["start_at"].replace("Z", "+00:00")) == \
+        dt.datetime.fromisoformat(start_at.replace("Z", "+00:00"))
+
+
+def test_every_field_is_labelled(site):
+    """Issue 11, labelled form fields: every input, select and textarea of every
+    staff screen has a <label> or an aria-label (the master's screens are checked
+    in test_master_admin_data_safety)."""
+    admin = site.token("admin@citaplanner.com", "admin123")
+    st, _, a = site.api("POST", "/api/v1/appointments", {
+        "client_id": 3, "service_id": FACIAL, "professional_id": PRO1_ID, "branch_id": 1,
+        "start": f"{weekday_ahead(4, 4)}T10:00:00-06:00"}, token=admin)
+    assert st == 201, a
+    b = site.browser()
+    b.go("#/login")
+    b.wait("#login-form")
+    seen = {"login": b.unlabelled()}
+    b.login("admin@citaplanner.com", "admin123")
+    seen["agenda"] = b.unlabelled()
+    b.select("select[name=view]", "week")
+    b.wait("select[name=pro]")
+    seen["agenda-week"] = b.unlabelled()
+    for name, frag, ready in [("new", "#/new", "#slots h3"), ("appointment", f"#/appt/{a['id']}", "#payment-form"),
+                              ("clients", "#/clients", "table.list"), ("client", "#/client/1", "ul.history, p.muted"),
+                              ("client-new", "#/client/new", "form.card"), ("catalogue", "#/catalogue", "#hours-form")]:
+        b.go(frag)
+        b.wait(ready)
+        seen[name] = b.unlabelled()
+    b.click("#service-new")
+    b.wait("#service-form")
+    seen["service-form"] = b.unlabelled()
+    assert len(seen) == 10 and all(v == [] for v in seen.values()), seen
+    # The check itself finds a field without a label.
+    b.driver.execute_script("document.getElementById('main').append(document.createElement('input'))")
+    assert len(b.unlabelled()) == 1
+
+
+def test_catalogue_editing(site):
+    """ADMIN edits the catalogue: a new service with its professionals and their
+    commissions, then the branch's hours; the API's refusals show beside the
+    field they name."""
+    admin = site.token("admin@citaplanner.com", "admin123")
+    b = site.browser()
+    b.login("admin@citaplanner.com", "admin123")
+    b.go("#/catalogue")
+    b.click("#service-new")
+    b.wait("#service-form")
+    b.fill("#service-form input[name=name]", "Facial Hidratante")  # taken
+    b.fill("#service-form input[name=duration_min]", "45")
+    b.fill("#service-form input[name=price_cents]", "350.50")
+    b.set_value("#service-form input[name=color]", "#22aa66")
+    b.click(f"#sp-on-{PRO1_ID}")
+    b.fill(f"#sp-pct-{PRO1_ID}", "35")
+    b.click(f"#sp-on-{PRO2_ID}")
+    b.fill(f"#sp-pct-{PRO2_ID}", "150")  # over 100
+    b.allow("/api/v1/services - Failed to load resource: the server responded with a status of 409")
+    b.click("#service-save")
+    b.wait_until(lambda: b.find("#service-form .field-error[data-for='name']").text)
+    assert b.find(f"#service-form .field-error[data-for='sp-{PRO2_ID}']").text == ""
+    name = "Masaje " + uuid.uuid4().hex[:6]
+    b.fill("#service-form input[name=name]", name)
+    b.allow("/professionals - Failed to load resource: the server responded with a status of 400")
+    b.click("#service-save")
+    err = b.wait_until(lambda: b.find(f"#service-form .field-error[data-for='sp-{PRO2_ID}']").text)
+    assert "commission_pct" in err
+    assert b.find("#service-form .field-error[data-for='name']").text == ""
+    b.fill(f"#sp-pct-{PRO2_ID}", "30")
+    b.click("#service-save")
+    row = b.wait_text("#services tbody", name)
+    b.wait_until(lambda: not b.find_all("#service-form"))  # saved: the form closes
+    st, _, svcs = site.api("GET", "/api/v1/services?limit=200", token=admin)
+    svc = [s for s in svcs["items"] if s["name"] == name]
+    assert len(svc) == 1, svc
+    svc = svc[0]
+    assert (svc["duration_min"], svc["price_cents"], svc["color"], svc["active"]) == (45, 35050, "#22aa66", True)
+    st, _, ps = site.api("GET", f"/api/v1/services/{svc['id']}/professionals", token=admin)
+    assert [(p["user_id"], p["commission_pct"]) for p in ps["items"]] == [(PRO1_ID, 35), (PRO2_ID, 30)]
+    assert "Lucía Navarro (35%)" in row.text
+
+    # Edit it again: inactive now, one professional fewer.
+    b.click(f".svc-edit[data-id='{svc['id']}']")
+    b.wait(f"#service-form[data-id='{svc['id']}']")
+    assert b.find("#service-form input[name=price_cents]").get_attribute("value") == "350.50"
+    b.click("#svc-active")
+    b.click(f"#sp-on-{PRO2_ID}")
+    b.click("#service-save")
+    b.wait_until(lambda: not b.find_all("#service-form"))
+    st, _, s2 = site.api("GET", f"/api/v1/services/{svc['id']}", token=admin)
+    assert s2["active"] is False
+    st, _, ps = site.api("GET", f"/api/v1/services/{svc['id']}/professionals", token=admin)
+    assert [p["user_id"] for p in ps["items"]] == [PRO1_ID]
+
+    # Hours: open on Sunday 14:00-16:00 (no other test books a Sunday).
+    b.click("#hours-form .wh-add[data-day='0']")
+    row = ".wh-day[data-day='0'] .wh-row:last-child"
+    b.set_value(f"{row} input.wh-start", "14:00")
+    b.set_value(f"{row} input.wh-end", "10:00")
+    b.allow("/api/v1/working-hours - Failed to load resource: the server responded with a status of 400")
+    b.click("#hours-save")
+    err = b.wait_until(lambda: b.find(f"{row} .field-error").text)
+    assert "end_time" in err
+    b.set_value(f"{row} input.wh-end", "16:00")
+    b.click("#hours-save")
+    b.wait_text("#hours", "14:00–16:00")
+    st, _, wh = site.api("GET", "/api/v1/working-hours?branch_id=1&branch_default=true", token=admin)
+    days = {(w["day_of_week"], w["start_time"], w["end_time"]) for w in wh["items"] if w["user_id"] is None}
+    assert (0, "14:00", "16:00") in days and (1, "09:00", "18:00") in days and len(days) == 7

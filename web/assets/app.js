@@ -147,27 +147,31 @@ const DAY_START = 7 * 60, DAY_END = 21 * 60, PX = 1.2;
 function serviceOf(id) { return state.ctx.services.find((s) => s.id === id) || { name: '?', color: '#999' }; }
 function proName(id) { const p = state.ctx.pros.find((x) => x.id === id); return p ? `${p.first_name} ${p.last_name}` : `#${id}`; }
 
-async function renderAgenda() {
+// focus: the id of the control that asked for this drawing; it gets the focus
+// back, so that a keyboard user can press Next again without tabbing back to it.
+async function renderAgenda(focus) {
   const c = state.ctx;
   if (role() === 'PROFESSIONAL') state.pro = c.user.id;
-  const branchSel = h('select', { onchange: (e) => { state.branch = Number(e.target.value); renderAgenda(); } },
+  const branchSel = h('select', { id: 'agenda-branch', onchange: (e) => { state.branch = Number(e.target.value); renderAgenda('agenda-branch'); } },
     c.branches.map((b) => h('option', { value: b.id, selected: b.id === state.branch, text: b.name })));
   const dateIn = h('input', { type: 'date', value: state.date, onchange: (e) => { state.date = e.target.value; renderAgenda(); } });
-  const viewSel = h('select', { onchange: (e) => { state.view = e.target.value; renderAgenda(); } },
+  const viewSel = h('select', { id: 'agenda-view', onchange: (e) => { state.view = e.target.value; renderAgenda('agenda-view'); } },
     h('option', { value: 'day', selected: state.view === 'day', text: t('day') }),
     h('option', { value: 'week', selected: state.view === 'week', text: t('week') }));
-  const proSel = h('select', { onchange: (e) => { state.pro = Number(e.target.value); renderAgenda(); } },
+  const proSel = h('select', { id: 'agenda-pro', onchange: (e) => { state.pro = Number(e.target.value); renderAgenda('agenda-pro'); } },
     c.pros.map((p) => h('option', { value: p.id, selected: p.id === state.pro, text: `${p.first_name} ${p.last_name}` })));
   const step = state.view === 'week' ? 7 : 1;
   const bar = h('div', { class: 'toolbar' },
     field(t('branch'), branchSel, 'branch'), field(t('date'), dateIn, 'date'), field(t('week') + '/' + t('day'), viewSel, 'view'),
     state.view === 'week' ? field(t('professional'), proSel, 'pro') : null,
-    h('button', { type: 'button', onclick: () => { state.date = addDays(state.date, -step); renderAgenda(); }, text: '‹ ' + t('prev') }),
-    h('button', { type: 'button', onclick: () => { state.date = todayIn(tz()); renderAgenda(); }, text: t('today') }),
-    h('button', { type: 'button', onclick: () => { state.date = addDays(state.date, step); renderAgenda(); }, text: t('next') + ' ›' }),
+    h('button', { type: 'button', id: 'agenda-prev', onclick: () => { state.date = addDays(state.date, -step); renderAgenda('agenda-prev'); }, text: '‹ ' + t('prev') }),
+    h('button', { type: 'button', id: 'agenda-today', onclick: () => { state.date = todayIn(tz()); renderAgenda('agenda-today'); }, text: t('today') }),
+    h('button', { type: 'button', id: 'agenda-next', onclick: () => { state.date = addDays(state.date, step); renderAgenda('agenda-next'); }, text: t('next') + ' ›' }),
     h('button', { type: 'button', id: 'refresh', onclick: () => drawAgenda(grid), text: t('refresh') }));
   const grid = h('div', { class: 'agenda', id: 'agenda' });
   screen(t('agenda'), bar, grid);
+  const back = focus && document.getElementById(focus);
+  if (back) back.focus();
   if (state.view === 'week' && !state.pro && c.pros.length) state.pro = c.pros[0].id;
   await drawAgenda(grid);
   clearInterval(refreshTimer);
@@ -453,15 +457,128 @@ async function renderClient(id) {
 }
 
 // ---- catalogue -------------------------------------------------------------------
-async function renderCatalogue() {
+// ADMIN and MANAGER edit services (with who offers them, and their commission)
+// and the branch's working hours; the others only read.  An API error names a
+// field ("price_cents", "professionals[1].commission_pct", "hours[2].end_time"):
+// it is shown beside the input that field came from.
+function canEditCatalogue() { return ['ADMIN', 'MANAGER'].includes(role()); }
+
+// Show err beside the input its field names; fields maps an API field name to
+// the data-for of its slot (for the indexed names of arrays).
+function showMapped(form, err, fields) {
+  if (err && err.field && fields[err.field]) err = Object.assign(err, { field: fields[err.field] });
+  showErrors(form, err);
+}
+
+async function serviceForm(svc, onSaved) {
+  const assigned = svc ? (await api('GET', `/services/${svc.id}/professionals`)).items : [];
+  // novalidate: the API is the one judge, and its answer is shown beside the field.
+  const form = h('form', { class: 'card', id: 'service-form', 'data-id': svc ? svc.id : 'new', novalidate: true });
+  const name = h('input', { required: true, maxlength: 200 });
+  const duration = h('input', { type: 'number', min: 1, max: 1440, step: 1, required: true });
+  const price = h('input', { type: 'number', min: 0, step: '0.01', required: true });
+  const color = h('input', { type: 'color' });
+  const active = h('input', { type: 'checkbox' });
+  name.value = svc ? svc.name : '';
+  duration.value = svc ? svc.duration_min : 60;
+  price.value = svc ? (svc.price_cents / 100).toFixed(2) : '';
+  color.value = svc && /^#[0-9a-fA-F]{6}$/.test(svc.color || '') ? svc.color : '#a78bfa';
+  active.checked = svc ? svc.active : true;
+  const pros = h('fieldset', { id: 'service-pros' }, h('legend', { text: `${t('professionals')} (${t('commission')} %)` }));
+  const picks = state.ctx.pros.map((p) => {
+    const a = assigned.find((x) => x.user_id === p.id);
+    const on = h('input', { type: 'checkbox', id: `sp-on-${p.id}`, 'data-pro': p.id });
+    const pct = h('input', { type: 'number', min: 0, max: 100, step: 1, id: `sp-pct-${p.id}`, 'data-pro': p.id });
+    on.checked = !!a;
+    pct.value = a ? a.commission_pct : 40;
+    pros.append(h('div', { class: 'row' },
+      h('label', { for: on.id, class: 'check' }, on, ` ${p.first_name} ${p.last_name}`),
+      h('div', { class: 'field' }, h('label', { for: pct.id, text: `${t('commission')} % · ${p.first_name} ${p.last_name}` }), pct,
+        h('p', { class: 'field-error', 'data-for': `sp-${p.id}`, role: 'alert' }))));
+    return { id: p.id, on, pct };
+  });
+  form.append(h('h2', { text: svc ? `${t('edit')}: ${svc.name}` : t('new_service') }),
+    field(t('name'), name, 'name'), field(t('duration_min'), duration, 'duration_min'),
+    field(t('price_mxn'), price, 'price_cents'), field(t('color'), color, 'color'),
+    h('div', { class: 'field' }, h('label', { for: 'svc-active', class: 'check' }, Object.assign(active, { id: 'svc-active' }), ` ${t('active')}`),
+      h('p', { class: 'field-error', 'data-for': 'active', role: 'alert' })),
+    pros, h('p', { class: 'form-error', role: 'alert' }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'service-save', text: t('save') }),
+      h('button', { type: 'button', id: 'service-close', onclick: () => onSaved(null), text: t('cancel') })));
+  let id = svc ? svc.id : null;
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const chosen = picks.filter((p) => p.on.checked);
+    const fields = {};
+    chosen.forEach((p, i) => { fields[`professionals[${i}].commission_pct`] = `sp-${p.id}`; fields[`professionals[${i}].user_id`] = `sp-${p.id}`; fields[`professionals[${i}]`] = `sp-${p.id}`; });
+    const body = { name: name.value.trim(), duration_min: Number(duration.value), color: color.value, active: active.checked,
+      price_cents: price.value === '' ? -1 : Math.round(Number(price.value) * 100) };
+    try {
+      const saved = id ? await api('PATCH', `/services/${id}`, body) : await api('POST', '/services', body);
+      id = saved.id;
+      form.dataset.id = id;
+      await api('PUT', `/services/${id}/professionals`, { professionals: chosen.map((p) => ({ user_id: p.id, commission_pct: Number(p.pct.value) })) });
+      toast(t('saved'));
+      onSaved(saved);
+    } catch (err) { showMapped(form, err, fields); }
+  });
+  return form;
+}
+
+function hoursForm(wh, onSaved) {
+  const form = h('form', { class: 'card', id: 'hours-form', novalidate: true });
+  const rows = [];
+  const table = h('div', { class: 'hours-days' });
+  const addRow = (box, day, from, to) => {
+    const n = rows.length;
+    const start = h('input', { type: 'time', value: from, 'aria-label': `${t('weekday')[day]} · ${t('from')}`, 'data-day': day, class: 'wh-start' });
+    const end = h('input', { type: 'time', value: to, 'aria-label': `${t('weekday')[day]} · ${t('to')}`, 'data-day': day, class: 'wh-end' });
+    const row = { day, start, end, key: `wh-${n}` };
+    const el = h('div', { class: 'row wh-row', 'data-day': day }, start, '–', end,
+      h('button', { type: 'button', class: 'wh-remove', 'aria-label': `${t('remove')} · ${t('weekday')[day]}`, text: '✕',
+        onclick: () => { rows.splice(rows.indexOf(row), 1); el.remove(); } }),
+      h('p', { class: 'field-error', 'data-for': row.key, role: 'alert' }));
+    rows.push(row);
+    box.append(el);
+  };
+  for (const d of [1, 2, 3, 4, 5, 6, 0]) {
+    const box = h('div', { class: 'wh-list' });
+    table.append(h('div', { class: 'wh-day', 'data-day': d }, h('strong', { text: t('weekday')[d] }), box,
+      h('button', { type: 'button', class: 'wh-add', 'data-day': d, 'aria-label': `${t('add_interval')} · ${t('weekday')[d]}`, text: '+ ' + t('add_interval'),
+        onclick: () => addRow(box, d, '09:00', '18:00') })));
+    for (const w of wh.filter((x) => x.day_of_week === d)) addRow(box, d, w.start_time, w.end_time);
+  }
+  form.append(table, h('p', { class: 'muted', text: t('empty_closed') }), h('p', { class: 'form-error', role: 'alert' }),
+    h('button', { type: 'submit', class: 'primary', id: 'hours-save', text: t('save') }));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const fields = {};
+    rows.forEach((r, i) => { for (const f of ['', '.start_time', '.end_time', '.day_of_week']) fields[`hours[${i}]${f}`] = r.key; });
+    try {
+      await api('PUT', '/working-hours', { branch_id: state.branch, user_id: null,
+        hours: rows.map((r) => ({ day_of_week: r.day, start_time: r.start.value, end_time: r.end.value })) });
+      toast(t('saved'));
+      onSaved();
+    } catch (err) { showMapped(form, err, fields); }
+  });
+  return form;
+}
+
+async function renderCatalogue(editing) {
   const c = state.ctx;
+  const edit = canEditCatalogue();
+  // The list in the context is what booking offers: refresh it after an edit.
+  c.services = (await api('GET', '/services')).items;
   const svcRows = [];
   for (const s of c.services) {
     const ps = (await api('GET', `/services/${s.id}/professionals`)).items;
     const sw = h('span', { class: 'swatch' });
     sw.style.backgroundColor = s.color || '#999';
-    svcRows.push(h('tr', {}, h('td', {}, sw, s.name), h('td', { text: `${s.duration_min} min` }), h('td', { text: money(s.price_cents) }),
-      h('td', { text: ps.map((p) => `${p.first_name} ${p.last_name} (${p.commission_pct}%)`).join(', ') })));
+    svcRows.push(h('tr', { 'data-id': s.id, class: s.active ? null : 'inactive' }, h('td', {}, sw, s.name, s.active ? '' : ` (${t('inactive')})`),
+      h('td', { text: `${s.duration_min} min` }), h('td', { text: money(s.price_cents) }),
+      h('td', { text: ps.map((p) => `${p.first_name} ${p.last_name} (${p.commission_pct}%)`).join(', ') }),
+      edit ? h('td', {}, h('button', { type: 'button', class: 'svc-edit', 'data-id': s.id, 'aria-label': `${t('edit')}: ${s.name}`, text: t('edit'),
+        onclick: () => renderCatalogue(s.id) })) : null));
   }
   const users = (await api('GET', '/users')).items;
   const wh = (await api('GET', '/working-hours' + qs({ branch_id: state.branch }))).items.filter((w) => w.user_id === null);
@@ -469,13 +586,28 @@ async function renderCatalogue() {
     const w = wh.filter((x) => x.day_of_week === d);
     return h('tr', {}, h('td', { text: t('weekday')[d] }), h('td', { text: w.length ? w.map((x) => `${x.start_time}–${x.end_time}`).join(', ') : t('closed') }));
   });
+  // After a save the form closes and the focus goes to the saved row's Edit button.
+  const done = (saved) => renderCatalogue().then(() => {
+    const row = saved && document.querySelector(`tr[data-id="${saved.id}"] .svc-edit`);
+    if (row) row.focus();
+  });
+  let formEl = null;
+  if (edit && editing !== undefined)
+    formEl = await serviceForm(editing === 'new' ? null : c.services.find((s) => s.id === editing), done);
+  const branch = c.branches.find((b) => b.id === state.branch);
   screen(t('catalogue'),
     h('h2', { text: t('services') }),
-    h('table', { class: 'list' }, h('thead', {}, h('tr', {}, [t('service'), t('duration'), t('price'), `${t('professionals')} (${t('commission')})`].map((x) => h('th', { text: x })))), h('tbody', {}, svcRows)),
+    h('table', { class: 'list', id: 'services' }, h('thead', {}, h('tr', {}, [t('service'), t('duration'), t('price'), `${t('professionals')} (${t('commission')})`, edit ? '' : null]
+      .filter((x) => x !== null).map((x) => h('th', { text: x })))), h('tbody', {}, svcRows)),
+    edit ? h('div', { class: 'actions' }, h('button', { type: 'button', id: 'service-new', onclick: () => renderCatalogue('new'), text: '+ ' + t('new_service') })) : null,
+    formEl,
     h('h2', { text: t('staff') }),
     h('table', { class: 'list' }, h('thead', {}, h('tr', {}, [t('first_name'), t('email'), t('role')].map((x) => h('th', { text: x })))),
       h('tbody', {}, users.map((u) => h('tr', {}, h('td', { text: `${u.first_name} ${u.last_name}` }), h('td', { text: u.email }), h('td', { text: u.role }))))),
-    h('h2', { text: t('hours') }), h('table', { class: 'list' }, h('tbody', {}, hoursRows)));
+    h('h2', { text: `${t('hours')}${branch ? ' · ' + branch.name : ''}` }), h('table', { class: 'list', id: 'hours' }, h('tbody', {}, hoursRows)),
+    edit ? h('h3', { text: t('edit_hours') }) : null,
+    edit ? hoursForm(wh, () => renderCatalogue()) : null);
+  if (formEl) formEl.querySelector('input').focus();
 }
 
 // ---- data safety (master admin) ------------------------------------------------------

@@ -31,6 +31,10 @@ const STRINGS = {
     chart: 'Tamaño y duración de los respaldos', max_age: 'Antigüedad máxima', never: 'nunca',
     database: 'Base de datos', job_done: 'Terminado', of: 'de', hours_ago: 'h', minutes_ago: 'min',
     stale: 'Respaldo vencido', fresh: 'Respaldo al día', duration_s: 'Duración (s)',
+    name: 'Nombre', duration_min: 'Duración (min)', price_mxn: 'Precio (MXN)', color: 'Color',
+    active: 'Activo', inactive: 'inactivo', new_service: 'Nuevo servicio', from: 'desde', to: 'hasta',
+    remove: 'Quitar', add_interval: 'Agregar horario', edit_hours: 'Editar el horario',
+    empty_closed: 'Un día sin horario queda cerrado.',
   },
   en: {
     lang: 'Language', login: 'Log in', email: 'Email', password: 'Password',
@@ -63,6 +67,10 @@ const STRINGS = {
     chart: 'Backup size and duration', max_age: 'Maximum age', never: 'never',
     database: 'Database', job_done: 'Done', of: 'of', hours_ago: 'h', minutes_ago: 'min',
     stale: 'Backup overdue', fresh: 'Backups up to date', duration_s: 'Duration (s)',
+    name: 'Name', duration_min: 'Duration (min)', price_mxn: 'Price (MXN)', color: 'Colour',
+    active: 'Active', inactive: 'inactive', new_service: 'New service', from: 'from', to: 'to',
+    remove: 'Remove', add_interval: 'Add hours', edit_hours: 'Edit the hours',
+    empty_closed: 'A day without hours is closed.',
   },
 };
 

@@ -42,6 +42,9 @@ static const char *const all_vars[] = {
     "BACKUP_ALERT_WEBHOOK",
     "BACKUP_ALERT_COMMAND",
     "LOG_LEVEL",
+    "BACKUP_S3_PART_SIZE",
+    "BACKUP_S3_CREDENTIALS_FILE",
+    "AWS_PROFILE",
     NULL,
 };
 
@@ -600,7 +603,7 @@ static void test_help(void **state)
         lines++;
         line = nl + 1;
     }
-    assert_int_equal(lines, 28); /* 19, plus 9 of issue 10 (remotes, encryption) */
+    assert_int_equal(lines, 31); /* 19, plus 12 of issue 10 (remotes, encryption) */
     free(text);
 }
 
