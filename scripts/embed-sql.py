@@ -18,13 +18,14 @@ import os
 import re
 import sys
 
+import embed_common  # beside this script
+
 NAME_RE = re.compile(r"^[0-9]{4}_[A-Za-z0-9_]+$")
 DIALECTS = {"pg": "DB_PG", "sqlite": "DB_SQLITE"}
 
 
 def fail(msg):
-    sys.stderr.write(f"embed-sql: error: {msg}\n")
-    sys.exit(1)
+    embed_common.fail("embed-sql", msg)
 
 
 def c_string(data):
@@ -130,11 +131,7 @@ def main(argv):
     c.append(f"const int migrate_embedded_count = {len(order)};")
     c.append("")
 
-    for path, lines in ((out_h, h), (out_c, c)):
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write("\n".join(lines))
-        os.replace(tmp, path)
+    embed_common.write_outputs(((out_h, h), (out_c, c)))
 
 
 if __name__ == "__main__":

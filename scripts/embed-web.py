@@ -17,6 +17,8 @@ import hashlib
 import os
 import sys
 
+import embed_common  # beside this script
+
 TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -29,8 +31,7 @@ TYPES = {
 
 
 def fail(msg):
-    sys.stderr.write(f"embed-web: error: {msg}\n")
-    sys.exit(1)
+    embed_common.fail("embed-web", msg)
 
 
 def c_bytes(data):
@@ -105,11 +106,7 @@ def main(argv):
     c.append("};")
     c.append(f"const int api_web_files_count = {len(order)};")
     c.append("")
-    for path, lines in ((out_h, h), (out_c, c)):
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write("\n".join(lines))
-        os.replace(tmp, path)
+    embed_common.write_outputs(((out_h, h), (out_c, c)))
 
 
 if __name__ == "__main__":
