@@ -4,6 +4,7 @@ refusal without one, the prerestore backup, atomicity under kill -9 and
 under a dump that fails halfway, an old backup migrated forward, a newer
 one refused, the lock, and a running `serve` that keeps working.
 """
+import glob
 import fcntl
 import gzip
 import json
@@ -174,16 +175,25 @@ def test_lock_held_exits_8_and_changes_nothing(db, tmp_path):
 # ---------------------------------------------------------------- atomicity
 
 def wait_for_child(pid, comm, timeout):
-    """True once process pid has a child named comm."""
+    """True once process pid has a child named comm (spawned by any of its
+    threads).  Other children come and go meanwhile (pg_dump of the
+    prerestore backup): one that exits while being looked at is skipped."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        try:
-            kids = open(f"/proc/{pid}/task/{pid}/children").read().split()
-            for k in kids:
+        if not os.path.exists(f"/proc/{pid}"):
+            return False
+        kids = []
+        for task in glob.glob(f"/proc/{pid}/task/*/children"):
+            try:
+                kids += open(task).read().split()
+            except OSError:
+                pass
+        for k in kids:
+            try:
                 if open(f"/proc/{k}/comm").read().strip() == comm:
                     return True
-        except OSError:
-            return False
+            except OSError:
+                pass
         time.sleep(0.005)
     return False
 
