@@ -110,7 +110,7 @@ int appt_reply(struct http_req *req, int status, const struct appt *a)
 }
 
 int appt_refuse(struct http_req *req, struct err *e, int status, const char *code,
-                  const char *field, const char *fmt, ...)
+                const char *field, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -124,7 +124,7 @@ int appt_refuse(struct http_req *req, struct err *e, int status, const char *cod
 
 /* Read one appointment of the tenant (and of that professional when > 0). 1 found, 0 not. */
 int appt_load(struct db *db, int64_t tenant_id, int64_t id, int64_t professional_id,
-                     struct appt *out, struct err *e)
+              struct appt *out, struct err *e)
 {
     struct db_res *r = NULL;
     int rc;
@@ -151,8 +151,7 @@ cleanup:
  * the appointment in the way (the first one, by start), looked up now.  It
  * may be gone already (cancelled meanwhile): then "conflict" is null.
  */
-int appt_reply_slot_taken(struct http_req *req, struct db *db, const struct appt *a,
-                            struct err *e)
+int appt_reply_slot_taken(struct http_req *req, struct db *db, const struct appt *a, struct err *e)
 {
     char s_txt[32], e_txt[32], cs[32], ce[32];
     struct db_res *r = NULL;
@@ -277,36 +276,36 @@ static int check_refs(struct http_req *req, struct db *db, struct appt *a, bool 
     }
     if (db_res_isnull(r, 0)) {
         rc = appt_refuse(req, e, 404, "not_found", "service_id", "no service '%lld'",
-                    (long long)a->service_id);
+                         (long long)a->service_id);
     } else if (db_res_isnull(r, 3)) {
         rc = appt_refuse(req, e, 404, "not_found", "branch_id", "no branch '%lld'",
-                    (long long)a->branch_id);
+                         (long long)a->branch_id);
     } else if (db_res_isnull(r, 5)) {
         rc = appt_refuse(req, e, 404, "not_found", "client_id", "no client '%lld'",
-                    (long long)a->client_id);
+                         (long long)a->client_id);
     } else if (db_res_isnull(r, 6)) {
         rc = appt_refuse(req, e, 404, "not_found", "professional_id", "no professional '%lld'",
-                    (long long)a->professional_id);
+                         (long long)a->professional_id);
     } else if (!db_res_bool(r, 0)) {
         rc = appt_refuse(req, e, 409, "inactive", "service_id", "service '%lld' is deactivated",
-                    (long long)a->service_id);
+                         (long long)a->service_id);
     } else if (!db_res_bool(r, 3)) {
         rc = appt_refuse(req, e, 409, "inactive", "branch_id", "branch '%lld' is deactivated",
-                    (long long)a->branch_id);
+                         (long long)a->branch_id);
     } else if (!db_res_bool(r, 5)) {
         rc = appt_refuse(req, e, 409, "inactive", "client_id", "client '%lld' is deactivated",
-                    (long long)a->client_id);
+                         (long long)a->client_id);
     } else if (!db_res_bool(r, 6)) {
         rc = appt_refuse(req, e, 409, "inactive", "professional_id",
-                    "professional '%lld' is deactivated", (long long)a->professional_id);
+                         "professional '%lld' is deactivated", (long long)a->professional_id);
     } else if (!db_res_bool(r, 7)) {
         rc = appt_refuse(req, e, 409, "not_offered", "professional_id",
-                    "professional '%lld' does not offer service '%lld'",
-                    (long long)a->professional_id, (long long)a->service_id);
+                         "professional '%lld' does not offer service '%lld'",
+                         (long long)a->professional_id, (long long)a->service_id);
     } else if (db_res_int(r, 1) > APPT_MAX_DURATION_MIN) {
         rc = appt_refuse(req, e, 400, "invalid", "service_id",
-                    "service '%lld' lasts more than a day and cannot be booked",
-                    (long long)a->service_id);
+                         "service '%lld' lasts more than a day and cannot be booked",
+                         (long long)a->service_id);
     } else {
         *duration_min = db_res_int(r, 1);
         if (set_price)
@@ -342,7 +341,7 @@ static int check_hours(struct http_req *req, const struct appt *a,
         goto cleanup;
     if (!slots_span_fits(spans, nspans, a->start, a->end))
         rc = appt_refuse(req, e, 409, "outside_working_hours", "start",
-                    "professional '%lld' does not work then", (long long)a->professional_id);
+                         "professional '%lld' does not work then", (long long)a->professional_id);
 
 cleanup:
     free(spans);
@@ -360,7 +359,7 @@ bool appt_may_override(const struct api_auth *au)
  * not in the past.  Sets a->end (and the price when set_price).
  */
 int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, bool set_price,
-                         int64_t keep_length, bool override, struct err *e)
+                       int64_t keep_length, bool override, struct err *e)
 {
     struct api_branch_hours bh = {0};
     int64_t duration_min = 0;
@@ -379,8 +378,8 @@ int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, bool
     }
     if (!at_branch) {
         rc = appt_refuse(req, e, 409, "outside_working_hours", "branch_id",
-                    "professional '%lld' does not work at branch '%lld'",
-                    (long long)a->professional_id, (long long)a->branch_id);
+                         "professional '%lld' does not work at branch '%lld'",
+                         (long long)a->professional_id, (long long)a->branch_id);
         goto cleanup;
     }
     rc = check_hours(req, a, &bh, e);
@@ -414,8 +413,8 @@ bool appt_is_open(const char *status)
  * the row still holds cur's values: two changes computed from the same
  * reading cannot both apply.  Answers the request.
  */
-int appt_write(struct http_req *req, struct db *db, const struct appt *cur,
-                      struct appt *next, struct err *e)
+int appt_write(struct http_req *req, struct db *db, const struct appt *cur, struct appt *next,
+               struct err *e)
 {
     char s_txt[32], e_txt[32], cs_txt[32], now_txt[32];
     int64_t affected = 0;
@@ -444,7 +443,7 @@ int appt_write(struct http_req *req, struct db *db, const struct appt *cur,
         goto cleanup;
     if (affected == 0) {
         rc = appt_refuse(req, e, 409, "conflict", NULL,
-                    "appointment '%lld' changed meanwhile: read it again", (long long)cur->id);
+                         "appointment '%lld' changed meanwhile: read it again", (long long)cur->id);
         goto cleanup;
     }
     rc = appt_reply(req, 200, next);

@@ -85,8 +85,7 @@ int appt_load(struct db *db, int64_t tenant_id, int64_t id, int64_t professional
  * the appointment in the way (the first one, by start), looked up now.
  * Returns -ERR_DB_OVERLAP.
  */
-int appt_reply_slot_taken(struct http_req *req, struct db *db, const struct appt *a,
-                          struct err *e);
+int appt_reply_slot_taken(struct http_req *req, struct db *db, const struct appt *a, struct err *e);
 
 /* May this caller book outside working hours (ADMIN, MANAGER)? */
 bool appt_may_override(const struct api_auth *au);
