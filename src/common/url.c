@@ -91,16 +91,15 @@ static char *redact_raw(const char *s)
     } else {
         tail = s;
     }
-    /* Secret query parameters, after the user information. */
-    const char *q = strchr(at != NULL && at >= start ? at : start, '?');
-    if (q == NULL || q < tail) {
-        add_printable(&b, tail, strlen(tail));
-        return buf_detach(&b);
-    }
-    add_printable(&b, tail, (size_t)(q + 1 - tail));
-    const char *p = q + 1;
+    /*
+     * Secret query parameters, after the user information.  Every "KEY=" of
+     * the tail is looked at, whatever precedes it ('?', '&' or a stray text
+     * such as a raw '@' that made the URL invalid), so that no secret value
+     * is shown even when the query could not be found by position.
+     */
+    const char *p = tail;
     while (*p != '\0') {
-        size_t len = strcspn(p, "&");
+        size_t len = strcspn(p, "?&");
         const char *eq = memchr(p, '=', len);
         if (eq != NULL) {
             char *key = xstrndup(p, (size_t)(eq - p));
@@ -116,8 +115,8 @@ static char *redact_raw(const char *s)
             add_printable(&b, p, len);
         }
         p += len;
-        if (*p == '&') {
-            buf_addc(&b, '&');
+        if (*p == '&' || *p == '?') {
+            buf_addc(&b, *p);
             p++;
         }
     }

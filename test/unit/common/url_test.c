@@ -227,6 +227,13 @@ static const struct bad_case bad_cases[] = {
     {"postgresql://h/db?host=other", "QuerySecret", "'host' is not accepted"},
     {"postgresql://h/db?dbname=other", "QuerySecret", "'dbname' is not accepted"},
     {"postgresql://h/db?sslpassword=SslSecret&x-y=1", "SslSecret", "[a-z_]"},
+    /* a raw '@' after the password (here in a query value): the message still hides
+     * the password and every secret query value, wherever they are */
+    {"postgresql://u:pw@db/x?application_name=ops@host1&sslpassword=SslAfterAt", "SslAfterAt",
+     "invalid character in the host"},
+    {"postgresql://u:PwBeforeAt@db/x?application_name=ops@host1&sslpassword=S", "PwBeforeAt",
+     "invalid character in the host"},
+    {"postgresql://h/db?application_name=a@b&SSLPASSWORD=UpperSecret", "UpperSecret", "DATABASE_URL"},
     /* a raw '/' in the password makes the URL ambiguous only in the dbname */
     {"postgresql://u:5432/Tail@h/db/x", "Tail", "must not contain '/'"},
     /* schemes */
