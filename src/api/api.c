@@ -91,6 +91,7 @@ int api_server_new(struct api_app *app, struct http_server **out, struct err *e)
         .handler_failed = handler_failed,
         .app = app,
         .routes = api_route_table(),
+        .hsts = app->cfg->secure_cookies, /* PUBLIC_URL is https */
     };
 
     return http_server_new(&opts, out, e);

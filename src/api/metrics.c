@@ -4,6 +4,7 @@
  * BACKUP_DIR and the database at each scrape.
  */
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "api/admin.h"
@@ -12,6 +13,31 @@
 #include "ops/metrics.h"
 #include "ops/stats.h"
 #include "version.h"
+
+/* Equal, in a time that depends on the lengths only. */
+static bool token_eq(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char d = na != nb;
+
+    for (size_t i = 0; i < na; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
+    return d == 0;
+}
+
+/*
+ * /metrics tells how busy the service is and how its backups are: only for
+ * the addresses of METRICS_ALLOW, or a scraper that has METRICS_TOKEN.
+ */
+static bool metrics_allowed(struct http_req *req, const struct config *cfg)
+{
+    const char *auth = http_req_header(req, "Authorization");
+
+    if (netmask_list_contains(&cfg->metrics_allow_list, http_req_client_addr(req)))
+        return true;
+    return cfg->metrics_token != NULL && auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0 &&
+           token_eq(auth + 7, cfg->metrics_token);
+}
 
 int api_metrics(struct http_req *req, struct err *e)
 {
@@ -22,6 +48,12 @@ int api_metrics(struct http_req *req, struct err *e)
     int64_t size = -1;
     struct err ie;
 
+    if (!metrics_allowed(req, w->app->cfg)) {
+        log_info("metrics: refused to %s (not in METRICS_ALLOW, no valid METRICS_TOKEN)",
+                 http_req_client_addr(req));
+        return http_reply_error(req, 403, "forbidden", NULL,
+                                "/metrics is served to METRICS_ALLOW or with METRICS_TOKEN");
+    }
     err_clear(&ie);
     memset(&f, 0, sizeof(f));
     buf_adds(&out, "# HELP citaplanner_build_info The running program's version.\n"

@@ -48,6 +48,9 @@ bool str_eq(const char *a, const char *b);
 bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 
+/* Is s[0..n) well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)? */
+bool utf8_valid(const char *s, size_t n);
+
 /* Parse a whole decimal integer within [min, max]; returns 0 or -1. */
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 

@@ -82,6 +82,10 @@ static int set_listen(struct config *c, const struct option *o, const char *valu
                       struct err *e);
 static int set_public_url(struct config *c, const struct option *o, const char *value,
                           const char *name, struct err *e);
+static int set_metrics_allow(struct config *c, const struct option *o, const char *value,
+                             const char *name, struct err *e);
+static int set_metrics_token(struct config *c, const struct option *o, const char *value,
+                             const char *name, struct err *e);
 static int set_session_secret(struct config *c, const struct option *o, const char *value,
                               const char *name, struct err *e);
 static int set_master_hash(struct config *c, const struct option *o, const char *value,
@@ -370,6 +374,21 @@ static const struct option options[] = {
      .offset = FIELD(aws_profile),
      .form = "a profile name",
      .help = "section of BACKUP_S3_CREDENTIALS_FILE used"},
+    {.env = "METRICS_ALLOW",
+     .flag = "metrics-allow",
+     .metavar = "LIST",
+     .def = "127.0.0.0/8, ::1",
+     .type = OPT_CUSTOM,
+     .set = set_metrics_allow,
+     .form = "addresses or networks separated by commas (e.g. 127.0.0.1, 10.0.0.0/8, ::1), or none",
+     .help = "who may read /metrics without METRICS_TOKEN (none: nobody)"},
+    {.env = "METRICS_TOKEN",
+     .def_help = "unset",
+     .secret = true,
+     .type = OPT_CUSTOM,
+     .set = set_metrics_token,
+     .form = "at least 16 characters (e.g. the output of: openssl rand -hex 24)",
+     .help = "a scraper sending 'Authorization: Bearer TOKEN' may read /metrics"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -502,6 +521,32 @@ static bool http_url_ok(const char *s, bool *https)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
             return false;
     return true;
+}
+
+static int set_metrics_allow(struct config *c, const struct option *o, const char *value,
+                             const char *name, struct err *e)
+{
+    struct netmask_list l;
+    struct err pe;
+
+    (void)o;
+    err_clear(&pe);
+    if (netmask_list_parse(value != NULL && strcmp(value, "none") == 0 ? "" : value, name, &l,
+                           &pe) < 0)
+        return err_set(e, ERR_CONFIG, "%s", pe.msg);
+    netmask_list_release(&c->metrics_allow_list);
+    c->metrics_allow_list = l;
+    replace(&c->metrics_allow, value);
+    return 0;
+}
+
+static int set_metrics_token(struct config *c, const struct option *o, const char *value,
+                             const char *name, struct err *e)
+{
+    if (value != NULL && strlen(value) < 16)
+        return bad_value(e, o, name, value, NULL);
+    replace(&c->metrics_token, value);
+    return 0;
 }
 
 static int set_public_url(struct config *c, const struct option *o, const char *value,
@@ -742,6 +787,9 @@ void config_release(struct config *c)
     free_secret(c->aws_secret_access_key);
     free(c->backup_s3_credentials_file);
     free(c->aws_profile);
+    free(c->metrics_allow);
+    netmask_list_release(&c->metrics_allow_list);
+    free_secret(c->metrics_token);
     if (c->flag_values != NULL) {
         for (size_t i = 0; i < NOPTIONS; i++)
             free_secret(c->flag_values[i]);

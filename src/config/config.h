@@ -17,6 +17,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/netmask.h"
 #include "common/url.h"
 
 enum config_env { CONFIG_ENV_DEVELOPMENT, CONFIG_ENV_PRODUCTION };
@@ -66,6 +67,11 @@ struct config {
     int backup_s3_part_size;          /* bytes: a larger file goes up in parts of this size */
     char *backup_s3_credentials_file; /* AWS shared-credentials file; NULL = environment only */
     char *aws_profile;                /* its section, default "default" */
+
+    /* Who may read /metrics (issue 22): addresses/networks, or a bearer token. */
+    char *metrics_allow;                    /* as given; default loopback */
+    struct netmask_list metrics_allow_list; /* parsed metrics_allow */
+    char *metrics_token;                    /* NULL = no token accepted (secret) */
 
     /* Private to config.c: values given with config_set_flag(), one slot per option. */
     char **flag_values;

@@ -48,6 +48,7 @@ struct http_dispatch {
     void *worker_data;
     size_t max_body;
     void (*handler_failed)(void *worker_data, const struct err *e);
+    bool hsts;                    /* add Strict-Transport-Security to every answer */
     bool closing;                 /* shutting down: answers say "Connection: close" */
     struct http_metrics *metrics; /* may be NULL: nothing counted */
 };

@@ -145,6 +145,8 @@ static void send_reply(struct http_req *req, int status, const char *content_typ
     if (evhttp_find_header(headers, "Cache-Control") == NULL)
         evhttp_add_header(headers, "Cache-Control", "no-store");
     evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
+    if (req->d->hsts)
+        evhttp_add_header(headers, "Strict-Transport-Security", "max-age=31536000");
     if (content_type != NULL)
         evhttp_add_header(headers, "Content-Type", content_type);
     if (req->d->closing)
@@ -602,6 +604,70 @@ void http_metrics_write(const struct http_req *req, struct buf *out)
              m->threads, atomic_load_explicit(&m->busy, memory_order_relaxed));
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static bool text_ok(const struct buf *b)
+{
+    return b->len == 0 || (utf8_valid(b->data, b->len) && memchr(b->data, '\0', b->len) == NULL);
+}
+
+/*
+ * Every query parameter, once percent-decoded, must be UTF-8 text without a
+ * NUL byte: a handler would otherwise see a value cut at the NUL, or hand
+ * the database bytes it refuses (a 500 on PostgreSQL).  Answers 400 naming
+ * the first parameter that is not, and returns -1; 0 when all are.
+ */
+static int check_query(struct http_req *req, const char *q)
+{
+    struct buf key = BUF_INIT, val = BUF_INIT;
+    int rc = 0;
+
+    while (q != NULL && *q != '\0' && rc == 0) {
+        size_t len = strcspn(q, "&");
+        struct buf *cur = &key;
+
+        buf_reset(&key);
+        buf_reset(&val);
+        for (size_t i = 0; i < len; i++) {
+            int hi, lo;
+            if (q[i] == '=' && cur == &key) {
+                cur = &val;
+            } else if (q[i] == '%' && i + 2 < len && (hi = hex_digit(q[i + 1])) >= 0 &&
+                       (lo = hex_digit(q[i + 2])) >= 0) {
+                buf_addc(cur, (char)(hi << 4 | lo));
+                i += 2;
+            } else {
+                buf_addc(cur, q[i] == '+' ? ' ' : q[i]);
+            }
+        }
+        bool key_ok = text_ok(&key);
+        bool val_ok = text_ok(&val);
+        if (!key_ok) {
+            http_reply_error(req, 400, "invalid", NULL,
+                             "a query parameter name is not UTF-8 text without NUL bytes");
+            rc = -1;
+        } else if (!val_ok) {
+            char name[64];
+            printable(buf_str(&key), name, sizeof(name));
+            http_reply_error(req, 400, "invalid", name,
+                             "query parameter '%s' must be UTF-8 text without NUL bytes", name);
+            rc = -1;
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    buf_release(&key);
+    buf_release(&val);
+    return rc;
+}
+
 /* Run the matched route's handler and make sure the request is answered. */
 static void run_handler(struct http_req *req)
 {
@@ -656,6 +722,8 @@ void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d)
                          "the request body is larger than %zu bytes", d->max_body);
         goto done;
     }
+    if (check_query(&req, uri != NULL ? evhttp_uri_get_query(uri) : NULL) < 0)
+        goto done;
     switch (http_router_find(d->routes, req.method, req.path, &req.route, &req.params, &allow)) {
     case HTTP_ROUTE_FOUND:
         run_handler(&req);

@@ -73,6 +73,7 @@ struct http_server {
     int (*worker_init)(void *app, void **worker_data, struct err *e);
     void (*worker_free)(void *worker_data);
     void (*handler_failed)(void *worker_data, const struct err *e);
+    bool hsts;
     void *app;
     const struct http_route *routes;
 
@@ -447,6 +448,7 @@ int http_server_new(const struct http_server_opts *opts, struct http_server **ou
     srv->worker_init = opts->worker_init;
     srv->worker_free = opts->worker_free;
     srv->handler_failed = opts->handler_failed;
+    srv->hsts = opts->hsts;
     srv->app = opts->app;
     srv->routes = opts->routes;
     srv->nworkers = opts->threads;
@@ -541,6 +543,7 @@ int http_server_start(struct http_server *srv, struct err *e)
         w->dispatch.routes = srv->routes;
         w->dispatch.max_body = srv->max_body;
         w->dispatch.handler_failed = srv->handler_failed;
+        w->dispatch.hsts = srv->hsts;
         w->dispatch.metrics = srv->metrics;
         rc = worker_setup(srv, w, e);
         if (rc < 0)

@@ -71,6 +71,7 @@ struct http_server_opts {
     void *app; /* handed to worker_init */
 
     const struct http_route *routes; /* ended by a NULL method; must outlive the server */
+    bool hsts; /* served over https (PUBLIC_URL): every answer says Strict-Transport-Security */
 };
 
 /*

@@ -233,7 +233,8 @@ static const struct bad_case bad_cases[] = {
      "invalid character in the host"},
     {"postgresql://u:PwBeforeAt@db/x?application_name=ops@host1&sslpassword=S", "PwBeforeAt",
      "invalid character in the host"},
-    {"postgresql://h/db?application_name=a@b&SSLPASSWORD=UpperSecret", "UpperSecret", "DATABASE_URL"},
+    {"postgresql://h/db?application_name=a@b&SSLPASSWORD=UpperSecret", "UpperSecret",
+     "DATABASE_URL"},
     /* a raw '/' in the password makes the URL ambiguous only in the dbname */
     {"postgresql://u:5432/Tail@h/db/x", "Tail", "must not contain '/'"},
     /* schemes */

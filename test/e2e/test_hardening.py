@@ -1,0 +1,99 @@
+"""Hardening (issue 22): query parameters that are not text, who may read
+/metrics, Strict-Transport-Security behind https, and secrets in an invalid
+DATABASE_URL.  Each test here failed on the code before its fix."""
+import pytest
+
+from api_client import call, error_of, login, raw_request, seeded_server
+from conftest import run
+from server import Server
+
+TOKEN = "scrape-9f2c61d0a7e54b3c8d1e"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def srv(request, tmp_path_factory):
+    yield from seeded_server(request.param, tmp_path_factory)
+
+
+@pytest.mark.parametrize("query", ["q=%ff", "q=%C3%28", "q=a%00b", "q=%ED%A0%80", "q=%F4%90%80%80"])
+def test_a_query_value_that_is_not_text_is_400_naming_it(srv, query):
+    server, _ = srv
+    admin = login(server, "admin@citaplanner.com", "admin123")
+    status, body = call(server, admin, "GET", f"/clients?{query}")
+    assert status == 400, (query, status, body)
+    assert error_of(body) == ("invalid", "q"), body
+    assert "UTF-8" in body["error"]["message"]
+
+
+def test_text_queries_still_work(srv):
+    server, _ = srv
+    admin = login(server, "admin@citaplanner.com", "admin123")
+    for q in ("%E2%82%AC", "Mar%C3%ADa", "ana+lopez", "%F0%9F%92%85"):
+        status, body = call(server, admin, "GET", f"/clients?q={q}")
+        assert status == 200, (q, body)
+
+
+def test_metrics_default_is_loopback_only(db):
+    with Server(db) as s:
+        s.wait_ready()
+        status, _, _ = raw_request(s, "GET", "/metrics")
+        assert status == 200
+        # 127.0.0.2 is loopback too (127.0.0.0/8)
+        status, _, _ = raw_request(s, "GET", "/metrics", source="127.0.0.2")
+        assert status == 200
+
+
+def test_metrics_outside_the_allow_list_needs_the_token(db):
+    env = {"METRICS_ALLOW": "127.0.0.1/32, 10.0.0.0/8", "METRICS_TOKEN": TOKEN}
+    with Server(db, env) as s:
+        s.wait_ready()
+        assert raw_request(s, "GET", "/metrics")[0] == 200
+        status, _, body = raw_request(s, "GET", "/metrics", source="127.0.0.2")
+        assert status == 403 and error_of(body)[0] == "forbidden", body
+        status, _, _ = raw_request(s, "GET", "/metrics", source="127.0.0.2",
+                                   headers={"Authorization": "Bearer wrong-token-0123456789"})
+        assert status == 403
+        status, _, body = raw_request(s, "GET", "/metrics", source="127.0.0.2",
+                                      headers={"Authorization": f"Bearer {TOKEN}"})
+        assert status == 200 and "citaplanner_build_info" in body
+        assert s.stop() == 0
+    assert TOKEN not in s.log
+
+
+def test_metrics_allow_none_means_token_only(db):
+    with Server(db, {"METRICS_ALLOW": "none", "METRICS_TOKEN": TOKEN}) as s:
+        s.wait_ready()
+        assert raw_request(s, "GET", "/metrics")[0] == 403
+        assert raw_request(s, "GET", "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})[0] == 200
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/33", "localhost", "::1/129", "1.2.3.4,,bogus"])
+def test_metrics_allow_is_checked_at_start(db, value):
+    p = run(["doctor"], database=db, env={"METRICS_ALLOW": value})
+    assert p.returncode != 0
+    assert "METRICS_ALLOW" in p.stderr + p.stdout
+
+
+def test_metrics_token_too_short_is_refused_without_showing_it(db):
+    p = run(["doctor"], database=db, env={"METRICS_TOKEN": "short-Secret"})
+    out = p.stderr + p.stdout
+    assert p.returncode != 0 and "METRICS_TOKEN" in out and "short-Secret" not in out
+
+
+def test_hsts_only_when_public_url_is_https(db):
+    with Server(db, {"PUBLIC_URL": "https://citas.example.com"}) as s:
+        s.wait_ready()
+        _, headers, _ = raw_request(s, "GET", "/healthz")
+        assert headers["Strict-Transport-Security"] == "max-age=31536000"
+    with Server(db) as s:
+        s.wait_ready()
+        _, headers, _ = raw_request(s, "GET", "/healthz")
+        assert headers["Strict-Transport-Security"] is None
+
+
+def test_invalid_database_url_hides_secrets_after_a_stray_at(tmp_path):
+    url = "postgresql://u:PwSecret1@db/x?application_name=ops@host1&sslpassword=SslSecret2"
+    p = run(["doctor"], env={"DATABASE_URL": url})
+    out = p.stdout + p.stderr
+    assert p.returncode != 0 and "DATABASE_URL" in out
+    assert "PwSecret1" not in out and "SslSecret2" not in out, out
