@@ -603,7 +603,7 @@ static void test_help(void **state)
         lines++;
         line = nl + 1;
     }
-    assert_int_equal(lines, 31); /* 19, plus 12 of issue 10 (remotes, encryption) */
+    assert_int_equal(lines, 33); /* 19, 12 of issue 10 (remotes, encryption), 2 of issue 22 (metrics) */
     free(text);
 }
 
