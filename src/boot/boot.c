@@ -103,6 +103,37 @@ int boot_master_admin_set(struct db *db, const char *hash, struct err *e)
     return db_commit(db, e);
 }
 
+int boot_user_password_set(struct db *db, const char *email, const char *hash, struct err *e)
+{
+    char now[32];
+    int64_t id = 0;
+    bool found = false;
+    int rc;
+
+    tz_format_instant((int64_t)time(NULL), now);
+    rc = db_begin(db, e);
+    if (rc < 0)
+        return rc;
+    rc = db_query_int(db, "SELECT id FROM users WHERE lower(email) = lower($1)",
+                      DB_PARAMS(DB_TEXT(email)), &id, e);
+    found = rc == 0;
+    if (rc == 1)
+        rc = 0;
+    if (rc == 0 && found)
+        rc =
+            db_exec_params(db, "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",
+                           DB_PARAMS(DB_TEXT(hash), DB_TEXT(now), DB_INT(id)), NULL, e);
+    if (rc == 0 && found)
+        rc = db_exec_params(db, "DELETE FROM sessions WHERE user_id = $1", DB_PARAMS(DB_INT(id)),
+                            NULL, e);
+    if (rc < 0) {
+        db_rollback(db);
+        return rc;
+    }
+    rc = db_commit(db, e);
+    return rc < 0 ? rc : found ? 1 : 0;
+}
+
 int boot_session_secret(struct db *db, const char *configured, char **out, int *generated,
                         struct err *e)
 {

@@ -39,6 +39,13 @@ int boot_master_admin(struct db *db, const char *hash, enum boot_master_result *
 int boot_master_admin_set(struct db *db, const char *hash, struct err *e);
 
 /*
+ * Give the staff account of that e-mail (case-insensitive) the bcrypt hash
+ * and end its sessions, in one transaction.  Returns 1 when it was changed,
+ * 0 when no account has that e-mail (nothing changed), or -ERR_*.
+ */
+int boot_user_password_set(struct db *db, const char *email, const char *hash, struct err *e);
+
+/*
  * The secret that signs cookies and CSRF tokens: configured (returned as a
  * copy) or generated once (32 random bytes, hex) and kept in the settings
  * table.  *generated tells which.  Caller frees *out (zero it first).

@@ -1,8 +1,9 @@
 /*
  * cmd/admin.c — `citaplanner admin master-password`: set the master admin's
- * password.  The password is read from a prompt without echo (twice) on a
- * terminal, or as one line on standard input otherwise; never from argv or
- * the environment, so no other process can see it.
+ * password; `citaplanner admin user-password EMAIL`: set a staff account's
+ * password (the way out of a published demo password).  The password is read from a prompt without
+ * echo (twice) on a terminal, or as one line on standard input otherwise; never from argv or the
+ * environment, so no other process can see it.
  */
 #include "cmd/cmd.h"
 
@@ -20,6 +21,8 @@
 #define MASTER_MIN_LEN     12
 #define MASTER_MAX_LEN     72 /* bcrypt uses the first 72 bytes only */
 #define MASTER_BCRYPT_COST 12
+#define USER_MIN_LEN       8  /* as the API's users (api/users.c) */
+#define USER_BCRYPT_COST   10 /* as the API's users */
 
 /* Read one line from f into buf (without the newline).  -1 at end of input. */
 static int read_line(FILE *f, char *buf, size_t len)
@@ -52,7 +55,7 @@ static int prompt_no_echo(const char *prompt, char *buf, size_t len)
     return rc;
 }
 
-static int read_password(char *pw, size_t len)
+static int read_password(const char *prompt, char *pw, size_t len)
 {
     char again[256];
     int rc = 0;
@@ -64,7 +67,7 @@ static int read_password(char *pw, size_t len)
         }
         return 0;
     }
-    if (prompt_no_echo("New master admin password: ", pw, len) < 0 ||
+    if (prompt_no_echo(prompt, pw, len) < 0 ||
         prompt_no_echo("Repeat it: ", again, sizeof(again)) < 0) {
         fprintf(stderr, "citaplanner: error: no password given\n");
         rc = 2;
@@ -74,6 +77,24 @@ static int read_password(char *pw, size_t len)
     }
     secure_zero(again, sizeof(again));
     return rc;
+}
+
+/* The schema must be current before an account is changed: 0, or the exit status. */
+static int require_current(struct db *db)
+{
+    struct err e;
+    int current;
+
+    err_clear(&e);
+    current = migrate_is_current(db, &e);
+    if (current < 0)
+        return cmd_fail(&e);
+    if (current == 0) {
+        fprintf(stderr, "citaplanner: error: the database schema is not up to date; run "
+                        "'citaplanner migrate deploy' first\n");
+        return 4;
+    }
+    return 0;
 }
 
 static int master_password(struct cmd_ctx *ctx)
@@ -86,7 +107,7 @@ static int master_password(struct cmd_ctx *ctx)
 
     err_clear(&e);
     memset(pw, 0, sizeof(pw));
-    rc = read_password(pw, sizeof(pw));
+    rc = read_password("New master admin password: ", pw, sizeof(pw));
     if (rc != 0)
         goto cleanup;
     if (strlen(pw) < MASTER_MIN_LEN || strlen(pw) > MASTER_MAX_LEN) {
@@ -98,19 +119,10 @@ static int master_password(struct cmd_ctx *ctx)
         goto cleanup;
     }
     rc = cmd_open_db(ctx, &db);
+    if (rc == 0)
+        rc = require_current(db);
     if (rc != 0)
         goto cleanup;
-    int current = migrate_is_current(db, &e);
-    if (current < 0) {
-        rc = cmd_fail(&e);
-        goto cleanup;
-    }
-    if (current == 0) {
-        fprintf(stderr, "citaplanner: error: the database schema is not up to date; run "
-                        "'citaplanner migrate deploy' first\n");
-        rc = 4;
-        goto cleanup;
-    }
     if (password_hash(pw, MASTER_BCRYPT_COST, hash, sizeof(hash), &e) < 0 ||
         boot_master_admin_set(db, hash, &e) < 0) {
         rc = cmd_fail(&e);
@@ -129,21 +141,79 @@ cleanup:
     return rc;
 }
 
+static int user_password(struct cmd_ctx *ctx, const char *email)
+{
+    char pw[256];
+    char hash[128];
+    struct db *db = NULL;
+    struct err e;
+    int rc, changed;
+
+    err_clear(&e);
+    memset(pw, 0, sizeof(pw));
+    memset(hash, 0, sizeof(hash));
+    rc = read_password("New password: ", pw, sizeof(pw));
+    if (rc != 0)
+        goto cleanup;
+    if (strlen(pw) < USER_MIN_LEN || strlen(pw) > MASTER_MAX_LEN) {
+        fprintf(stderr,
+                "citaplanner: error: a staff password must have %d to %d characters; "
+                "nothing changed\n",
+                USER_MIN_LEN, MASTER_MAX_LEN);
+        rc = 2;
+        goto cleanup;
+    }
+    rc = cmd_open_db(ctx, &db);
+    if (rc == 0)
+        rc = require_current(db);
+    if (rc != 0)
+        goto cleanup;
+    if (password_hash(pw, USER_BCRYPT_COST, hash, sizeof(hash), &e) < 0 ||
+        (changed = boot_user_password_set(db, email, hash, &e)) < 0) {
+        rc = cmd_fail(&e);
+        goto cleanup;
+    }
+    if (changed == 0) {
+        fprintf(stderr,
+                "citaplanner: error: no staff account has the e-mail '%s'; nothing changed\n",
+                email);
+        rc = 1;
+        goto cleanup;
+    }
+    if (ctx->json)
+        printf("{\"user\":\"%s\",\"password\":\"set\"}\n", email);
+    else
+        printf("password of '%s' set; its sessions ended\n", email);
+    rc = 0;
+
+cleanup:
+    secure_zero(pw, sizeof(pw));
+    secure_zero(hash, sizeof(hash));
+    db_close(db);
+    return rc;
+}
+
 static int run_admin(struct cmd_ctx *ctx)
 {
-    if (ctx->args.npos != 1 || strcmp(ctx->args.pos[0], "master-password") != 0)
-        return cmd_usage_error(ctx, "usage: citaplanner admin master-password");
-    return master_password(ctx);
+    if (ctx->args.npos == 1 && strcmp(ctx->args.pos[0], "master-password") == 0)
+        return master_password(ctx);
+    if (ctx->args.npos == 2 && strcmp(ctx->args.pos[0], "user-password") == 0)
+        return user_password(ctx, ctx->args.pos[1]);
+    return cmd_usage_error(ctx, "usage: citaplanner admin master-password | "
+                                "citaplanner admin user-password EMAIL");
 }
 
 const struct cmd cmd_admin = {
     .name = "admin",
     .run = run_admin,
-    .summary = "set the master admin password (read from a prompt or stdin)",
-    .usage = "Usage: citaplanner admin master-password\n\n"
+    .summary = "set the master admin's or a staff account's password (prompt or stdin)",
+    .usage = "Usage: citaplanner admin master-password\n"
+             "       citaplanner admin user-password EMAIL\n\n"
              "Reads the new password from a prompt without echo (asked twice) on a\n"
-             "terminal, or as one line on standard input otherwise, stores its bcrypt\n"
-             "hash in master_admin_config (replacing the old one) and ends every\n"
-             "master admin session.  12 to 72 characters.\n",
+             "terminal, or as one line on standard input otherwise, never from the\n"
+             "command line.  master-password stores its bcrypt hash in\n"
+             "master_admin_config and ends every master admin session (12 to 72\n"
+             "characters); user-password sets the password of the staff account with\n"
+             "that e-mail and ends its sessions (8 to 72 characters).\n",
     .needs_db = true,
 };

@@ -183,6 +183,8 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv)
         flagname[len] = '\0';
         if (f == NULL) {
             /* A configuration flag: always takes a value. */
+            if (strcmp(flagname, "database-url") == 0)
+                ctx->database_url_flag = true;
             if (value == NULL) {
                 if (i + 1 >= argc && config_set_flag(&ctx->cfg, flagname, "") == 1)
                     return cmd_usage_error(ctx, "option '--%s' needs a value", flagname);
@@ -256,6 +258,10 @@ int cmd_main(int argc, char **argv)
             goto cleanup;
         }
         log_set_level(ctx.cfg.log_level);
+        if (ctx.database_url_flag && ctx.cfg.db.password != NULL)
+            fprintf(stderr, "citaplanner: warning: the password given with --database-url is "
+                            "visible to every user of this machine (ps, /proc); put the URL in "
+                            "DATABASE_URL (environment or env file) instead\n");
     }
     rc = ctx.cmd->run(&ctx);
 

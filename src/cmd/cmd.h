@@ -40,8 +40,9 @@ struct cmd_ctx {
     const struct cmd *cmd;
     struct config cfg;
     struct cmd_args args;
-    bool json; /* --json */
-    bool tty;  /* stdout is a terminal */
+    bool json;              /* --json */
+    bool tty;               /* stdout is a terminal */
+    bool database_url_flag; /* --database-url was given (ps shows it) */
 };
 
 struct cmd {

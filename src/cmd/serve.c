@@ -219,6 +219,34 @@ cleanup : {
     return rc;
 }
 
+/*
+ * In production no account may still have a password published in the
+ * README (the seed's demo accounts): refuse to serve, naming each one and
+ * the command that changes it, unless ALLOW_DEMO_PASSWORDS=1.  0, or the exit
+ * status.
+ */
+static int refuse_demo_passwords(struct db *db)
+{
+    char **emails = NULL;
+    int count = 0, rc = 0;
+    struct err e;
+
+    err_clear(&e);
+    if (seed_demo_passwords_in_use(db, &emails, &count, &e) < 0)
+        return cmd_fail(&e);
+    for (int i = 0; i < count; i++)
+        log_error("CITAPLANNER_ENV=production: the account '%s' still has its published demo "
+                  "password; change it with 'citaplanner admin user-password %s' (or deactivate "
+                  "the account), or set ALLOW_DEMO_PASSWORDS=1 to serve anyway",
+                  emails[i], emails[i]);
+    if (count > 0) {
+        log_error("not serving: %d account(s) with a published demo password", count);
+        rc = err_exit_status(ERR_CONFIG);
+    }
+    db_strv_free(emails, count);
+    return rc;
+}
+
 static int run_serve(struct cmd_ctx *ctx)
 {
     struct config *cfg = &ctx->cfg;
@@ -260,6 +288,8 @@ static int run_serve(struct cmd_ctx *ctx)
     log_info("step 2/8: connected to %s", db_server_version(db));
 
     rc = prepare_database(ctx, db, &secret);
+    if (rc == 0 && cfg->env == CONFIG_ENV_PRODUCTION && !cfg->allow_demo_passwords)
+        rc = refuse_demo_passwords(db);
     if (rc != 0)
         goto cleanup;
     db_close(db);
@@ -276,7 +306,9 @@ static int run_serve(struct cmd_ctx *ctx)
              strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
              strchr(cfg->listen_host, ':') ? "]" : "", http_server_port(srv),
              (time_mono() - t_start) * 1000);
-    demo_started = start_demo_password_check(&cfg->db, &demo_thread);
+    /* Checked above in production; elsewhere a warning, off the start-up path. */
+    if (cfg->env != CONFIG_ENV_PRODUCTION)
+        demo_started = start_demo_password_check(&cfg->db, &demo_thread);
     if (scheduler_start(cfg, &sched, &e) < 0) {
         log_error("cannot start the backup scheduler: %s", e.msg);
         rc = err_exit_status(e.code);

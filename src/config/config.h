@@ -38,7 +38,8 @@ struct config {
     char *session_secret;       /* NULL = generated and kept in the database */
     char *master_password_hash; /* NULL = unset; validated bcrypt format */
     enum config_env env;
-    int db_connect_timeout; /* seconds */
+    int allow_demo_passwords; /* 1: production serves despite published demo passwords */
+    int db_connect_timeout;   /* seconds */
     enum config_seed seed_on_boot;
 
     char *backup_dir;

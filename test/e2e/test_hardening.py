@@ -97,3 +97,66 @@ def test_invalid_database_url_hides_secrets_after_a_stray_at(tmp_path):
     out = p.stdout + p.stderr
     assert p.returncode != 0 and "DATABASE_URL" in out
     assert "PwSecret1" not in out and "SslSecret2" not in out, out
+
+
+DEMO_EMAILS = ["admin@citaplanner.com", "manager@citaplanner.com", "pro1@citaplanner.com",
+               "pro2@citaplanner.com", "recepcionista@citaplanner.com"]
+PROD = {"CITAPLANNER_ENV": "production", "SESSION_SECRET": "s" * 48}
+
+
+def test_production_refuses_published_demo_passwords_until_changed(db, tmp_path):
+    env = dict(PROD, BACKUP_DIR=str(tmp_path / "b"))
+    with Server(db, env) as s:
+        rc = s.wait_exit(120)
+    assert rc == 2, s.log
+    assert "ready on" not in s.log
+    for email in DEMO_EMAILS:
+        assert f"citaplanner admin user-password {email}" in s.log, s.log
+
+    # ALLOW_DEMO_PASSWORDS=1 serves anyway
+    with Server(db, dict(env, ALLOW_DEMO_PASSWORDS="1")) as s:
+        s.wait_ready(120)
+        assert s.stop() == 0
+
+    # the way out the message names: a new password for each, from stdin
+    for i, email in enumerate(DEMO_EMAILS[:-1]):
+        p = run(["admin", "user-password", email], database=db, input=f"Nueva-clave-{i}x\n")
+        assert p.returncode == 0, p.stderr
+        assert f"Nueva-clave-{i}x" not in p.stdout + p.stderr
+    with Server(db, env) as s:
+        rc = s.wait_exit(120)
+    assert rc == 2 and "recepcionista@citaplanner.com" in s.log
+    assert "admin@citaplanner.com" not in s.log.replace("admin@citaplanner.com with", "")
+    assert run(["admin", "user-password", DEMO_EMAILS[-1]], database=db,
+               input="Nueva-clave-4x\n").returncode == 0
+    with Server(db, env) as s:
+        s.wait_ready(120)
+        status, _, body = raw_request(s, "POST", "/auth/login",
+                                      {"email": "admin@citaplanner.com", "password": "Nueva-clave-0x"})
+        assert status == 200, body
+        status, _, _ = raw_request(s, "POST", "/auth/login",
+                                   {"email": "admin@citaplanner.com", "password": "admin123"})
+        assert status == 401
+        assert s.stop() == 0
+
+
+def test_user_password_is_checked_and_names_an_unknown_account(db):
+    assert run(["migrate", "deploy"], database=db).returncode == 0
+    assert run(["seed"], database=db).returncode == 0
+    p = run(["admin", "user-password", "nadie@example.com"], database=db, input="Larga-clave-1\n")
+    assert p.returncode == 1 and "no staff account has the e-mail 'nadie@example.com'" in p.stderr
+    p = run(["admin", "user-password", "pro1@citaplanner.com"], database=db, input="corta\n")
+    assert p.returncode == 2 and "8 to 72 characters" in p.stderr
+    p = run(["admin", "user-password"], database=db, input="x\n")
+    assert p.returncode == 2
+
+
+def test_a_password_on_the_command_line_is_warned_about(db, tmp_path):
+    p = run(["migrate", "status", "--database-url", "postgresql://u:CmdSecret9@127.0.0.1:1/x"],
+            env={"DB_CONNECT_TIMEOUT": "1"})
+    assert "visible to every user of this machine" in p.stderr
+    assert "CmdSecret9" not in p.stdout + p.stderr
+    p = run(["migrate", "status", "--database-url", db.url])
+    assert "visible to every user" not in p.stderr or ":" in db.url.split("@")[0].split("//")[-1]
+    p = run(["migrate", "status"], database=db)
+    assert "visible to every user" not in p.stderr

@@ -603,7 +603,7 @@ static void test_help(void **state)
         lines++;
         line = nl + 1;
     }
-    assert_int_equal(lines, 33); /* 19, 12 of issue 10 (remotes, encryption), 2 of issue 22 (metrics) */
+    assert_int_equal(lines, 34); /* 19, 12 of issue 10 (remotes, encryption), 3 of issue 22 */
     free(text);
 }
 
