@@ -1,7 +1,9 @@
 /* boot — see boot.h. */
 #include "boot/boot.h"
 
+#include <errno.h>
 #include <openssl/rand.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +13,26 @@
 #include "common/tz.h"
 #include "common/util.h"
 
-static void sleep_seconds(double s)
+/*
+ * Sleep s seconds unless SIGTERM or SIGINT arrives: returns it, or 0.  serve
+ * blocks both (only sigwait() takes them), so they wait here as pending
+ * signals; where they are not blocked they end the process as usual.
+ */
+static int sleep_unless_stopped(double s)
 {
+    sigset_t set;
     struct timespec ts;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
     ts.tv_sec = (time_t)s;
     ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0)
-        ;
+    do {
+        sig = sigtimedwait(&set, NULL, &ts);
+    } while (sig < 0 && errno == EINTR);
+    return sig > 0 ? sig : 0;
 }
 
 int boot_connect(const struct url *u, int timeout_s, struct db **out, struct err *e)
@@ -47,7 +62,11 @@ int boot_connect(const struct url *u, int timeout_s, struct db **out, struct err
         }
         log_warn("database not reachable (attempt %d): %s; retrying in %.1f s", attempt, e->msg,
                  delay < left ? delay : left);
-        sleep_seconds(delay < left ? delay : left);
+        int sig = sleep_unless_stopped(delay < left ? delay : left);
+        if (sig != 0)
+            return err_set(e, ERR_DB_CONNECT,
+                           "stopped by %s while waiting for the database (attempt %d, %.1f s)",
+                           sig == SIGTERM ? "SIGTERM" : "SIGINT", attempt, time_mono() - start);
         delay = delay * 2 > 5 ? 5 : delay * 2;
     }
 }

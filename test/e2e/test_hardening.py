@@ -160,3 +160,22 @@ def test_a_password_on_the_command_line_is_warned_about(db, tmp_path):
     assert "visible to every user" not in p.stderr or ":" in db.url.split("@")[0].split("//")[-1]
     p = run(["migrate", "status"], database=db)
     assert "visible to every user" not in p.stderr
+
+
+def test_sigterm_while_waiting_for_the_database_stops_at_once(tmp_path):
+    import time
+    from conftest import Database
+    from server import free_port
+    dead = Database("pg", f"postgresql://u:pw@127.0.0.1:{free_port()}/x")
+    with Server(dead, {"DB_CONNECT_TIMEOUT": "120", "BACKUP_DIR": str(tmp_path / "b")}) as s:
+        deadline = time.time() + 30
+        while "database not reachable (attempt 2)" not in s.log and time.time() < deadline:
+            time.sleep(0.1)
+        assert "database not reachable (attempt 2)" in s.log, s.log
+        t0 = time.time()
+        s.proc.terminate()
+        rc = s.wait_exit(30)
+        took = time.time() - t0
+    assert rc == 3, s.log
+    assert took < 3, f"took {took:.1f} s"
+    assert "stopped by SIGTERM while waiting for the database" in s.log
