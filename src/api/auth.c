@@ -285,7 +285,7 @@ static int authenticate(struct http_req *req, struct api_auth *out, char token[T
     struct db *db = NULL;
     struct db_res *r = NULL;
     char hash[2 * SHA256_DIGEST_LENGTH + 1];
-    char now[32], later[32];
+    char now[32], later[32], oldest[32];
     struct err e;
     int64_t expires = 0;
     bool via_cookie = false;
@@ -304,12 +304,14 @@ static int authenticate(struct http_req *req, struct api_auth *out, char token[T
     }
     token_hash(token, hash);
     now_text(0, now);
+    /* Sliding 12 h, and never older than SESSION_MAX_AGE_DAYS however active. */
+    now_text(-(int64_t)w->app->cfg->session_max_age_days * 86400, oldest);
     rc = db_query(db,
                   "SELECT s.id, s.user_id, s.tenant_id, s.expires_at, u.role, u.branch_id, "
                   "u.active, u.tenant_id "
                   "FROM sessions s LEFT JOIN users u ON u.id = s.user_id "
-                  "WHERE s.token_hash = $1 AND s.expires_at > $2",
-                  DB_PARAMS(DB_TEXT(hash), DB_TEXT(now)), &r, &e);
+                  "WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3",
+                  DB_PARAMS(DB_TEXT(hash), DB_TEXT(now), DB_TEXT(oldest)), &r, &e);
     if (rc < 0) {
         rc = reply_db_error(req, &e);
         goto cleanup;

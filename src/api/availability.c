@@ -337,6 +337,17 @@ int api_availability_get(struct http_req *req, struct err *e)
         (rc = api_query_id(req, "professional_id", &only_id, &has_pro, e)) < 0 ||
         (rc = query_date(req, "from", &first, e)) < 0 || (rc = query_date(req, "to", &last, e)) < 0)
         goto cleanup;
+    /* A PROFESSIONAL plans its own time only. */
+    if (au.role == API_ROLE_PROFESSIONAL) {
+        if (has_pro && only_id != au.user_id) {
+            http_reply_error(req, 403, "forbidden", "professional_id",
+                             "the role 'PROFESSIONAL' sees its own availability only");
+            rc = err_set(e, ERR_USAGE, "professional refused");
+            goto cleanup;
+        }
+        only_id = au.user_id;
+        has_pro = true;
+    }
     if (last < first || last - first + 1 > AVAILABILITY_MAX_DAYS) {
         rc = api_reply_invalid(req, e, "to", "'to' must not be before 'from', at most %d days",
                                AVAILABILITY_MAX_DAYS);

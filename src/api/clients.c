@@ -127,6 +127,8 @@ static const struct api_resource clients = {
     .unique = "phone",
     .a_what = "a client",
     .filters = api_filters_active,
+    /* A stylist sees the clients it has appointments with, not the whole book. */
+    .pro_scope = "id IN (SELECT client_id FROM appointments WHERE professional_id = ",
     .list_where = search_where,
     .prepare = check_phone_free,
     .refs_sql = "SELECT 1 FROM appointments WHERE client_id = $1 AND tenant_id = $2",

@@ -171,6 +171,12 @@ int api_resource_list(struct http_req *req, const struct api_resource *res, stru
         if (rc < 0)
             goto cleanup;
     }
+    if (res->pro_scope != NULL && a.role == API_ROLE_PROFESSIONAL) {
+        api_sql_add(&q, " AND ");
+        api_sql_add(&q, res->pro_scope);
+        api_sql_param(&q, DB_INT(a.user_id));
+        api_sql_add(&q, ")");
+    }
     if (res->list_where != NULL) {
         rc = res->list_where(req, &q, keep, e);
         if (rc < 0)
@@ -191,6 +197,50 @@ cleanup:
     return rc;
 }
 
+int api_email_hidden_conflict(struct api_write *w, const struct api_field *fields,
+                              const char *sql_other, struct err *e)
+{
+    const struct api_value *email = api_value_of(fields, w->v, "email");
+    int64_t one = 0;
+    int rc;
+
+    if (!email->present || email->s == NULL)
+        return 0;
+    rc = db_query_int(w->db, sql_other,
+                      DB_PARAMS(DB_TEXT(email->s), DB_INT(w->mode == API_UPDATE ? w->id : 0),
+                                DB_INT(w->a.tenant_id)),
+                      &one, e);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        return 0;
+    /* Word for word what an invalid address gets (api/validate.c). */
+    return api_reply_invalid(w->req, e, "email", "'%s' is not a valid email address", "email");
+}
+
+/* May this PROFESSIONAL read row id (res->pro_scope)?  1 yes, 0 no, or -ERR_*. */
+static int pro_may_read(struct db *db, const struct api_resource *res, const struct api_auth *a,
+                        int64_t id, struct err *e)
+{
+    struct api_sql q = {0};
+    int64_t one = 0;
+    int rc;
+
+    api_sql_init(&q, "SELECT 1 FROM ");
+    api_sql_add(&q, res->table);
+    api_sql_add(&q, " WHERE id = ");
+    api_sql_param(&q, DB_INT(id));
+    api_sql_add(&q, " AND tenant_id = ");
+    api_sql_param(&q, DB_INT(a->tenant_id));
+    api_sql_add(&q, " AND ");
+    api_sql_add(&q, res->pro_scope);
+    api_sql_param(&q, DB_INT(a->user_id));
+    api_sql_add(&q, ")");
+    rc = db_query_int(db, buf_str(&q.text), q.nparams, q.params, &one, e);
+    api_sql_release(&q);
+    return rc < 0 ? rc : rc == 0;
+}
+
 int api_resource_get(struct http_req *req, const struct api_resource *res, struct err *e)
 {
     struct api_auth a;
@@ -203,6 +253,13 @@ int api_resource_get(struct http_req *req, const struct api_resource *res, struc
     rc = api_worker_db(http_req_worker(req), &db, e);
     if (rc < 0)
         return rc;
+    if (res->pro_scope != NULL && a.role == API_ROLE_PROFESSIONAL) {
+        rc = pro_may_read(db, res, &a, id, e);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return err_set(e, ERR_NOT_FOUND, "no %s '%lld'", res->what, (long long)id);
+    }
     return reply_row(req, 200, db, res, id, a.tenant_id, e);
 }
 

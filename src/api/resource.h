@@ -89,6 +89,18 @@ struct api_write {
  */
 typedef int (*api_write_hook)(struct api_write *w, struct err *e);
 
+/*
+ * prepare hook helper: is the body's "email" (field of fields) used by a row
+ * of table that the caller may not see?  sql_other returns a row for such a
+ * use: $1 the e-mail, $2 the row being written (0 on create), $3 the
+ * caller's tenant.  Then the answer is the one an invalid address gets (400
+ * invalid "email"), so that another tenant's staff or tenants cannot be
+ * found out by trying addresses; the caller's own rows still get the 409 of
+ * the unique constraint.  0 when free, or negative after answering.
+ */
+int api_email_hidden_conflict(struct api_write *w, const struct api_field *fields,
+                              const char *sql_other, struct err *e);
+
 struct api_resource {
     const char *right;      /* the role matrix's resource: "branches" */
     const char *self_right; /* NULL, or the right on one's own row (read, update): "users_self" */
@@ -106,6 +118,10 @@ struct api_resource {
      * conditions to q; text it passes as parameters it leaves in keep[0..3],
      * freed once the query has run. */
     const struct api_filter *filters;
+    /* NULL, or what a PROFESSIONAL may read of the table: a condition that
+     * its user id completes, then ")" is added ("id IN (SELECT client_id
+     * FROM appointments WHERE professional_id = ").  Other rows are 404. */
+    const char *pro_scope;
     int (*list_where)(struct http_req *req, struct api_sql *q, char *keep[4], struct err *e);
 
     /* Create and PATCH (each may be NULL): check runs after the body is

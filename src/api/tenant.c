@@ -31,6 +31,15 @@ static int check_currency(struct api_write *w, struct err *e)
     return 0;
 }
 
+/* prepare: another tenant's address is answered as an invalid one (resource.h). */
+static int hide_other_tenants(struct api_write *w, struct err *e)
+{
+    return api_email_hidden_conflict(w, tenant_fields,
+                                     "SELECT 1 FROM tenants WHERE lower(email) = lower($1) "
+                                     "AND id <> $2 AND $3 = $3",
+                                     e);
+}
+
 static const struct api_resource tenant = {
     .right = "tenant",
     .is_tenant = true,
@@ -42,6 +51,7 @@ static const struct api_resource tenant = {
     .unique = "email",
     .a_what = "a tenant",
     .check = check_currency,
+    .prepare = hide_other_tenants,
 };
 
 int api_tenant_get(struct http_req *req, struct err *e)

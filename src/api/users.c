@@ -9,6 +9,7 @@
  * nobody deactivates or deletes themselves.  A password change ends the
  * user's other sessions; a deactivation ends them all.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -30,11 +31,14 @@ static const struct api_field user_fields[] = {
     {"role", API_T_ENUM, API_REQUIRED, 0, 0, role_names},
     {"branch_id", API_T_ID, API_NULLABLE, 0, 0, NULL},
     {"active", API_T_BOOL, 0, 0, 0, NULL},
+    /* with "password" on one's own row: the password it replaces */
+    {"current_password", API_T_STRING, 0, 1, PASSWORD_MAX, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
 /* What a user may change of their own row with the "users_self" right. */
-static const char *const self_fields[] = {"first_name", "last_name", "phone", "password", NULL};
+static const char *const self_fields[] = {"first_name", "last_name", "phone", "password",
+                                          "current_password", NULL};
 
 static const struct api_filter user_filters[] = {
     {"active", API_FILTER_BOOL, "active", 0, 0, NULL},
@@ -74,14 +78,46 @@ static int check_self(struct api_write *w, struct err *e)
 {
     const char *field = beyond_self(w->v);
 
-    (void)e;
-    if (w->mode == API_UPDATE && w->id == w->a.user_id && field != NULL) {
+    bool self = w->mode == API_UPDATE && w->id == w->a.user_id;
+
+    if (self && field != NULL) {
         /* Not even an ADMIN: no one raises their own role or locks
          * themselves out; another ADMIN does it. */
         http_reply_error(w->req, 403, "forbidden", field, "a user cannot change their own '%s'",
                          field);
         return -ERR_USAGE;
     }
+    /* A session left open on a shared reception computer must not be enough
+     * to take the account over. */
+    if (self && api_value_of(user_fields, w->v, "password")->present &&
+        !api_value_of(user_fields, w->v, "current_password")->present)
+        return api_reply_invalid(w->req, e, "current_password",
+                                 "'current_password' is required to change one's own password");
+    return 0;
+}
+
+/* prepare, on one's own row: current_password must be the stored one. */
+static int check_current_password(struct api_write *w, struct err *e)
+{
+    const struct api_value *cur = api_value_of(user_fields, w->v, "current_password");
+    char *hash = NULL;
+    bool ok;
+    int rc;
+
+    if (!cur->present || w->mode != API_UPDATE || w->id != w->a.user_id)
+        return 0;
+    rc = db_query_text(w->db, "SELECT password_hash FROM users WHERE id = $1 AND tenant_id = $2",
+                       DB_PARAMS(DB_INT(w->id), DB_INT(w->a.tenant_id)), &hash, e);
+    if (rc < 0)
+        return rc;
+    ok = hash != NULL && password_verify(cur->s, hash);
+    if (hash != NULL) {
+        secure_zero(hash, strlen(hash));
+        free(hash);
+    }
+    if (!ok)
+        return api_reply_invalid(w->req, e, "current_password",
+                                 "'current_password' is not this account's password");
     return 0;
 }
 
@@ -93,6 +129,13 @@ static int prepare_user(struct api_write *w, struct err *e)
 
     rc = api_resource_check_ref(w->req, w->db, "branches", "branch", "branch_id",
                                 api_value_of(user_fields, w->v, "branch_id"), w->a.tenant_id, e);
+    if (rc == 0)
+        rc = api_email_hidden_conflict(w, user_fields,
+                                       "SELECT 1 FROM users WHERE lower(email) = lower($1) "
+                                       "AND id <> $2 AND tenant_id <> $3",
+                                       e);
+    if (rc == 0)
+        rc = check_current_password(w, e);
     if (rc < 0 || !pw->present)
         return rc;
     rc = hash_password(w->req, pw->s, w->secret, e);
@@ -130,7 +173,7 @@ static int user_delete_hook(struct http_req *req, struct db *db, const struct ap
     return 0;
 }
 
-static const char *const not_columns[] = {"password", NULL};
+static const char *const not_columns[] = {"password", "current_password", NULL};
 
 static const struct api_resource users = {
     .right = "users",

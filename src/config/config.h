@@ -39,6 +39,7 @@ struct config {
     char *master_password_hash; /* NULL = unset; validated bcrypt format */
     enum config_env env;
     int allow_demo_passwords; /* 1: production serves despite published demo passwords */
+    int session_max_age_days; /* a session ends this long after its login, however active */
     int db_connect_timeout;   /* seconds */
     enum config_seed seed_on_boot;
 

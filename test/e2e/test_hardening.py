@@ -179,3 +179,110 @@ def test_sigterm_while_waiting_for_the_database_stops_at_once(tmp_path):
     assert rc == 3, s.log
     assert took < 3, f"took {took:.1f} s"
     assert "stopped by SIGTERM while waiting for the database" in s.log
+
+
+def ids_of(server, token, path):
+    from api_client import list_all
+    return sorted(item["id"] for item in list_all(server, token, path))
+
+
+def test_a_professional_reads_only_the_clients_of_its_appointments(srv):
+    server, database = srv
+    pro = login(server, "pro1@citaplanner.com", "prof123")
+    admin = login(server, "admin@citaplanner.com", "admin123")
+    pro_id = int(database.scalar("SELECT id FROM users WHERE email = 'pro1@citaplanner.com'"))
+    own = sorted(int(r[0]) for r in database.query(
+        f"SELECT DISTINCT client_id FROM appointments WHERE professional_id = {pro_id}"))
+    every = ids_of(server, admin, "/clients")
+    assert own and len(own) < len(every), (own, every)  # the seed gives pro1 some, not all
+    assert ids_of(server, pro, "/clients") == own
+    for cid in every:
+        status, body = call(server, pro, "GET", f"/clients/{cid}")
+        if cid in own:
+            assert status == 200 and body["id"] == cid
+        else:
+            assert status == 404 and error_of(body)[0] == "not_found", (cid, body)
+    # the search cannot reach past the scope either
+    status, body = call(server, pro, "GET", "/clients?q=a")
+    assert status == 200 and {c["id"] for c in body["items"]} <= set(own)
+
+
+def test_a_professional_sees_its_own_availability_only(srv):
+    server, database = srv
+    pro = login(server, "pro1@citaplanner.com", "prof123")
+    ids = {r[0]: int(r[1]) for r in database.query(
+        "SELECT email, id FROM users WHERE email IN ('pro1@citaplanner.com', 'pro2@citaplanner.com')")}
+    svc, branch = (int(v) for v in database.query(
+        f"SELECT sp.service_id, u.branch_id FROM service_professionals sp JOIN users u "
+        f"ON u.id = sp.user_id WHERE sp.user_id = {ids['pro1@citaplanner.com']} LIMIT 1")[0])
+    import datetime as dt
+    day = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    q = f"/availability?service_id={svc}&branch_id={branch}&from={day}&to={day}"
+    status, body = call(server, pro, "GET", q + f"&professional_id={ids['pro2@citaplanner.com']}")
+    assert status == 403 and error_of(body) == ("forbidden", "professional_id"), body
+    status, body = call(server, pro, "GET", q)
+    assert status == 200, body
+    assert {p["professional_id"] for p in body["professionals"]} <= {ids["pro1@citaplanner.com"]}
+
+
+def test_changing_ones_own_password_needs_the_current_one(srv):
+    server, _ = srv
+    admin = login(server, "admin@citaplanner.com", "admin123")
+    status, me = call(server, admin, "POST", "/users", {
+        "email": "nueva.recepcion@citaplanner.com", "password": "Primera-clave1",
+        "first_name": "Nueva", "role": "RECEPTIONIST"})
+    assert status == 201, me
+    tok = login(server, "nueva.recepcion@citaplanner.com", "Primera-clave1")
+    path = f"/users/{me['id']}"
+    status, body = call(server, tok, "PATCH", path, {"password": "Segunda-clave2"})
+    assert status == 400 and error_of(body) == ("invalid", "current_password"), body
+    status, body = call(server, tok, "PATCH", path, {"password": "Segunda-clave2",
+                                                      "current_password": "no-es-esta"})
+    assert status == 400 and error_of(body) == ("invalid", "current_password"), body
+    login(server, "nueva.recepcion@citaplanner.com", "Primera-clave1")  # unchanged
+    status, body = call(server, tok, "PATCH", path, {"password": "Segunda-clave2",
+                                                      "current_password": "Primera-clave1"})
+    assert status == 200 and "current_password" not in body and "password" not in body, body
+    login(server, "nueva.recepcion@citaplanner.com", "Segunda-clave2")
+    # an ADMIN resetting someone else's password needs no current one
+    status, body = call(server, admin, "PATCH", path, {"password": "Tercera-clave3"})
+    assert status == 200, body
+    login(server, "nueva.recepcion@citaplanner.com", "Tercera-clave3")
+
+
+def test_another_tenants_email_is_answered_as_an_invalid_one(srv):
+    from api_client import make_tenant
+    server, database = srv
+    make_tenant(database, "Spa Ajeno", "ajeno@example.com", "admin@ajeno.example.com")
+    admin = login(server, "admin@citaplanner.com", "admin123")
+    user = {"password": "Alguna-clave1", "first_name": "X", "role": "RECEPTIONIST"}
+    s_bad, b_bad = call(server, admin, "POST", "/users", dict(user, email="no-es-correo"))
+    s_other, b_other = call(server, admin, "POST", "/users", dict(user, email="admin@ajeno.example.com"))
+    assert s_bad == s_other == 400
+    strip = lambda b: {k: v for k, v in b["error"].items() if k != "request_id"}
+    assert strip(b_other) == strip(b_bad), (b_other, b_bad)
+    # the tenant's own staff: the plain duplicate answer, nothing hidden from itself
+    status, body = call(server, admin, "POST", "/users", dict(user, email="manager@citaplanner.com"))
+    assert status == 409 and error_of(body) == ("duplicate", "email"), body
+    # the same for the tenant's own address
+    s_bad, b_bad = call(server, admin, "PATCH", "/tenant", {"email": "no-es-correo"})
+    s_other, b_other = call(server, admin, "PATCH", "/tenant", {"email": "ajeno@example.com"})
+    assert s_bad == s_other == 400 and strip(b_other) == strip(b_bad), (b_other, b_bad)
+    status, body = call(server, admin, "GET", "/tenant")
+    assert status == 200 and body["email"] != "ajeno@example.com"
+
+
+def test_a_session_ends_after_session_max_age_days_however_active(db):
+    with Server(db, {"SESSION_MAX_AGE_DAYS": "2"}) as s:
+        s.wait_ready()
+        tok = login(s, "admin@citaplanner.com", "admin123")
+        assert call(s, tok, "GET", "/auth/me")[0] == 200
+        import datetime as dt
+        old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=49)).strftime("%Y-%m-%d %H:%M:%S+00")
+        db.query(f"UPDATE sessions SET created_at = '{old}'")
+        # still within the sliding 12 h: only the absolute limit can end it
+        assert db.count("sessions", "WHERE expires_at > " + (
+            "strftime('%Y-%m-%d %H:%M:%S+00', 'now')" if db.kind == "sqlite" else "now()")) >= 1
+        assert call(s, tok, "GET", "/auth/me")[0] == 401
+        tok = login(s, "admin@citaplanner.com", "admin123")
+        assert call(s, tok, "GET", "/auth/me")[0] == 200
