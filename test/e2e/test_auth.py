@@ -153,7 +153,8 @@ def test_password_change_ends_other_sessions(srv):
     status, me = call(server, second, "GET", "/auth/me")
     uid = me["user"]["id"]
     # The user changes their own password with the second session: it survives, the first not.
-    status, body = call(server, second, "PATCH", f"/users/{uid}", {"password": "newpassword1"})
+    status, body = call(server, second, "PATCH", f"/users/{uid}", {"password": "newpassword1",
+                                                                 "current_password": "password123"})
     assert status == 200, body
     assert call(server, first, "GET", "/auth/me")[0] == 401
     assert call(server, second, "GET", "/auth/me")[0] == 200
