@@ -97,6 +97,13 @@ int api_server_new(struct api_app *app, struct http_server **out, struct err *e)
     return http_server_new(&opts, out, e);
 }
 
+void api_client_addr(struct http_req *req, char *out, size_t size)
+{
+    struct api_worker *w = http_req_worker(req);
+
+    http_req_client_addr_via(req, &w->app->cfg->trusted_proxies_list, out, size);
+}
+
 int api_worker_init(void *app, void **worker_data, struct err *e)
 {
     struct api_app *a = app;

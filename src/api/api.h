@@ -38,6 +38,12 @@ struct api_worker {
     struct db *db; /* NULL after the connection was found broken: reopened lazily */
 };
 
+/*
+ * The client's address: behind a proxy of TRUSTED_PROXIES, the one it
+ * forwarded (X-Forwarded-For / Forwarded), else the peer's.  Into out.
+ */
+void api_client_addr(struct http_req *req, char *out, size_t size);
+
 /* Request bodies are limited to this (SPEC §8: 413 above 1 MiB). */
 #define API_MAX_BODY ((size_t)1 << 20)
 

@@ -27,6 +27,7 @@
 
 #include "api/api.h"
 #include "api/catalogue.h"
+#include "api/login_throttle.h"
 #include "api/validate.h"
 #include "common/log.h"
 #include "common/password.h"
@@ -39,12 +40,6 @@
 #define TOKEN_HEX       (2 * TOKEN_BYTES)
 #define COOKIE_NAME     "citaplanner_session"
 #define CSRF_HEADER     "X-CSRF-Token"
-
-/* Failed logins: per (email, address) and per address, in a window. */
-#define RL_WINDOW_S 900
-#define RL_PAIR_MAX 10
-#define RL_ADDR_MAX 50
-#define RL_SLOTS    4096
 
 enum {
     A = API_ROLE_ADMIN,
@@ -129,17 +124,6 @@ int api_role_parse(const char *s, enum api_role *out)
 }
 
 /* ---- tokens ---- */
-
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 0xf];
-    }
-    out[2 * n] = '\0';
-}
 
 static bool token_well_formed(const char *t)
 {
@@ -408,97 +392,6 @@ int api_auth_end_user_sessions(struct db *db, int64_t user_id, int64_t keep_sess
                           DB_PARAMS(DB_INT(user_id), DB_INT(keep_session_id)), NULL, e);
 }
 
-/* ---- failed-login limiter ---- */
-
-struct rl_slot {
-    unsigned char key[16]; /* SHA-256 prefix of "pair|email|addr" or "addr|addr" */
-    bool used;
-    time_t start; /* the window's first failure */
-    int count;
-};
-
-static struct rl_slot rl_slots[RL_SLOTS];
-static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void rl_key(const char *kind, const char *a, const char *b, unsigned char key[16])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    char *s = xasprintf("%s|%s|%s", kind, a, b != NULL ? b : "");
-
-    SHA256((const unsigned char *)s, strlen(s), md);
-    memcpy(key, md, 16);
-    free(s);
-}
-
-/* The live slot of key (window not over), or NULL.  Called with rl_lock held. */
-static struct rl_slot *rl_find(const unsigned char key[16], time_t now)
-{
-    for (int i = 0; i < RL_SLOTS; i++) {
-        struct rl_slot *s = &rl_slots[i];
-
-        if (s->used && memcmp(s->key, key, 16) == 0) {
-            if (now - s->start >= RL_WINDOW_S) {
-                s->used = false;
-                return NULL;
-            }
-            return s;
-        }
-    }
-    return NULL;
-}
-
-/* Seconds until key may try again, 0 when it may now. */
-static int rl_blocked_for(const unsigned char key[16], int max, time_t now)
-{
-    struct rl_slot *s;
-    int wait = 0;
-
-    pthread_mutex_lock(&rl_lock);
-    s = rl_find(key, now);
-    if (s != NULL && s->count >= max)
-        wait = (int)(s->start + RL_WINDOW_S - now);
-    pthread_mutex_unlock(&rl_lock);
-    return wait > 0 ? wait : 0;
-}
-
-static void rl_fail(const unsigned char key[16], time_t now)
-{
-    struct rl_slot *s, *victim = NULL;
-
-    pthread_mutex_lock(&rl_lock);
-    s = rl_find(key, now);
-    if (s == NULL) {
-        /* A free or expired slot, else the one whose window began first. */
-        for (int i = 0; i < RL_SLOTS && s == NULL; i++) {
-            struct rl_slot *c = &rl_slots[i];
-
-            if (!c->used || now - c->start >= RL_WINDOW_S)
-                s = c;
-            else if (victim == NULL || c->start < victim->start)
-                victim = c;
-        }
-        if (s == NULL)
-            s = victim;
-        memcpy(s->key, key, 16);
-        s->used = true;
-        s->start = now;
-        s->count = 0;
-    }
-    s->count++;
-    pthread_mutex_unlock(&rl_lock);
-}
-
-static void rl_forget(const unsigned char key[16], time_t now)
-{
-    struct rl_slot *s;
-
-    pthread_mutex_lock(&rl_lock);
-    s = rl_find(key, now);
-    if (s != NULL)
-        s->used = false;
-    pthread_mutex_unlock(&rl_lock);
-}
-
 /* ---- login ---- */
 
 static char dummy_hash[PASSWORD_HASH_SIZE];
@@ -531,33 +424,55 @@ static bool verify_or_dummy(const char *password, const char *hash)
     return password_verify(password, hash);
 }
 
-/* Answer 429 when (who, address) or address alone has failed too often. */
-static bool rate_limited(struct http_req *req, const unsigned char pair[16],
-                         const unsigned char addr[16])
+/* 429 with Retry-After: wait seconds; counted and logged. */
+static int reply_throttled(struct http_req *req, const char *client, int wait)
 {
-    time_t now = time(NULL);
-    int wait = rl_blocked_for(pair, RL_PAIR_MAX, now);
-    int wait_addr = rl_blocked_for(addr, RL_ADDR_MAX, now);
     char secs[24];
 
-    if (wait_addr > wait)
-        wait = wait_addr;
-    if (wait == 0)
-        return false;
+    login_throttle_count(true);
+    log_info("login refused from %s: too many failures, back-off %d s", client, wait);
     snprintf(secs, sizeof(secs), "%d", wait);
     http_set_header(req, "Retry-After", secs);
-    http_reply_error(req, 429, "rate_limited", NULL,
-                     "too many failed logins; try again in %d seconds", wait);
-    return true;
+    return http_reply_error(req, 429, "rate_limited", NULL,
+                            "too many failed logins; try again in %d seconds", wait);
 }
 
-static int reply_bad_credentials(struct http_req *req, const unsigned char pair[16],
-                                 const unsigned char addr[16])
+/*
+ * Before the password is checked: 429 when the address, or this account
+ * from this address, must wait.  1 when answered, 0 to go on, or -ERR_*.
+ */
+static int throttle_check(struct http_req *req, struct db *db, const char *account,
+                          const char *client, struct login_throttle *t, struct err *e)
 {
-    time_t now = time(NULL);
+    int rc = login_throttle_load(db, account, client, (int64_t)time(NULL), t, e);
+    int wait;
 
-    rl_fail(pair, now);
-    rl_fail(addr, now);
+    if (rc < 0)
+        return rc;
+    wait = t->addr_wait > t->pair_wait ? t->addr_wait : t->pair_wait;
+    /* The account's own back-off holds back addresses that failed on it; a
+     * first try from elsewhere is checked (and refused below if wrong). */
+    if (t->pair_failures > 0 && t->acct_wait > wait)
+        wait = t->acct_wait;
+    if (wait <= 0)
+        return 0;
+    reply_throttled(req, client, wait);
+    return 1;
+}
+
+/* After a wrong password: counted; 401, or 429 when a back-off is now due. */
+static int reply_bad_credentials(struct http_req *req, struct db *db, const char *client,
+                                 const struct login_throttle *t, struct err *e)
+{
+    int wait = 0;
+    int rc = login_throttle_fail(db, t, (int64_t)time(NULL), &wait, e);
+
+    if (rc < 0)
+        return rc;
+    if (t->acct_wait > wait)
+        wait = t->acct_wait;
+    if (wait > 0)
+        return reply_throttled(req, client, wait);
     return http_reply_error(req, 401, "invalid_credentials", NULL,
                             "the email or the password is wrong");
 }
@@ -669,8 +584,8 @@ int api_auth_login(struct http_req *req, struct err *e)
     char email[256];
     char token[TOKEN_HEX + 1] = "";
     char expires[32];
-    unsigned char pair[16], addr[16];
-    const char *client = http_req_client_addr(req);
+    struct login_throttle t;
+    char client[64];
     int64_t user_id = 0, tenant_id = 0;
     bool ok;
     int rc;
@@ -681,14 +596,15 @@ int api_auth_login(struct http_req *req, struct err *e)
     snprintf(email, sizeof(email), "%s", v[0].s);
     for (char *p = email; *p != '\0'; p++)
         *p = (char)tolower((unsigned char)*p);
-    rl_key("pair", email, client, pair);
-    rl_key("addr", client, NULL, addr);
-    if (rate_limited(req, pair, addr))
-        goto cleanup;
-
+    api_client_addr(req, client, sizeof(client));
     rc = api_worker_db(http_req_worker(req), &db, e);
     if (rc < 0)
         goto cleanup;
+    rc = throttle_check(req, db, email, client, &t, e);
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : rc;
+        goto cleanup;
+    }
     rc = db_query(db, "SELECT id, password_hash, active, tenant_id FROM users WHERE email = $1",
                   DB_PARAMS(DB_TEXT(email)), &r, e);
     if (rc < 0)
@@ -705,10 +621,12 @@ int api_auth_login(struct http_req *req, struct err *e)
     r = NULL;
     if (!ok) {
         log_info("failed login from %s", client);
-        rc = reply_bad_credentials(req, pair, addr);
+        rc = reply_bad_credentials(req, db, client, &t, e);
         goto cleanup;
     }
-    rl_forget(pair, time(NULL));
+    rc = login_throttle_success(db, &t, (int64_t)time(NULL), e);
+    if (rc < 0)
+        goto cleanup;
 
     rc = session_create(db, user_id, tenant_id, token, expires, e);
     if (rc < 0)
@@ -737,20 +655,23 @@ int api_admin_login(struct http_req *req, struct err *e)
     char token[TOKEN_HEX + 1] = "";
     char expires[32];
     char csrf[2 * SHA256_DIGEST_LENGTH + 1];
-    unsigned char pair[16], addr[16];
-    const char *client = http_req_client_addr(req);
+    struct login_throttle t;
+    char client[64];
     int rc;
 
     rc = api_read_body(req, admin_login_fields, API_CREATE, &body, v, e);
     if (rc < 0)
         goto cleanup;
-    rl_key("pair", "master admin", client, pair);
-    rl_key("addr", client, NULL, addr);
-    if (rate_limited(req, pair, addr))
-        goto cleanup;
+    api_client_addr(req, client, sizeof(client));
     rc = api_worker_db(http_req_worker(req), &db, e);
     if (rc < 0)
         goto cleanup;
+    /* "master admin" is no e-mail, so it cannot be mistaken for an account's. */
+    rc = throttle_check(req, db, "master admin", client, &t, e);
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : rc;
+        goto cleanup;
+    }
     rc = db_query_text(db, "SELECT password_hash FROM master_admin_config WHERE id = 'singleton'",
                        DB_NOPARAMS, &hash, e);
     if (rc < 0)
@@ -758,10 +679,12 @@ int api_admin_login(struct http_req *req, struct err *e)
     /* No row: the master admin is disabled; the same answer as a wrong password. */
     if (!verify_or_dummy(v[0].s, hash)) {
         log_info("failed master admin login from %s", client);
-        rc = reply_bad_credentials(req, pair, addr);
+        rc = reply_bad_credentials(req, db, client, &t, e);
         goto cleanup;
     }
-    rl_forget(pair, time(NULL));
+    rc = login_throttle_success(db, &t, (int64_t)time(NULL), e);
+    if (rc < 0)
+        goto cleanup;
     rc = session_create(db, 0, 0, token, expires, e);
     if (rc < 0)
         goto cleanup;

@@ -9,6 +9,7 @@
 
 #include "api/admin.h"
 #include "api/api.h"
+#include "api/login_throttle.h"
 #include "common/log.h"
 #include "ops/metrics.h"
 #include "ops/stats.h"
@@ -71,6 +72,14 @@ int api_metrics(struct http_req *req, struct err *e)
         log_warn("metrics: cannot read the backup directory: %s", ie.msg);
         f.stale = true; /* what is not known to be fresh counts as stale */
     }
+    buf_addf(&out,
+             "# HELP citaplanner_login_failures_total Failed logins (wrong e-mail or password).\n"
+             "# TYPE citaplanner_login_failures_total counter\n"
+             "citaplanner_login_failures_total %lld\n"
+             "# HELP citaplanner_login_throttled_total Logins refused with 429 (back-off).\n"
+             "# TYPE citaplanner_login_throttled_total counter\n"
+             "citaplanner_login_throttled_total %lld\n",
+             (long long)login_throttle_failed_total(), (long long)login_throttle_refused_total());
     ops_metrics_write(&out, &f, size);
     ops_metrics_write_remote(&out, w->app->cfg, time(NULL));
     ops_backup_facts_release(&f);

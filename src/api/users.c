@@ -37,8 +37,8 @@ static const struct api_field user_fields[] = {
 };
 
 /* What a user may change of their own row with the "users_self" right. */
-static const char *const self_fields[] = {"first_name", "last_name", "phone", "password",
-                                          "current_password", NULL};
+static const char *const self_fields[] = {"first_name", "last_name",        "phone",
+                                          "password",   "current_password", NULL};
 
 static const struct api_filter user_filters[] = {
     {"active", API_FILTER_BOOL, "active", 0, 0, NULL},

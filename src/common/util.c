@@ -231,3 +231,14 @@ bool utf8_valid(const char *s, size_t n)
     }
     return true;
 }
+
+void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 0xf];
+    }
+    out[2 * n] = '\0';
+}

@@ -84,6 +84,8 @@ static int set_public_url(struct config *c, const struct option *o, const char *
                           const char *name, struct err *e);
 static int set_metrics_allow(struct config *c, const struct option *o, const char *value,
                              const char *name, struct err *e);
+static int set_trusted_proxies(struct config *c, const struct option *o, const char *value,
+                               const char *name, struct err *e);
 static int set_metrics_token(struct config *c, const struct option *o, const char *value,
                              const char *name, struct err *e);
 static int set_session_secret(struct config *c, const struct option *o, const char *value,
@@ -392,6 +394,14 @@ static const struct option options[] = {
      .offset = FIELD(aws_profile),
      .form = "a profile name",
      .help = "section of BACKUP_S3_CREDENTIALS_FILE used"},
+    {.env = "TRUSTED_PROXIES",
+     .flag = "trusted-proxies",
+     .metavar = "LIST",
+     .def_help = "none",
+     .type = OPT_CUSTOM,
+     .set = set_trusted_proxies,
+     .form = "addresses or networks separated by commas, e.g. 127.0.0.1, 10.0.0.0/8",
+     .help = "reverse proxies whose X-Forwarded-For/Forwarded names the client"},
     {.env = "METRICS_ALLOW",
      .flag = "metrics-allow",
      .metavar = "LIST",
@@ -539,6 +549,22 @@ static bool http_url_ok(const char *s, bool *https)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
             return false;
     return true;
+}
+
+static int set_trusted_proxies(struct config *c, const struct option *o, const char *value,
+                               const char *name, struct err *e)
+{
+    struct netmask_list l;
+    struct err pe;
+
+    (void)o;
+    err_clear(&pe);
+    if (netmask_list_parse(value, name, &l, &pe) < 0)
+        return err_set(e, ERR_CONFIG, "%s", pe.msg);
+    netmask_list_release(&c->trusted_proxies_list);
+    c->trusted_proxies_list = l;
+    replace(&c->trusted_proxies, value);
+    return 0;
 }
 
 static int set_metrics_allow(struct config *c, const struct option *o, const char *value,
@@ -805,6 +831,8 @@ void config_release(struct config *c)
     free_secret(c->aws_secret_access_key);
     free(c->backup_s3_credentials_file);
     free(c->aws_profile);
+    free(c->trusted_proxies);
+    netmask_list_release(&c->trusted_proxies_list);
     free(c->metrics_allow);
     netmask_list_release(&c->metrics_allow_list);
     free_secret(c->metrics_token);

@@ -70,6 +70,10 @@ struct config {
     char *backup_s3_credentials_file; /* AWS shared-credentials file; NULL = environment only */
     char *aws_profile;                /* its section, default "default" */
 
+    /* Proxies whose X-Forwarded-For / Forwarded is believed (issue 22). */
+    char *trusted_proxies;
+    struct netmask_list trusted_proxies_list;
+
     /* Who may read /metrics (issue 22): addresses/networks, or a bearer token. */
     char *metrics_allow;                    /* as given; default loopback */
     struct netmask_list metrics_allow_list; /* parsed metrics_allow */

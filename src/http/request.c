@@ -1,6 +1,8 @@
 /* request — see request.h; http_dispatch() is the private seam of dispatch.h. */
 #include "http/request.h"
 
+#include <arpa/inet.h>
+
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
@@ -17,6 +19,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/netmask.h"
 #include "common/util.h"
 #include "http/dispatch.h"
 
@@ -88,6 +91,81 @@ const char *http_req_query(struct http_req *req, const char *name)
     if (req->query_state < 0)
         return NULL;
     return evhttp_find_header(&req->query, name);
+}
+
+/* The address in a "for=" or X-Forwarded-For entry s[0..n): quotes, brackets and a port dropped. */
+static bool forwarded_addr(const char *s, size_t n, char *out, size_t size)
+{
+    unsigned char bin[16];
+
+    while (n > 0 && (*s == ' ' || *s == '"')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '"'))
+        n--;
+    if (n > 0 && *s == '[') { /* "[2001:db8::1]:4711" */
+        const char *close = memchr(s, ']', n);
+        if (close == NULL)
+            return false;
+        n = (size_t)(close - s - 1);
+        s++;
+    } else if (n > 0 && memchr(s, ':', n) != NULL && memchr(s, '.', n) != NULL) {
+        n = (size_t)((const char *)memchr(s, ':', n) - s); /* "192.0.2.1:4711" */
+    }
+    if (n == 0 || n >= size)
+        return false;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return inet_pton(AF_INET, out, bin) == 1 || inet_pton(AF_INET6, out, bin) == 1;
+}
+
+void http_req_client_addr_via(const struct http_req *req, const struct netmask_list *trusted,
+                              char *out, size_t size)
+{
+    const char *fwd = http_req_header(req, "Forwarded");
+    const char *xff = http_req_header(req, "X-Forwarded-For");
+    const char *list = fwd != NULL ? fwd : xff;
+    char hop[64];
+
+    snprintf(out, size, "%s", req->client);
+    if (trusted == NULL || list == NULL || !netmask_list_contains(trusted, req->client))
+        return;
+    /* From the right: each entry was written by the hop after it, trusted so far. */
+    for (size_t end = strlen(list); end > 0;) {
+        size_t start = end;
+        while (start > 0 && list[start - 1] != ',')
+            start--;
+        const char *entry = list + start;
+        size_t n = end - start;
+        if (fwd != NULL) { /* "for=1.2.3.4;proto=https;by=…": the for= part */
+            const char *p = entry;
+            const char *stop = entry + n;
+            const char *f = NULL;
+            while (p < stop) {
+                while (p < stop && (*p == ' ' || *p == ';'))
+                    p++;
+                if (stop - p > 4 && strncasecmp(p, "for=", 4) == 0) {
+                    f = p + 4;
+                    break;
+                }
+                while (p < stop && *p != ';')
+                    p++;
+            }
+            if (f == NULL)
+                return;
+            entry = f;
+            n = (size_t)((const char *)memchr(f, ';', (size_t)(stop - f)) != NULL
+                             ? (const char *)memchr(f, ';', (size_t)(stop - f)) - f
+                             : stop - f);
+        }
+        if (!forwarded_addr(entry, n, hop, sizeof(hop)))
+            return;
+        snprintf(out, size, "%s", hop);
+        if (!netmask_list_contains(trusted, hop))
+            return;
+        end = start > 0 ? start - 1 : 0;
+    }
 }
 
 const char *http_req_header(const struct http_req *req, const char *name)

@@ -56,6 +56,17 @@ const char *http_req_id(const struct http_req *req);
 /* The peer's address ("127.0.0.1", "::1"). */
 const char *http_req_client_addr(const struct http_req *req);
 
+/*
+ * The client's address as the proxies in trusted saw it: when the peer is
+ * one of them, the right-most address of "Forwarded: for=" (RFC 7239) or
+ * else "X-Forwarded-For" that is not itself trusted; an entry that is no
+ * address stops the walk at the hop that wrote it.  Without trusted
+ * proxies, or from another peer, the peer's address.  Into out.
+ */
+struct netmask_list;
+void http_req_client_addr_via(const struct http_req *req, const struct netmask_list *trusted,
+                              char *out, size_t size);
+
 /* The route that matched (its flags are for middleware). */
 const struct http_route *http_req_route(const struct http_req *req);
 

@@ -178,21 +178,33 @@ def test_deactivated_user_loses_sessions_and_cannot_log_in(srv):
     assert status == 401 and error_of(body)[0] == "invalid_credentials"
 
 
-def test_failed_logins_are_limited_per_email_and_address(srv):
+def test_failed_logins_back_off_per_email_and_address(srv):
+    """Five wrong passwords are answered 401; then the account from that
+    address backs off exponentially (1 s, 2 s, …: 429 with Retry-After),
+    which is no lock: the owner elsewhere logs in, and the attacker's
+    address may try again once the back-off is over."""
     server, _ = srv
     admin = login(server, *ADMIN)
     make_user(server, admin, "target@example.com", password="rightpassword")
-    codes = [login_full(server, "target@example.com", f"wrong-{i}")[0] for i in range(10)]
-    assert codes == [401] * 10
+    codes = [login_full(server, "target@example.com", f"wrong-{i}")[0] for i in range(5)]
+    assert codes == [401] * 5
+    status, headers, body = login_full(server, "target@example.com", "wrong-5")
+    assert status == 429 and error_of(body)[0] == "rate_limited", body
+    assert headers["Retry-After"] == "1"
     status, headers, body = login_full(server, "target@example.com", "rightpassword")
-    assert status == 429 and error_of(body)[0] == "rate_limited"
-    retry = int(headers["Retry-After"])
-    assert 0 < retry <= 900
+    assert status == 429 and 0 < int(headers["Retry-After"]) <= 1
     # The real user, from another address, is not locked out by the attacker.
     status, _, body = login_full(server, "target@example.com", "rightpassword", source="127.0.0.2")
     assert status == 200, body
     # Another account from the attacker's address still works (the per-address limit is higher).
     assert login_full(server, *ADMIN)[0] == 200
+    # The back-off doubles with each further failure once the last one is over.
+    time.sleep(1.2)
+    status, headers, _ = login_full(server, "target@example.com", "wrong-6")
+    assert status == 429 and headers["Retry-After"] == "2"
+    time.sleep(2.2)
+    status, _, body = login_full(server, "target@example.com", "rightpassword")
+    assert status == 200, body
 
 
 def test_failed_logins_are_limited_per_address(srv):

@@ -286,3 +286,75 @@ def test_a_session_ends_after_session_max_age_days_however_active(db):
         assert call(s, tok, "GET", "/auth/me")[0] == 401
         tok = login(s, "admin@citaplanner.com", "admin123")
         assert call(s, tok, "GET", "/auth/me")[0] == 200
+
+
+def test_login_counters_survive_a_restart(db):
+    from api_client import login_full
+    with Server(db) as s:
+        s.wait_ready()
+        assert [login_full(s, "manager@citaplanner.com", f"mal-{i}")[0] for i in range(5)] == [401] * 5
+        assert s.stop() == 0
+    assert db.count("login_throttle") == 3  # the address, the account, the pair
+    with Server(db) as s:
+        s.wait_ready()
+        status, headers, _ = login_full(s, "manager@citaplanner.com", "mal-5")
+        assert status == 429 and headers["Retry-After"] == "1"
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_limited_not_the_proxy(db):
+    """The README's same-host TLS proxy: every request comes from 127.0.0.1.
+    An attacker spraying 50 accounts is refused; everyone else logs in."""
+    from concurrent.futures import ThreadPoolExecutor
+    from api_client import login_full, raw_request
+
+    def attempt(s, email, pw, xff=None, fwd=None, source=None):
+        h = {}
+        if xff:
+            h["X-Forwarded-For"] = xff
+        if fwd:
+            h["Forwarded"] = fwd
+        status, _, _ = raw_request(s, "POST", "/auth/login", {"email": email, "password": pw},
+                                   headers=h, source=source)
+        return status
+
+    with Server(db, {"TRUSTED_PROXIES": "127.0.0.1"}) as s:
+        s.wait_ready()
+        # the attacker's own X-Forwarded-For (spoofed left part) is not believed: the
+        # proxy appended the real address on the right
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            codes = list(pool.map(lambda i: attempt(s, f"spray-{i}@example.com", "x",
+                                                    xff=f"10.9.9.{i}, 203.0.113.7"), range(50)))
+        assert codes == [401] * 50
+        assert attempt(s, "admin@citaplanner.com", "admin123", xff="203.0.113.7") == 429
+        assert attempt(s, "admin@citaplanner.com", "admin123", xff="1.1.1.1, 203.0.113.7") == 429
+        # everyone else behind the same proxy
+        assert attempt(s, "admin@citaplanner.com", "admin123", xff="198.51.100.9") == 200
+        assert attempt(s, "admin@citaplanner.com", "admin123",
+                       fwd='for=198.51.100.10;proto=https, for="[2001:db8::7]:4711"') == 200
+        assert attempt(s, "admin@citaplanner.com", "admin123", fwd="for=203.0.113.7;proto=https") == 429
+        # a peer that is not a trusted proxy cannot pick its address
+        assert attempt(s, "admin@citaplanner.com", "admin123", xff="203.0.113.7", source="127.0.0.2") == 200
+        status, _, body = raw_request(s, "GET", "/metrics")
+        assert "citaplanner_login_failures_total 50" in body
+        assert "citaplanner_login_throttled_total 3" in body
+        assert s.stop() == 0
+    assert "failed login from 203.0.113.7" in s.log
+    assert "login refused from 203.0.113.7" in s.log
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(db):
+    from api_client import raw_request
+    with Server(db) as s:
+        s.wait_ready()
+        for i in range(5):
+            raw_request(s, "POST", "/auth/login", {"email": "pro2@citaplanner.com", "password": "no"},
+                        headers={"X-Forwarded-For": f"10.0.0.{i}"})
+        status, _, _ = raw_request(s, "POST", "/auth/login",
+                                   {"email": "pro2@citaplanner.com", "password": "no"},
+                                   headers={"X-Forwarded-For": "10.0.0.99"})
+        assert status == 429  # all five counted on 127.0.0.1
+
+
+def test_trusted_proxies_is_checked(db):
+    p = run(["doctor"], database=db, env={"TRUSTED_PROXIES": "proxy.local"})
+    assert p.returncode != 0 and "TRUSTED_PROXIES" in p.stdout + p.stderr

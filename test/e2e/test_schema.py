@@ -39,6 +39,7 @@ TABLES = {
     "sessions": ["id", "token_hash", "user_id", "tenant_id", "expires_at", "created_at",
                  "updated_at"],
     "settings": ["id", "key", "value", "created_at", "updated_at"],
+    "login_throttle": ["key", "failures", "window_start", "blocked_until"],
     "_migrations": ["id", "name", "checksum", "started_at", "finished_at", "rolled_back_at",
                     "logs"],
 }
@@ -47,7 +48,7 @@ INDEXES = [
     "users_tenant_id_idx", "clients_tenant_id_idx", "service_professionals_tenant_id_idx",
     "working_hours_tenant_id_idx", "appointments_tenant_id_start_at_idx",
     "appointments_professional_id_start_at_idx", "payments_tenant_id_paid_at_idx",
-    "sessions_expires_at_idx",
+    "sessions_expires_at_idx", "login_throttle_window_start_idx",
 ]
 
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00$")

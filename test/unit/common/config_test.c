@@ -603,7 +603,7 @@ static void test_help(void **state)
         lines++;
         line = nl + 1;
     }
-    assert_int_equal(lines, 35); /* 19, 12 of issue 10 (remotes, encryption), 4 of issue 22 */
+    assert_int_equal(lines, 36); /* 19, 12 of issue 10 (remotes, encryption), 5 of issue 22 */
     free(text);
 }
 
