@@ -425,10 +425,25 @@ def test_container_start_boots_seeds_serves_healthz_and_backs_up_into_the_volume
                BACKUP_SCHEDULE="off")
     healthcheck = instr(dockerfile_stages()[-1], "HEALTHCHECK")[0].split(" CMD ", 1)[1]
 
+    # First boot in production: the demo data is seeded, and serve stops
+    # (exit 2) naming each account that keeps a published demo password and
+    # the command that changes it; the operator runs it (the README's step).
+    with Server(pg_db, env, port=port) as s:
+        assert s.wait_exit(120) == 2, s.log
+    assert "demo data seeded" in s.log, s.log
+    assert pg_db.count("users") == 5
+    demo = re.findall(r"change it with 'citaplanner admin user-password ([^']+)'", s.log)
+    assert len(demo) == 5, s.log
+    for i, email in enumerate(demo):
+        p = subprocess.run([BIN, "admin", "user-password", email], env=dict(base_env(), **env),
+                           input=f"Clave-de-produccion-{i}\n", capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 0, p.stderr
+
     with Server(pg_db, env, port=port) as s:
         s.wait_ready()
         assert f"ready on http://127.0.0.1:{port}" in s.log
-        assert "demo data seeded" in s.log, s.log
+        assert "seed skipped" in s.log, s.log
         assert pg_db.count("users") == 5
         status, _, body = s.request("GET", "/healthz")
         assert (status, body) == (200, {"status": "ok"})
