@@ -183,7 +183,8 @@ int dumphead_finish(struct dumphead *h, dumphead_write w, void *arg, struct err 
     int rc = 0;
 
     if (h->len > 0)
-        rc = h->in_head ? head_emit(h, h->line, h->len, false, w, arg, e) : w(arg, h->line, h->len, e);
+        rc = h->in_head ? head_emit(h, h->line, h->len, false, w, arg, e)
+                        : w(arg, h->line, h->len, e);
     h->len = 0;
     return rc;
 }

@@ -46,7 +46,7 @@ struct feed {
     int err_fd; /* psql's stderr */
     char errbuf[STDERR_MAX + 1];
     size_t errlen;
-    bool broken; /* psql stopped reading */
+    bool broken;           /* psql stopped reading */
     struct dumphead *head; /* a newer pg_dump's unknown settings left out */
 };
 

@@ -19,40 +19,46 @@
 
 /* What a PostgreSQL 15 server has (a part of it: what the dumps below set). */
 static const char *const pg15[] = {
-    "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
-    "client_encoding", "standard_conforming_strings", "check_function_bodies",
-    "xmloption", "client_min_messages", "row_security", "default_tablespace",
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "client_encoding",
+    "standard_conforming_strings",
+    "check_function_bodies",
+    "xmloption",
+    "client_min_messages",
+    "row_security",
+    "default_tablespace",
     "default_table_access_method",
 };
 
 /* The head of pg_dump 17.6's plain output, then the body. */
-static const char dump17[] =
-    "--\n"
-    "-- PostgreSQL database dump\n"
-    "--\n"
-    "\n"
-    "\\restrict AbCdEf123\n"
-    "\n"
-    "-- Dumped from database version 17.6 (Debian 17.6-0+deb13u1)\n"
-    "-- Dumped by pg_dump version 17.6 (Debian 17.6-0+deb13u1)\n"
-    "\n"
-    "SET statement_timeout = 0;\n"
-    "SET lock_timeout = 0;\n"
-    "SET idle_in_transaction_session_timeout = 0;\n"
-    "SET transaction_timeout = 0;\n"
-    "SET client_encoding = 'UTF8';\n"
-    "SET standard_conforming_strings = on;\n"
-    "SELECT pg_catalog.set_config('search_path', '', false);\n"
-    "SET check_function_bodies = false;\n"
-    "SET xmloption = content;\n"
-    "SET client_min_messages = warning;\n"
-    "SET row_security = off;\n"
-    "\n"
-    "CREATE TABLE public.t (id integer);\n"
-    "SET transaction_timeout = 0;\n"
-    "COPY public.t (id) FROM stdin;\n"
-    "1\n"
-    "\\.\n";
+static const char dump17[] = "--\n"
+                             "-- PostgreSQL database dump\n"
+                             "--\n"
+                             "\n"
+                             "\\restrict AbCdEf123\n"
+                             "\n"
+                             "-- Dumped from database version 17.6 (Debian 17.6-0+deb13u1)\n"
+                             "-- Dumped by pg_dump version 17.6 (Debian 17.6-0+deb13u1)\n"
+                             "\n"
+                             "SET statement_timeout = 0;\n"
+                             "SET lock_timeout = 0;\n"
+                             "SET idle_in_transaction_session_timeout = 0;\n"
+                             "SET transaction_timeout = 0;\n"
+                             "SET client_encoding = 'UTF8';\n"
+                             "SET standard_conforming_strings = on;\n"
+                             "SELECT pg_catalog.set_config('search_path', '', false);\n"
+                             "SET check_function_bodies = false;\n"
+                             "SET xmloption = content;\n"
+                             "SET client_min_messages = warning;\n"
+                             "SET row_security = off;\n"
+                             "\n"
+                             "CREATE TABLE public.t (id integer);\n"
+                             "SET transaction_timeout = 0;\n"
+                             "COPY public.t (id) FROM stdin;\n"
+                             "1\n"
+                             "\\.\n";
 
 static int collect(void *arg, const void *p, size_t n, struct err *e)
 {
