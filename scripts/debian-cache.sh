@@ -45,8 +45,19 @@ dpkg_excludes=(
 # unpacked before they were in place, and what apt leaves behind.
 slim_tree() {
   local root=$1
-  mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
+  mkdir -p "$root/etc/dpkg/dpkg.cfg.d" "$root/etc/apt/apt.conf.d"
   printf '%s\n' "${dpkg_excludes[@]}" >"$root/etc/dpkg/dpkg.cfg.d/docker"
+  # And their apt settings: the .debs an image's `apt-get install` fetched
+  # are deleted once installed, no translations, no package caches.
+  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  echo 'Acquire::Languages "none";' >"$root/etc/apt/apt.conf.d/docker-no-languages"
+  echo 'Acquire::GzipIndexes "true";' >"$root/etc/apt/apt.conf.d/docker-gzip-indexes"
+  echo 'APT::AutoRemove::SuggestsImportant "false";' >"$root/etc/apt/apt.conf.d/docker-autoremove-suggests"
   find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
   find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
   rm -rf "$root"/usr/share/man/* "$root"/usr/share/groff/* "$root"/usr/share/info/* \
@@ -110,8 +121,9 @@ EOF
 [ $# -ge 2 ] || usage
 kind=$1
 case $kind in
-  base) [ $# -eq 2 ] || usage; release=$2; name="debian-$release-slim.tar" ;;
-  pg) [ $# -eq 3 ] || usage; major=$2; release=$3; name="postgresql-$major-$release" ;;
+  # The name holds the recipe's version: a changed recipe makes a new entry.
+  base) [ $# -eq 2 ] || usage; release=$2; name="debian-$release-slim-r2.tar" ;;
+  pg) [ $# -eq 3 ] || usage; major=$2; release=$3; name="postgresql-$major-$release-r1" ;;
   *) usage ;;
 esac
 
