@@ -108,10 +108,20 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
         int major = 0;
 
         if (tool_version(cand[i], &text, &major) < 0) {
-            /* A missing versioned directory or PATH entry is no news; a broken $PG_DUMP is. */
-            if (i == 0 && env != NULL && env[0] != '\0')
-                buf_addf(&seen, "%s'%s' (from %s: does not run)", seen.len ? ", " : "", cand[i],
-                         env_name);
+            /*
+             * A missing versioned directory or PATH entry is no news; a
+             * $PG_DUMP that does not run is a mistake to fix, not to step over.
+             */
+            if (i == 0 && env != NULL && env[0] != '\0') {
+                rc = err_set(e, ERR_BACKUP,
+                             "%s='%s' does not run as a %s (its --version answered nothing "
+                             "usable): fix or unset %s",
+                             env_name, cand[i], tool, env_name);
+                for (int k = 0; k < n; k++)
+                    free(cand[k]);
+                buf_release(&seen);
+                return rc;
+            }
             continue;
         }
         if (major >= server_major) {

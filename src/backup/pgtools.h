@@ -8,7 +8,8 @@
  * order: the program named by the environment ($PG_DUMP for pg_dump, $PSQL
  * for psql), /usr/lib/postgresql/<N>/bin/<tool> newest N first (Debian's
  * layout, several versions side by side), then <tool> on PATH.  Each is
- * asked `--version`; one that is missing or does not answer is passed over.
+ * asked `--version`; one that is missing or does not answer is passed over,
+ * except the environment's: a $PG_DUMP/$PSQL that does not run is an error.
  */
 #ifndef CITAPLANNER_BACKUP_PGTOOLS_H
 #define CITAPLANNER_BACKUP_PGTOOLS_H

@@ -1,8 +1,9 @@
 /*
  * pgtools_test — choosing pg_dump/psql by version (src/backup/pgtools.c),
  * with the machine's real client tools: a server no newer than them gets
- * the newest; $PG_DUMP/$PSQL win when new enough and are passed over when
- * not; a server newer than every tool is refused with the version needed.
+ * the newest; $PG_DUMP/$PSQL win when new enough, and one that does not run
+ * is an error; a server newer than every tool is refused with the version
+ * needed.  (One older than the server is passed over: test_backup.py.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,21 +66,21 @@ static void test_choice(void **state)
         assert_string_equal(t.path, want);
         pgtool_free(&t);
 
-        /* One that does not run is named, and passed over. */
+        /* One that does not run is a mistake, named, not stepped over. */
         setenv(envs[i], "/nonexistent/bin/tool", 1);
-        assert_int_equal(pgtool_find(tools[i], major, &t, &e), 0);
-        assert_string_equal(t.path, want);
-        pgtool_free(&t);
+        assert_int_equal(pgtool_find(tools[i], major, &t, &e), -ERR_BACKUP);
+        assert_null(t.path);
+        assert_non_null(strstr(e.msg, "/nonexistent/bin/tool"));
+        assert_non_null(strstr(e.msg, envs[i]));
 
         /* A server newer than every tool: refused, naming the version it needs. */
+        unsetenv(envs[i]);
         assert_int_equal(pgtool_find(tools[i], major + 1, &t, &e), -ERR_BACKUP);
         assert_null(t.path);
         char *need = xasprintf("install postgresql-client-%d", major + 1);
         assert_non_null(strstr(e.msg, need));
-        assert_non_null(strstr(e.msg, "/nonexistent/bin/tool"));
         assert_non_null(strstr(e.msg, want));
         free(need);
-        unsetenv(envs[i]);
     }
 }
 
