@@ -2,10 +2,14 @@
 #   make run    install what is missing, build, serve on SQLite with demo data
 #   make test   install what is missing, start a throwaway PostgreSQL, run
 #               every test on SQLite and PostgreSQL (sanitizers on)
+#   make test-pg17   the backup, verify, restore and boot tests again on a
+#               throwaway PostgreSQL 17, and the 15 <-> 17 cases
+#   make test-image  build deploy/Dockerfile with buildah and run the image
+#               with podman against a throwaway PostgreSQL (no Docker engine)
 BUILD      ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all build run test deps test-deps unit clean format
+.PHONY: all build run test test-pg17 test-image deps test-deps unit clean format
 
 all: build
 
@@ -30,6 +34,19 @@ $(TEST_BUILD)/build.ninja:
 test: test-deps $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
 	scripts/pg-throwaway.sh scripts/run-tests.sh $(TEST_BUILD)
+
+# The same tests on PostgreSQL 17 (from a cached Debian 13 tree, run in a
+# chroot); test_pg_versions.py needs both servers: 15 outside, 17 inside.
+PG17_TESTS = test/e2e/test_backup.py test/e2e/test_verify.py test/e2e/test_restore.py \
+             test/e2e/test_boot.py test/pg17
+test-pg17: test-deps $(TEST_BUILD)/build.ninja
+	ninja -C $(TEST_BUILD)
+	CITAPLANNER_BIN=$(CURDIR)/$(TEST_BUILD)/citaplanner scripts/pg-throwaway.sh \
+	  scripts/pg-throwaway.sh --major 17 \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -n 2 $(PG17_TESTS)
+
+test-image: test-deps
+	scripts/pg-throwaway.sh /usr/bin/python3 -m pytest -q -s -p no:cacheprovider test/image
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

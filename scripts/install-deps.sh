@@ -13,7 +13,10 @@ pkgs=(
 )
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(libcmocka-dev postgresql python3-pytest python3-pytest-xdist python3-yaml curl wrk nodejs
-        chromium chromium-driver python3-selenium)
+        chromium chromium-driver python3-selenium
+        # make test-image (buildah, podman) and make test-pg17 (mmdebstrap):
+        # Debian trees and images made from the archive, no Docker engine
+        buildah podman runc uidmap debootstrap mmdebstrap)
   # npm comes with some nodejs builds (NodeSource's): Debian's package only where it lacks.
   command -v npm >/dev/null || pkgs+=(npm)
 fi

@@ -128,13 +128,6 @@ void backup_stream_counts(const struct backup_stream *s, uint64_t *raw, uint64_t
 /* Parse "pg_dump (PostgreSQL) 15.20 (Debian …)" into its major version (15; 9 for 9.6). */
 int backup_pg_dump_parse_version(const char *text, int *major);
 
-/*
- * The pg_dump to run for a server of this major version: $PG_DUMP when set,
- * else /usr/lib/postgresql/<major>/bin/pg_dump when executable, else
- * "pg_dump" (found on PATH).  Caller frees.
- */
-char *backup_pg_dump_locate(int server_major);
-
 /* A passfile line "*:*:*:*:PASSWORD\n" with ':' and '\' escaped.  Caller frees (zero first). */
 char *backup_pgpass_line(const char *password);
 
@@ -202,13 +195,6 @@ int backup_pg_passfile_new(const char *priv_dir, const char *password, char **di
                            struct err *e);
 void backup_pg_passfile_remove(char *dir, char *file);
 
-/*
- * The psql to run for a server of this major version: $PSQL when set, else
- * /usr/lib/postgresql/<major>/bin/psql when executable, else "psql".
- * Caller frees.
- */
-char *backup_psql_locate(int server_major);
-
 /* ---- reading a backup (verify.c; used by restore.c) ---- */
 
 /*
@@ -258,7 +244,7 @@ void backup_progress_tick(void *arg, const struct backup_scan *s);
 
 struct backup_psql_feed {
     const struct url *url; /* the database psql connects to */
-    int server_major;      /* which psql (backup_psql_locate) */
+    int server_major;      /* which psql (pgtool_find) */
     const char *priv_dir;  /* where the private passfile directory goes */
     const char *prologue;  /* SQL sent before the dump; may be NULL */
     /*

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
+#include "backup/pgtools.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -83,20 +84,6 @@ int backup_pg_dump_parse_version(const char *text, int *major)
         return -1;
     *major = (int)v;
     return 0;
-}
-
-char *backup_pg_dump_locate(int server_major)
-{
-    const char *env = getenv("PG_DUMP");
-    char *p;
-
-    if (env != NULL && env[0] != '\0')
-        return xstrdup(env);
-    p = xasprintf("/usr/lib/postgresql/%d/bin/pg_dump", server_major);
-    if (access(p, X_OK) == 0)
-        return p;
-    free(p);
-    return xstrdup("pg_dump");
 }
 
 char *backup_pgpass_line(const char *password)
@@ -323,56 +310,6 @@ static void first_lines(const char *s, char *out, size_t n)
     out[j] = '\0';
 }
 
-/* `pg_dump --version`: its text (caller frees) and major version. */
-static int run_version(const char *path, char *const envp[], char **text, int *major, struct err *e)
-{
-    char *argv[] = {(char *)path, "--version", NULL};
-    char buf[512];
-    size_t len = 0;
-    pid_t pid = -1;
-    int out = -1, errfd = -1, status = 0;
-    int rc;
-
-    *text = NULL;
-    rc = spawn(path, argv, envp, &pid, &out, &errfd, e);
-    if (rc < 0)
-        goto cleanup;
-    for (;;) {
-        ssize_t n = read(out, buf + len, sizeof(buf) - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (len == sizeof(buf) - 1)
-            break;
-    }
-    buf[len] = '\0';
-    close(out);
-    out = -1;
-    close(errfd);
-    errfd = -1;
-    if (wait_child(pid, &status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char st[48];
-        describe_status(st, status);
-        rc = err_set(e, ERR_BACKUP, "'%s --version' failed (%s)", path, st);
-        goto cleanup;
-    }
-    buf[strcspn(buf, "\r\n")] = '\0';
-    if (backup_pg_dump_parse_version(buf, major) < 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot read the version of '%s' from '%s'", path, buf);
-        goto cleanup;
-    }
-    *text = xstrdup(buf);
-
-cleanup:
-    if (out >= 0)
-        close(out);
-    if (errfd >= 0)
-        close(errfd);
-    return rc;
-}
-
 /* ---- the snapshot session ---- */
 
 static int read_stats(struct db *db, struct db_snapshot_stats *st, struct err *e)
@@ -492,7 +429,8 @@ int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st
     size_t errlen = 0;
     char tail[TAIL_MAX];
     size_t tail_len = 0;
-    int server_major, dump_major = 0;
+    int server_major;
+    struct pgtool tool = {0};
     pid_t pid = -1;
     int out = -1, errfd = -1, status = 0;
     bool killed = false;
@@ -506,17 +444,12 @@ int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st
     server_major = db_server_version_num(db) / 10000;
 
     env_init(&ev);
-    path = backup_pg_dump_locate(server_major);
-    rc = run_version(path, ev.v, &version, &dump_major, e);
+    rc = pgtool_find("pg_dump", server_major, &tool, e);
     if (rc < 0)
         goto cleanup;
-    if (dump_major < server_major) {
-        rc = err_set(e, ERR_BACKUP,
-                     "pg_dump %d is older than the server (%d): install postgresql-client-%d "
-                     "('%s' is %s)",
-                     dump_major, server_major, server_major, path, version);
-        goto cleanup;
-    }
+    path = tool.path;
+    version = tool.version;
+    tool.path = tool.version = NULL;
 
     rc = db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e);
     if (rc < 0)
@@ -715,18 +648,4 @@ int backup_pg_passfile_new(const char *priv_dir, const char *password, char **di
 void backup_pg_passfile_remove(char *dir, char *file)
 {
     remove_passfile(dir, file);
-}
-
-char *backup_psql_locate(int server_major)
-{
-    const char *env = getenv("PSQL");
-    char *p;
-
-    if (env != NULL && env[0] != '\0')
-        return xstrdup(env);
-    p = xasprintf("/usr/lib/postgresql/%d/bin/psql", server_major);
-    if (access(p, X_OK) == 0)
-        return p;
-    free(p);
-    return xstrdup("psql");
 }

@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
+#include "backup/dumphead.h"
+#include "backup/pgtools.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
@@ -44,7 +46,8 @@ struct feed {
     int err_fd; /* psql's stderr */
     char errbuf[STDERR_MAX + 1];
     size_t errlen;
-    bool broken; /* psql stopped reading */
+    bool broken;           /* psql stopped reading */
+    struct dumphead *head; /* a newer pg_dump's unknown settings left out */
 };
 
 static void drain_stderr(struct feed *fd)
@@ -109,9 +112,14 @@ static int feed_write(struct feed *fd, const void *p, size_t n, struct err *e)
     return fd->broken ? err_set(e, ERR_BACKUP, "psql stopped reading") : 0;
 }
 
-static int feed_sink(void *arg, const void *p, size_t n, struct err *e)
+static int feed_raw(void *arg, const void *p, size_t n, struct err *e)
 {
     return feed_write(arg, p, n, e);
+}
+
+static int feed_sink(void *arg, const void *p, size_t n, struct err *e)
+{
+    return dumphead_feed(((struct feed *)arg)->head, p, n, feed_raw, arg, e);
 }
 
 static int spawn_psql(struct feed *fd, const char *path, char *const envp[], struct err *e)
@@ -163,7 +171,8 @@ int backup_psql_feed_file(const struct backup_psql_feed *f, const char *path, st
     struct feed fd;
     struct backup_scan sc;
     char **envp = NULL;
-    char *psql = NULL, *pdir = NULL, *pfile = NULL;
+    char *pdir = NULL, *pfile = NULL;
+    struct pgtool psql = {0};
     const char *password = backup_pg_password(f->url);
     bool abort_psql = true;
     int status = 0;
@@ -179,13 +188,20 @@ int backup_psql_feed_file(const struct backup_psql_feed *f, const char *path, st
             goto cleanup;
     }
     envp = backup_pg_env_new(f->url, pfile);
-    psql = backup_psql_locate(f->server_major);
-    rc = spawn_psql(&fd, psql, envp, e);
+    rc = pgtool_find("psql", f->server_major, &psql, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = dumphead_for_server(f->url, &fd.head, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = spawn_psql(&fd, psql.path, envp, e);
     if (rc < 0)
         goto cleanup;
     if (f->prologue != NULL && (rc = feed_write(&fd, f->prologue, strlen(f->prologue), e)) < 0)
         goto cleanup;
     rc = backup_scan_file(path, feed_sink, &fd, f->cancel, f->tick, f->tick_arg, &sc, e);
+    if (rc >= 0)
+        rc = dumphead_finish(fd.head, feed_raw, &fd, e);
     if (rc < 0)
         goto cleanup;
     if (!sc.gzip_ok) {
@@ -243,7 +259,8 @@ cleanup:
         close(fd.err_fd);
     backup_pg_passfile_remove(pdir, pfile);
     backup_pg_env_free(envp);
-    free(psql);
+    pgtool_free(&psql);
+    dumphead_free(fd.head);
     return rc;
 }
 

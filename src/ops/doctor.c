@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "backup/pgtools.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
@@ -650,64 +651,6 @@ cleanup:
 
 /* ---- PostgreSQL client tools -------------------------------------------- */
 
-/*
- * Run "TOOL --version" and parse its major version.  0, -1 when it cannot
- * run (not installed), -2 when its answer is not understood.
- */
-static int tool_version(const char *tool, int *major, char *text, size_t size)
-{
-    posix_spawn_file_actions_t fa;
-    char *argv[] = {(char *)tool, "--version", NULL};
-    int pfd[2] = {-1, -1};
-    pid_t pid = -1;
-    int status = 0;
-    size_t n = 0;
-    ssize_t got;
-    const char *p;
-    int rc = -1;
-
-    text[0] = '\0';
-    if (pipe2(pfd, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    if ((strchr(tool, '/') ? posix_spawn : posix_spawnp)(&pid, tool, &fa, NULL, argv, environ) != 0)
-        pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    close(pfd[1]);
-    while (pid > 0 && n + 1 < size && (got = read(pfd[0], text + n, size - 1 - n)) > 0)
-        n += (size_t)got;
-    text[n] = '\0';
-    close(pfd[0]);
-    if (pid < 0)
-        return -1;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -1 : -2;
-    text[strcspn(text, "\n")] = '\0';
-    p = strstr(text, "(PostgreSQL) ");
-    if (p == NULL || sscanf(p + 13, "%d", major) != 1)
-        return -2;
-    rc = 0;
-    return rc;
-}
-
-/* The tool a server of this major version wants: $PG_DUMP, the versioned directory, or PATH. */
-static char *tool_locate(const char *tool, int server_major)
-{
-    const char *env = strcmp(tool, "pg_dump") == 0 ? getenv("PG_DUMP") : NULL;
-    char *p;
-
-    if (env != NULL && env[0] != '\0')
-        return xstrdup(env);
-    p = xasprintf("/usr/lib/postgresql/%d/bin/%s", server_major, tool);
-    if (access(p, X_OK) == 0)
-        return p;
-    free(p);
-    return xstrdup(tool);
-}
-
 static void check_pg_tools(const struct config *cfg, struct db *db, struct ops_doctor_report *r)
 {
     static const char *const tools[] = {"pg_dump", "psql"};
@@ -725,32 +668,22 @@ static void check_pg_tools(const struct config *cfg, struct db *db, struct ops_d
         return;
     }
     server_major = db_server_version_num(db) / 10000;
+    /* The same choice as backup, verify --deep and restore make (backup/pgtools.h). */
     for (int i = 0; i < 2; i++) {
-        char text[256];
-        char *path = tool_locate(tools[i], server_major);
-        int major = 0;
-        int v = tool_version(path, &major, text, sizeof(text));
+        struct pgtool t;
+        struct err e = {0};
 
         if (detail.len)
             buf_adds(&detail, "; ");
-        if (v == -1) {
+        if (pgtool_find(tools[i], server_major, &t, &e) < 0) {
             st = OPS_FAIL;
-            buf_addf(&detail, "'%s' not found", path);
-            buf_addf(&fix, "%sinstall postgresql-client-%d (it provides %s)", fix.len ? "; " : "",
-                     server_major, tools[i]);
-        } else if (v == -2) {
-            st = OPS_FAIL;
-            buf_addf(&detail, "'%s --version' answered '%s'", path, text);
-            buf_addf(&fix, "%scheck the %s installation", fix.len ? "; " : "", tools[i]);
-        } else if (major < server_major) {
-            st = OPS_FAIL;
-            buf_addf(&detail, "%s %d is older than the server (%d)", tools[i], major, server_major);
-            buf_addf(&fix, "%sinstall postgresql-client-%d (or set PG_DUMP to its pg_dump)",
-                     fix.len ? "; " : "", server_major);
-        } else {
-            buf_addf(&detail, "%s", text);
+            buf_addf(&detail, "%s", e.msg);
+            buf_addf(&fix, "%sinstall postgresql-client-%d (it provides %s), or set %s",
+                     fix.len ? "; " : "", server_major, tools[i], i == 0 ? "PG_DUMP" : "PSQL");
+            continue;
         }
-        free(path);
+        buf_addf(&detail, "%s (%s)", t.version, t.path);
+        pgtool_free(&t);
     }
     add(r, "pg_tools", st, buf_str(&fix), "%s (server %d)", buf_str(&detail), server_major);
     buf_release(&detail);

@@ -395,9 +395,9 @@ def test_rotation_keeps_newest_n_by_name_and_touches_nothing_else(db, cp, tmp_pa
 
 def fake_pg_dump(tmp_path, body):
     """A pg_dump stand-in (PG_DUMP) that reports the real version."""
-    real = "/usr/lib/postgresql/15/bin/pg_dump"
-    if not os.path.exists(real):
-        real = "pg_dump"
+    # The server's own version: pg_dump on PATH (scripts/pg-throwaway.sh puts
+    # PostgreSQL 17's first when it runs a 17 server).
+    real = shutil.which("pg_dump")
     script = tmp_path / f"pg_dump_{uuid.uuid4().hex[:6]}"
     script.write_text("#!/bin/bash\n"
                       f"REAL={real}\n"
@@ -442,13 +442,15 @@ def test_failing_dump_leaves_nothing_and_exits_5(db, cp, tmp_path):
         p = take(cp, db, bdir, now=THURSDAY, env={"PG_DUMP": fake})
         assert_failed_cleanly(p, bdir, before)
         assert "closing line" in p.stderr
-        # A pg_dump older than the server.
-        old = tmp_path / "pg_dump_14"
-        old.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 14.9'\n")
+        # A PG_DUMP older than the server is passed over for one that fits,
+        # and the backup says which it used (test_pg_versions.py: none fits).
+        old = tmp_path / "pg_dump_12"
+        old.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 12.9'\n")
         old.chmod(0o755)
         p = take(cp, db, bdir, now=THURSDAY, env={"PG_DUMP": str(old)})
-        assert_failed_cleanly(p, bdir, before)
-        assert "pg_dump 14 is older than the server (15): install postgresql-client-15" in p.stderr
+        assert p.returncode == 0, p.stderr
+        used = re.search(r"pg_dump: using '([^']+)' \(pg_dump \(PostgreSQL\) (\d+)", p.stderr)
+        assert used and "pg_dump_12" not in used.group(1) and int(used.group(2)) >= 15, p.stderr
 
 
 class CuttingForwarder:

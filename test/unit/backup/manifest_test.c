@@ -166,15 +166,6 @@ static void test_pg_dump_helpers(void **state)
     char *line = backup_pgpass_line("T3st p@ss:w/rd%\\x");
     assert_string_equal(line, "*:*:*:*:T3st p@ss\\:w/rd%\\\\x\n");
     free(line);
-
-    setenv("PG_DUMP", "/opt/pg/bin/pg_dump", 1);
-    char *p = backup_pg_dump_locate(15);
-    assert_string_equal(p, "/opt/pg/bin/pg_dump");
-    free(p);
-    unsetenv("PG_DUMP");
-    p = backup_pg_dump_locate(999);
-    assert_string_equal(p, "pg_dump");
-    free(p);
 }
 
 int main(void)
