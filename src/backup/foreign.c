@@ -539,3 +539,24 @@ bool backup_entry_good(const struct backup_entry *it)
     }
     return good;
 }
+
+/* ---- loading a dump into a database (citaplanner import --from-backup) ---- */
+
+int backup_load_dump(const struct url *u, const char *path, const char *priv_dir, struct err *e)
+{
+    struct db *db = NULL;
+    int rc = db_open(u, 10, &db, e);
+
+    if (rc == 0) {
+        struct backup_psql_feed f = {
+            .url = u,
+            .server_major = db_server_version_num(db) / 10000,
+            .priv_dir = priv_dir,
+            .prologue = "SET client_min_messages = warning;\nBEGIN;\n",
+            .epilogue = "\nCOMMIT;\n",
+        };
+        db_close(db);
+        rc = backup_psql_feed_file(&f, path, e);
+    }
+    return rc;
+}

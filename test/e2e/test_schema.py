@@ -39,6 +39,7 @@ TABLES = {
     "sessions": ["id", "token_hash", "user_id", "tenant_id", "expires_at", "created_at",
                  "updated_at"],
     "settings": ["id", "key", "value", "created_at", "updated_at"],
+    "import_map": ["id", "source_table", "source_id", "target_id", "created_at"],
     "_migrations": ["id", "name", "checksum", "started_at", "finished_at", "rolled_back_at",
                     "logs"],
 }

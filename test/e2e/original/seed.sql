@@ -3,7 +3,8 @@
 -- price that rounds (199.995), an appointment without a service price of
 -- its own, two overlapping appointments of one professional, a payment,
 -- working hours, a service-professional link with a commission, and the
--- master admin's hash.  The ids are cuids as Prisma makes them.
+-- master admin's hash.  Every user's password is 'secreto123', the master's
+-- 'maestro123'.  The ids are cuids as Prisma makes them.
 INSERT INTO "_prisma_migrations" ("id", "checksum", "finished_at", "migration_name", "started_at", "applied_steps_count") VALUES
  ('6b1f0c3e-0000-4000-8000-000000000001', 'a3f1', now(), '20240101000000_init', now(), 1);
 
@@ -14,11 +15,11 @@ INSERT INTO "branches" ("id", "name", "address", "phone", "tenantId", "updatedAt
  ('clt0branch0000000000001', 'Centro', 'Av. Juárez 10', '+52 55 1111 0000', 'clt0tenant0000000000001', CURRENT_TIMESTAMP);
 
 INSERT INTO "users" ("id", "email", "password", "firstName", "lastName", "phone", "role", "tenantId", "branchId", "updatedAt") VALUES
- ('clt0user00000000000admin', 'admin@spabella.mx', '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.IEbZ9bq1hvX5Bm5nJ3dR3Zx7p1We', 'Ana', 'Admin', NULL, 'ADMIN', 'clt0tenant0000000000001', 'clt0branch0000000000001', CURRENT_TIMESTAMP),
- ('clt0user0000000000super', 'root@spabella.mx', '$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy', 'Sara', 'Super', NULL, 'SUPERADMIN', 'clt0tenant0000000000001', NULL, CURRENT_TIMESTAMP),
- ('clt0user000000000000pro', 'lupita@spabella.mx', '$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy', 'Lupita', 'Pérez', '+52 55 2222 0000', 'PROFESSIONAL', 'clt0tenant0000000000001', 'clt0branch0000000000001', CURRENT_TIMESTAMP),
- ('clt0user000000000000rec', 'recepcion@spabella.mx', '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.IEbZ9bq1hvX5Bm5nJ3dR3Zx7p1We', 'Rosa', 'Recepción', NULL, 'RECEPTIONIST', 'clt0tenant0000000000001', 'clt0branch0000000000001', CURRENT_TIMESTAMP),
- ('clt0user00000000000client', 'cliente@correo.mx', '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.IEbZ9bq1hvX5Bm5nJ3dR3Zx7p1We', 'Carla', 'Cliente', NULL, 'CLIENT', 'clt0tenant0000000000001', NULL, CURRENT_TIMESTAMP);
+ ('clt0user00000000000admin', 'admin@spabella.mx', '$2b$04$BUENTcYBCScfRN/p/NxI/utC5aQ8r7dJZnXd7Nrf9Lffgzr58pdgW', 'Ana', 'Admin', NULL, 'ADMIN', 'clt0tenant0000000000001', 'clt0branch0000000000001', CURRENT_TIMESTAMP),
+ ('clt0user0000000000super', 'root@spabella.mx', '$2a$04$BUENTcYBCScfRN/p/NxI/utC5aQ8r7dJZnXd7Nrf9Lffgzr58pdgW', 'Sara', 'Super', NULL, 'SUPERADMIN', 'clt0tenant0000000000001', NULL, CURRENT_TIMESTAMP),
+ ('clt0user000000000000pro', 'lupita@spabella.mx', '$2a$04$BUENTcYBCScfRN/p/NxI/utC5aQ8r7dJZnXd7Nrf9Lffgzr58pdgW', 'Lupita', 'Pérez', '+52 55 2222 0000', 'PROFESSIONAL', 'clt0tenant0000000000001', 'clt0branch0000000000001', CURRENT_TIMESTAMP),
+ ('clt0user000000000000rec', 'recepcion@spabella.mx', '$2b$04$BUENTcYBCScfRN/p/NxI/utC5aQ8r7dJZnXd7Nrf9Lffgzr58pdgW', 'Rosa', 'Recepción', NULL, 'RECEPTIONIST', 'clt0tenant0000000000001', 'clt0branch0000000000001', CURRENT_TIMESTAMP),
+ ('clt0user00000000000client', 'cliente@correo.mx', '$2b$04$BUENTcYBCScfRN/p/NxI/utC5aQ8r7dJZnXd7Nrf9Lffgzr58pdgW', 'Carla', 'Cliente', NULL, 'CLIENT', 'clt0tenant0000000000001', NULL, CURRENT_TIMESTAMP);
 
 INSERT INTO "services" ("id", "name", "description", "duration", "price", "color", "tenantId", "updatedAt") VALUES
  ('clt0service00000000facial', 'Facial', 'Limpieza profunda', 60, 350, '#AA0000', 'clt0tenant0000000000001', CURRENT_TIMESTAMP),
@@ -46,4 +47,4 @@ INSERT INTO "payments" ("id", "amount", "paymentMethod", "status", "tenantId", "
  ('clt0pay00000000000000001', 350.0, 'CREDIT_CARD', 'PAID', 'clt0tenant0000000000001', 'clt0branch0000000000001', 'clt0client00000000000001', 'clt0appt0000000000000003', 'clt0user000000000000rec', CURRENT_TIMESTAMP);
 
 INSERT INTO "master_admin_config" ("id", "password_hash", "updated_at") VALUES
- ('singleton', '$2b$12$KIXQJk7Y3b2m3ZxW1p0uTeW6p1uV0b9yq8rJc7Yd2tq0mX3nZcQ1a', CURRENT_TIMESTAMP);
+ ('singleton', '$2b$04$HVlQeX2tgxhwtYE.WV/RhO6r7WmYoXW.C8/.ihAcskWoenye8Q/We', CURRENT_TIMESTAMP);
