@@ -632,6 +632,10 @@ void backup_remote_fetch_cleanup(char *dir, char *path);
  * writes our sidecar and manifest beside it.
  */
 
+/* Where a backup came from: "citaplanner", "adopted" (backup adopt) or "other tool" (no
+ * manifest).  Static strings. */
+const char *backup_entry_origin(const struct backup_entry *it);
+
 /* Does path.json exist? */
 bool backup_has_manifest(const char *path);
 

@@ -560,3 +560,23 @@ int backup_load_dump(const struct url *u, const char *path, const char *priv_dir
     }
     return rc;
 }
+
+const char *backup_entry_origin(const struct backup_entry *it)
+{
+    struct backup_manifest m;
+    struct err e;
+    char *mp;
+    const char *o = "citaplanner";
+
+    if (!it->has_manifest)
+        return "other tool";
+    memset(&m, 0, sizeof(m));
+    err_clear(&e);
+    mp = xasprintf("%s.json", it->path);
+    if (backup_manifest_load(mp, &m, &e) == 0 && m.origin != NULL &&
+        strcmp(m.origin, "adopted") == 0)
+        o = "adopted";
+    backup_manifest_release(&m);
+    free(mp);
+    return o;
+}

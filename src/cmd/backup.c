@@ -273,27 +273,6 @@ static const char *entry_locations(const struct backup_entry *it)
     return loc.mirror ? "local+mirror" : loc.s3 ? "local+s3" : "local";
 }
 
-/* Where a backup came from: "citaplanner", "adopted" (backup adopt) or "other tool". */
-static const char *entry_origin(const struct backup_entry *it)
-{
-    struct backup_manifest m;
-    struct err e;
-    char *mp;
-    const char *o = "citaplanner";
-
-    if (!it->has_manifest)
-        return "other tool";
-    memset(&m, 0, sizeof(m));
-    err_clear(&e);
-    mp = xasprintf("%s.json", it->path);
-    if (backup_manifest_load(mp, &m, &e) == 0 && m.origin != NULL &&
-        strcmp(m.origin, "adopted") == 0)
-        o = "adopted";
-    backup_manifest_release(&m);
-    free(mp);
-    return o;
-}
-
 static json_t *entry_json(const struct config *cfg, const struct backup_entry *it)
 {
     json_t *o = json_object();
@@ -309,7 +288,7 @@ static json_t *entry_json(const struct config *cfg, const struct backup_entry *i
     json_object_set_new(o, "size", json_integer(it->size));
     json_object_set_new(o, "has_sha256", json_boolean(it->has_sha256));
     json_object_set_new(o, "has_manifest", json_boolean(it->has_manifest));
-    json_object_set_new(o, "origin", json_string(entry_origin(it)));
+    json_object_set_new(o, "origin", json_string(backup_entry_origin(it)));
     /* Only where they say something, so that older readers see the same objects; cfg NULL:
      * no locations (pruned files). */
     backup_locations_load(it->path, &loc);
@@ -371,7 +350,7 @@ static int run_list(struct cmd_ctx *ctx)
             printf("%-10s  %-19s  %10s  %-6s  %-8s  %-11s  %-12s  %s\n", backup_tier_name(it->tier),
                    when, backup_fmt_bytes(sz, (uint64_t)it->size),
                    it->has_sha256 ? "yes" : "MISSING", it->has_manifest ? "yes" : "MISSING",
-                   entry_origin(it), entry_locations(it), it->path);
+                   backup_entry_origin(it), entry_locations(it), it->path);
         }
         printf("%d backup%s in '%s'\n", l.count, l.count == 1 ? "" : "s", ctx->cfg.backup_dir);
     }

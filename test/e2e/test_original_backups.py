@@ -211,3 +211,24 @@ def test_restore_refuses_an_unknown_schema(ours_pg, tmp_path):
         assert pg_dump_text(ours_pg.url) == before
     finally:
         other.drop()
+
+
+def test_restore_reads_a_newer_schema_from_the_dump_when_there_is_no_manifest(ours_pg, tmp_path):
+    """Ours, but from a newer program, made by another tool (no manifest to say so)."""
+    from test_restore import migrations_dir
+    mdir = migrations_dir(tmp_path, {"9000_client_vip.sql": (
+        "ALTER TABLE clients ADD COLUMN vip boolean NOT NULL DEFAULT false;\n",
+        "ALTER TABLE clients ADD COLUMN vip INTEGER NOT NULL DEFAULT 0;\n")})
+    newer = PgDatabase()
+    try:
+        for args in (["migrate", "deploy"], ["seed"]):
+            assert run(args, database=newer, env={"CITAPLANNER_MIGRATIONS_DIR": mdir}).returncode == 0
+        path = original_backup(newer.url, tmp_path / "bk" / "daily" /
+                               f"citaplanner_daily_{STAMP}.sql.gz")
+        before = pg_dump_text(ours_pg.url)
+        p = run(["backup", "restore", path, "--yes"], database=ours_pg, env=benv(tmp_path / "bk"))
+        assert p.returncode == 7, p.stdout + p.stderr
+        assert "9000_client_vip" in p.stderr and "newer" in p.stderr
+        assert pg_dump_text(ours_pg.url) == before
+    finally:
+        newer.drop()
