@@ -82,7 +82,10 @@ static json_t *result_json(const char *path, const struct backup_verify_result *
     json_object_set_new(o, "sha256", r->sha256[0] ? json_string(r->sha256) : json_null());
     json_object_set_new(o, "deep", json_boolean(deep && r->deep_done));
     json_object_set_new(o, "manifest", json_boolean(r->has_manifest));
-    json_object_set_new(o, "origin", json_string(r->no_manifest ? "other tool" : "citaplanner"));
+    json_object_set_new(o, "origin",
+                        json_string(r->no_manifest                   ? "other tool"
+                                    : r->has_manifest && r->m.origin ? r->m.origin
+                                                                     : "citaplanner"));
     json_object_set_new(o, "seconds", json_real(r->seconds));
     return o;
 }
