@@ -399,10 +399,11 @@ int api_admin_backups_job(struct http_req *req, struct err *e)
 
 static json_t *entry_json(const struct backup_entry *it)
 {
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:I, s:b, s:b}", "tier", backup_tier_name(it->tier), "file", it->name,
-        "path", it->path, "format", it->format == BACKUP_FMT_SQL ? "sql" : "sqlite", "size_bytes",
-        (json_int_t)it->size, "has_sha256", it->has_sha256, "has_manifest", it->has_manifest);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:s}", "tier", backup_tier_name(it->tier),
+                     "file", it->name, "path", it->path, "format",
+                     it->format == BACKUP_FMT_SQL ? "sql" : "sqlite", "size_bytes",
+                     (json_int_t)it->size, "has_sha256", it->has_sha256, "has_manifest",
+                     it->has_manifest, "origin", backup_entry_origin(it));
 }
 
 int api_admin_backups_list(struct http_req *req, struct err *e)

@@ -167,6 +167,7 @@ struct backup_manifest_in {
     const char *pg_dump_version; /* NULL for SQLite */
     uint64_t raw_bytes, gz_bytes;
     const char *sha256;
+    const char *origin; /* NULL: ours; "adopted" (backup adopt); stats->ntables < 0: unknown */
 };
 
 /* The manifest's JSON text (ends with a newline).  Caller frees. */

@@ -70,8 +70,14 @@ char *backup_manifest_render(const struct backup_manifest_in *in)
     json_object_set_new(root, "schema_version",
                         in->stats->schema_version ? json_string(in->stats->schema_version)
                                                   : json_null());
+    if (in->stats->ntables < 0) {
+        json_decref(tables);
+        tables = json_null(); /* row counts unknown (an adopted backup, not counted) */
+    }
     json_object_set_new(root, "tables", tables);
     json_object_set_new(root, "bytes", bytes);
+    if (in->origin != NULL)
+        json_object_set_new(root, "origin", json_string(in->origin));
     json_object_set_new(root, "sha256", json_string(in->sha256));
 
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -140,7 +146,8 @@ int backup_manifest_load(const char *path, struct backup_manifest *m, struct err
     dbo = json_object_get(root, "database");
     tables = json_object_get(root, "tables");
     bytes = json_object_get(root, "bytes");
-    if (!json_is_object(dbo) || !json_is_object(tables) || !json_is_object(bytes)) {
+    if (!json_is_object(dbo) || !(json_is_object(tables) || json_is_null(tables)) ||
+        !json_is_object(bytes)) {
         rc = err_set(e, ERR_VERIFY, "manifest '%s': 'database', 'tables' or 'bytes' is missing",
                      path);
         goto cleanup;
@@ -181,7 +188,12 @@ int backup_manifest_load(const char *path, struct backup_manifest *m, struct err
         rc = err_set(e, ERR_VERIFY, "manifest '%s': 'schema_version' is missing", path);
         goto cleanup;
     }
-    {
+    v = json_object_get(root, "origin");
+    if (json_is_string(v))
+        m->origin = xstrdup(json_string_value(v));
+    if (json_is_null(tables))
+        m->ntables = -1; /* row counts unknown */
+    else {
         size_t n = json_object_size(tables);
         const char *key;
         json_t *val;
@@ -234,6 +246,7 @@ void backup_manifest_release(struct backup_manifest *m)
     free(m->db_kind);
     free(m->server_version);
     free(m->schema_version);
+    free(m->origin);
     for (int i = 0; i < m->ntables; i++)
         free(m->tables[i]);
     free(m->tables);

@@ -241,6 +241,8 @@ static int sync_mirror(const struct config *cfg, const char *mirror, int *laggin
         struct err ce;
         double t0 = time_mono();
 
+        if (!it->has_manifest)
+            continue; /* another tool's backup: copied once 'backup adopt' makes it ours */
         backup_locations_load(it->path, &loc);
         if (loc.mirror && mirror_has(mirror, it))
             continue;
@@ -1113,6 +1115,8 @@ static int sync_s3(const struct config *cfg, int *lagging, struct err *e)
         struct err ce;
         double t0 = time_mono();
 
+        if (!it->has_manifest)
+            continue; /* another tool's backup: copied once 'backup adopt' makes it ours */
         backup_locations_load(it->path, &loc);
         if (loc.s3)
             continue;
@@ -1304,7 +1308,7 @@ bool backup_remote_lag(const struct config *cfg, const char *remote, time_t now,
             struct backup_locations loc;
             struct stat sb;
             backup_locations_load(l.items[i].path, &loc);
-            if (located(&loc, remote))
+            if (located(&loc, remote) || !l.items[i].has_manifest)
                 continue;
             (*missing)++;
             if (stat(l.items[i].path, &sb) == 0 && now - sb.st_mtime > *oldest_age)

@@ -380,9 +380,11 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     struct backup_verify_result vr;
     struct db *db = NULL;
     char *live_dir = NULL;
+    struct backup_schema_scan schema;
     double t0 = time_mono(), ts;
     int rc;
 
+    backup_schema_scan_init(&schema);
     memset(r, 0, sizeof(*r));
     memset(&vr, 0, sizeof(vr));
     for (int i = 0; i < 3; i++)
@@ -420,6 +422,8 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
             .progress = o->progress != NULL ? verify_progress : NULL,
             .progress_arg = (void *)o,
             .identity = backup_decrypt_identity(o->cfg->backup_decrypt_identity),
+            .content_sink = kind == DB_PG ? backup_schema_sink : NULL,
+            .content_arg = &schema,
         };
         if (kind == DB_SQLITE) {
             /*
@@ -448,17 +452,23 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
                      o->file, vr.m.db_kind, kind_name);
         goto cleanup;
     }
+    /* Which schema the dump itself holds, whatever its manifest says (issue 15). */
     {
-        const char *latest = migrate_latest_name(kind);
-        /* Unknown, not merely sorting after the newest: a newer program's
-         * migration may sort anywhere among ours. */
-        if (vr.m.schema_version != NULL && !migrate_knows(kind, vr.m.schema_version)) {
-            rc = err_set(e, ERR_RESTORE_REFUSED,
-                         "refusing to restore '%s': its schema '%s' is not one this program "
-                         "knows (newest: '%s'): it comes from a newer citaplanner; upgrade first",
-                         o->file, vr.m.schema_version, latest != NULL ? latest : "none");
+        enum backup_schema sk = backup_schema_scan_result(&schema);
+        char *version = NULL;
+        if (kind == DB_SQLITE &&
+            (rc = backup_schema_of_sqlite(vr.sqlite_copy, &sk, &version, e)) < 0)
             goto cleanup;
-        }
+        rc = backup_schema_refuse(o->file, sk, kind == DB_SQLITE ? version : schema.version, kind,
+                                  e);
+        free(version);
+        /* And what the manifest says, when it has one. */
+        if (rc == 0 && vr.has_manifest)
+            rc = backup_schema_refuse(o->file, BACKUP_SCHEMA_OURS, vr.m.schema_version, kind, e);
+        if (rc < 0)
+            goto cleanup;
+        log_info("restore: '%s' holds the schema %s%s%s", o->file, backup_schema_name(sk),
+                 schema.version != NULL ? " at " : "", schema.version ? schema.version : "");
     }
 
     /* 2. The operator's word. */
@@ -576,7 +586,8 @@ cleanup:
     db_close(db);
     if (vr.sqlite_copy != NULL)
         unlink_sqlite(vr.sqlite_copy);
-    if (vr.has_manifest) {
+    backup_schema_scan_release(&schema);
+    if (vr.has_manifest || vr.no_manifest) {
         r->m = vr.m;
         memset(&vr.m, 0, sizeof(vr.m));
     }

@@ -67,17 +67,29 @@ int backup_rotate(const char *dir, const int keep[BACKUP_TIER_COUNT], const char
     struct backup_list l = {0};
     struct backup_list v = {0};
     int seen[BACKUP_TIER_COUNT] = {0};
+    int good[BACKUP_TIER_COUNT]; /* index of each tier's newest good backup, -1: none */
     int rc;
 
     rc = backup_list_load(dir, &l, e);
     if (rc < 0)
         goto cleanup;
+    for (int t = 0; t < BACKUP_TIER_COUNT; t++)
+        good[t] = -1;
+    for (int i = 0; i < l.count; i++)
+        if (good[l.items[i].tier] < 0 && backup_entry_good(&l.items[i]))
+            good[l.items[i].tier] = i;
     /* l is newest first: the first keep[t] of each tier stay. */
     for (int i = 0; i < l.count; i++) {
         const struct backup_entry *it = &l.items[i];
 
         if (seen[it->tier]++ < keep[it->tier] || protected_path(it->path, protect, nprotect))
             continue;
+        if (good[it->tier] == i) {
+            log_warn("rotation: keeping '%s' beyond the newest %d of %s: it is the newest good "
+                     "backup of its tier",
+                     it->path, keep[it->tier], backup_tier_name(it->tier));
+            continue;
+        }
         if (dry_run) {
             log_info("rotation: would delete '%s' (%s: keeping the newest %d)", it->path,
                      backup_tier_name(it->tier), keep[it->tier]);

@@ -328,13 +328,18 @@ struct content {
     size_t tail_len;
     int copy_fd; /* the SQLite copy, -1 when not writing one */
     const char *copy_path;
+    int (*also)(void *arg, const void *p, size_t n, struct err *e); /* the caller's sink */
+    void *also_arg;
 };
 
 static int content_sink(void *arg, const void *p, size_t n, struct err *e)
 {
     struct content *c = arg;
     const char *b = p;
+    int rc;
 
+    if (c->also != NULL && (rc = c->also(c->also_arg, p, n, e)) < 0)
+        return rc;
     if (c->head_len < HEAD_MAX) {
         size_t k = n < HEAD_MAX - c->head_len ? n : HEAD_MAX - c->head_len;
         memcpy(c->head + c->head_len, b, k);
@@ -391,43 +396,6 @@ static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s != NULL ? s + 1 : path;
-}
-
-/* The .sha256 sidecar: "HEX  NAME\n" (or "HEX *NAME"), the hash and the name ours. */
-static void check_sidecar(const char *path, const char *sha, struct buf *why)
-{
-    char *sp = xasprintf("%s.sha256", path);
-    FILE *f = fopen(sp, "r");
-    char line[512];
-    size_t n;
-
-    if (f == NULL) {
-        if (errno == ENOENT)
-            reason(why, "the checksum file '%s' is missing", base_name(sp));
-        else
-            reason(why, "cannot read the checksum file '%s': %s", base_name(sp), strerror(errno));
-        goto cleanup;
-    }
-    n = fread(line, 1, sizeof(line) - 1, f);
-    line[n] = '\0';
-    line[strcspn(line, "\r\n")] = '\0';
-    if (strlen(line) < 66 || strspn(line, "0123456789abcdefABCDEF") != 64 || line[64] != ' ' ||
-        (line[65] != ' ' && line[65] != '*')) {
-        reason(why, "the checksum file '%s' is not in sha256sum's format", base_name(sp));
-        goto cleanup;
-    }
-    if (strncasecmp(line, sha, 64) != 0) {
-        reason(why, "SHA-256 mismatch: the file hashes to %.12s..., '%s' says %.12s...", sha,
-               base_name(sp), line);
-        goto cleanup;
-    }
-    if (strcmp(line + 66, base_name(path)) != 0)
-        reason(why, "the checksum file '%s' names '%s', not this file", base_name(sp), line + 66);
-
-cleanup:
-    if (f != NULL)
-        fclose(f);
-    free(sp);
 }
 
 /* The manifest: present, readable, and describing these bytes. */
@@ -508,6 +476,8 @@ static void compare_counts(const struct backup_manifest *m, char **tables, const
 {
     int bad = 0;
 
+    if (m->ntables < 0)
+        return; /* a backup without a manifest: restoring it is the check */
     for (int i = 0; i < m->ntables; i++) {
         int j = 0;
         while (j < n && strcmp(tables[j], m->tables[i]) != 0)
@@ -671,6 +641,10 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
             goto cleanup;
     }
     compare_counts(&r->m, tables, rows, n, why);
+    if (r->no_manifest) { /* the counts, for backup adopt */
+        r->m.tables = tables, r->m.rows = rows, r->m.ntables = n;
+        tables = NULL, rows = NULL, n = 0;
+    }
     rc = 0;
 
 cleanup:
@@ -727,6 +701,8 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
     memset(&c, 0, sizeof(c));
     memset(&sc, 0, sizeof(sc));
     c.copy_fd = -1;
+    c.also = o->content_sink;
+    c.also_arg = o->content_arg;
     r->format = name_sqlite ? BACKUP_FMT_SQLITE : BACKUP_FMT_SQL;
     if (stat(path, &sb) != 0) {
         rc = err_set(e, ERR_VERIFY, "cannot read '%s': %s", path, strerror(errno));
@@ -749,8 +725,10 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
             goto cleanup;
         r->gz_bytes = es.gz_bytes;
         memcpy(r->sha256, es.sha256, sizeof(r->sha256));
-        check_sidecar(path, es.sha256, &why);
-        check_manifest(path, &es, r, &why);
+        r->no_manifest = !backup_has_manifest(path);
+        backup_sidecar_check(path, es.sha256, !r->no_manifest, &why);
+        if (!r->no_manifest)
+            check_manifest(path, &es, r, &why);
         if (r->has_manifest)
             r->raw_bytes = r->m.raw_bytes; /* as recorded; measured again when decrypted */
         if (identity == NULL && o->deep) {
@@ -843,13 +821,17 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
         }
     }
     if (!enc) {
-        check_sidecar(path, sc.sha256, &why);
-        check_manifest(path, &sc, r, &why);
+        r->no_manifest = !backup_has_manifest(path);
+        backup_sidecar_check(path, sc.sha256, !r->no_manifest, &why);
+        if (!r->no_manifest)
+            check_manifest(path, &sc, r, &why);
     } else if (sc.gzip_ok && r->has_manifest && r->m.raw_bytes != sc.raw_bytes) {
         reason(&why, "the data decompresses to %llu bytes, the manifest says %llu",
                (unsigned long long)sc.raw_bytes, (unsigned long long)r->m.raw_bytes);
     }
 
+    if (r->no_manifest)
+        backup_manifest_synthesize(path, r); /* another tool's: its content was the check */
     if (why.len == 0 && o->deep) {
         if (r->format == BACKUP_FMT_SQLITE) {
             struct db_snapshot_stats st;
@@ -860,6 +842,10 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
                 reason(&why, "%s", de.msg);
             else
                 compare_counts(&r->m, st.tables, st.rows, st.ntables, &why);
+            if (r->no_manifest) { /* the counts, for backup adopt */
+                r->m.tables = st.tables, r->m.rows = st.rows, r->m.ntables = st.ntables;
+                st.tables = NULL, st.rows = NULL, st.ntables = 0;
+            }
             db_snapshot_stats_release(&st);
         } else {
             char *priv = tdir != NULL ? xstrdup(tdir) : tmp_dir_for(o, path);

@@ -21,7 +21,7 @@ static const struct cmd_flag backup_flags[] = {
     {"tier", true, "take: auto (default), daily, weekly, monthly, premigrate or prerestore"},
     {"dry-run", false, "prune: show what would be deleted, delete nothing"},
     {"verify-only", false, "same as 'backup verify' (the guide's spelling)"},
-    {"deep", false, "verify: also restore each backup into a scratch database"},
+    {"deep", false, "verify, adopt: also restore each backup into a scratch database"},
     {"restore", true, "same as 'backup restore FILE' (the guide's spelling)"},
     {"yes", false, "restore: do not ask for confirmation"},
     {"no-safety-backup", false, "restore: do not take a prerestore backup first"},
@@ -36,6 +36,7 @@ static const char backup_usage[] =
     "                                  (or: backup --verify-only [FILE...])\n"
     "       citaplanner backup restore FILE [--yes] [--no-safety-backup] [--json]\n"
     "                                  (or: backup --restore FILE)\n"
+    "       citaplanner backup adopt [FILE...] [--deep] [--json]\n"
     "\n"
     "take (the default) dumps the database once into BACKUP_DIR/<tier>/ as\n"
     "citaplanner_<tier>_YYYYMMDD_HHMMSS.sql.gz (PostgreSQL) or .sqlite.gz (SQLite),\n"
@@ -60,7 +61,12 @@ static const char backup_usage[] =
     "decodes to its end, the dump is complete (SQLite: integrity_check), the manifest\n"
     "agrees; one line per file, it goes on after a failure, exit 6 if any is damaged.\n"
     "--deep also restores each into a scratch database (dropped afterwards) and\n"
-    "compares every table's row count with the manifest.\n"
+    "compares every table's row count with the manifest.  A backup made by another\n"
+    "tool (no manifest; its .sha256 may name an absolute path) is verified by its\n"
+    "content and reported 'verified, no manifest (made by another tool)'.\n"
+    "\n"
+    "adopt writes our .sha256 and .json beside such backups (every one in BACKUP_DIR\n"
+    "without a manifest, or the FILEs) once they verify; --deep records row counts.\n"
     "\n"
     "restore shows the target, the backup, its date and row counts, and asks you to\n"
     "type SI (--yes skips the question; without a terminal and without --yes it\n"
@@ -282,6 +288,7 @@ static json_t *entry_json(const struct config *cfg, const struct backup_entry *i
     json_object_set_new(o, "size", json_integer(it->size));
     json_object_set_new(o, "has_sha256", json_boolean(it->has_sha256));
     json_object_set_new(o, "has_manifest", json_boolean(it->has_manifest));
+    json_object_set_new(o, "origin", json_string(backup_entry_origin(it)));
     /* Only where they say something, so that older readers see the same objects; cfg NULL:
      * no locations (pruned files). */
     backup_locations_load(it->path, &loc);
@@ -333,16 +340,17 @@ static int run_list(struct cmd_ctx *ctx)
     } else if (l.count == 0) {
         printf("no backups in '%s'\n", ctx->cfg.backup_dir);
     } else {
-        printf("%-10s  %-19s  %10s  %-6s  %-8s  %-12s  %s\n", "TIER", "TIME", "SIZE", "SHA256",
-               "MANIFEST", "LOCATIONS", "FILE");
+        printf("%-10s  %-19s  %10s  %-6s  %-8s  %-11s  %-12s  %s\n", "TIER", "TIME", "SIZE",
+               "SHA256", "MANIFEST", "ORIGIN", "LOCATIONS", "FILE");
         for (int i = 0; i < l.count; i++) {
             const struct backup_entry *it = &l.items[i];
             char when[32], sz[32];
             entry_time(when, it->stamp);
             when[10] = ' ';
-            printf("%-10s  %-19s  %10s  %-6s  %-8s  %-12s  %s\n", backup_tier_name(it->tier), when,
-                   backup_fmt_bytes(sz, (uint64_t)it->size), it->has_sha256 ? "yes" : "MISSING",
-                   it->has_manifest ? "yes" : "MISSING", entry_locations(it), it->path);
+            printf("%-10s  %-19s  %10s  %-6s  %-8s  %-11s  %-12s  %s\n", backup_tier_name(it->tier),
+                   when, backup_fmt_bytes(sz, (uint64_t)it->size),
+                   it->has_sha256 ? "yes" : "MISSING", it->has_manifest ? "yes" : "MISSING",
+                   backup_entry_origin(it), entry_locations(it), it->path);
         }
         printf("%d backup%s in '%s'\n", l.count, l.count == 1 ? "" : "s", ctx->cfg.backup_dir);
     }
@@ -472,6 +480,8 @@ static int run_backup(struct cmd_ctx *ctx)
     }
     if (sub != NULL && strcmp(sub, "verify") == 0)
         return verify_files(ctx, ctx->args.npos - 1, ctx->args.pos + 1);
+    if (sub != NULL && strcmp(sub, "adopt") == 0)
+        return backup_cmd_adopt(ctx, ctx->args.npos - 1, ctx->args.pos + 1);
     if (sub != NULL && strcmp(sub, "restore") == 0) {
         if (ctx->args.npos != 2)
             return cmd_usage_error(ctx, "'backup restore' takes exactly one FILE");
@@ -485,8 +495,8 @@ static int run_backup(struct cmd_ctx *ctx)
         return run_list(ctx);
     if (strcmp(sub, "prune") == 0)
         return run_prune(ctx);
-    return cmd_usage_error(ctx, "unknown sub-command '%s' (take, list, prune, verify, restore)",
-                           sub);
+    return cmd_usage_error(
+        ctx, "unknown sub-command '%s' (take, list, prune, verify, restore, adopt)", sub);
 }
 
 const struct cmd cmd_backup = {

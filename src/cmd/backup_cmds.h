@@ -20,6 +20,12 @@
 int backup_cmd_verify(struct cmd_ctx *ctx, int nfiles, char **files);
 
 /*
+ * `backup adopt [FILE…] [--deep]` (backup_adopt.c): our sidecar and manifest
+ * beside backups made by another tool.  Returns the exit status.
+ */
+int backup_cmd_adopt(struct cmd_ctx *ctx, int nfiles, char **files);
+
+/*
  * `backup restore FILE [--yes] [--no-safety-backup]` and `backup --restore
  * FILE`.  Returns the exit status (7 when cancelled or refused).
  */

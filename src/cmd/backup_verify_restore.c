@@ -81,6 +81,11 @@ static json_t *result_json(const char *path, const struct backup_verify_result *
     json_object_set_new(o, "gzip_members", json_integer(r->members));
     json_object_set_new(o, "sha256", r->sha256[0] ? json_string(r->sha256) : json_null());
     json_object_set_new(o, "deep", json_boolean(deep && r->deep_done));
+    json_object_set_new(o, "manifest", json_boolean(r->has_manifest));
+    json_object_set_new(o, "origin",
+                        json_string(r->no_manifest                   ? "other tool"
+                                    : r->has_manifest && r->m.origin ? r->m.origin
+                                                                     : "citaplanner"));
     json_object_set_new(o, "seconds", json_real(r->seconds));
     return o;
 }
@@ -147,9 +152,13 @@ int backup_cmd_verify(struct cmd_ctx *ctx, int nfiles, char **files)
             json_array_append_new(items, result_json(paths[i], &r, rc, &e, deep));
         } else if (rc == 0) {
             char a[32], b[32];
-            printf("OK      %s (%s, %s uncompressed%s, %.1f s)\n", paths[i],
+            printf("OK      %s (%s%s, %s uncompressed%s, %.1f s)\n", paths[i],
+                   r.no_manifest ? "verified, no manifest (made by another tool); " : "",
                    backup_fmt_bytes(a, r.gz_bytes), backup_fmt_bytes(b, r.raw_bytes),
-                   deep ? ", row counts match after a scratch restore" : "", r.seconds);
+                   !deep           ? ""
+                   : r.no_manifest ? ", it restores into a scratch database"
+                                   : ", row counts match after a scratch restore",
+                   r.seconds);
         } else {
             printf("FAILED  %s: %s\n", paths[i], e.msg);
         }

@@ -148,6 +148,12 @@ static int prepare_database(struct cmd_ctx *ctx, struct db *db, char **secret)
         return cmd_fail(&e);
     log_info("step 3/8: boot lock taken (%.0f ms)", (time_mono() - t0) * 1000);
 
+    /* The original CitaPlanner's database: no backup, no migration, exit 4 at once. */
+    if (migrate_refuse_original(db, &e) < 0) {
+        log_error("%s", e.msg);
+        rc = err_exit_status(e.code);
+        goto cleanup;
+    }
     rc = premigrate_backup(ctx, db);
     if (rc != 0)
         goto cleanup;

@@ -673,6 +673,9 @@ static int deploy_locked(struct db *db, migrate_applied_fn fn, void *arg, int *a
     struct migrate_report r = {0};
     int rc;
 
+    rc = migrate_refuse_original(db, e); /* before the ledger: change nothing */
+    if (rc < 0)
+        goto cleanup;
     rc = ledger_ensure(db, e);
     if (rc < 0)
         goto cleanup;

@@ -104,4 +104,17 @@ const char *migrate_latest_name(enum db_kind kind);
  * schema version is not is from a newer program: restore refuses it.) */
 bool migrate_knows(enum db_kind kind, const char *name);
 
+/*
+ * The original CitaPlanner's database (original.c; issue 15): *out is true
+ * when db holds Prisma's _prisma_migrations, or (PostgreSQL) camelCase
+ * columns in tables that bear our names.  Reads only.
+ */
+int migrate_original_schema(struct db *db, bool *out, struct err *e);
+
+/* What serve, migrate deploy and doctor say about such a database. */
+extern const char *const migrate_original_message;
+
+/* -ERR_MIGRATE with migrate_original_message when db is the original's; else 0. */
+int migrate_refuse_original(struct db *db, struct err *e);
+
 #endif

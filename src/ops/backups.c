@@ -100,6 +100,9 @@ static void ref_from_entry(struct ops_backup_ref *r, const struct backup_entry *
         }
         backup_manifest_release(&m);
         free(mpath);
+    } else {
+        /* Another tool's backup (no manifest): good by its checksum file, as ours are. */
+        r->good = it->has_sha256;
     }
 }
 
@@ -214,7 +217,7 @@ int ops_backup_facts_load(const struct config *cfg, time_t now, struct ops_backu
             ref_from_entry(&tf->newest, it);
             if (tf->newest.good)
                 ref_copy(&tf->good, &tf->newest);
-        } else if (tf->good.file == NULL && it->has_sha256 && it->has_manifest) {
+        } else if (tf->good.file == NULL && it->has_sha256) {
             ref_from_entry(&tf->good, it);
             if (!tf->good.good)
                 ref_release(&tf->good);

@@ -231,8 +231,17 @@ static void check_migrations(struct db *db, struct ops_doctor_report *r)
     struct buf b = BUF_INIT;
     struct err e;
 
+    bool original = false;
+
     memset(&m, 0, sizeof(m));
     err_clear(&e);
+    if (migrate_original_schema(db, &original, &e) == 0 && original) {
+        add(r, "migrations", OPS_FAIL,
+            "create an empty database and run 'citaplanner import --from DATABASE_URL_OF_IT' "
+            "into it",
+            "%s", migrate_original_message);
+        goto cleanup;
+    }
     if (migrate_status(db, &m, &e) < 0) {
         add(r, "migrations", OPS_FAIL, "see 'citaplanner migrate status'",
             "cannot read the migrations: %s", e.msg);

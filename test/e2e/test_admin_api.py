@@ -92,6 +92,7 @@ def test_admin_backups_and_stats(db, tmp_path):
         status, _, body = srv.request("GET", "/api/v1/admin/backups", headers=master)
         assert status == 200 and body["count"] == len(body["items"]) >= 1
         assert daily in [it["path"] for it in body["items"]]
+        assert {it["origin"] for it in body["items"]} == {"citaplanner"}  # where it came from
         assert body["tiers"]["daily"] == 1
 
         # A named tier, and an invalid one.

@@ -215,10 +215,11 @@ def test_first_backup_creates_missing_dir_with_names_modes_sums_and_manifest(db,
     b = lst["backups"][0]
     assert b == {"tier": "daily", "file": name, "path": path, "time": "2025-01-09T02:00:00",
                  "format": ext, "size": os.path.getsize(path), "has_sha256": True,
-                 "has_manifest": True}
+                 "has_manifest": True, "origin": "citaplanner"}
     os.unlink(path + ".json")
     p = cp(["backup", "list"], database=db, env={"BACKUP_DIR": str(bdir)})
     assert p.returncode == 0 and "MISSING" in p.stdout and name in p.stdout
+    assert "other tool" in p.stdout  # no manifest: as another tool's backup
 
 
 def test_hand_restore_gives_the_same_data_while_writes_go_on(db, cp, tmp_path, scratch_pg):

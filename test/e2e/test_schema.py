@@ -40,6 +40,7 @@ TABLES = {
                  "updated_at"],
     "settings": ["id", "key", "value", "created_at", "updated_at"],
     "login_throttle": ["key", "failures", "window_start", "blocked_until"],
+    "import_map": ["id", "source_table", "source_id", "target_id", "created_at"],
     "_migrations": ["id", "name", "checksum", "started_at", "finished_at", "rolled_back_at",
                     "logs"],
 }

@@ -112,7 +112,6 @@ def corruption_cases(good):
         "gzip_of_truncated_dump": (gzip.compress(cut_raw), {"raw_len": len(cut_raw)}),
         "sidecar_other_hash": (data, {"sidecar_hash": sha(b"another file")}),
         "sidecar_missing": (data, {"sidecar": False}),
-        "manifest_missing": (data, {"with_manifest": False}),
         "empty_file": (b"", {"raw_len": 0}),
         "not_gzip": (raw[:4096], {}),
     }
@@ -213,7 +212,6 @@ def test_corruption_matrix_detected_by_verify_and_refused_by_restore(db, tmp_pat
                                    else r"damaged|malformed|does not open|integrity"),
         "sidecar_other_hash": r"SHA-256 mismatch.*\.sha256",
         "sidecar_missing": r"checksum file .* is missing",
-        "manifest_missing": r"manifest .* is missing",
         "empty_file": r"empty file",
         "not_gzip": r"not a gzip file",
     }
