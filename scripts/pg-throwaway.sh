@@ -92,7 +92,8 @@ rm -f "$pwfile"
   -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$inner -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB" \
   start >/dev/null || { echo "pg-throwaway: PostgreSQL did not start:" >&2; cat "$root$log" >&2; exit 1; }
 
-enc=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$password")
+# The password goes through the environment, never a command line (test_backup looks for it in every process's).
+enc=$(PG_THROWAWAY_PW="$password" python3 -c 'import os,urllib.parse; print(urllib.parse.quote(os.environ["PG_THROWAWAY_PW"], safe=""))')
 export CITAPLANNER_TEST_PG_URL="postgresql://$user:$enc@127.0.0.1:$port/postgres"
 export CITAPLANNER_TEST_PG_BINDIR="$toolsdir"
 export CITAPLANNER_TEST_PG_SOCKET_DIR="$tmp"
