@@ -277,6 +277,36 @@ def test_master_admin_data_safety(site):
     site.shot(b, "data-safety")
 
 
+def test_data_safety_shows_where_a_backup_came_from(site):
+    """Issue 15: a backup of the original CitaPlanner's pg_backup.sh (gzip,
+    a sha256sum sidecar naming its absolute path, no manifest) is listed as
+    another tool's, ours as CitaPlanner's."""
+    import gzip
+    import hashlib
+    daily = site.bdir / "daily"
+    daily.mkdir(parents=True, exist_ok=True)
+    p = run(["backup", "--tier", "daily"], database=site.db, env={"BACKUP_DIR": str(site.bdir)})
+    assert p.returncode == 0, p.stderr
+    theirs = daily / "citaplanner_daily_20250101_020000.sql.gz"
+    theirs.write_bytes(gzip.compress(b"SET statement_timeout = 0;\n-- PostgreSQL database dump complete\n"))
+    digest = hashlib.sha256(theirs.read_bytes()).hexdigest()
+    (daily / (theirs.name + ".sha256")).write_text(f"{digest}  {theirs}\n")
+    try:
+        b = site.browser()
+        b.go("#/admin-login")
+        b.wait("#login-form")
+        b.fill("#login-form input[name=password]", MASTER_PASSWORD)
+        b.click("#login-form button[type=submit]")
+        b.wait(f"#backups tr[data-file='{theirs.name}']")
+        assert b.find(f"#backups tr[data-file='{theirs.name}'] td.origin").text == \
+            "Otra herramienta (sin manifiesto)"
+        ours = [c.text for c in b.find_all("#backups td.origin")]
+        assert ours.count("CitaPlanner") == len(ours) - 1, ours
+    finally:
+        theirs.unlink()
+        (daily / (theirs.name + ".sha256")).unlink()
+
+
 def test_catalogue(site):
     b = site.browser()
     b.login("admin@citaplanner.com", "admin123")

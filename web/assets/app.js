@@ -689,7 +689,8 @@ async function renderSafety() {
   const rows = list.items.map((it) => {
     const v = state.verify[it.file];
     return h('tr', { 'data-file': it.file }, h('td', {}, h('label', {}, h('input', { type: 'radio', name: 'pick', onchange: () => { cmd.textContent = `citaplanner backup restore ${it.path}`; } }), ' ', it.file)),
-      h('td', { text: it.tier }), h('td', { text: bytes(it.size_bytes) }), h('td', { text: fmtDateTime(it.time + 'Z', 'UTC') + ' UTC' }),
+      h('td', { text: it.tier }), h('td', { class: 'origin', text: t(`origin_${(it.origin || 'citaplanner').replace(' ', '_')}`) }),
+      h('td', { text: bytes(it.size_bytes) }), h('td', { text: fmtDateTime(it.time + 'Z', 'UTC') + ' UTC' }),
       h('td', { class: v === undefined ? 'muted' : v.ok ? 'ok' : 'bad', text: v === undefined ? t('not_verified') : v.ok ? t('ok') : `${t('failed')}: ${v.error || ''}` }));
   });
   const run = async (path, body) => {
@@ -709,7 +710,7 @@ async function renderSafety() {
     h('h2', { text: t('newest_backup') }), tiers, space,
     h('h2', { text: t('chart') }), chart(list.items, durations),
     h('h2', { text: `${t('backups')} (${list.count})` }),
-    h('table', { class: 'list', id: 'backups' }, h('thead', {}, h('tr', {}, [t('file'), t('tier'), t('size'), t('time'), t('verified')].map((x) => h('th', { text: x })))), h('tbody', {}, rows)),
+    h('table', { class: 'list', id: 'backups' }, h('thead', {}, h('tr', {}, [t('file'), t('tier'), t('origin'), t('size'), t('time'), t('verified')].map((x) => h('th', { text: x })))), h('tbody', {}, rows)),
     h('h2', { text: t('restore_cmd') }), h('p', { class: 'muted', text: t('restore_help') }), cmd,
     h('h2', { text: t('database') }), h('p', { text: `${stats.database.kind} · ${stats.database.server_version} · ${bytes(stats.database.size_bytes)}` }));
 }
