@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(
   build-essential meson ninja-build pkg-config python3
   libpq-dev libsqlite3-dev libevent-dev libjansson-dev zlib1g-dev libdeflate-dev
-  libssl-dev libcrypt-dev libical-dev libcurl4-openssl-dev
+  libssl-dev libcrypt-dev libical-dev libcurl4-openssl-dev libqrencode-dev
   postgresql-client sqlite3 tzdata ca-certificates age
 )
 if [ "${1:-}" = "--test" ]; then
