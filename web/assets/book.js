@@ -391,4 +391,6 @@ async function start() {
   render();
 }
 
+// Another link pasted over this one (only the fragment differs): start again.
+window.addEventListener('hashchange', () => location.reload());
 start();

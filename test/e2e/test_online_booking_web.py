@@ -1,0 +1,177 @@
+"""The public booking page /b/{tenant}/{branch} (issue 18) in headless
+Chromium, on both databases and at both sizes (a 390 px phone and a
+1280 px desktop): the whole flow with its tap count, a slot taken between
+choosing and confirming, a double tap on confirm, the manage link
+(reschedule and cancel), English, labels, and no console error (CSP
+violations included) and nothing fetched from outside loopback.
+
+The taps counted are the clicks on the page from opening the link to the
+booking shown; typing the name and phone is not a tap (the first field has
+the focus when the form opens, the keyboard's Tab moves on).
+"""
+import uuid
+
+import pytest
+from selenium.webdriver.common.keys import Keys
+
+from browser import Browser
+from test_appointments import BRANCH, booking_server, day_at, future_monday
+
+T, B = "spa-web", "centro"
+SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
+TAP_GOAL = 6
+
+
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def bk(request, tmp_path_factory):
+    for srv in booking_server(request, tmp_path_factory):
+        st, body = srv.call("admin", "PUT", "/api/v1/online-booking", {
+            "tenant_slug": T, "branches": [{"id": BRANCH, "slug": B}], "enabled": True,
+            "min_notice_min": 0, "limit_bookings_per_address_hour": 10000,
+            "limit_bookings_per_phone_day": 1000, "limit_lookups_per_address_min": 100000,
+            "message": "Llega 10 minutos antes."})
+        assert st == 200, body
+        srv.base = f"http://127.0.0.1:{srv.server.port}"
+        yield srv
+
+
+@pytest.fixture
+def browser(bk):
+    opened = []
+
+    def make(size):
+        b = Browser(bk.base)
+        b.driver.set_window_size(*SIZES[size])
+        opened.append(b)
+        return b
+    yield make
+    problems = []
+    for b in opened:
+        problems += b.problems()
+        b.close()
+    assert problems == [], problems
+
+
+class Taps:
+    """Clicks on the page, counted."""
+
+    def __init__(self, b):
+        self.b, self.n = b, 0
+
+    def __call__(self, css):
+        self.b.click(css)
+        self.n += 1
+
+
+def fill_details(b, first, last, phone):
+    b.wait("#first_name")
+    assert b.focused("#first_name")
+    b.keys(first, Keys.TAB, last, Keys.TAB, phone)
+
+
+def no_overflow(b):
+    return b.driver.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_book_in_few_taps(bk, browser, size):
+    b = browser(size)
+    b.driver.get(f"{bk.base}/b/{T}/{B}")
+    tap = Taps(b)
+    b.wait("[data-service]")
+    assert b.driver.execute_script("return document.documentElement.lang") == "es-MX"
+    assert "Centro" in b.find("#salon-branch").text and b.find(".info a").text
+    assert no_overflow(b)
+    tap("[data-service]")
+    tap("[data-pro=any]")
+    b.wait("[data-start]")
+    assert no_overflow(b)
+    start = b.find("[data-start]").get_attribute("data-start")
+    tap("[data-start]")
+    fill_details(b, "Paula", "Web", "55 3" + str(uuid.uuid4().int)[:7])
+    assert "Llega 10 minutos antes." in b.find(".note").text
+    assert b.unlabelled() == []
+    n = bk.db.count("appointments", "WHERE source = 'online'")
+    # A double tap on confirm: one appointment.
+    b.driver.execute_script("const c = document.getElementById('confirm'); c.click(); c.click();")
+    tap.n += 1
+    b.wait("#manage-link")
+    assert "#m=" in b.find("#manage-link").text
+    assert bk.db.count("appointments", "WHERE source = 'online'") == n + 1
+    assert tap.n <= TAP_GOAL, tap.n
+    print(f"\ntaps from opening the link to booked ({size}): {tap.n}")
+    assert start[:10] in b.find("#booking").text or b.find("#booking").text
+
+
+def test_slot_taken_between_choosing_and_confirming(bk, browser):
+    b = browser("phone")
+    b.allow("409")
+    b.driver.get(f"{bk.base}/b/{T}/{B}")
+    b.click("[data-service]")
+    b.click("[data-pro]:not([data-pro=any])")
+    b.wait("[data-start]")
+    first = b.find("[data-start]")
+    start = first.get_attribute("data-start")
+    first.click()
+    fill_details(b, "Tomas", "Tarde", "55 4" + str(uuid.uuid4().int)[:7])
+    # Meanwhile somebody else books that very time with that professional through the API.
+    info = bk.server.request("GET", f"/api/v1/public/b/{T}/{B}")[2]
+    pro = info["professionals"][0]["id"]
+    st, _, r = bk.server.request("POST", f"/api/v1/public/b/{T}/{B}/bookings", {
+        "service_id": info["services"][0]["id"], "professional_id": pro, "start": start,
+        "first_name": "Otra", "last_name": "Persona", "phone": "55 5" + str(uuid.uuid4().int)[:7]},
+        headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert st == 201, r
+    b.click("#confirm")
+    b.wait_text("#msg", "Alguien acaba de reservar ese horario")
+    b.wait("[data-start]")
+    assert start not in [e.get_attribute("data-start") for e in b.find_all("[data-start]")]
+    # Choosing another time books it.
+    b.click("[data-start]")
+    b.click("#confirm")
+    b.wait("#manage-link")
+
+
+def test_manage_link_reschedule_and_cancel(bk, browser):
+    day = future_monday(3)
+    info = bk.server.request("GET", f"/api/v1/public/b/{T}/{B}")[2]
+    st, _, r = bk.server.request("POST", f"/api/v1/public/b/{T}/{B}/bookings", {
+        "service_id": info["services"][0]["id"], "professional_id": None,
+        "start": day_at(day, 10), "first_name": "Lia", "last_name": "Link",
+        "phone": "55 6" + str(uuid.uuid4().int)[:7]}, headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert st == 201, r
+    b = browser("phone")
+    b.driver.get(f"{bk.base}/b/{T}/{B}#m={r['manage_token']}")
+    b.wait_text("#booking", "10:00")
+    b.click("#reschedule")
+    b.wait("[data-start]")
+    target = [e for e in b.find_all("[data-start]")
+              if e.get_attribute("data-start") == day_at(day, 12)][0]
+    target.click()
+    b.wait_text("#booking", "12:00")
+    b.click("#cancel")
+    b.click("#cancel-yes")
+    b.wait_text("#booking-status", "Cancelada")
+    assert b.find_all("#cancel") == []
+    # English by choice.
+    b.select("#lang", "en")
+    b.wait_text("#booking-status", "Cancelled")
+    assert b.driver.execute_script("return document.documentElement.lang") == "en"
+    # A forged link says so (in English: the choice is remembered).
+    b.driver.get(f"{bk.base}/b/{T}/{B}#m={'x' * 43}")
+    b.allow("404")
+    b.wait_text("main h2", "This link is not valid")
+
+
+def test_unknown_link_and_keyboard(bk, browser):
+    b = browser("desktop")
+    b.allow("404")
+    b.driver.get(f"{bk.base}/b/{T}/nope")
+    b.wait_text("main h2", "No hay reservas en línea")
+    b.driver.get(f"{bk.base}/b/{T}/{B}")
+    b.wait("[data-service]")
+    el = b.tab_to("[data-service]")
+    assert b.focus_visible()
+    el.send_keys(Keys.ENTER)
+    b.wait("[data-pro=any]")
