@@ -175,3 +175,54 @@ def test_unknown_link_and_keyboard(bk, browser):
     assert b.focus_visible()
     el.send_keys(Keys.ENTER)
     b.wait("[data-pro=any]")
+
+
+def test_staff_settings_link_qr_and_agenda_filter(bk, browser):
+    b = browser("desktop")
+    b.login("admin@citaplanner.com", "admin123")
+    b.go("#/online")
+    b.wait("#online-form")
+    assert b.find("#ob-tenant-slug").get_attribute("value") == T
+    assert b.unlabelled() == []
+    b.fill("#ob-notice", "60")
+    b.fill("#ob-frames", "https://www.salon.example")
+    b.click("#ob-save")
+    b.wait_text("#toast", "Guardado")
+    st, s = bk.call("admin", "GET", "/api/v1/online-booking")
+    assert s["min_notice_min"] == 60 and s["frame_ancestors"] == ["https://www.salon.example"]
+    b.wait(".ob-url")
+    assert b.find(".ob-url").text.endswith(f"/b/{T}/{B}")
+    b.wait_until(lambda: b.driver.execute_script(
+        "const i = document.querySelector('.ob-qr'); return i.complete && i.naturalWidth > 0"))
+    snippet = b.find(f"#ob-snippet-{BRANCH}").get_attribute("value")
+    assert f'<iframe src="' in snippet and f"/b/{T}/{B}" in snippet and "<a href=" in snippet
+    st, hdrs, _ = bk.server.request("GET", f"/b/{T}/{B}")
+    assert "frame-ancestors https://www.salon.example" in hdrs["Content-Security-Policy"]
+    # An online booking is marked in the agenda, and the filter keeps or hides it.
+    day = future_monday(4)
+    info = bk.server.request("GET", f"/api/v1/public/b/{T}/{B}")[2]
+    st, _, r = bk.server.request("POST", f"/api/v1/public/b/{T}/{B}/bookings", {
+        "service_id": info["services"][0]["id"], "professional_id": None,
+        "start": day_at(day, 11), "first_name": "Olga", "last_name": "Online",
+        "phone": "55 7" + str(uuid.uuid4().int)[:7]}, headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert st == 201, r
+    st, a = bk.call("recep", "POST", "/api/v1/appointments", {
+        "client_id": 1, "service_id": info["services"][0]["id"], "branch_id": BRANCH,
+        "professional_id": info["professionals"][0]["id"], "start": day_at(day, 15)})
+    assert st == 201, a
+    b.go("#/agenda")
+    b.wait("#agenda .agenda-title")
+    b.set_value("input[type=date]", day.isoformat())
+    b.wait("[data-source=online]")
+    assert "En línea" in b.find("[data-source=online]").text
+    assert b.find_all("[data-source=staff]")
+    b.select("#agenda-source", "online")
+    b.wait_until(lambda: not b.find_all("[data-source=staff]") and b.find_all("[data-source=online]"))
+    b.find("[data-source=online]").click()
+    b.wait_text("#appt-source", "En línea")
+    # Settings are the ADMIN's: a MANAGER sees them read-only, a receptionist not at all.
+    m = browser("phone")
+    m.login("manager@citaplanner.com", "manager123")
+    m.go("#/online")
+    m.wait("#online-form")
+    assert m.find_all("#ob-save") == [] and m.find("#ob-notice").get_attribute("disabled") is not None
