@@ -9,6 +9,7 @@ The taps counted are the clicks on the page from opening the link to the
 booking shown; typing the name and phone is not a tap (the first field has
 the focus when the form opens, the keyboard's Tab moves on).
 """
+import os
 import uuid
 
 import pytest
@@ -20,6 +21,23 @@ from test_appointments import BRANCH, booking_server, day_at, future_monday
 T, B = "spa-web", "centro"
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 TAP_GOAL = 6
+AXE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                   "node_modules", "axe-core", "axe.min.js")
+
+
+def axe_serious(b):
+    """The serious and critical WCAG 2.1 A/AA violations axe-core finds on the page now
+    (axe-core from test/package.json, injected through the driver)."""
+    assert os.path.exists(AXE), "axe-core is missing: scripts/install-deps.sh --test"
+    if not b.driver.execute_script("return !!window.axe"):
+        b.driver.execute_script(open(AXE, encoding="utf-8").read())
+    res = b.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact,"
+        " nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3)}))))"
+        ".catch((e) => done([{id: 'axe-error', impact: 'critical', nodes: [String(e)]}]));")
+    return [v for v in res if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
@@ -226,3 +244,30 @@ def test_staff_settings_link_qr_and_agenda_filter(bk, browser):
     m.go("#/online")
     m.wait("#online-form")
     assert m.find_all("#ob-save") == [] and m.find("#ob-notice").get_attribute("disabled") is not None
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_accessibility_axe(bk, browser, size):
+    """axe-core: zero serious or critical violations on every step of the flow."""
+    b = browser(size)
+    b.driver.set_script_timeout(60)
+    b.driver.get(f"{bk.base}/b/{T}/{B}")
+    b.wait("[data-service]")
+    found = {"services": axe_serious(b)}
+    b.click("[data-service]")
+    b.wait("[data-pro=any]")
+    found["professionals"] = axe_serious(b)
+    b.click("[data-pro=any]")
+    b.wait("[data-start]")
+    found["times"] = axe_serious(b)
+    b.click("[data-start]")
+    b.wait("#first_name")
+    found["details"] = axe_serious(b)
+    fill_details(b, "Alma", "Accesible", "55 8" + str(uuid.uuid4().int)[:7])
+    b.click("#confirm")
+    b.wait("#manage-link")
+    found["booked"] = axe_serious(b)
+    b.select("#lang", "en")
+    b.wait_text("#step-title", "Your appointment")
+    found["booked-en"] = axe_serious(b)
+    assert all(v == [] for v in found.values()), found
