@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(
   build-essential meson ninja-build pkg-config python3
   libpq-dev libsqlite3-dev libevent-dev libjansson-dev zlib1g-dev libdeflate-dev
-  libssl-dev libcrypt-dev libical-dev libcurl4-openssl-dev
+  libssl-dev libcrypt-dev libical-dev libcurl4-openssl-dev libqrencode-dev
   postgresql-client sqlite3 tzdata ca-certificates age
 )
 if [ "${1:-}" = "--test" ]; then
@@ -23,7 +23,7 @@ fi
 
 # The S3-compatible test server (test/package.json, s3rver): once, from the lock file.
 npm_ci() {
-  if [ "${1:-}" = "--test" ] && [ ! -d "$(dirname "$0")/../test/node_modules" ]; then
+  if [ "${1:-}" = "--test" ] && { [ ! -d "$(dirname "$0")/../test/node_modules" ] || [ ! -d "$(dirname "$0")/../test/node_modules/axe-core" ]; }; then
     (cd "$(dirname "$0")/../test" && npm ci --no-audit --no-fund)
   fi
 }

@@ -54,8 +54,18 @@ void api_client_addr(struct http_req *req, char *out, size_t size);
 extern const struct http_route api_catalogue_routes[]; /* routes_catalogue.c */
 extern const struct http_route api_booking_routes[];   /* routes_booking.c */
 extern const struct http_route api_admin_routes[];     /* routes_admin.c */
+extern const struct http_route api_public_routes[];    /* routes_public.c: online booking */
+extern const struct http_route api_online_routes[];    /* online_settings.c: its settings, page */
 extern const struct http_route api_web_routes[];       /* web.c: GET / and /assets/{name} */
 const struct http_route *api_route_table(void);
+
+/*
+ * Answer with the embedded web file at path (web.c), under the staff app's
+ * CSP; frame_ancestors (space-separated origins) lets those frame it, NULL
+ * none.
+ */
+int api_web_page(struct http_req *req, const char *path, const char *frame_ancestors,
+                 struct err *e);
 
 /*
  * Make the HTTP server for app: listen on cfg->listen_host:listen_port,

@@ -436,6 +436,7 @@ int api_appointments_list(struct http_req *req, struct err *e)
     json_t *items = NULL, *next = NULL;
     char from_txt[32], to_txt[32];
     const char *status = http_req_query(req, "status");
+    const char *source = http_req_query(req, "source");
     int64_t from = 0, to = 0, pro_id = 0, branch_id = 0, client_id = 0, last_id = 0;
     bool has_pro = false, has_branch = false, has_client = false;
     int np = 0, count = 0, rc;
@@ -455,6 +456,10 @@ int api_appointments_list(struct http_req *req, struct err *e)
             rc = appt_refuse(req, e, 400, "invalid", "status", "'status' is not a known status");
             goto cleanup;
         }
+    }
+    if (source != NULL && strcmp(source, "online") != 0 && strcmp(source, "staff") != 0) {
+        rc = appt_refuse(req, e, 400, "invalid", "source", "'source' must be online or staff");
+        goto cleanup;
     }
     if (au.role == API_ROLE_PROFESSIONAL) {
         if (has_pro && pro_id != au.user_id) {
@@ -496,6 +501,10 @@ int api_appointments_list(struct http_req *req, struct err *e)
     if (status != NULL) {
         params[np++] = DB_TEXT(status);
         buf_addf(&sql, " AND a.status = $%d", np);
+    }
+    if (source != NULL) {
+        params[np++] = DB_TEXT(source);
+        buf_addf(&sql, " AND a.source = $%d", np);
     }
     buf_addf(&sql, " ORDER BY a.id LIMIT %d", page.limit + 1);
 

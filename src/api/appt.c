@@ -61,6 +61,8 @@ void appt_from_row(const struct db_res *r, struct appt *a)
     a->created = instant_of(db_res_text(r, 13));
     a->updated = instant_of(db_res_text(r, 14));
     snprintf(a->tz, sizeof(a->tz), "%s", tz != NULL ? tz : "UTC");
+    snprintf(a->source, sizeof(a->source), "%s",
+             db_res_text(r, 16) != NULL ? db_res_text(r, 16) : "staff");
 }
 
 void api_booking_format(const char *iana, int64_t t, char out[32])
@@ -94,14 +96,15 @@ json_t *appt_json(const struct appt *a)
     api_booking_format(a->tz, a->created, created);
     api_booking_format(a->tz, a->updated, updated);
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, "
-                     "s:s, s:s}",
+                     "s:s, s:s, s:s}",
                      "id", (json_int_t)a->id, "tenant_id", (json_int_t)a->tenant_id, "branch_id",
                      (json_int_t)a->branch_id, "client_id", (json_int_t)a->client_id, "service_id",
                      (json_int_t)a->service_id, "professional_id", (json_int_t)a->professional_id,
                      "start_at", start, "end_at", end, "status", a->status, "price_cents",
                      (json_int_t)a->price_cents, "notes", str_or_null(a->notes), "idempotency_key",
                      str_or_null(a->idempotency_key), "created_by", int_or_null(a->created_by),
-                     "created_at", created, "updated_at", updated, "timezone", a->tz);
+                     "created_at", created, "updated_at", updated, "timezone", a->tz, "source",
+                     a->source[0] != '\0' ? a->source : "staff");
 }
 
 int appt_reply(struct http_req *req, int status, const struct appt *a)

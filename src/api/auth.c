@@ -73,6 +73,7 @@ static const struct {
     {"appointments",  {STAFF,      A | M | R,  STAFF,      A | M}},
     {"payments",      {A | M | R,  A | M | R,  A | M | R,  A | M}},
     {"availability",  {STAFF,      0,          0,          0}},
+    {"online_booking",{A | M,      0,          A,          0}},
     {"admin_backups", {MASTER,     MASTER,     MASTER,     MASTER}},
     {"admin_stats",   {MASTER,     MASTER,     MASTER,     MASTER}},
     /* clang-format on */

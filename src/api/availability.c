@@ -93,23 +93,14 @@ void api_branch_hours_for(const struct api_branch_hours *bh, int64_t professiona
     }
 }
 
-/* One professional of the answer. */
-struct pro {
-    int64_t id;
-    char *first_name, *last_name;
-    struct slot_span *work;
-    size_t nwork;
-    struct slot_span *busy;
-    size_t nbusy, capbusy;
-};
-
-static void pros_free(struct pro *p, size_t n)
+void api_free_times_free(struct api_free_pro *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(p[i].first_name);
         free(p[i].last_name);
         free(p[i].work);
         free(p[i].busy);
+        free(p[i].starts);
     }
     free(p);
 }
@@ -185,7 +176,7 @@ cleanup:
  * hours of their own there (the same rule as a booking's).
  */
 static int load_pros(struct db *db, int64_t tenant_id, int64_t service_id, int64_t branch_id,
-                     int64_t only_id, struct pro **out, size_t *n, struct err *e)
+                     int64_t only_id, struct api_free_pro **out, size_t *n, struct err *e)
 {
     struct db_res *r = NULL;
     int rc;
@@ -206,7 +197,7 @@ static int load_pros(struct db *db, int64_t tenant_id, int64_t service_id, int64
     if (rc < 0)
         goto cleanup;
     while (db_res_next(r)) {
-        struct pro *p;
+        struct api_free_pro *p;
 
         *out = xrealloc(*out, (*n + 1) * sizeof(**out));
         p = &(*out)[(*n)++];
@@ -221,7 +212,7 @@ cleanup:
     return rc;
 }
 
-static struct pro *pro_find(struct pro *p, size_t n, int64_t id)
+static struct api_free_pro *pro_find(struct api_free_pro *p, size_t n, int64_t id)
 {
     for (size_t i = 0; i < n; i++)
         if (p[i].id == id)
@@ -234,18 +225,20 @@ static struct pro *pro_find(struct pro *p, size_t n, int64_t id)
  * the appointments that hold their slot (the no-overlap rule's statuses).
  */
 static int load_busy(struct db *db, int64_t tenant_id, int64_t service_id, int64_t only_id,
-                     int64_t lo, int64_t hi, struct pro *pros, size_t npros, struct err *e)
+                     int64_t except_id, int64_t lo, int64_t hi, struct api_free_pro *pros,
+                     size_t npros, struct err *e)
 {
-    static const char *const sql_one = "SELECT professional_id, start_at, end_at FROM appointments "
-                                       "WHERE professional_id = $2 AND tenant_id = $1 "
-                                       "AND status IN ('PENDING', 'CONFIRMED', 'COMPLETED') "
-                                       "AND start_at >= $3 AND start_at < $4 AND end_at > $5";
+    static const char *const sql_one =
+        "SELECT professional_id, start_at, end_at FROM appointments "
+        "WHERE professional_id = $2 AND tenant_id = $1 "
+        "AND status IN ('PENDING', 'CONFIRMED', 'COMPLETED') "
+        "AND start_at >= $3 AND start_at < $4 AND end_at > $5 AND id <> $6";
     static const char *const sql_all =
         "SELECT professional_id, start_at, end_at FROM appointments "
         "WHERE professional_id IN (SELECT user_id FROM service_professionals "
         "WHERE tenant_id = $1 AND service_id = $2) AND tenant_id = $1 "
         "AND status IN ('PENDING', 'CONFIRMED', 'COMPLETED') "
-        "AND start_at >= $3 AND start_at < $4 AND end_at > $5";
+        "AND start_at >= $3 AND start_at < $4 AND end_at > $5 AND id <> $6";
     char from_day[32], hi_txt[32], lo_txt[32];
     struct db_res *r = NULL;
     int rc;
@@ -255,12 +248,12 @@ static int load_busy(struct db *db, int64_t tenant_id, int64_t service_id, int64
     tz_format_instant(lo, lo_txt);
     rc = db_query(db, only_id > 0 ? sql_one : sql_all,
                   DB_PARAMS(DB_INT(tenant_id), only_id > 0 ? DB_INT(only_id) : DB_INT(service_id),
-                            DB_TEXT(from_day), DB_TEXT(hi_txt), DB_TEXT(lo_txt)),
+                            DB_TEXT(from_day), DB_TEXT(hi_txt), DB_TEXT(lo_txt), DB_INT(except_id)),
                   &r, e);
     if (rc < 0)
         goto cleanup;
     while (db_res_next(r)) {
-        struct pro *p = pro_find(pros, npros, db_res_int(r, 0));
+        struct api_free_pro *p = pro_find(pros, npros, db_res_int(r, 0));
         struct slot_span s;
 
         if (p == NULL || tz_parse_instant(db_res_text(r, 1), &s.start) < 0 ||
@@ -314,19 +307,70 @@ static json_t *slots_json(const char *tz, const struct slot_span *work, size_t n
     return a;
 }
 
+int api_free_times(struct db *db, const struct api_free_query *q, struct api_free_pro **out,
+                   size_t *nout, struct err *e)
+{
+    struct api_branch_hours bh = {0};
+    struct slot_hours *rows = NULL;
+    struct api_free_pro *pros = NULL;
+    size_t npros = 0, nrows = 0;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    int rc;
+
+    *out = NULL;
+    *nout = 0;
+    rc = load_pros(db, q->tenant_id, q->service_id, q->branch_id, q->only_id, &pros, &npros, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = api_branch_hours_load(db, q->tenant_id, q->branch_id, q->only_id, &bh, e);
+    if (rc < 0)
+        goto cleanup;
+    for (size_t i = 0; i < npros; i++) {
+        free(rows);
+        api_branch_hours_for(&bh, pros[i].id, &rows, &nrows);
+        rc = slots_working_spans(q->tz, q->first_day, q->last_day, rows, nrows, &pros[i].work,
+                                 &pros[i].nwork, e);
+        if (rc < 0)
+            goto cleanup;
+        if (pros[i].nwork > 0) {
+            lo = pros[i].work[0].start < lo ? pros[i].work[0].start : lo;
+            hi =
+                pros[i].work[pros[i].nwork - 1].end > hi ? pros[i].work[pros[i].nwork - 1].end : hi;
+        }
+    }
+    if (lo < hi) {
+        rc = load_busy(db, q->tenant_id, q->service_id, q->only_id, q->except_id, lo, hi, pros,
+                       npros, e);
+        if (rc < 0)
+            goto cleanup;
+    }
+    for (size_t i = 0; i < npros; i++)
+        pros[i].nstarts =
+            slots_free_starts(pros[i].work, pros[i].nwork, pros[i].busy, pros[i].nbusy,
+                              q->duration_s, q->step_s, q->not_before, &pros[i].starts);
+    *out = pros;
+    *nout = npros;
+    pros = NULL;
+    npros = 0;
+
+cleanup:
+    free(rows);
+    api_free_times_free(pros, npros);
+    api_branch_hours_release(&bh);
+    return rc;
+}
+
 int api_availability_get(struct http_req *req, struct err *e)
 {
     struct api_worker *w = http_req_worker(req);
     struct api_auth au;
-    struct api_branch_hours bh = {0};
-    struct slot_hours *rows = NULL;
-    struct pro *pros = NULL;
+    struct api_free_pro *pros = NULL;
+    struct api_free_query q = {0};
     struct db *db = NULL;
     json_t *list = NULL;
     char tz[64];
-    size_t npros = 0, nrows = 0;
+    size_t npros = 0;
     int64_t service_id = 0, branch_id = 0, only_id = 0, first = 0, last = 0, duration_min = 0;
-    int64_t lo = INT64_MAX, hi = INT64_MIN, now = (int64_t)time(NULL);
     bool has_pro = false;
     int rc;
 
@@ -359,7 +403,19 @@ int api_availability_get(struct http_req *req, struct err *e)
     rc = load_service_branch(req, db, au.tenant_id, service_id, branch_id, &duration_min, tz, e);
     if (rc < 0)
         goto cleanup;
-    rc = load_pros(db, au.tenant_id, service_id, branch_id, only_id, &pros, &npros, e);
+    q = (struct api_free_query){
+        .tenant_id = au.tenant_id,
+        .service_id = service_id,
+        .branch_id = branch_id,
+        .only_id = only_id,
+        .tz = tz,
+        .duration_s = duration_min * 60,
+        .first_day = first,
+        .last_day = last,
+        .step_s = SLOTS_STEP_S,
+        .not_before = (int64_t)time(NULL),
+    };
+    rc = api_free_times(db, &q, &pros, &npros, e);
     if (rc < 0)
         goto cleanup;
     if (has_pro && npros == 0) {
@@ -376,35 +432,12 @@ int api_availability_get(struct http_req *req, struct err *e)
         rc = err_set(e, ERR_USAGE, "professional refused");
         goto cleanup;
     }
-    rc = api_branch_hours_load(db, au.tenant_id, branch_id, only_id, &bh, e);
-    if (rc < 0)
-        goto cleanup;
-    for (size_t i = 0; i < npros; i++) {
-        free(rows);
-        api_branch_hours_for(&bh, pros[i].id, &rows, &nrows);
-        rc = slots_working_spans(tz, first, last, rows, nrows, &pros[i].work, &pros[i].nwork, e);
-        if (rc < 0)
-            goto cleanup;
-        if (pros[i].nwork > 0) {
-            lo = pros[i].work[0].start < lo ? pros[i].work[0].start : lo;
-            hi =
-                pros[i].work[pros[i].nwork - 1].end > hi ? pros[i].work[pros[i].nwork - 1].end : hi;
-        }
-    }
-    if (lo < hi) {
-        rc = load_busy(db, au.tenant_id, service_id, only_id, lo, hi, pros, npros, e);
-        if (rc < 0)
-            goto cleanup;
-    }
 
     list = json_array();
     for (size_t i = 0; i < npros; i++) {
-        int64_t *starts = NULL;
-        size_t n = slots_free_starts(pros[i].work, pros[i].nwork, pros[i].busy, pros[i].nbusy,
-                                     duration_min * 60, SLOTS_STEP_S, now, &starts);
-        json_t *slots = slots_json(tz, pros[i].work, pros[i].nwork, starts, n);
+        json_t *slots =
+            slots_json(tz, pros[i].work, pros[i].nwork, pros[i].starts, pros[i].nstarts);
 
-        free(starts);
         json_array_append_new(list,
                               json_pack("{s:I, s:s, s:s, s:o}", "professional_id",
                                         (json_int_t)pros[i].id, "first_name", pros[i].first_name,
@@ -419,8 +452,6 @@ int api_availability_get(struct http_req *req, struct err *e)
 
 cleanup:
     json_decref(list);
-    free(rows);
-    pros_free(pros, npros);
-    api_branch_hours_release(&bh);
+    api_free_times_free(pros, npros);
     return rc;
 }

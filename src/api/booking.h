@@ -41,7 +41,7 @@
 
 /*
  * appointments.c
- *   GET   /api/v1/appointments?from&to[&professional_id&branch_id&status&client_id]
+ *   GET   /api/v1/appointments?from&to[&professional_id&branch_id&status&client_id&source]
  *         from/to: RFC 3339 instants or dates (YYYY-MM-DD in the tenant's zone, `to`
  *         inclusive); start_at in [from, to), at most 93 days; paginated by id.
  *   POST  /api/v1/appointments {client_id, service_id, professional_id, branch_id, start,
@@ -72,6 +72,41 @@ int api_appointments_cancel(struct http_req *req, struct err *e);
  * One query for all the busy intervals of the request.
  */
 int api_availability_get(struct http_req *req, struct err *e);
+
+/*
+ * The free start times of the professionals who offer a service at a branch
+ * (shared by /api/v1/availability and the public booking API): what to ask...
+ */
+struct api_free_query {
+    int64_t tenant_id, service_id, branch_id;
+    int64_t only_id;   /* one professional, or 0 for every one */
+    int64_t except_id; /* an appointment not to count as busy (a reschedule), or 0 */
+    const char *tz;    /* the branch's zone */
+    int64_t duration_s, step_s;
+    int64_t first_day, last_day; /* days since 1970-01-01 in tz, inclusive */
+    int64_t not_before;          /* no start before this instant */
+};
+
+/* ... and per professional, the answer. */
+struct api_free_pro {
+    int64_t id;
+    char *first_name, *last_name;
+    struct slot_span *work;
+    size_t nwork;
+    struct slot_span *busy;
+    size_t nbusy, capbusy;
+    int64_t *starts; /* sorted */
+    size_t nstarts;
+};
+
+/*
+ * The active professionals offering q->service_id at q->branch_id (one when
+ * q->only_id) with their free start times.  *out: caller frees with
+ * api_free_times_free(*out, *n).
+ */
+int api_free_times(struct db *db, const struct api_free_query *q, struct api_free_pro **out,
+                   size_t *n, struct err *e);
+void api_free_times_free(struct api_free_pro *p, size_t n);
 
 /*
  * payments.c

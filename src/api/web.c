@@ -1,8 +1,10 @@
 /* web — the staff web app (web/), embedded at build time: see api.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "common/util.h"
 #include "web_gen.h"
 
 /*
@@ -43,18 +45,45 @@ static bool etag_matches(const char *header, const char *etag)
     return false;
 }
 
-static int web_send(struct http_req *req, const struct api_web_file *f)
+/* The CSP without its frame-ancestors, for a page that may be framed. */
+#define WEB_CSP_FRAMED                                                                             \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "                    \
+    "form-action 'self'; frame-ancestors "
+
+static int web_send_framed(struct http_req *req, const struct api_web_file *f,
+                           const char *frame_ancestors)
 {
     http_set_header(req, "ETag", f->etag);
     /* Asset names carry no hash: revalidate every time, a 304 is cheap. */
     http_set_header(req, "Cache-Control", "no-cache");
-    http_set_header(req, "Content-Security-Policy", WEB_CSP);
+    if (frame_ancestors == NULL) {
+        http_set_header(req, "Content-Security-Policy", WEB_CSP);
+        http_set_header(req, "X-Frame-Options", "DENY");
+    } else {
+        char *csp = xasprintf(WEB_CSP_FRAMED "%s", frame_ancestors);
+        http_set_header(req, "Content-Security-Policy", csp);
+        free(csp);
+    }
     /* X-Content-Type-Options: nosniff is on every answer (http/request.c). */
     http_set_header(req, "Referrer-Policy", "no-referrer");
-    http_set_header(req, "X-Frame-Options", "DENY");
     if (etag_matches(http_req_header(req, "If-None-Match"), f->etag))
         return http_reply_empty(req, 304);
     return http_reply_text(req, 200, f->content_type, f->data, f->len);
+}
+
+static int web_send(struct http_req *req, const struct api_web_file *f)
+{
+    return web_send_framed(req, f, NULL);
+}
+
+int api_web_page(struct http_req *req, const char *path, const char *frame_ancestors, struct err *e)
+{
+    const struct api_web_file *f = web_find(path);
+
+    if (f == NULL)
+        return err_set(e, ERR_NOT_FOUND, "no page '%s' in this build", path);
+    return web_send_framed(req, f, frame_ancestors);
 }
 
 static int api_web_index(struct http_req *req, struct err *e)

@@ -17,13 +17,13 @@ from conftest import pg_parts
 # The data model, as agreed (SPEC §7 and the shared data-model decisions).
 TABLES = {
     "tenants": ["id", "name", "email", "phone", "address", "city", "country", "timezone",
-                "currency", "created_at", "updated_at"],
+                "currency", "created_at", "updated_at", "slug"],
     "branches": ["id", "tenant_id", "name", "email", "phone", "address", "timezone", "active",
-                 "created_at", "updated_at"],
+                 "created_at", "updated_at", "slug"],
     "users": ["id", "tenant_id", "branch_id", "email", "password_hash", "first_name",
               "last_name", "phone", "role", "active", "created_at", "updated_at"],
     "services": ["id", "tenant_id", "name", "description", "duration_min", "price_cents",
-                 "color", "active", "created_at", "updated_at"],
+                 "color", "active", "created_at", "updated_at", "online_bookable"],
     "service_professionals": ["id", "tenant_id", "service_id", "user_id", "commission_pct",
                               "created_at", "updated_at"],
     "clients": ["id", "tenant_id", "first_name", "last_name", "phone", "email", "notes",
@@ -32,7 +32,17 @@ TABLES = {
                       "end_time", "created_at", "updated_at"],
     "appointments": ["id", "tenant_id", "branch_id", "client_id", "service_id",
                      "professional_id", "start_at", "end_at", "status", "price_cents", "notes",
-                     "idempotency_key", "created_by", "created_at", "updated_at"],
+                     "idempotency_key", "created_by", "created_at", "updated_at", "source",
+                     "manage_token_hash", "manage_expires_at"],
+    # Online booking (0002, issue 18).
+    "online_booking_rules": ["id", "tenant_id", "enabled", "min_notice_min", "horizon_days",
+                             "step_min", "initial_status", "cancel_cutoff_min", "message",
+                             "color", "frame_ancestors", "default_country",
+                             "limit_bookings_per_address_hour", "limit_bookings_per_phone_day",
+                             "limit_lookups_per_address_min", "created_at", "updated_at"],
+    "online_booking_keys": ["id", "tenant_id", "key_hash", "request_hash", "appointment_id",
+                            "created_at", "updated_at"],
+    "rate_limits": ["id", "bucket", "window_start", "hits", "created_at", "updated_at"],
     "payments": ["id", "tenant_id", "appointment_id", "amount_cents", "method", "status",
                  "recorded_by", "paid_at", "notes", "created_at", "updated_at"],
     "master_admin_config": ["id", "password_hash", "created_at", "updated_at"],
@@ -49,7 +59,9 @@ INDEXES = [
     "users_tenant_id_idx", "clients_tenant_id_idx", "service_professionals_tenant_id_idx",
     "working_hours_tenant_id_idx", "appointments_tenant_id_start_at_idx",
     "appointments_professional_id_start_at_idx", "payments_tenant_id_paid_at_idx",
-    "sessions_expires_at_idx", "login_throttle_window_start_idx",
+    "sessions_expires_at_idx", "login_throttle_window_start_idx", "tenants_slug_key",
+    "branches_tenant_id_slug_key", "appointments_manage_token_hash_key",
+    "appointments_tenant_id_source_idx", "rate_limits_window_start_idx",
 ]
 
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00$")
@@ -266,6 +278,14 @@ CHECKS = [
                                "VALUES ('X', 'x@example.com', 'UTC', 'pesos')"),
     ("master_admin_config_id_check", "INSERT INTO master_admin_config (id, password_hash) "
                                      "VALUES ('second', 'x')"),
+    ("online_booking_rules_step_min_check",
+     "INSERT INTO online_booking_rules (tenant_id, step_min) VALUES (1, 7)"),
+    ("online_booking_rules_initial_status_check",
+     "INSERT INTO online_booking_rules (tenant_id, initial_status) VALUES (1, 'COMPLETED')"),
+    ("online_booking_rules_color_check",
+     "INSERT INTO online_booking_rules (tenant_id, color) VALUES (1, 'red')"),
+    ("online_booking_rules_limits_check",
+     "INSERT INTO online_booking_rules (tenant_id, limit_bookings_per_phone_day) VALUES (1, 0)"),
 ]
 
 
@@ -283,6 +303,8 @@ UNIQUES = [
     ("services_tenant_id_name_key", "INSERT INTO services (tenant_id, name, duration_min, "
                                     "price_cents) VALUES (1, 'Facial', 30, 100)"),
     ("branches_tenant_id_name_key", "INSERT INTO branches (tenant_id, name) VALUES (1, 'Centro')"),
+    ("branches_tenant_id_slug_key", "INSERT INTO branches (tenant_id, name, slug) "
+                                    "VALUES (1, 'B2', 'x'), (1, 'B3', 'x')"),
 ]
 
 

@@ -3,9 +3,10 @@
 // through the CSSOM, which the Content-Security-Policy allows.
 import { api, qs, session, ApiError } from './api.js';
 import { t, setLang, lang, locale, money } from './i18n.js';
+import { renderOnline } from './online.js';
 
 const main = document.getElementById('main');
-const state = { date: null, branch: null, view: 'day', pro: null, verify: {}, ctx: null };
+const state = { date: null, branch: null, view: 'day', pro: null, source: '', verify: {}, ctx: null };
 let refreshTimer = null;
 
 // ---- small DOM helpers -------------------------------------------------
@@ -107,7 +108,7 @@ function renderHeader() {
   if (!s) return;
   const links = isMaster() ? [['#/safety', 'safety']] : [['#/agenda', 'agenda'], ['#/clients', 'clients']];
   if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.splice(1, 0, ['#/new', 'new_appt']);
-  if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/catalogue', 'catalogue']);
+  if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/catalogue', 'catalogue'], ['#/online', 'online_booking']);
   for (const [href, key] of links)
     nav.append(h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null, text: t(key) }));
   const who = document.getElementById('who');
@@ -160,10 +161,14 @@ async function renderAgenda(focus) {
     h('option', { value: 'week', selected: state.view === 'week', text: t('week') }));
   const proSel = h('select', { id: 'agenda-pro', onchange: (e) => { state.pro = Number(e.target.value); renderAgenda('agenda-pro'); } },
     c.pros.map((p) => h('option', { value: p.id, selected: p.id === state.pro, text: `${p.first_name} ${p.last_name}` })));
+  // Who booked: everyone, clients online, or the staff.
+  const sourceSel = h('select', { id: 'agenda-source', onchange: (e) => { state.source = e.target.value; renderAgenda('agenda-source'); } },
+    [['', 'source_all'], ['online', 'source_online'], ['staff', 'source_staff']].map(([v, k]) => h('option', { value: v, selected: state.source === v, text: t(k) })));
   const step = state.view === 'week' ? 7 : 1;
   const bar = h('div', { class: 'toolbar' },
     field(t('branch'), branchSel, 'branch'), field(t('date'), dateIn, 'date'), field(t('week') + '/' + t('day'), viewSel, 'view'),
     state.view === 'week' ? field(t('professional'), proSel, 'pro') : null,
+    field(t('source'), sourceSel, 'source'),
     h('button', { type: 'button', id: 'agenda-prev', onclick: () => { state.date = addDays(state.date, -step); renderAgenda('agenda-prev'); }, text: '‹ ' + t('prev') }),
     h('button', { type: 'button', id: 'agenda-today', onclick: () => { state.date = todayIn(tz()); renderAgenda('agenda-today'); }, text: t('today') }),
     h('button', { type: 'button', id: 'agenda-next', onclick: () => { state.date = addDays(state.date, step); renderAgenda('agenda-next'); }, text: t('next') + ' ›' }),
@@ -185,7 +190,7 @@ async function drawAgenda(grid) {
   let cursor = null;
   do {
     const r = await api('GET', '/appointments' + qs({ from: days[0], to: days[days.length - 1], branch_id: state.branch,
-      professional_id: state.view === 'week' ? state.pro : null, limit: 200, cursor }));
+      professional_id: state.view === 'week' ? state.pro : null, source: state.source || null, limit: 200, cursor }));
     items.push(...r.items); cursor = r.next_cursor;
   } while (cursor);
   const cols = state.view === 'week'
@@ -212,9 +217,11 @@ async function drawAgenda(grid) {
       const s = serviceOf(a.service_id);
       const top = Math.max(0, minutesOf(a.start_at, zone) - DAY_START);
       const len = Math.max(15, (new Date(a.end_at) - new Date(a.start_at)) / 60000);
-      const b = h('button', { type: 'button', class: `appt st-${a.status}`, 'data-id': a.id,
-        onclick: () => { location.hash = `#/appt/${a.id}`; } },
-        h('strong', { text: `${fmtTime(a.start_at, zone)} ${s.name}` }), h('span', { class: 'status', text: t(a.status) }));
+      const online = a.source === 'online';
+      const b = h('button', { type: 'button', class: `appt st-${a.status}${online ? ' online' : ''}`, 'data-id': a.id,
+        'data-source': a.source, onclick: () => { location.hash = `#/appt/${a.id}`; } },
+        h('strong', { text: `${fmtTime(a.start_at, zone)} ${s.name}` }), h('span', { class: 'status', text: t(a.status) }),
+        online ? h('span', { class: 'src-online', text: t('source_online') }) : null);
       b.style.top = `${top * PX}px`;
       b.style.height = `${len * PX - 2}px`;
       b.style.borderLeftColor = s.color || '#999';
@@ -364,7 +371,8 @@ async function renderAppt(id) {
     h('dt', { text: t('service') }), h('dd', { text: s.name }),
     h('dt', { text: t('professional') }), h('dd', { text: proName(a.professional_id) }),
     h('dt', { text: t('date') }), h('dd', { text: `${fmtDate(a.start_at, zone)} ${fmtTime(a.start_at, zone)}–${fmtTime(a.end_at, zone)}` }),
-    h('dt', { text: t('price') }), h('dd', { text: money(a.price_cents) }));
+    h('dt', { text: t('price') }), h('dd', { text: money(a.price_cents) }),
+    h('dt', { text: t('source') }), h('dd', { id: 'appt-source', text: t(a.source === 'online' ? 'source_online' : 'source_staff') }));
   const kids = [info, actions];
   if (r !== 'PROFESSIONAL') {
     const nf = h('form', { class: 'inline-form' });
@@ -734,6 +742,7 @@ async function route() {
     if (name === 'clients') return await renderClients();
     if (name === 'client') return await renderClient(arg);
     if (name === 'catalogue') return await renderCatalogue();
+    if (name === 'online') return await renderOnline({ h, field, screen, toast, showErrors, role: role() });
     return await renderAgenda();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
