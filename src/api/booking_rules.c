@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "api/api.h"
 #include "common/util.h"
 
 /* Rate-limit rows older than this are dropped now and then. */
@@ -274,12 +275,12 @@ int online_reply_limited(struct http_req *req, int64_t retry_s, struct err *e)
 int online_lookup_limit(struct http_req *req, struct db *db, const struct online_branch *b,
                         struct err *e)
 {
-    char scope[128];
+    char scope[128], addr[64];
     bool over = false;
     int rc;
 
-    snprintf(scope, sizeof(scope), "%lld:%s", (long long)b->tenant_id,
-             http_req_client_addr(req) ? http_req_client_addr(req) : "");
+    api_client_addr(req, addr, sizeof(addr)); /* behind TRUSTED_PROXIES, the real client */
+    snprintf(scope, sizeof(scope), "%lld:%s", (long long)b->tenant_id, addr);
     rc = online_rate_hit(db, "lookup", scope, 60, b->rules.limit_lookup_addr_min, &over, e);
     if (rc == 0 && over)
         rc = online_reply_limited(req, 60, e);

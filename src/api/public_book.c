@@ -172,12 +172,12 @@ cleanup:
 static int limits(struct http_req *req, struct db *db, const struct online_branch *b,
                   const struct ask *a, struct err *e)
 {
-    char scope[160];
+    char scope[160], addr[64];
     bool over = false;
     int rc;
 
-    snprintf(scope, sizeof(scope), "%lld:%s", (long long)b->tenant_id,
-             http_req_client_addr(req) ? http_req_client_addr(req) : "");
+    api_client_addr(req, addr, sizeof(addr)); /* behind TRUSTED_PROXIES, the real client */
+    snprintf(scope, sizeof(scope), "%lld:%s", (long long)b->tenant_id, addr);
     rc = online_rate_hit(db, "book-addr", scope, 3600, b->rules.limit_book_addr_hour, &over, e);
     if (rc < 0)
         return rc;

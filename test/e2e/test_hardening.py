@@ -358,3 +358,26 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(db):
 def test_trusted_proxies_is_checked(db):
     p = run(["doctor"], database=db, env={"TRUSTED_PROXIES": "proxy.local"})
     assert p.returncode != 0 and "TRUSTED_PROXIES" in p.stdout + p.stderr
+
+
+def test_online_booking_limits_count_the_forwarded_client_behind_a_trusted_proxy(db):
+    """Behind the README's proxy every public request comes from one address:
+    the per-address limits of online booking must count the client the proxy
+    names, or one busy hour would shut every client out."""
+    from api_client import raw_request
+    with Server(db, {"TRUSTED_PROXIES": "127.0.0.1"}) as s:
+        s.wait_ready()
+        admin = login(s, "admin@citaplanner.com", "admin123")
+        status, cfg = call(s, admin, "GET", "/online-booking")
+        assert status == 200, cfg
+        status, body = call(s, admin, "PUT", "/online-booking", {
+            "tenant_slug": "spa-demo", "branches": [{"id": cfg["branches"][0]["id"], "slug": "centro"}],
+            "enabled": True, "limit_lookups_per_address_min": 3})
+        assert status == 200, body
+        path = "/api/v1/public/b/spa-demo/centro/services"
+
+        def get(xff):
+            return raw_request(s, "GET", path, headers={"X-Forwarded-For": xff})[0]
+        assert [get("203.0.113.7") for _ in range(3)] == [200] * 3
+        assert get("203.0.113.7") == 429
+        assert get("198.51.100.9") == 200  # another client behind the same proxy
