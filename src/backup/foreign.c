@@ -19,32 +19,6 @@
 #include "common/util.h"
 #include "migrate/migrate.h"
 
-static void why_add(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void why_add(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    char msg[1024];
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (b->len > 0)
-        buf_adds(b, "; ");
-    buf_adds(b, msg);
-}
-
-static const char *base_of(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s != NULL ? s + 1 : path;
-}
-
-static char *dir_part(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s != NULL ? xstrndup(path, (size_t)(s - path) + (s == path)) : xstrdup(".");
-}
-
 bool backup_has_manifest(const char *path)
 {
     char *mp = xasprintf("%s.json", path);
@@ -65,14 +39,15 @@ static void sidecar_name_check(const char *path, const char *sp, const char *nam
     char *mine = NULL, *theirs = NULL, *tdir = NULL;
     char rm[PATH_MAX], rt[PATH_MAX];
 
-    if (strcmp(base_of(named), base_of(path)) != 0) {
-        why_add(why, "the checksum file '%s' names '%s', not this file", base_of(sp), named);
+    if (strcmp(path_base(named), path_base(path)) != 0) {
+        buf_add_reason(why, "the checksum file '%s' names '%s', not this file", path_base(sp),
+                       named);
         return;
     }
     if (strchr(named, '/') == NULL)
         return;
-    mine = dir_part(path);
-    tdir = dir_part(named);
+    mine = path_dir(path);
+    tdir = path_dir(named);
     theirs = tdir[0] == '/' ? xstrdup(tdir) : xasprintf("%s/%s", mine, tdir);
     if (realpath(mine, rm) == NULL || realpath(theirs, rt) == NULL || strcmp(rm, rt) != 0)
         log_warn("the checksum file '%s' names '%s', in another directory than '%s'; its hash "
@@ -92,9 +67,10 @@ void backup_sidecar_check(const char *path, const char *sha, bool required, stru
 
     if (f == NULL) {
         if (errno != ENOENT)
-            why_add(why, "cannot read the checksum file '%s': %s", base_of(sp), strerror(errno));
+            buf_add_reason(why, "cannot read the checksum file '%s': %s", path_base(sp),
+                           strerror(errno));
         else if (required)
-            why_add(why, "the checksum file '%s' is missing", base_of(sp));
+            buf_add_reason(why, "the checksum file '%s' is missing", path_base(sp));
         goto cleanup;
     }
     n = fread(line, 1, sizeof(line) - 1, f);
@@ -102,12 +78,12 @@ void backup_sidecar_check(const char *path, const char *sha, bool required, stru
     line[strcspn(line, "\r\n")] = '\0';
     if (strlen(line) < 66 || strspn(line, "0123456789abcdefABCDEF") != 64 || line[64] != ' ' ||
         (line[65] != ' ' && line[65] != '*')) {
-        why_add(why, "the checksum file '%s' is not in sha256sum's format", base_of(sp));
+        buf_add_reason(why, "the checksum file '%s' is not in sha256sum's format", path_base(sp));
         goto cleanup;
     }
     if (strncasecmp(line, sha, 64) != 0) {
-        why_add(why, "SHA-256 mismatch: the file hashes to %.12s..., '%s' says %.12s...", sha,
-                base_of(sp), line);
+        buf_add_reason(why, "SHA-256 mismatch: the file hashes to %.12s..., '%s' says %.12s...",
+                       sha, path_base(sp), line);
         goto cleanup;
     }
     sidecar_name_check(path, sp, line + 66, why);
@@ -396,8 +372,8 @@ void backup_manifest_synthesize(const char *path, struct backup_verify_result *r
     backup_manifest_release(m);
     m->format = BACKUP_MANIFEST_FORMAT;
     m->program_version = xstrdup("");
-    m->file = xstrdup(base_of(path));
-    if (backup_name_parse(base_of(path), &tier, &stamp, NULL) == 0) {
+    m->file = xstrdup(path_base(path));
+    if (backup_name_parse(path_base(path), &tier, &stamp, NULL) == 0) {
         snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d", (int)(stamp / 10000000000),
                  (int)(stamp / 100000000 % 100), (int)(stamp / 1000000 % 100),
                  (int)(stamp / 10000 % 100), (int)(stamp / 100 % 100), (int)(stamp % 100));
@@ -445,7 +421,7 @@ int backup_adopt_write(const char *path, const struct backup_verify_result *r,
     struct db_snapshot_stats st;
     struct backup_manifest_in in;
     enum backup_tier tier = BACKUP_DAILY;
-    char *dir = dir_part(path);
+    char *dir = path_dir(path);
     char *sidecar = NULL, *manifest = NULL, *sbase = NULL, *mbase = NULL;
     time_t when = 0;
     struct stat sb;
@@ -453,7 +429,7 @@ int backup_adopt_write(const char *path, const struct backup_verify_result *r,
 
     memset(&st, 0, sizeof(st));
     memset(&in, 0, sizeof(in));
-    backup_name_parse(base_of(path), &tier, NULL, NULL);
+    backup_name_parse(path_base(path), &tier, NULL, NULL);
     if (r->m.started_at == NULL || backup_parse_local_time(r->m.started_at, &when) < 0)
         when = stat(path, &sb) == 0 ? sb.st_mtime : time(NULL);
     st.tables = r->m.tables;
@@ -465,7 +441,7 @@ int backup_adopt_write(const char *path, const struct backup_verify_result *r,
     else
         snprintf(st.server_version, sizeof(st.server_version), "%s",
                  r->format == BACKUP_FMT_SQLITE ? "SQLite" : "PostgreSQL");
-    in.file = base_of(path);
+    in.file = path_base(path);
     in.tier = tier;
     in.tiers = 1u << tier;
     in.started = in.finished = when;
@@ -478,9 +454,9 @@ int backup_adopt_write(const char *path, const struct backup_verify_result *r,
     in.sha256 = r->sha256;
     in.origin = "adopted";
     manifest = backup_manifest_render(&in);
-    sidecar = xasprintf("%s  %s\n", r->sha256, base_of(path));
-    sbase = xasprintf("%s.sha256", base_of(path));
-    mbase = xasprintf("%s.json", base_of(path));
+    sidecar = xasprintf("%s  %s\n", r->sha256, path_base(path));
+    sbase = xasprintf("%s.sha256", path_base(path));
+    mbase = xasprintf("%s.json", path_base(path));
     /* The sidecar first, the manifest last: a manifest always has its sidecar. */
     rc = put_file(dir, sbase, sidecar, e);
     if (rc == 0)

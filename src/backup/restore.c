@@ -284,12 +284,6 @@ static void verify_progress(void *arg, const struct backup_progress *p)
         o->progress(o->progress_arg, p);
 }
 
-static char *dir_of(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s != NULL ? xstrndup(path, (size_t)(s - path) + (s == path)) : xstrdup(".");
-}
-
 static void unlink_sqlite(const char *p)
 {
     const char *sfx[] = {"", "-journal", "-wal", "-shm"};
@@ -430,7 +424,7 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
              * The checked copy is the restore's source.  In BACKUP_DIR, a
              * crash's leftover is removed by the next run's cleanup.
              */
-            live_dir = dir_of(o->db->path);
+            live_dir = path_dir(o->db->path);
             if (mkdir(live_dir, 0700) != 0 && errno != EEXIST) {
                 rc = err_set(e, ERR_BACKUP, "cannot create '%s': %s", live_dir, strerror(errno));
                 goto cleanup;

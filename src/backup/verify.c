@@ -377,27 +377,6 @@ static bool mem_has(const char *hay, size_t n, const char *needle)
 
 /* ---- sidecars ---- */
 
-/* Append one reason to the list. */
-static void reason(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reason(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    char msg[512];
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (b->len > 0)
-        buf_adds(b, "; ");
-    buf_adds(b, msg);
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s != NULL ? s + 1 : path;
-}
-
 /* The manifest: present, readable, and describing these bytes. */
 static void check_manifest(const char *path, const struct backup_scan *s,
                            struct backup_verify_result *r, struct buf *why)
@@ -407,39 +386,34 @@ static void check_manifest(const char *path, const struct backup_scan *s,
 
     err_clear(&me);
     if (access(mp, F_OK) != 0) {
-        reason(why, "the manifest '%s' is missing", base_name(mp));
+        buf_add_reason(why, "the manifest '%s' is missing", path_base(mp));
         goto cleanup;
     }
     if (backup_manifest_load(mp, &r->m, &me) < 0) {
         backup_manifest_release(&r->m);
-        reason(why, "%s", me.msg);
+        buf_add_reason(why, "%s", me.msg);
         goto cleanup;
     }
     r->has_manifest = true;
     if (r->m.gz_bytes != s->gz_bytes)
-        reason(why, "size mismatch: the file has %llu bytes, the manifest says %llu",
-               (unsigned long long)s->gz_bytes, (unsigned long long)r->m.gz_bytes);
+        buf_add_reason(why, "size mismatch: the file has %llu bytes, the manifest says %llu",
+                       (unsigned long long)s->gz_bytes, (unsigned long long)r->m.gz_bytes);
     if (s->sha256[0] != '\0' && strcmp(r->m.sha256, s->sha256) != 0)
-        reason(why, "SHA-256 mismatch: the file hashes to %.12s..., the manifest says %.12s...",
-               s->sha256, r->m.sha256);
+        buf_add_reason(why,
+                       "SHA-256 mismatch: the file hashes to %.12s..., the manifest says %.12s...",
+                       s->sha256, r->m.sha256);
     if (s->gzip_ok && r->m.raw_bytes != s->raw_bytes)
-        reason(why, "the data decompresses to %llu bytes, the manifest says %llu",
-               (unsigned long long)s->raw_bytes, (unsigned long long)r->m.raw_bytes);
+        buf_add_reason(why, "the data decompresses to %llu bytes, the manifest says %llu",
+                       (unsigned long long)s->raw_bytes, (unsigned long long)r->m.raw_bytes);
     if ((r->format == BACKUP_FMT_SQL && strcmp(r->m.db_kind, "postgresql") != 0) ||
         (r->format == BACKUP_FMT_SQLITE && strcmp(r->m.db_kind, "sqlite") != 0))
-        reason(why, "the manifest says '%s', the data is not", r->m.db_kind);
+        buf_add_reason(why, "the manifest says '%s', the data is not", r->m.db_kind);
 
 cleanup:
     free(mp);
 }
 
 /* ---- temporary files ---- */
-
-static char *dir_of(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s != NULL ? xstrndup(path, (size_t)(s - path) + (s == path)) : xstrdup(".");
-}
 
 /* Where a temporary file of this verification goes. */
 static char *tmp_dir_for(const struct backup_verify_opts *o, const char *path)
@@ -449,7 +423,7 @@ static char *tmp_dir_for(const struct backup_verify_opts *o, const char *path)
 
     if (o->tmp_dir != NULL)
         return xstrdup(o->tmp_dir);
-    d = dir_of(path);
+    d = path_dir(path);
     if (access(d, W_OK) == 0)
         return d;
     free(d);
@@ -484,12 +458,13 @@ static void compare_counts(const struct backup_manifest *m, char **tables, const
             j++;
         if (j == n) {
             if (bad++ < 3)
-                reason(why, "table '%s' of the manifest is missing after the restore",
-                       m->tables[i]);
+                buf_add_reason(why, "table '%s' of the manifest is missing after the restore",
+                               m->tables[i]);
         } else if (rows[j] != m->rows[i]) {
             if (bad++ < 3)
-                reason(why, "table '%s' has %lld rows after the restore, the manifest says %lld",
-                       m->tables[i], (long long)rows[j], (long long)m->rows[i]);
+                buf_add_reason(why,
+                               "table '%s' has %lld rows after the restore, the manifest says %lld",
+                               m->tables[i], (long long)rows[j], (long long)m->rows[i]);
         }
     }
     for (int j = 0; j < n; j++) {
@@ -497,10 +472,10 @@ static void compare_counts(const struct backup_manifest *m, char **tables, const
         while (i < m->ntables && strcmp(tables[j], m->tables[i]) != 0)
             i++;
         if (i == m->ntables && bad++ < 3)
-            reason(why, "table '%s' is not in the manifest", tables[j]);
+            buf_add_reason(why, "table '%s' is not in the manifest", tables[j]);
     }
     if (bad > 3)
-        reason(why, "%d row-count differences in all", bad);
+        buf_add_reason(why, "%d row-count differences in all", bad);
 }
 
 /*
@@ -618,7 +593,7 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
         if (rc < 0) {
             if (e->code == ERR_BACKUP || e->code == ERR_VERIFY) {
                 /* The dump itself failed to load: the backup is at fault. */
-                reason(why, "the dump does not restore: %s", e->msg);
+                buf_add_reason(why, "the dump does not restore: %s", e->msg);
                 rc = 0;
             }
             goto cleanup;
@@ -751,11 +726,11 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
      */
     if (name_sqlite) {
         if (enc && o->db != NULL && o->db->kind == URL_SQLITE && o->db->path != NULL)
-            tdir = dir_of(o->db->path); /* plaintext only beside the live database */
+            tdir = path_dir(o->db->path); /* plaintext only beside the live database */
         else
             tdir = tmp_dir_for(o, path);
         {
-            char *b = xasprintf("%s.verify", base_name(path));
+            char *b = xasprintf("%s.verify", path_base(path));
             copy = backup_tmp_path(tdir, b);
             free(b);
         }
@@ -782,7 +757,7 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
         err_clear(&ae);
         if (backup_age_finish(a, &ae) < 0) {
             /* Its message says why (a wrong identity, a damaged file); gzip's would be noise. */
-            reason(&why, "%s", ae.msg);
+            buf_add_reason(&why, "%s", ae.msg);
             goto verdict;
         }
         r->decrypted = true;
@@ -796,7 +771,7 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
 
     /* The gzip stream, then the content. */
     if (!sc.gzip_ok)
-        reason(&why, "%s", sc.gzip_error);
+        buf_add_reason(&why, "%s", sc.gzip_error);
     if (c.head_len >= 16 && memcmp(c.head, sqlite_header, 16) == 0)
         r->format = BACKUP_FMT_SQLITE;
     else if (c.head_len > 0 && c.head[0] == '-')
@@ -804,20 +779,22 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
     if (sc.gzip_ok) {
         if (r->format == BACKUP_FMT_SQL) {
             if (name_sqlite)
-                reason(&why, "named as a SQLite backup but holds no SQLite database");
+                buf_add_reason(&why, "named as a SQLite backup but holds no SQLite database");
             else if (!mem_has(c.head, c.head_len, dump_header))
-                reason(&why, "not a PostgreSQL dump: its header '-- PostgreSQL database dump' "
-                             "is missing");
+                buf_add_reason(&why,
+                               "not a PostgreSQL dump: its header '-- PostgreSQL database dump' "
+                               "is missing");
             else if (!mem_has(c.tail, c.tail_len, dump_closing))
-                reason(&why, "incomplete dump: its closing line '-- PostgreSQL database dump "
-                             "complete' is missing");
+                buf_add_reason(&why,
+                               "incomplete dump: its closing line '-- PostgreSQL database dump "
+                               "complete' is missing");
         } else if (!name_sqlite) {
-            reason(&why, "a SQLite database named as a PostgreSQL dump");
+            buf_add_reason(&why, "a SQLite database named as a PostgreSQL dump");
         } else {
             struct err ie;
             err_clear(&ie);
             if (db_sqlite_check(copy, &ie) < 0)
-                reason(&why, "%s", ie.msg);
+                buf_add_reason(&why, "%s", ie.msg);
         }
     }
     if (!enc) {
@@ -826,8 +803,8 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
         if (!r->no_manifest)
             check_manifest(path, &sc, r, &why);
     } else if (sc.gzip_ok && r->has_manifest && r->m.raw_bytes != sc.raw_bytes) {
-        reason(&why, "the data decompresses to %llu bytes, the manifest says %llu",
-               (unsigned long long)sc.raw_bytes, (unsigned long long)r->m.raw_bytes);
+        buf_add_reason(&why, "the data decompresses to %llu bytes, the manifest says %llu",
+                       (unsigned long long)sc.raw_bytes, (unsigned long long)r->m.raw_bytes);
     }
 
     if (r->no_manifest)
@@ -839,7 +816,7 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
             memset(&st, 0, sizeof(st));
             err_clear(&de);
             if (db_sqlite_stats(copy, &st, &de) < 0)
-                reason(&why, "%s", de.msg);
+                buf_add_reason(&why, "%s", de.msg);
             else
                 compare_counts(&r->m, st.tables, st.rows, st.ntables, &why);
             if (r->no_manifest) { /* the counts, for backup adopt */

@@ -97,6 +97,24 @@ static int require_current(struct db *db)
     return 0;
 }
 
+/*
+ * Read a new password (prompt or stdin) into pw and check its length
+ * (min..MASTER_MAX_LEN; whose names it in the message): 0, or the exit status.
+ */
+static int read_new_password(const char *prompt, const char *whose, int min, char *pw, size_t len)
+{
+    int rc = read_password(prompt, pw, len);
+
+    if (rc != 0)
+        return rc;
+    if (strlen(pw) < (size_t)min || strlen(pw) > MASTER_MAX_LEN) {
+        fprintf(stderr, "citaplanner: error: %s must have %d to %d characters; nothing changed\n",
+                whose, min, MASTER_MAX_LEN);
+        return 2;
+    }
+    return 0;
+}
+
 static int master_password(struct cmd_ctx *ctx)
 {
     char pw[256];
@@ -107,17 +125,10 @@ static int master_password(struct cmd_ctx *ctx)
 
     err_clear(&e);
     memset(pw, 0, sizeof(pw));
-    rc = read_password("New master admin password: ", pw, sizeof(pw));
+    rc = read_new_password("New master admin password: ", "the master admin password",
+                           MASTER_MIN_LEN, pw, sizeof(pw));
     if (rc != 0)
         goto cleanup;
-    if (strlen(pw) < MASTER_MIN_LEN || strlen(pw) > MASTER_MAX_LEN) {
-        fprintf(stderr,
-                "citaplanner: error: the master admin password must have %d to %d characters; "
-                "nothing changed\n",
-                MASTER_MIN_LEN, MASTER_MAX_LEN);
-        rc = 2;
-        goto cleanup;
-    }
     rc = cmd_open_db(ctx, &db);
     if (rc == 0)
         rc = require_current(db);
@@ -152,17 +163,9 @@ static int user_password(struct cmd_ctx *ctx, const char *email)
     err_clear(&e);
     memset(pw, 0, sizeof(pw));
     memset(hash, 0, sizeof(hash));
-    rc = read_password("New password: ", pw, sizeof(pw));
+    rc = read_new_password("New password: ", "a staff password", USER_MIN_LEN, pw, sizeof(pw));
     if (rc != 0)
         goto cleanup;
-    if (strlen(pw) < USER_MIN_LEN || strlen(pw) > MASTER_MAX_LEN) {
-        fprintf(stderr,
-                "citaplanner: error: a staff password must have %d to %d characters; "
-                "nothing changed\n",
-                USER_MIN_LEN, MASTER_MAX_LEN);
-        rc = 2;
-        goto cleanup;
-    }
     rc = cmd_open_db(ctx, &db);
     if (rc == 0)
         rc = require_current(db);

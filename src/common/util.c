@@ -242,3 +242,28 @@ void hex_encode(const unsigned char *in, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+const char *path_base(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? s + 1 : path;
+}
+
+char *path_dir(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? xstrndup(path, (size_t)(s - path) + (s == path)) : xstrdup(".");
+}
+
+void buf_add_reason(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[1024];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (b->len > 0)
+        buf_adds(b, "; ");
+    buf_adds(b, msg);
+}

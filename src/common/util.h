@@ -48,6 +48,14 @@ bool str_eq(const char *a, const char *b);
 bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 
+/* The last component of path (borrowed from it): "a/b.gz" -> "b.gz". */
+const char *path_base(const char *path);
+/* Its directory ("a/b.gz" -> "a", "/b" -> "/", "b" -> "."); caller frees. */
+char *path_dir(const char *path);
+
+/* Add one item of a "; "-separated list of reasons to b. */
+void buf_add_reason(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* in[0..n) as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 
