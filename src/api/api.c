@@ -86,6 +86,11 @@ int api_server_new(struct api_app *app, struct http_server **out, struct err *e)
         .threads = worker_count(),
         .max_body = API_MAX_BODY,
         .read_timeout_s = 0, /* the server's default */
+        .request_timeout_s = app->cfg->http_request_timeout,
+        .idle_timeout_s = app->cfg->http_idle_timeout,
+        .max_conns = app->cfg->http_max_conns,
+        .max_per_client = app->cfg->http_max_conns_per_client,
+        .uncapped = &app->cfg->trusted_proxies_list,
         .worker_init = api_worker_init,
         .worker_free = api_worker_free,
         .handler_failed = handler_failed,

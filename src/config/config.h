@@ -70,6 +70,12 @@ struct config {
     char *backup_s3_credentials_file; /* AWS shared-credentials file; NULL = environment only */
     char *aws_profile;                /* its section, default "default" */
 
+    /* What one HTTP client may hold (http/guard.h). */
+    int http_request_timeout;   /* seconds for a whole request after its first byte */
+    int http_idle_timeout;      /* seconds a connection may sit with no request begun */
+    int http_max_conns;         /* client connections at once, past which 503 */
+    int http_max_conns_per_client; /* the same per client address; 0 = no cap */
+
     /* Proxies whose X-Forwarded-For / Forwarded is believed (issue 22). */
     char *trusted_proxies;
     struct netmask_list trusted_proxies_list;

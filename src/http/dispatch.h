@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "http/guard.h"
 #include "http/router.h"
 
 struct evhttp_request;
@@ -36,6 +37,7 @@ struct http_metrics {
     struct http_route_metrics *per_route;
     int threads;
     atomic_int busy; /* requests inside http_dispatch now */
+    struct http_guard_counts *guard; /* connections; may be NULL */
 };
 
 /* Make the counters for a route table (caller frees with http_metrics_free). */
@@ -53,8 +55,13 @@ struct http_dispatch {
     struct http_metrics *metrics; /* may be NULL: nothing counted */
 };
 
-/* Route ev, run its handler on this thread, make sure it is answered, log it. */
-void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d);
+/*
+ * Route ev, run its handler on this thread, make sure it is answered, log it.
+ * busy_retry_after > 0: the connection is past a cap (guard.h): unless the
+ * route is a probe (HTTP_ROUTE_QUIET) answer 503 with that Retry-After; the
+ * answer closes the connection.
+ */
+void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d, int busy_retry_after);
 
 /* Fill id with 16 random lowercase hex digits and a NUL. */
 void http_request_id(char id[17]);

@@ -35,6 +35,7 @@ struct http_req {
     const char *path;
     const char *client;
     bool head;
+    bool close; /* answer with "Connection: close" */
     bool replied;
     int status;
     size_t bytes;
@@ -227,7 +228,7 @@ static void send_reply(struct http_req *req, int status, const char *content_typ
         evhttp_add_header(headers, "Strict-Transport-Security", "max-age=31536000");
     if (content_type != NULL)
         evhttp_add_header(headers, "Content-Type", content_type);
-    if (req->d->closing)
+    if (req->d->closing || req->close)
         evhttp_add_header(headers, "Connection", "close");
     if (req->head && len > 0) {
         /* libevent 2.1 would send the body of a HEAD answer: keep only its length. */
@@ -680,6 +681,22 @@ void http_metrics_write(const struct http_req *req, struct buf *out)
              "# TYPE citaplanner_http_requests_in_flight gauge\n"
              "citaplanner_http_requests_in_flight %d\n",
              m->threads, atomic_load_explicit(&m->busy, memory_order_relaxed));
+    if (m->guard != NULL)
+        buf_addf(out,
+                 "# HELP citaplanner_http_connections Client connections open now.\n"
+                 "# TYPE citaplanner_http_connections gauge\n"
+                 "citaplanner_http_connections %d\n"
+                 "# HELP citaplanner_http_connections_refused_total Connections answered 503 "
+                 "past HTTP_MAX_CONNECTIONS or HTTP_MAX_CONNECTIONS_PER_CLIENT.\n"
+                 "# TYPE citaplanner_http_connections_refused_total counter\n"
+                 "citaplanner_http_connections_refused_total %llu\n"
+                 "# HELP citaplanner_http_connections_timed_out_total Connections closed by "
+                 "HTTP_REQUEST_TIMEOUT or HTTP_IDLE_TIMEOUT.\n"
+                 "# TYPE citaplanner_http_connections_timed_out_total counter\n"
+                 "citaplanner_http_connections_timed_out_total %llu\n",
+                 atomic_load(&m->guard->open),
+                 (unsigned long long)atomic_load(&m->guard->refused),
+                 (unsigned long long)atomic_load(&m->guard->timed_out));
 }
 
 static int hex_digit(char c)
@@ -764,7 +781,7 @@ static void run_handler(struct http_req *req)
         http_reply_internal(req, "the handler returned without answering");
 }
 
-void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d)
+void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d, int busy_retry_after)
 {
     struct http_req req;
     struct buf allow = BUF_INIT;
@@ -789,6 +806,7 @@ void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d)
     req.path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     evhttp_connection_get_peer(evhttp_request_get_connection(ev), &client, &port);
     req.client = client != NULL ? client : "-";
+    req.close = busy_retry_after > 0;
 
     if (req.path == NULL || req.path[0] != '/') {
         req.path = req.path == NULL || req.path[0] == '\0' ? "-" : req.path;
@@ -804,7 +822,16 @@ void http_dispatch(struct evhttp_request *ev, const struct http_dispatch *d)
         goto done;
     switch (http_router_find(d->routes, req.method, req.path, &req.route, &req.params, &allow)) {
     case HTTP_ROUTE_FOUND:
-        run_handler(&req);
+        if (busy_retry_after > 0 && !(req.route->flags & HTTP_ROUTE_QUIET)) {
+            char wait[16];
+            snprintf(wait, sizeof(wait), "%d", busy_retry_after);
+            http_set_header(&req, "Retry-After", wait);
+            http_reply_error(&req, 503, "server_busy", NULL,
+                             "too many connections are open; try again in %d seconds",
+                             busy_retry_after);
+        } else {
+            run_handler(&req);
+        }
         break;
     case HTTP_ROUTE_NOT_FOUND:
         http_reply_error(&req, 404, "not_found", NULL, "no resource at '%.200s'", req.path);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,8 +32,17 @@
 #define MAX_THREADS          64
 /* How long a worker sits out after accept() failed (out of descriptors). */
 #define ACCEPT_RETRY_MS 100
-/* How long a new connection may keep its worker from accepting another. */
-#define ACCEPT_HOLD_MS 50
+/*
+ * How long a new connection may keep its worker from accepting another
+ * (until its first byte arrives): short, since a flood of silent
+ * connections is accepted at one per ACCEPT_HOLD_MS per worker.
+ */
+#define ACCEPT_HOLD_MS 10
+#define DEFAULT_REQUEST_TIMEOUT 30
+#define DEFAULT_IDLE_TIMEOUT    60
+#define DEFAULT_MAX_CONNS       4096
+/* Descriptors kept for everything but client connections (database, files, children). */
+#define RESERVED_FDS 256
 /* After the grace period, how long workers get to notice the loop break. */
 #define BREAK_SLACK_MS 200
 
@@ -47,6 +57,7 @@ struct http_worker {
     struct event *accept_timer;        /* turns accepting back on */
     bool accept_held;                  /* not accepting until a request arrives */
     struct http_dispatch dispatch;
+    struct http_guard_worker *guard;
     bool stopping; /* worker thread only */
 
     /*
@@ -80,6 +91,7 @@ struct http_server {
     int nworkers;
     struct http_worker *workers;
     struct http_metrics *metrics; /* shared by the workers' dispatch */
+    struct http_guard *guard;     /* shared by the workers */
 
     pthread_mutex_t lock;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
@@ -160,16 +172,26 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
         w->accept_held = true;
         evtimer_add(w->accept_timer, &hold);
     }
+    if (w->guard != NULL) {
+        struct bufferevent *bev = http_guard_connection(w->guard);
+        if (bev != NULL)
+            return bev;
+    }
     return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 }
 
-/* A request arrived: listen again (effective once its handler returned). */
+/* A request began to arrive: listen again (effective once its handler returned). */
 static void accept_release(struct http_worker *w)
 {
     if (!w->accept_held)
         return;
     evtimer_del(w->accept_timer);
     on_accept_timer(-1, 0, w);
+}
+
+static void first_bytes(void *arg)
+{
+    accept_release(arg);
 }
 
 /*
@@ -226,8 +248,11 @@ static void maybe_finish(struct http_worker *w)
 static void on_complete(struct evhttp_request *ev, void *arg)
 {
     struct http_worker *w = arg;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
 
-    pending_remove(w, evhttp_request_get_connection(ev));
+    if (w->guard != NULL && evcon != NULL)
+        http_guard_request_ends(w->guard, evhttp_connection_get_bufferevent(evcon));
+    pending_remove(w, evcon);
     maybe_finish(w);
 }
 
@@ -244,12 +269,15 @@ static void on_request(struct evhttp_request *ev, void *arg)
 {
     struct http_worker *w = arg;
     struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+    int busy = 0;
 
     accept_release(w);
+    if (w->guard != NULL)
+        busy = http_guard_request_begins(w->guard, evhttp_connection_get_bufferevent(evcon));
     pending_add(w, evcon);
     evhttp_connection_set_closecb(evcon, on_conn_closed, w);
     evhttp_request_set_on_complete_cb(ev, on_complete, w);
-    http_dispatch(ev, &w->dispatch);
+    http_dispatch(ev, &w->dispatch, busy);
 }
 
 /* Runs on the worker's loop, sent there by http_server_shutdown(). */
@@ -308,6 +336,8 @@ static void *worker_main(void *arg)
     evhttp_free(w->http);
     w->http = NULL;
     w->bound = NULL;
+    http_guard_worker_free(w->guard);
+    w->guard = NULL;
     if (w->init_rc == 0 && srv->worker_free != NULL)
         srv->worker_free(w->data);
     w->data = NULL;
@@ -412,6 +442,40 @@ static int bound_port(int fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/*
+ * The descriptor limit raised to its hard limit (a connection is a
+ * descriptor), and the connection cap kept RESERVED_FDS below it.
+ */
+static int guard_setup(const struct http_server_opts *opts, struct http_server *srv, struct err *e)
+{
+    struct http_guard_opts g = {
+        .request_timeout_s = opts->request_timeout_s > 0 ? opts->request_timeout_s
+                                                         : DEFAULT_REQUEST_TIMEOUT,
+        .idle_timeout_s = opts->idle_timeout_s > 0 ? opts->idle_timeout_s : DEFAULT_IDLE_TIMEOUT,
+        .max_conns = opts->max_conns > 0 ? opts->max_conns : DEFAULT_MAX_CONNS,
+        .max_per_client = opts->max_per_client > 0 ? opts->max_per_client : 0,
+        .uncapped = opts->uncapped,
+    };
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+            if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+                rl.rlim_cur = rl.rlim_max;
+        }
+        if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)g.max_conns + RESERVED_FDS > rl.rlim_cur) {
+            int fit = rl.rlim_cur > 2 * RESERVED_FDS ? (int)(rl.rlim_cur - RESERVED_FDS)
+                                                     : (int)(rl.rlim_cur / 2);
+            log_warn("the descriptor limit (%llu) allows %d client connections, not %d: "
+                     "raise it (ulimit -n, LimitNOFILE=, --ulimit nofile=) for more",
+                     (unsigned long long)rl.rlim_cur, fit, g.max_conns);
+            g.max_conns = fit;
+        }
+    }
+    return http_guard_new(&g, &srv->guard, e);
+}
+
 int http_server_new(const struct http_server_opts *opts, struct http_server **out, struct err *e)
 {
     struct http_server *srv = NULL;
@@ -466,6 +530,12 @@ int http_server_new(const struct http_server_opts *opts, struct http_server **ou
     pthread_cond_init(&srv->cond, &cattr);
     pthread_condattr_destroy(&cattr);
     atomic_init(&srv->stopping, false);
+    rc = guard_setup(opts, srv, e);
+    if (rc < 0) {
+        http_server_free(srv);
+        goto cleanup;
+    }
+    srv->metrics->guard = http_guard_counts(srv->guard);
     *out = srv;
 
 cleanup:
@@ -507,6 +577,11 @@ static int worker_setup(struct http_server *srv, struct http_worker *w, struct e
     evhttp_set_default_content_type(w->http, NULL);
     evhttp_set_gencb(w->http, on_request, w);
     evhttp_set_bevcb(w->http, on_new_connection, w);
+    w->guard = http_guard_worker_new(srv->guard, w->base, first_bytes, w);
+    if (w->guard == NULL) {
+        rc = err_set(e, ERR_INTERNAL, "cannot watch the connections of http worker %d", w->index);
+        goto cleanup;
+    }
 
     /* Not LEV_OPT_CLOSE_ON_FREE: the socket is shared and closed once, by the server. */
     lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0, srv->fd);
@@ -668,6 +743,7 @@ void http_server_free(struct http_server *srv)
         /* Left by a worker whose thread never ran. */
         if (w->http != NULL)
             evhttp_free(w->http);
+        http_guard_worker_free(w->guard);
         if (w->accept_timer != NULL)
             event_free(w->accept_timer);
         if (w->base != NULL)
@@ -680,6 +756,7 @@ void http_server_free(struct http_server *srv)
     pthread_mutex_destroy(&srv->lock);
     free(srv->workers);
     http_metrics_free(srv->metrics);
+    http_guard_free(srv->guard);
     free(srv->display);
     free(srv);
 }

@@ -18,7 +18,9 @@
  * the SPEC §8 error; beyond that libevent refuses it before reading it, with
  * its own HTML 413 page, and closes the connection (libevent 2.1 has no hook
  * to shape that answer, and reading any size first would let one client
- * make the server hold any amount of memory).  read_timeout_s without
+ * make the server hold any amount of memory).  What one client may hold
+ * (connections, time for a request, idle time) is guard.h's; the
+ * descriptor limit is raised to its hard limit at start.  read_timeout_s without
  * progress on a connection (reading a request, writing an answer or waiting
  * idle between two requests) closes it.  libevent also answers requests it
  * cannot parse with its own 400 page, and methods other than GET HEAD POST
@@ -42,6 +44,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/netmask.h"
 #include "http/request.h"
 #include "http/router.h"
 
@@ -53,6 +56,12 @@ struct http_server_opts {
     int threads;        /* worker threads; <= 0: one per CPU, at least 2 */
     size_t max_body;    /* request body limit in bytes; 0 = 1 MiB */
     int read_timeout_s; /* seconds without progress before a connection is closed; 0 = 30 */
+    /* What a client may hold (guard.h).  0 = 30 s, 60 s, 4096, no cap. */
+    int request_timeout_s; /* a request whole within this after its first byte */
+    int idle_timeout_s;    /* a connection with no request begun is closed after this */
+    int max_conns;         /* client connections open at once, past which 503 */
+    int max_per_client;    /* the same per client address */
+    const struct netmask_list *uncapped; /* counted in total only (trusted proxies); may be NULL */
 
     /*
      * Called on each worker thread before it serves, to make its
