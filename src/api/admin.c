@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "backup/backup.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "ops/backups.h"
@@ -225,8 +226,7 @@ static int job_start(struct http_req *req, struct job *j, void *(*fn)(void *))
         job_free(j);
         return http_reply_internal(req, "no random bytes for a job id");
     }
-    for (int i = 0; i < 8; i++)
-        snprintf(j->id + 2 * i, 3, "%02x", raw[i]);
+    hex_encode(raw, sizeof(raw), j->id);
     j->created = time(NULL);
     j->status = JOB_RUNNING;
 

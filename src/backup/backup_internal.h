@@ -52,18 +52,7 @@ extern const char *const backup_subdirs[];
  */
 void backup_log_summary(const char *dir);
 
-/* ---- running a child program (spawn.c) ---- */
-
-/*
- * Start path with argv and envp (posix_spawnp when path has no '/'): its
- * stdin, stdout and stderr are in_fd, out_fd and err_fd (-1: /dev/null),
- * with no signal blocked and SIGPIPE, SIGTERM, SIGINT and SIGHUP at their
- * default action; own_group puts it in a process group of its own.  The
- * fds stay the caller's to close.  *pid is set (-1 on failure); the error
- * is -ERR_BACKUP "cannot run 'PATH'HINT: why" (hint may be NULL).
- */
-int backup_spawn(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd,
-                 int err_fd, bool own_group, const char *hint, pid_t *pid, struct err *e);
+/* (running a child program: common/proc.h) */
 
 /* ---- the streaming writer (stream.c) ---- */
 

@@ -1,70 +1,43 @@
 /*
  * pgtools — choosing pg_dump/psql by version (see pgtools.h).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "backup/backup_internal.h"
 #include "backup/pgtools.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
 
 #define MAX_CANDIDATES 32
+/* A tool that does not answer --version by then is passed over. */
+#define TOOL_VERSION_TIMEOUT_S 30
 
 /* `path --version`: 0 and its first line and major version, or -1 (missing, failed, unreadable). */
 static int tool_version(const char *path, char **text, int *major)
 {
     char *argv[] = {(char *)path, "--version", NULL};
-    const char *path_env = getenv("PATH");
-    char *pe = xasprintf("PATH=%s", path_env != NULL ? path_env : "/usr/bin:/bin");
-    char *envp[] = {pe, "LC_ALL=C", NULL};
-    char buf[512];
-    size_t len = 0;
-    pid_t pid = -1;
-    int po[2] = {-1, -1}, status = 0, rc = -1;
-    struct err e = {0};
+    struct proc_env ev;
+    struct proc_output out;
+    int status = 0, rc = -1;
 
     *text = NULL;
-    if (pipe2(po, O_CLOEXEC) < 0)
+    proc_env_init(&ev, NULL);
+    proc_env_set(&ev, "PATH", getenv("PATH") != NULL ? getenv("PATH") : "/usr/bin:/bin");
+    proc_env_set(&ev, "LC_ALL", "C");
+    if (proc_run_output(path, argv, ev.v, TOOL_VERSION_TIMEOUT_S, &out, &status) < 0 ||
+        !proc_status_ok(status))
         goto out;
-    if (backup_spawn(path, argv, envp, -1, po[1], -1, false, NULL, &pid, &e) < 0)
+    out.buf[strcspn(out.buf, "\r\n")] = '\0';
+    if (backup_pg_dump_parse_version(out.buf, major) < 0)
         goto out;
-    close(po[1]);
-    po[1] = -1;
-    for (;;) {
-        ssize_t n = read(po[0], buf + len, sizeof(buf) - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (len == sizeof(buf) - 1)
-            break;
-    }
-    buf[len] = '\0';
-    close(po[0]);
-    po[0] = -1;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        goto out;
-    buf[strcspn(buf, "\r\n")] = '\0';
-    if (backup_pg_dump_parse_version(buf, major) < 0)
-        goto out;
-    *text = xstrdup(buf);
+    *text = xstrdup(out.buf);
     rc = 0;
 out:
-    if (po[0] >= 0)
-        close(po[0]);
-    if (po[1] >= 0)
-        close(po[1]);
-    free(pe);
+    proc_env_release(&ev);
     return rc;
 }
 

@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -515,7 +515,7 @@ struct s3_io {
     const char *content_type;
     char etag[128];  /* the ETag response header, quotes kept */
     int down_fd;     /* GET into a file: -1 otherwise */
-    EVP_MD_CTX *sha; /* GET: hash of the body, may be NULL */
+    struct hash_sha256 *sha; /* GET: hash of the body, may be NULL */
     uint64_t down_bytes;
     struct buf body; /* other responses */
     bool body_full;
@@ -552,7 +552,7 @@ static size_t s3_write_cb(char *p, size_t size, size_t n, void *arg)
             return 0;
         }
         if (io->sha != NULL)
-            EVP_DigestUpdate(io->sha, p, len);
+            hash_sha256_update(io->sha, p, len);
         io->down_bytes += len;
         return len;
     }
@@ -681,19 +681,6 @@ static void s3_io_init(struct s3_io *io)
     buf_init(&io->body);
 }
 
-/* Hex SHA-256 of n bytes at p, into sha (65 bytes). */
-static int sha256_hex(const void *p, size_t n, char sha[65], struct err *e)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-
-    if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return err_set(e, ERR_INTERNAL, "cannot compute SHA-256");
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(sha + 2 * i, 3, "%02x", md[i]);
-    return 0;
-}
-
 /* The text between <tag> and </tag> in body, or NULL.  Caller frees. */
 static char *xml_text(const char *body, const char *tag)
 {
@@ -756,9 +743,7 @@ static int s3_put_multipart(const struct s3 *s, const char *key, FILE *f, uint64
                          ferror(f) ? strerror(errno) : "the file shrank");
             break;
         }
-        rc = sha256_hex(part, got, sha, e);
-        if (rc < 0)
-            break;
+        hash_sha256_hex(part, got, sha);
         nparts++;
         free(req);
         req = xasprintf("%s?partNumber=%d&uploadId=%s", path, nparts, id_esc);
@@ -777,9 +762,7 @@ static int s3_put_multipart(const struct s3 *s, const char *key, FILE *f, uint64
     if (rc < 0)
         goto cleanup;
     buf_adds(&xml, "</CompleteMultipartUpload>");
-    rc = sha256_hex(buf_str(&xml), xml.len, sha, e);
-    if (rc < 0)
-        goto cleanup;
+    hash_sha256_hex(buf_str(&xml), xml.len, sha);
     free(req);
     req = xasprintf("%s?uploadId=%s", path, id_esc);
     s3_io_init(&io);
@@ -867,18 +850,12 @@ static int s3_get(const struct s3 *s, const char *key, int fd, char sha[65], uin
                   struct err *e)
 {
     struct s3_io io;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
     char *path = xasprintf("/%s/%s", s->bucket, key);
     int null_fd = -1;
     int rc;
 
     s3_io_init(&io);
-    io.sha = EVP_MD_CTX_new();
-    if (io.sha == NULL || EVP_DigestInit_ex(io.sha, EVP_sha256(), NULL) != 1) {
-        rc = err_set(e, ERR_INTERNAL, "cannot start SHA-256");
-        goto cleanup;
-    }
+    io.sha = hash_sha256_new();
     if (fd < 0)
         fd = null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     io.down_fd = fd;
@@ -889,16 +866,14 @@ static int s3_get(const struct s3 *s, const char *key, int fd, char sha[65], uin
         rc = err_set(e, ERR_BACKUP, "cannot write the download of '%s'", key);
         goto cleanup;
     }
-    EVP_DigestFinal_ex(io.sha, md, &mdlen);
-    for (unsigned i = 0; i < mdlen && i < 32; i++)
-        snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    hash_sha256_final_hex(io.sha, sha);
     if (bytes != NULL)
         *bytes = io.down_bytes;
 
 cleanup:
     if (null_fd >= 0)
         close(null_fd);
-    EVP_MD_CTX_free(io.sha);
+    hash_sha256_free(io.sha);
     buf_release(&io.body);
     free(path);
     return rc;

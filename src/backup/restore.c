@@ -23,17 +23,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
 #include "backup/dumphead.h"
 #include "backup/pgtools.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
 
-#define STDERR_MAX 2048
 
 const char *const backup_restore_counted[3] = {"users", "appointments", "clients"};
 
@@ -44,33 +43,15 @@ struct feed {
     pid_t pid;
     int in_fd;  /* our end of psql's stdin */
     int err_fd; /* psql's stderr */
-    char errbuf[STDERR_MAX + 1];
-    size_t errlen;
+    struct proc_output err;
     bool broken;           /* psql stopped reading */
     struct dumphead *head; /* a newer pg_dump's unknown settings left out */
 };
 
 static void drain_stderr(struct feed *fd)
 {
-    char tmp[4096];
-
-    while (fd->err_fd >= 0) {
-        ssize_t n = read(fd->err_fd, tmp, sizeof(tmp));
-        if (n > 0) {
-            size_t keep = (size_t)n;
-            if (keep > STDERR_MAX - fd->errlen)
-                keep = STDERR_MAX - fd->errlen;
-            memcpy(fd->errbuf + fd->errlen, tmp, keep);
-            fd->errlen += keep;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        close(fd->err_fd);
-        fd->err_fd = -1;
-    }
+    while (proc_output_read(&fd->err_fd, &fd->err) > 0)
+        ;
 }
 
 /* Write all of p to psql, reading its stderr meanwhile (it must never block on it). */
@@ -136,7 +117,7 @@ static int spawn_psql(struct feed *fd, const char *path, char *const envp[], str
      * Its own process group: a ^C on the terminal reaches us (we stop
      * feeding it and kill it) rather than psql, which would end its input.
      */
-    rc = backup_spawn(path, argv, envp, sv[1], -1, pe[1], true, NULL, &fd->pid, e);
+    rc = proc_spawn(path, argv, envp, sv[1], -1, pe[1], true, ERR_BACKUP, NULL, &fd->pid, e);
     if (rc < 0)
         goto cleanup;
     fd->in_fd = sv[0];
@@ -152,18 +133,6 @@ cleanup:
             close(pe[i]);
     }
     return rc;
-}
-
-/* psql's stderr on one line, for a message. */
-static void one_line(const char *s, char *out, size_t n)
-{
-    size_t j = 0;
-
-    for (size_t i = 0; s[i] != '\0' && j + 1 < n; i++)
-        out[j++] = (s[i] == '\n' || s[i] == '\r') ? ' ' : s[i];
-    while (j > 0 && out[j - 1] == ' ')
-        j--;
-    out[j] = '\0';
 }
 
 int backup_psql_feed_file(const struct backup_psql_feed *f, const char *path, struct err *e)
@@ -230,26 +199,19 @@ cleanup:
             close(fd.in_fd);
             fd.in_fd = -1;
         }
-        while (fd.err_fd >= 0) {
-            struct pollfd pf = {fd.err_fd, POLLIN, 0};
-            if (poll(&pf, 1, 1000) < 0 && errno != EINTR)
-                break;
-            drain_stderr(&fd);
-        }
-        while (waitpid(fd.pid, &status, 0) < 0 && errno == EINTR)
-            ;
-        fd.errbuf[fd.errlen] = '\0';
-        if (!abort_psql && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-            char msg[STDERR_MAX + 1];
-            one_line(fd.errbuf, msg, sizeof(msg));
+        proc_output_drain(&fd.err_fd, &fd.err);
+        proc_wait(fd.pid, &status);
+        if (!abort_psql && !proc_status_ok(status)) {
+            char msg[PROC_OUTPUT_MAX + 1];
+            proc_one_line(fd.err.buf, msg, sizeof(msg));
             rc = err_set(e, ERR_BACKUP, "psql failed (%s %d): %s",
                          WIFEXITED(status) ? "exit status" : "signal",
                          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
                          msg[0] ? msg : "no message");
         } else if (abort_psql && fd.broken) {
             /* psql stopped first: its error is the cause. */
-            char msg[STDERR_MAX + 1];
-            one_line(fd.errbuf, msg, sizeof(msg));
+            char msg[PROC_OUTPUT_MAX + 1];
+            proc_one_line(fd.err.buf, msg, sizeof(msg));
             rc = err_set(e, ERR_BACKUP, "psql failed: %s", msg[0] ? msg : "no message");
         }
     }

@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <libdeflate.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include <zlib.h>
 
 #include "backup/backup_internal.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "db/db_backup.h"
@@ -54,7 +54,7 @@ struct reader {
     size_t cap, pos, len; /* in[pos, len) not yet decoded */
     uint64_t base;        /* file offset of in[0] */
     bool eof;
-    EVP_MD_CTX *sha;
+    struct hash_sha256 *sha;
     struct backup_scan *s;
     volatile int *cancel;
     void (*tick)(void *arg, const struct backup_scan *s);
@@ -101,7 +101,7 @@ static int reader_fill(struct reader *rd, struct err *e)
             rd->eof = true;
             break;
         }
-        EVP_DigestUpdate(rd->sha, rd->in + rd->len, (size_t)n);
+        hash_sha256_update(rd->sha, rd->in + rd->len, (size_t)n);
         rd->len += (size_t)n;
         rd->s->gz_bytes += (uint64_t)n;
     }
@@ -193,8 +193,6 @@ int backup_scan_file(const char *path, backup_scan_sink sink, void *sink_arg, vo
     struct libdeflate_decompressor *d = NULL;
     unsigned char *obuf = NULL;
     size_t ocap = OUT_START;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
@@ -211,10 +209,10 @@ int backup_scan_file(const char *path, backup_scan_sink sink, void *sink_arg, vo
         goto cleanup;
     }
     posix_fadvise(rd.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    rd.sha = EVP_MD_CTX_new();
+    rd.sha = hash_sha256_new();
     d = libdeflate_alloc_decompressor();
-    if (rd.sha == NULL || EVP_DigestInit_ex(rd.sha, EVP_sha256(), NULL) != 1 || d == NULL) {
-        rc = err_set(e, ERR_INTERNAL, "cannot start SHA-256 or the gzip decoder");
+    if (d == NULL) {
+        rc = err_set(e, ERR_INTERNAL, "cannot start the gzip decoder");
         goto cleanup;
     }
     rd.cap = IN_START;
@@ -288,17 +286,12 @@ int backup_scan_file(const char *path, backup_scan_sink sink, void *sink_arg, vo
         if (rc < 0)
             goto cleanup;
     }
-    if (EVP_DigestFinal_ex(rd.sha, md, &mdlen) != 1) {
-        rc = err_set(e, ERR_INTERNAL, "cannot finish SHA-256");
-        goto cleanup;
-    }
-    for (unsigned i = 0; i < mdlen && i < 32; i++)
-        snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+    hash_sha256_final_hex(rd.sha, out->sha256);
 
 cleanup:
     if (rd.fd >= 0)
         close(rd.fd);
-    EVP_MD_CTX_free(rd.sha);
+    hash_sha256_free(rd.sha);
     libdeflate_free_decompressor(d);
     free(rd.in);
     free(obuf);

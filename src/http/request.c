@@ -18,6 +18,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/netmask.h"
 #include "common/util.h"
@@ -42,7 +43,6 @@ struct http_req {
 
 void http_request_id(char id[17])
 {
-    static const char hex[] = "0123456789abcdef";
     static __thread uint64_t fallback;
     unsigned char raw[8];
 
@@ -54,11 +54,7 @@ void http_request_id(char id[17])
         fallback = fallback * 6364136223846793005u + (uint64_t)ts.tv_nsec + 1442695040888963407u;
         memcpy(raw, &fallback, sizeof(raw));
     }
-    for (int i = 0; i < 8; i++) {
-        id[2 * i] = hex[raw[i] >> 4];
-        id[2 * i + 1] = hex[raw[i] & 0xf];
-    }
-    id[16] = '\0';
+    hex_encode(raw, sizeof(raw), id);
 }
 
 const char *http_req_method(const struct http_req *req)
