@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/util.h"
@@ -289,49 +290,18 @@ void backup_alert(const struct config *cfg, const char *event, const struct err 
 
 /* ---- state files ---- */
 
-/* Write o as dir/name through a temporary file and a rename; errors at debug. */
+/* Write o as dir/name atomically (common/file.h); errors at debug. */
 static void state_write(const char *dir, const char *name, json_t *o)
 {
     char *path = xasprintf("%s/%s", dir, name);
-    char *tmp = xasprintf("%s/.%s.tmp.%ld", dir, name, (long)getpid());
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    int fd = -1;
-    bool ok = false;
+    char *line = text != NULL ? xasprintf("%s\n", text) : NULL;
+    struct err e = {0};
 
-    if (text == NULL)
-        goto cleanup;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        goto cleanup;
-    {
-        size_t len = strlen(text), off = 0;
-        while (off < len) {
-            ssize_t w = write(fd, text + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                goto cleanup;
-            off += (size_t)w;
-        }
-    }
-    if (write(fd, "\n", 1) != 1 || fsync(fd) != 0)
-        goto cleanup;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto cleanup;
-    }
-    fd = -1;
-    ok = rename(tmp, path) == 0;
-
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (!ok) {
-        log_debug("cannot record '%s': %s", path, strerror(errno));
-        unlink(tmp);
-    }
+    if (line == NULL || file_write_atomic(path, line, strlen(line), 0600, ERR_IO, &e) < 0)
+        log_debug("cannot record '%s': %s", path, line == NULL ? "cannot render it" : e.msg);
+    free(line);
     free(text);
-    free(tmp);
     free(path);
 }
 

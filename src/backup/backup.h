@@ -709,13 +709,6 @@ int backup_schema_refuse(const char *file, enum backup_schema schema, const char
  */
 bool backup_entry_good(const struct backup_entry *it);
 
-/*
- * Play the plain dump path (.sql.gz) into the database u through psql, in
- * one transaction (committed only when the whole file decoded).  The
- * private passfile goes under priv_dir.  Errors as backup_psql_feed_file.
- */
-int backup_load_dump(const struct url *u, const char *path, const char *priv_dir, struct err *e);
-
 int backup_adopt_write(const char *path, const struct backup_verify_result *r,
                        const struct backup_schema_scan *schema, struct err *e);
 

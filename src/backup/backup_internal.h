@@ -114,12 +114,6 @@ void backup_stream_counts(const struct backup_stream *s, uint64_t *raw, uint64_t
 
 /* ---- PostgreSQL (pgdump.c) ---- */
 
-/* Parse "pg_dump (PostgreSQL) 15.20 (Debian …)" into its major version (15; 9 for 9.6). */
-int backup_pg_dump_parse_version(const char *text, int *major);
-
-/* A passfile line "*:*:*:*:PASSWORD\n" with ':' and '\' escaped.  Caller frees (zero first). */
-char *backup_pgpass_line(const char *password);
-
 /*
  * Dump the database of u into s: a snapshot session (REPEATABLE READ,
  * pg_export_snapshot()) reads st's row counts and schema version, and
@@ -161,103 +155,5 @@ struct backup_manifest_in {
 
 /* The manifest's JSON text (ends with a newline).  Caller frees. */
 char *backup_manifest_render(const struct backup_manifest_in *in);
-
-/* ---- running psql (pgdump.c; used by verify.c and restore.c) ---- */
-
-/* The password to hand a libpq tool: the URL's, or its "password" parameter; NULL if none. */
-const char *backup_pg_password(const struct url *u);
-
-/*
- * The environment for a libpq tool connecting to u: the whitelisted part of
- * ours, PGHOST/PGPORT/PGUSER/PGDATABASE and the URL's parameters, and
- * PGPASSFILE=passfile when not NULL (never the password itself).  NULL-
- * terminated; caller frees with backup_pg_env_free.
- */
-char **backup_pg_env_new(const struct url *u, const char *passfile);
-void backup_pg_env_free(char **env);
-
-/*
- * A private passfile for password in a new directory under priv_dir
- * (".pgpass.tmp.<pid>", 0700, removed by the next cleanup after a crash).
- * *dir and *file: release both with backup_pg_passfile_remove.
- */
-int backup_pg_passfile_new(const char *priv_dir, const char *password, char **dir, char **file,
-                           struct err *e);
-void backup_pg_passfile_remove(char *dir, char *file);
-
-/* ---- reading a backup (verify.c; used by restore.c) ---- */
-
-/*
- * Receives the decompressed bytes of a backup in order.  Returns 0, or a
- * negative code (with e set) to stop the scan.
- */
-typedef int (*backup_scan_sink)(void *arg, const void *p, size_t n, struct err *e);
-
-struct backup_scan {
-    uint64_t gz_bytes;  /* bytes read (all of the file, even after a decoding error) */
-    uint64_t raw_bytes; /* decompressed bytes handed to the sink */
-    int members;
-    char sha256[65];      /* of every byte of the file */
-    bool gzip_ok;         /* the whole file is valid gzip, members back to back */
-    char gzip_error[256]; /* why not, when !gzip_ok */
-};
-
-/*
- * Read path once: SHA-256 over every byte, gzip decoding of the same bytes
- * (libdeflate for members of a bounded size, zlib streaming otherwise;
- * CRC-32 and length of each member checked), the output to sink (may be
- * NULL).  A decoding error does not stop the hashing: the rest of the file
- * is still read, so that the hash is complete; the sink is not called
- * again.  Returns 0 when the file was read to its end (gzip_ok tells whether
- * it decoded), or a negative code: the file unreadable (-ERR_VERIFY), the
- * sink's error, or cancellation (-ERR_VERIFY "cancelled").  progress/tick
- * may be NULL; it is called with the counters a few times a second.
- */
-int backup_scan_file(const char *path, backup_scan_sink sink, void *sink_arg, volatile int *cancel,
-                     void (*tick)(void *arg, const struct backup_scan *s), void *tick_arg,
-                     struct backup_scan *out, struct err *e);
-
-/*
- * A backup_scan_file tick that reports a step's progress to an opts'
- * progress callback (which may be NULL: then nothing is reported).  Pass
- * backup_progress_tick with a struct backup_tick as tick_arg.
- */
-struct backup_tick {
-    void (*progress)(void *arg, const struct backup_progress *p);
-    void *progress_arg;
-    const char *step; /* "verify", "deep", "restore" */
-    double t0;        /* time_mono() when the step began */
-};
-void backup_progress_tick(void *arg, const struct backup_scan *s);
-
-/* ---- feeding a dump to psql (restore.c; used by verify.c's --deep) ---- */
-
-struct backup_psql_feed {
-    const struct url *url; /* the database psql connects to */
-    int server_major;      /* which psql (pgtool_find) */
-    const char *priv_dir;  /* where the private passfile directory goes */
-    const char *prologue;  /* SQL sent before the dump; may be NULL */
-    /*
-     * SQL sent after the dump (restore: "COMMIT"), only when the whole file
-     * decoded and hashed to expect_sha256; may be NULL.
-     */
-    const char *epilogue;
-    const char *expect_sha256; /* may be NULL: not compared */
-    volatile int *cancel;
-    void (*tick)(void *arg, const struct backup_scan *s); /* may be NULL */
-    void *tick_arg;
-};
-
-/*
- * Run psql -X -q -v ON_ERROR_STOP=1 on f->url (connection through PG*
- * variables and a private passfile, never argv), and feed it the prologue,
- * the dump decompressed from path as it is read (never written out), and
- * the epilogue.  When the file does not decode, does not hash to
- * expect_sha256, or cancel is set, psql is killed before it gets the
- * epilogue (an open transaction is then rolled back by the server).
- * Errors: -ERR_VERIFY (the file; nothing after the damage was sent),
- * -ERR_BACKUP (psql failed: its first error lines), -ERR_INTERNAL.
- */
-int backup_psql_feed_file(const struct backup_psql_feed *f, const char *path, struct err *e);
 
 #endif

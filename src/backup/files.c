@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -47,15 +48,7 @@ int backup_write_all(int fd, const void *p, size_t n, const char *what, struct e
 
 int backup_fsync_dir(const char *dir, struct err *e)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-
-    if (fd < 0)
-        return err_set(e, ERR_BACKUP, "cannot open directory '%s': %s", dir, strerror(errno));
-    if (fsync(fd) != 0)
-        rc = io_error(e, errno, "cannot fsync directory '%s'", dir);
-    close(fd);
-    return rc;
+    return file_fsync_dir(dir, ERR_BACKUP, e);
 }
 
 char *backup_tmp_path(const char *dir, const char *base)

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -94,8 +95,7 @@ cleanup:
 static int record_location(const char *data_path, const char *kind, const char *dst, struct err *e)
 {
     char *mp = xasprintf("%s.json", data_path);
-    char *dir = NULL, *tmp = NULL, *text = NULL;
-    const char *slash = strrchr(mp, '/');
+    char *text = NULL;
     json_t *root = json_load_file(mp, 0, NULL);
     json_t *loc;
     char when[32];
@@ -120,28 +120,17 @@ static int record_location(const char *data_path, const char *kind, const char *
         rc = err_set(e, ERR_INTERNAL, "cannot render the manifest '%s'", mp);
         goto cleanup;
     }
-    dir = slash != NULL ? xstrndup(mp, (size_t)(slash - mp)) : xstrdup(".");
-    tmp = backup_tmp_path(dir, slash != NULL ? slash + 1 : mp);
     {
-        /* Replaced whole (temporary file, rename): a crash leaves the old manifest. */
+        /* Replaced whole: a crash leaves the old manifest. */
         struct buf b = BUF_INIT;
         buf_addf(&b, "%s\n", text);
-        rc = backup_write_new_file(tmp, buf_str(&b), b.len, e);
+        rc = file_write_atomic(mp, buf_str(&b), b.len, 0600, ERR_BACKUP, e);
         buf_release(&b);
-    }
-    if (rc < 0)
-        goto cleanup;
-    if (rename(tmp, mp) != 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot rename '%s' to '%s': %s", tmp, mp, strerror(errno));
-        unlink(tmp);
-        goto cleanup;
     }
 
 cleanup:
     json_decref(root);
     free(text);
-    free(tmp);
-    free(dir);
     free(mp);
     return rc;
 }

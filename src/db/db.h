@@ -144,6 +144,14 @@ int db_drop_all(struct db *db, struct err *e);
 
 /* Names of the user tables, sorted; caller frees with db_strv_free(). */
 int db_list_tables(struct db *db, char ***names, int *count, struct err *e);
+
+/*
+ * The user tables (as db_list_tables) and the rows of each, counted in db's
+ * current transaction (a snapshot when the caller opened one): the one
+ * "tables and row counts" of backup, verify, restore and stats.  *tables:
+ * caller frees with db_strv_free(*tables, *count); *rows with free().
+ */
+int db_table_counts(struct db *db, char ***tables, int64_t **rows, int *count, struct err *e);
 void db_strv_free(char **v, int count);
 
 /* Quote an identifier for SQL text (both dialects accept "..."); caller frees. */

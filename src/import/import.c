@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "backup/backup.h"
+#include "backup/psql.h"
 #include "common/log.h"
 #include "common/password.h"
 #include "common/util.h"

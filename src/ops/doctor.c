@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
-#include "backup/pgtools.h"
+#include "backup/psql.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -645,7 +645,7 @@ static void check_pg_tools(const struct config *cfg, struct db *db, struct ops_d
         return;
     }
     server_major = db_server_version_num(db) / 10000;
-    /* The same choice as backup, verify --deep and restore make (backup/pgtools.h). */
+    /* The same choice as backup, verify --deep and restore make (backup/psql.h). */
     for (int i = 0; i < 2; i++) {
         struct pgtool t;
         struct err e = {0};

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "backup/backup_internal.h"
+#include "backup/psql.h"
 #include "testutil.h"
 #include "version.h"
 

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "backup/backup_internal.h"
+#include "backup/scan.h"
 #include "testutil.h"
 
 static void sha256_hex(const void *p, size_t n, char out[65])
