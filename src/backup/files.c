@@ -75,50 +75,7 @@ int backup_write_new_file(const char *path, const void *data, size_t n, struct e
 
 int backup_copy_file(const char *src, const char *dst, struct err *e)
 {
-    enum { CHUNK = 1 << 20 };
-    char *buf = NULL;
-    int in = -1, out = -1;
-    int rc = 0;
-
-    in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot open '%s': %s", src, strerror(errno));
-        goto cleanup;
-    }
-    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        rc = io_error(e, errno, "cannot create '%s'", dst);
-        goto cleanup;
-    }
-    buf = xmalloc(CHUNK);
-    for (;;) {
-        ssize_t n = read(in, buf, CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = err_set(e, ERR_BACKUP, "cannot read '%s': %s", src, strerror(errno));
-            goto cleanup;
-        }
-        if (n == 0)
-            break;
-        rc = backup_write_all(out, buf, (size_t)n, dst, e);
-        if (rc < 0)
-            goto cleanup;
-    }
-    if (fsync(out) != 0)
-        rc = io_error(e, errno, "cannot fsync '%s'", dst);
-
-cleanup:
-    free(buf);
-    if (in >= 0)
-        close(in);
-    if (out >= 0) {
-        if (close(out) != 0 && rc == 0)
-            rc = io_error(e, errno, "cannot close '%s'", dst);
-        if (rc < 0)
-            unlink(dst);
-    }
-    return rc;
+    return file_copy(src, dst, ERR_BACKUP, e);
 }
 
 const char *backup_fmt_bytes(char out[32], uint64_t n)

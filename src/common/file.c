@@ -87,3 +87,56 @@ cleanup:
     free(dir);
     return rc;
 }
+
+int file_copy(const char *src, const char *dst, int code, struct err *e)
+{
+    enum { CHUNK = 1 << 20 };
+    char *buf = NULL;
+    int in = -1, out = -1;
+    int rc = 0;
+
+    in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        rc = err_set(e, code, "cannot open '%s': %s", src, strerror(errno));
+        goto cleanup;
+    }
+    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        rc = io_fail(e, code, errno, "create", dst);
+        goto cleanup;
+    }
+    buf = xmalloc(CHUNK);
+    for (;;) {
+        ssize_t n = read(in, buf, CHUNK), off = 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = err_set(e, code, "cannot read '%s': %s", src, strerror(errno));
+            goto cleanup;
+        }
+        if (n == 0)
+            break;
+        while (off < n) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                rc = io_fail(e, code, errno, "write", dst);
+                goto cleanup;
+            }
+            off += w;
+        }
+    }
+    if (fsync(out) != 0)
+        rc = io_fail(e, code, errno, "fsync", dst);
+
+cleanup:
+    free(buf);
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) != 0 && rc == 0)
+        rc = io_fail(e, code, errno, "write", dst);
+    if (rc < 0 && out >= 0)
+        unlink(dst);
+    return rc;
+}
