@@ -281,7 +281,7 @@ int backup_schema_of_sqlite(const char *path, enum backup_schema *out, char **ve
     memset(&u, 0, sizeof(u));
     u.kind = URL_SQLITE;
     u.path = (char *)path;
-    rc = db_open(&u, 10, &db, e);
+    rc = db_open(&u, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
         goto cleanup;
     rc = db_list_tables(db, &tables, &n, e);

@@ -127,7 +127,7 @@ int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st
     int rc;
 
     *pg_dump_version = NULL;
-    rc = db_open(run->url, 10, &db, e);
+    rc = db_open(run->url, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
         goto cleanup;
     snprintf(st->server_version, sizeof(st->server_version), "%s", db_server_version(db));

@@ -564,7 +564,7 @@ cleanup:
 int backup_load_dump(const struct url *u, const char *path, const char *priv_dir, struct err *e)
 {
     struct db *db = NULL;
-    int rc = db_open(u, 10, &db, e);
+    int rc = db_open(u, DB_CONNECT_TIMEOUT_S, &db, e);
 
     if (rc == 0) {
         struct backup_psql_feed f = {

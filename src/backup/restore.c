@@ -76,7 +76,7 @@ static int restore_pg(const struct backup_restore_opts *o, const char *sha, stru
     struct backup_tick tk = {o->progress, o->progress_arg, "restore", time_mono()};
     int rc;
 
-    rc = db_open(o->db, 10, &db, e);
+    rc = db_open(o->db, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
         goto cleanup;
     /*
@@ -305,7 +305,7 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     }
 
     /* 5. Brought to this program's schema, then counted. */
-    rc = db_open(o->db, 10, &db, e);
+    rc = db_open(o->db, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
         goto cleanup;
     rc = migrate_deploy(db, &r->migrations_applied, e);

@@ -261,7 +261,7 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
     /* The creation time in the name lets a later run sweep what a killed run left. */
     snprintf(name, sizeof(name), "%s%lld_%02x%02x%02x%02x%02x%02x", SCRATCH_PREFIX,
              (long long)time(NULL), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-    rc = db_open(o->db, 10, &admin, e);
+    rc = db_open(o->db, DB_CONNECT_TIMEOUT_S, &admin, e);
     if (rc < 0)
         goto cleanup;
     sweep_scratch_databases(admin);
@@ -314,7 +314,7 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
             goto cleanup;
         }
     }
-    rc = db_open(&su, 10, &scratch, e);
+    rc = db_open(&su, DB_CONNECT_TIMEOUT_S, &scratch, e);
     if (rc < 0)
         goto cleanup;
     rc = db_table_counts(scratch, &tables, &rows, &n, e);

@@ -54,7 +54,7 @@ int db_open(const struct url *u, int connect_timeout_s, struct db **out, struct 
         db->kind = DB_SQLITE;
         db->ops = &db_sqlite_backend;
     }
-    rc = db->ops->open(db, connect_timeout_s > 0 ? connect_timeout_s : 10, e);
+    rc = db->ops->open(db, connect_timeout_s > 0 ? connect_timeout_s : DB_CONNECT_TIMEOUT_S, e);
     if (rc < 0)
         goto cleanup;
     *out = db;

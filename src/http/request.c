@@ -62,11 +62,6 @@ const char *http_req_method(const struct http_req *req)
     return req->method;
 }
 
-const char *http_req_path(const struct http_req *req)
-{
-    return req->path;
-}
-
 const char *http_req_param(const struct http_req *req, const char *name)
 {
     return http_params_get(&req->params, name);
@@ -169,34 +164,14 @@ const char *http_req_header(const struct http_req *req, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
 }
 
-const char *http_req_id(const struct http_req *req)
-{
-    return req->id;
-}
-
 const char *http_req_client_addr(const struct http_req *req)
 {
     return req->client;
 }
 
-const struct http_route *http_req_route(const struct http_req *req)
-{
-    return req->route;
-}
-
 void *http_req_worker(const struct http_req *req)
 {
     return req->d->worker_data;
-}
-
-bool http_req_replied(const struct http_req *req)
-{
-    return req->replied;
-}
-
-int http_req_status(const struct http_req *req)
-{
-    return req->status;
 }
 
 void http_set_header(struct http_req *req, const char *name, const char *value)

@@ -302,7 +302,7 @@ static int scratch_load(const struct import_opts *o, struct url *su, struct db *
     }
     snprintf(name, nname, "citaplanner_import_%lld_%02x%02x%02x%02x%02x%02x", (long long)time(NULL),
              rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-    rc = db_open(o->scratch, 10, admin, e);
+    rc = db_open(o->scratch, DB_CONNECT_TIMEOUT_S, admin, e);
     if (rc < 0)
         goto cleanup;
     {
@@ -355,9 +355,9 @@ int import_run(struct db *target, const struct import_opts *o, struct import_rep
         rc = scratch_load(o, &su, &admin, scratch, sizeof(scratch), &created, e);
         if (rc < 0)
             goto cleanup;
-        rc = db_open(&su, 10, &c.src, e);
+        rc = db_open(&su, DB_CONNECT_TIMEOUT_S, &c.src, e);
     } else {
-        rc = db_open(o->from, 10, &c.src, e);
+        rc = db_open(o->from, DB_CONNECT_TIMEOUT_S, &c.src, e);
     }
     if (rc < 0)
         goto cleanup;
