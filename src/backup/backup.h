@@ -389,7 +389,7 @@ struct backup_verify_opts {
     void *progress_arg;
     /*
      * An encrypted (.age) backup: the age identity file that decrypts it;
-     * NULL = $BACKUP_DECRYPT_IDENTITY.  Without one, only the hash, the
+     * NULL = none (callers pass BACKUP_DECRYPT_IDENTITY).  Without one, only the hash, the
      * size and the sidecars of the encrypted file are checked.
      */
     const char *identity;
@@ -552,7 +552,7 @@ void backup_age_abort(struct backup_age *a);
 /* SHA-256 (hex) and size of a whole file, read in bounded memory.  -ERR_VERIFY when unreadable. */
 int backup_hash_file(const char *path, char sha[65], uint64_t *size, struct err *e);
 
-/* The identity to decrypt with: configured when set, else $BACKUP_DECRYPT_IDENTITY, else NULL. */
+/* The identity to decrypt with: configured (BACKUP_DECRYPT_IDENTITY) when set, else NULL. */
 const char *backup_decrypt_identity(const char *configured);
 
 /* ---- copies off the machine (remote.c; issue 10) ---- */

@@ -305,9 +305,5 @@ int backup_hash_file(const char *path, char sha[65], uint64_t *size, struct err 
 
 const char *backup_decrypt_identity(const char *configured)
 {
-    const char *env = getenv("BACKUP_DECRYPT_IDENTITY");
-
-    if (configured != NULL && configured[0] != '\0')
-        return configured;
-    return env != NULL && env[0] != '\0' ? env : NULL;
+    return configured != NULL && configured[0] != '\0' ? configured : NULL;
 }

@@ -167,6 +167,7 @@ int backup_verify_many(const struct backup_verify_many_opts *o, struct backup_ve
         vo.db = &o->cfg->db;
         vo.deep = o->deep;
         vo.cancel = o->cancel;
+        vo.identity = o->cfg->backup_decrypt_identity;
         if (o->before != NULL)
             o->before(o->arg, paths[i], &vo);
         err_clear(&ve);

@@ -277,6 +277,7 @@ static int scratch_load(const struct import_opts *o, struct url *su, struct db *
     backup_schema_scan_init(&sc);
     vo.content_sink = backup_schema_sink;
     vo.content_arg = &sc;
+    vo.identity = o->identity;
     rc = backup_verify_file(&vo, o->from_backup, &vr, e);
     backup_verify_result_release(&vr);
     if (rc < 0) {
