@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "backup/alert.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/proc.h"

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
+#include "backup/encrypt.h"
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/hash.h"

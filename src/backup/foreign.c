@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
+#include "backup/manifest.h"
+#include "backup/verify.h"
+#include "backup/foreign.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/util.h"

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "backup/backup_internal.h"
+#include "backup/manifest.h"
 #include "common/util.h"
 #include "version.h"
 

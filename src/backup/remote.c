@@ -12,6 +12,8 @@
  * function returns -1 for information only.
  */
 #include "backup/backup_internal.h"
+#include "backup/alert.h"
+#include "backup/remote.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,6 +7,11 @@
 #include <string.h>
 
 #include "backup/report.h"
+#include "backup/alert.h"
+#include "backup/verify.h"
+#include "backup/encrypt.h"
+#include "backup/remote.h"
+#include "backup/foreign.h"
 #include "common/log.h"
 #include "common/util.h"
 

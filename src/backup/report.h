@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "backup/backup.h"
+#include "backup/verify.h"
 #include "common/err.h"
 #include "config/config.h"
 

@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
+#include "backup/alert.h"
+#include "backup/encrypt.h"
+#include "backup/remote.h"
 #include "common/log.h"
 #include "common/util.h"
 

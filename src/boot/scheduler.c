@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "backup/backup.h"
+#include "backup/alert.h"
 #include "common/cron.h"
 #include "common/log.h"
 #include "common/util.h"

@@ -13,6 +13,8 @@
 
 #include "backup/backup.h"
 #include "backup/report.h"
+#include "backup/remote.h"
+#include "backup/foreign.h"
 #include "cmd/backup_cmds.h"
 #include "common/log.h"
 #include "common/util.h"

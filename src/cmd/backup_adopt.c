@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "backup/backup.h"
+#include "backup/verify.h"
+#include "backup/encrypt.h"
+#include "backup/foreign.h"
 #include "cmd/backup_cmds.h"
 #include "common/log.h"
 #include "common/util.h"

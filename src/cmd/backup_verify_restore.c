@@ -15,6 +15,10 @@
 
 #include "backup/backup.h"
 #include "backup/report.h"
+#include "backup/alert.h"
+#include "backup/manifest.h"
+#include "backup/verify.h"
+#include "backup/restore.h"
 #include "cmd/backup_cmds.h"
 #include "common/log.h"
 #include "common/util.h"

@@ -12,6 +12,8 @@
 
 #include "backup/backup.h"
 #include "backup/psql.h"
+#include "backup/verify.h"
+#include "backup/foreign.h"
 #include "common/log.h"
 #include "common/password.h"
 #include "common/util.h"

@@ -1,4 +1,6 @@
 /* ops/backups — see backups.h. */
+#include "backup/alert.h"
+#include "backup/manifest.h"
 #include "ops/backups.h"
 
 #include <errno.h>

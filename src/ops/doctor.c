@@ -18,6 +18,8 @@
 
 #include "backup/backup.h"
 #include "backup/psql.h"
+#include "backup/manifest.h"
+#include "backup/remote.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"

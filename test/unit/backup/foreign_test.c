@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "backup/backup_internal.h"
+#include "backup/manifest.h"
+#include "backup/foreign.h"
 #include "common/util.h"
 #include "testutil.h"
 

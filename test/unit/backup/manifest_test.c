@@ -11,6 +11,7 @@
 
 #include "backup/backup_internal.h"
 #include "backup/psql.h"
+#include "backup/manifest.h"
 #include "testutil.h"
 #include "version.h"
 

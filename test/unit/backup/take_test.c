@@ -12,6 +12,7 @@
 #include <dirent.h>
 
 #include "backup/backup_internal.h"
+#include "backup/manifest.h"
 #include "testutil.h"
 
 struct fixture {

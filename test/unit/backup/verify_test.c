@@ -18,6 +18,7 @@
 
 #include "backup/backup_internal.h"
 #include "backup/scan.h"
+#include "backup/verify.h"
 #include "testutil.h"
 
 static void sha256_hex(const void *p, size_t n, char out[65])
