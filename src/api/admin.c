@@ -374,8 +374,7 @@ int api_admin_backups_list(struct http_req *req, struct err *e)
     body = backup_list_json(w->app->cfg, &l);
     items = json_object_get(body, "backups");
     /* "size_bytes": "size" under its older name, which the web app reads. */
-    json_array_foreach(items, k, it)
-        json_object_set(it, "size_bytes", json_object_get(it, "size"));
+    json_array_foreach(items, k, it) json_object_set(it, "size_bytes", json_object_get(it, "size"));
     json_object_set(body, "items", items);
     json_object_del(body, "backups");
     json_object_set_new(body, "next_cursor", json_null());

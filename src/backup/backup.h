@@ -262,4 +262,10 @@ void backup_result_release(struct backup_result *r);
  */
 bool backup_entry_good(const struct backup_entry *it);
 
+/*
+ * Log the state of dir: backups per tier, bytes they use (a hard-linked file
+ * counted once) and the free space left (rotate.c).
+ */
+void backup_log_summary(const char *dir);
+
 #endif

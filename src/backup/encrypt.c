@@ -25,7 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
 #include "backup/encrypt.h"
 #include "common/log.h"
 #include "common/proc.h"
@@ -75,7 +74,8 @@ static int spawn_age(struct backup_age *a, char *const argv[], int child_in, int
     int rc;
 
     proc_env_init(&ev, NULL);
-    proc_env_set(&ev, "PATH", getenv("PATH") != NULL ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin");
+    proc_env_set(&ev, "PATH",
+                 getenv("PATH") != NULL ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin");
 
     if (pipe2(pe, O_CLOEXEC) != 0) {
         rc = err_set(e, ERR_INTERNAL, "cannot create a pipe: %s", strerror(errno));

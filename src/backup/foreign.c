@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/files.h"
+#include "db/db_backup.h"
 #include "backup/manifest.h"
 #include "backup/verify.h"
 #include "backup/foreign.h"

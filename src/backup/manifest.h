@@ -6,8 +6,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "backup/backup.h"
 #include "common/err.h"
+#include "db/db.h"
+#include "db/db_backup.h"
 
 /* A manifest read back (verify and restore use it). */
 struct backup_manifest {
@@ -37,5 +41,23 @@ struct backup_manifest {
  */
 int backup_manifest_load(const char *path, struct backup_manifest *m, struct err *e);
 void backup_manifest_release(struct backup_manifest *m);
+
+/* What a manifest says, to be written.  Borrowed pointers. */
+struct backup_manifest_in {
+    const char *file;
+    enum backup_tier tier;
+    unsigned tiers;
+    time_t started, finished; /* epoch; written as UTC */
+    enum db_kind kind;
+    const char *database; /* redacted URL or path */
+    const struct db_snapshot_stats *stats;
+    const char *pg_dump_version; /* NULL for SQLite */
+    uint64_t raw_bytes, gz_bytes;
+    const char *sha256;
+    const char *origin; /* NULL: ours; "adopted" (backup adopt); stats->ntables < 0: unknown */
+};
+
+/* The manifest's JSON text (ends with a newline).  Caller frees. */
+char *backup_manifest_render(const struct backup_manifest_in *in);
 
 #endif

@@ -23,7 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/stream.h"
+#include "backup/pgdump.h"
+#include "db/db_backup.h"
 #include "backup/psql.h"
 #include "common/log.h"
 #include "common/proc.h"
@@ -33,7 +36,7 @@
 /* What pg_dump's plain output ends with (before psql's \unrestrict line, in newer releases). */
 static const char closing_line[] = "\n-- PostgreSQL database dump complete\n";
 
-#define TAIL_MAX   512
+#define TAIL_MAX 512
 
 /* ---- the snapshot session ---- */
 

@@ -27,7 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/files.h"
 #include "backup/dumphead.h"
 #include "backup/psql.h"
 #include "backup/scan.h"

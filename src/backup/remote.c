@@ -11,7 +11,7 @@
  * fails the local backup: every failure is logged and alerted, and the
  * function returns -1 for information only.
  */
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
 #include "backup/alert.h"
 #include "backup/remote.h"
 
@@ -265,7 +265,8 @@ static int s3_connect(const struct config *cfg, struct storage_s3 **s, struct er
 }
 
 /* The key of a backup's file: PREFIX<tier>/<name><suffix>. */
-static char *s3_key(const struct storage_s3 *s, enum backup_tier t, const char *name, const char *sfx)
+static char *s3_key(const struct storage_s3 *s, enum backup_tier t, const char *name,
+                    const char *sfx)
 {
     return xasprintf("%s%s/%s%s", storage_s3_prefix(s), backup_tier_name(t), name, sfx);
 }
@@ -323,7 +324,8 @@ static int cmp_obj(const void *a, const void *b)
 }
 
 /* The same rotation as BACKUP_DIR's, on the bucket: data object first, then its sidecars. */
-static int s3_rotate(const struct config *cfg, const struct storage_s3 *s, int *deleted, struct err *e)
+static int s3_rotate(const struct config *cfg, const struct storage_s3 *s, int *deleted,
+                     struct err *e)
 {
     char **keys = NULL;
     struct s3_obj *objs = NULL;
@@ -342,8 +344,8 @@ static int s3_rotate(const struct config *cfg, const struct storage_s3 *s, int *
         const char *slash = strchr(rel, '/');
         enum backup_tier t, dt;
         char tname[16];
-        if (strncmp(keys[i], storage_s3_prefix(s), strlen(storage_s3_prefix(s))) != 0 || slash == NULL ||
-            (size_t)(slash - rel) >= sizeof(tname))
+        if (strncmp(keys[i], storage_s3_prefix(s), strlen(storage_s3_prefix(s))) != 0 ||
+            slash == NULL || (size_t)(slash - rel) >= sizeof(tname))
             continue;
         snprintf(tname, sizeof(tname), "%.*s", (int)(slash - rel), rel);
         if (backup_tier_parse(tname, &dt) < 0 ||
@@ -437,8 +439,8 @@ static int sync_s3(const struct config *cfg, int *lagging, struct err *e)
         rc = err_set(e, first.code ? first.code : ERR_BACKUP, "%s", first.msg);
         goto cleanup;
     }
-    log_info("s3: '%s' is up to date (%d backup%s uploaded, %d rotated away)", storage_s3_url(s), copied,
-             copied == 1 ? "" : "s", deleted);
+    log_info("s3: '%s' is up to date (%d backup%s uploaded, %d rotated away)", storage_s3_url(s),
+             copied, copied == 1 ? "" : "s", deleted);
 
 cleanup:
     storage_s3_close(s);

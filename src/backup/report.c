@@ -87,8 +87,8 @@ json_t *backup_list_json(const struct config *cfg, const struct backup_list *l)
 }
 
 json_t *backup_verify_result_json(const char *path, bool file_is_name,
-                                  const struct backup_verify_result *r, int rc,
-                                  const struct err *e, bool deep)
+                                  const struct backup_verify_result *r, int rc, const struct err *e,
+                                  bool deep)
 {
     json_t *o = json_object();
     json_t *bytes = json_object();
@@ -98,9 +98,10 @@ json_t *backup_verify_result_json(const char *path, bool file_is_name,
     json_object_set_new(o, "file", json_string(file_is_name ? name : path));
     json_object_set_new(o, "name", json_string(name));
     json_object_set_new(o, "path", json_string(path));
-    json_object_set_new(o, "tier", backup_name_parse(name, &tier, NULL, NULL) == 0
-                                       ? json_string(backup_tier_name(tier))
-                                       : json_null());
+    json_object_set_new(o, "tier",
+                        backup_name_parse(name, &tier, NULL, NULL) == 0
+                            ? json_string(backup_tier_name(tier))
+                            : json_null());
     json_object_set_new(o, "ok", json_boolean(rc == 0));
     if (rc < 0) {
         json_object_set_new(o, "error", json_string(e->msg));
@@ -210,8 +211,8 @@ int backup_verify_many(const struct backup_verify_many_opts *o, struct backup_ve
         struct backup_alert_facts af;
         char msg[512];
 
-        snprintf(msg, sizeof(msg), "%d of %d backups failed verification (first: '%s')",
-                 s->damaged, s->count, nfailed > 0 ? failed[0] : "?");
+        snprintf(msg, sizeof(msg), "%d of %d backups failed verification (first: '%s')", s->damaged,
+                 s->count, nfailed > 0 ? failed[0] : "?");
         memset(&af, 0, sizeof(af));
         af.event = "verify_failed";
         af.message = msg;

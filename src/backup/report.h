@@ -45,7 +45,7 @@ struct backup_verify_summary {
     int damaged;      /* of failed: the backup itself is at fault (ERR_VERIFY) */
     int other_status; /* exit status of the first failure that was not damage, 0 = none */
     bool cancelled;
-    json_t *results;  /* [result, …] (backup_verify_result_json) */
+    json_t *results; /* [result, …] (backup_verify_result_json) */
 };
 
 struct backup_verify_many_opts {
@@ -89,8 +89,8 @@ void backup_verify_summary_release(struct backup_verify_summary *s);
  * New reference.
  */
 json_t *backup_verify_result_json(const char *path, bool file_is_name,
-                                  const struct backup_verify_result *r, int rc,
-                                  const struct err *e, bool deep);
+                                  const struct backup_verify_result *r, int rc, const struct err *e,
+                                  bool deep);
 
 /*
  * The run: {"ok": b, "deep": b, "count": N, "checked": N, "passed": N,

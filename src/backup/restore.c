@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
 #include "backup/scan.h"
 #include "backup/dumphead.h"
 #include "backup/psql.h"
@@ -38,7 +38,6 @@
 #include "common/proc.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
-
 
 const char *const backup_restore_counted[3] = {"users", "appointments", "clients"};
 

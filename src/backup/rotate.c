@@ -14,7 +14,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
 #include "backup/manifest.h"
 #include "backup/verify.h"
 #include "backup/encrypt.h"

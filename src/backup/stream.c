@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/stream.h"
 #include "common/hash.h"
 #include "common/util.h"
 

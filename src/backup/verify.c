@@ -17,7 +17,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/files.h"
 #include "backup/scan.h"
 #include "backup/psql.h"
 #include "backup/manifest.h"
@@ -29,7 +30,6 @@
 #include "common/util.h"
 #include "db/db_backup.h"
 #include "migrate/migrate.h"
-
 
 /* What a PostgreSQL plain dump starts and ends with. */
 static const char dump_header[] = "-- PostgreSQL database dump\n";

@@ -71,7 +71,7 @@ struct backup_verify_result {
     /* No .json: made by another tool, verified by its content; m is made up
      * (backup_manifest_synthesize), its row counts unknown unless deep. */
     bool no_manifest;
-    bool deep_done;            /* the deep check ran and passed */
+    bool deep_done; /* the deep check ran and passed */
     double seconds;
     /* keep_copy and a good SQLite backup: the copy; the caller removes it and frees. */
     char *sqlite_copy;

@@ -125,8 +125,8 @@ int backup_cmd_verify(struct cmd_ctx *ctx, int nfiles, char **files)
         printf("no backups in '%s'\n", ctx->cfg.backup_dir);
     /* 6 when a backup is damaged; else the cause that kept a check from running. */
     if (s.failed > 0)
-        status = s.damaged > 0 || s.other_status == 0 ? err_exit_status(ERR_VERIFY)
-                                                      : s.other_status;
+        status =
+            s.damaged > 0 || s.other_status == 0 ? err_exit_status(ERR_VERIFY) : s.other_status;
     if (ctx->json)
         backup_cmd_print_json(backup_verify_summary_json(&s, ui.deep));
     else if (s.count > 0)

@@ -25,7 +25,8 @@ int file_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
 /* fsync the directory dir (so that renames in it survive a power loss).  Errors: code. */
 int file_fsync_dir(const char *dir, int code, struct err *e);
 
-/* Copy src into a new file dst (0600, must not exist), fsynced; removed on failure.  Errors: code. */
+/* Copy src into a new file dst (0600, must not exist), fsynced; removed on failure.  Errors: code.
+ */
 int file_copy(const char *src, const char *dst, int code, struct err *e);
 
 #endif

@@ -126,8 +126,8 @@ int proc_spawn(const char *path, char *const argv[], char *const envp[], int in_
     posix_spawnattr_destroy(&at);
     if (sr != 0) {
         *pid = -1;
-        rc = err_set(e, code, "cannot run '%s'%s: %s", path, hint != NULL ? hint : "",
-                     strerror(sr));
+        rc =
+            err_set(e, code, "cannot run '%s'%s: %s", path, hint != NULL ? hint : "", strerror(sr));
     }
     return rc;
 }

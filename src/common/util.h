@@ -59,7 +59,6 @@ char *path_dir(const char *path);
 /* Add one item of a "; "-separated list of reasons to b. */
 void buf_add_reason(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-
 /* Is s[0..n) well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)? */
 bool utf8_valid(const char *s, size_t n);
 

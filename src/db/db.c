@@ -349,9 +349,8 @@ int db_table_counts(struct db *db, char ***tables, int64_t **rows, int *count, s
     v = xcalloc((size_t)n + 1, sizeof(*v));
     for (int i = 0; i < n && rc == 0; i++) {
         char *q = db_quote_ident(names[i]);
-        char *sql = xasprintf(db->kind == DB_PG ? "SELECT count(*) FROM public.%s"
-                                                : "SELECT count(*) FROM %s",
-                              q);
+        char *sql = xasprintf(
+            db->kind == DB_PG ? "SELECT count(*) FROM public.%s" : "SELECT count(*) FROM %s", q);
         rc = db_query_int(db, sql, DB_NOPARAMS, &v[i], e);
         free(sql);
         free(q);

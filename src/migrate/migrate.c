@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"

@@ -134,8 +134,8 @@ static int sqlite_tables(struct db *db, json_t *tables, const char **source, str
     for (int i = 0; i < n; i++) {
         json_t *size = json_object_get(sizes, names[i]);
         json_array_append_new(tables, json_pack("{s:s, s:I, s:b, s:O}", "name", names[i], "rows",
-                                                (json_int_t)rows[i], "rows_estimated", 0, "size_bytes",
-                                                size != NULL ? size : json_null()));
+                                                (json_int_t)rows[i], "rows_estimated", 0,
+                                                "size_bytes", size != NULL ? size : json_null()));
     }
 
 cleanup:

@@ -245,10 +245,9 @@ int storage_s3_open(const struct storage_s3_options *o, struct storage_s3 **out,
     if (env_key)
         s->userpwd = xasprintf("%s:%s", o->access_key_id, o->secret_access_key);
     else
-        rc = s3_credentials_file(cred_file,
-                                 o->profile != NULL && o->profile[0] != '\0' ? o->profile
-                                                                            : "default",
-                                 &s->userpwd, e);
+        rc = s3_credentials_file(
+            cred_file, o->profile != NULL && o->profile[0] != '\0' ? o->profile : "default",
+            &s->userpwd, e);
     if (rc < 0)
         storage_s3_close(s);
     else
@@ -264,8 +263,8 @@ struct s3_io {
     const char *up_mem;    /* PUT or POST: a body in memory (a part, an XML document) */
     size_t up_len, up_off; /* its length, and how much of it libcurl has taken */
     const char *content_type;
-    char etag[128];  /* the ETag response header, quotes kept */
-    int down_fd;     /* GET into a file: -1 otherwise */
+    char etag[128];          /* the ETag response header, quotes kept */
+    int down_fd;             /* GET into a file: -1 otherwise */
     struct hash_sha256 *sha; /* GET: hash of the body, may be NULL */
     uint64_t down_bytes;
     struct buf body; /* other responses */
@@ -557,7 +556,8 @@ cleanup:
  * PUT a local file as key, signed with its SHA-256 (the service checks the
  * body against it); a file larger than the part size goes up in parts.
  */
-int storage_s3_put_file(const struct storage_s3 *s, const char *key, const char *file, struct err *e)
+int storage_s3_put_file(const struct storage_s3 *s, const char *key, const char *file,
+                        struct err *e)
 {
     struct s3_io io;
     char sha[65];
@@ -595,8 +595,8 @@ cleanup:
 }
 
 /* GET key into fd (may be -1: only hashed), its SHA-256 into sha. */
-int storage_s3_get(const struct storage_s3 *s, const char *key, int fd, char sha[65], uint64_t *bytes,
-                  struct err *e)
+int storage_s3_get(const struct storage_s3 *s, const char *key, int fd, char sha[65],
+                   uint64_t *bytes, struct err *e)
 {
     struct s3_io io;
     char *path = xasprintf("/%s/%s", s->bucket, key);

@@ -12,8 +12,8 @@
 
 #include "common/err.h"
 
-#define STORAGE_S3_TIMEOUT_S 60          /* per request, when the options say 0 */
-#define STORAGE_S3_PART_SIZE (8u << 20)  /* multipart above this, when the options say 0 */
+#define STORAGE_S3_TIMEOUT_S 60         /* per request, when the options say 0 */
+#define STORAGE_S3_PART_SIZE (8u << 20) /* multipart above this, when the options say 0 */
 /* SHA-256 of the empty body: what GET, DELETE and LIST sign as their payload. */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 

@@ -16,7 +16,9 @@
 #include <libdeflate.h>
 #include <openssl/evp.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/manifest.h"
+#include "db/db_backup.h"
 #include "backup/scan.h"
 #include "backup/verify.h"
 #include "testutil.h"
