@@ -17,6 +17,8 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "backup/backup.h"
+#include "backup/report.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "ops/backups.h"
@@ -137,73 +139,31 @@ static void *backup_job_main(void *arg)
 static void *verify_job_main(void *arg)
 {
     struct job *j = arg;
-    struct backup_list l = {0};
-    struct backup_verify_opts vo;
-    json_t *files = json_array();
-    const char **failed_names = NULL;
-    int checked = 0, failed = 0;
+    struct backup_verify_many_opts o;
+    struct backup_verify_summary sum;
+    json_t *result = NULL;
     struct err e;
     int rc;
 
     log_set_context("admin-verify");
     err_clear(&e);
-    memset(&vo, 0, sizeof(vo));
-    vo.db = &j->cfg->db;
-    rc = backup_list_load(j->cfg->backup_dir, &l, &e);
-    if (rc < 0) {
-        json_decref(files);
-        files = NULL;
-        goto cleanup;
+    memset(&o, 0, sizeof(o));
+    o.cfg = j->cfg;
+    o.paths = (const char *const *)j->paths;
+    o.npaths = j->npaths;
+    o.file_is_name = true; /* the API names backups, never paths */
+    o.started = j->created;
+    rc = backup_verify_many(&o, &sum, &e);
+    if (rc == 0) {
+        result = backup_verify_summary_json(&sum, false);
+        /* "files": the results' older name, which the web app reads. */
+        json_object_set(result, "files", json_object_get(result, "results"));
+        if (sum.failed > 0)
+            rc = err_set(&e, ERR_VERIFY, "%d of %d backups failed verification", sum.failed,
+                         sum.count);
     }
-    failed_names = xcalloc((size_t)l.count + 1, sizeof(*failed_names));
-    for (int i = 0; i < l.count; i++) {
-        const struct backup_entry *it = &l.items[i];
-        struct backup_verify_result vr;
-        struct err ve;
-        bool wanted = j->paths == NULL;
-
-        for (int k = 0; k < j->npaths && !wanted; k++)
-            wanted = strcmp(j->paths[k], it->path) == 0;
-        if (!wanted)
-            continue;
-        memset(&vr, 0, sizeof(vr));
-        err_clear(&ve);
-        checked++;
-        if (backup_verify_file(&vo, it->path, &vr, &ve) < 0) {
-            failed_names[failed++] = it->name;
-            log_error("verify: '%s' FAILED: %s", it->path, ve.msg);
-        } else {
-            log_info("verify: '%s' OK", it->path);
-        }
-        json_array_append_new(files, json_pack("{s:s, s:s, s:b, s:s?}", "file", it->name, "tier",
-                                               backup_tier_name(it->tier), "ok", ve.code == ERR_OK,
-                                               "error", ve.code == ERR_OK ? NULL : ve.msg));
-        backup_verify_result_release(&vr);
-    }
-    backup_state_record_verify(j->cfg->backup_dir, time(NULL), checked, failed, failed_names,
-                               failed);
-    if (failed > 0) {
-        struct backup_alert_facts af;
-        char msg[512];
-
-        snprintf(msg, sizeof(msg), "%d of %d backups failed verification, the first '%s'", failed,
-                 checked, failed_names[0]);
-        memset(&af, 0, sizeof(af));
-        af.event = "verify_failed";
-        af.message = msg;
-        af.started = j->created;
-        backup_alert_send(j->cfg, &af);
-        rc = err_set(&e, ERR_VERIFY, "%s", msg);
-    }
-
-cleanup:
-    job_finish(j,
-               files != NULL ? json_pack("{s:i, s:i, s:o}", "checked", checked, "failed", failed,
-                                         "files", files)
-                             : NULL,
-               rc < 0 ? &e : NULL);
-    free(failed_names);
-    backup_list_release(&l);
+    job_finish(j, result, rc < 0 ? &e : NULL);
+    backup_verify_summary_release(&sum);
     log_set_context(NULL);
     return NULL;
 }
@@ -225,8 +185,7 @@ static int job_start(struct http_req *req, struct job *j, void *(*fn)(void *))
         job_free(j);
         return http_reply_internal(req, "no random bytes for a job id");
     }
-    for (int i = 0; i < 8; i++)
-        snprintf(j->id + 2 * i, 3, "%02x", raw[i]);
+    hex_encode(raw, sizeof(raw), j->id);
     j->created = time(NULL);
     j->status = JOB_RUNNING;
 
@@ -397,22 +356,13 @@ int api_admin_backups_job(struct http_req *req, struct err *e)
     return http_reply_json(req, 200, body);
 }
 
-static json_t *entry_json(const struct backup_entry *it)
-{
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:s}", "tier", backup_tier_name(it->tier),
-                     "file", it->name, "path", it->path, "format",
-                     it->format == BACKUP_FMT_SQL ? "sql" : "sqlite", "size_bytes",
-                     (json_int_t)it->size, "has_sha256", it->has_sha256, "has_manifest",
-                     it->has_manifest, "origin", backup_entry_origin(it));
-}
-
 int api_admin_backups_list(struct http_req *req, struct err *e)
 {
     struct api_worker *w = http_req_worker(req);
     struct backup_list l = {0};
     struct api_auth a;
-    json_t *items, *counts;
-    int per[BACKUP_TIER_COUNT] = {0};
+    json_t *body, *items, *it;
+    size_t k;
     int rc;
 
     if (api_auth_require(req, "admin_backups", API_ACT_READ, &a) < 0)
@@ -421,29 +371,14 @@ int api_admin_backups_list(struct http_req *req, struct err *e)
     rc = backup_list_load(w->app->cfg->backup_dir, &l, e);
     if (rc < 0)
         goto cleanup;
-    items = json_array();
-    counts = json_object();
-    for (int i = 0; i < l.count; i++) {
-        json_t *o = entry_json(&l.items[i]);
-        char when[32];
-        struct tm tm;
-        int64_t s = l.items[i].stamp;
-
-        /* The name's local time, as `backup list` shows it. */
-        memset(&tm, 0, sizeof(tm));
-        snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d", (int)(s / 10000000000LL),
-                 (int)(s / 100000000 % 100), (int)(s / 1000000 % 100), (int)(s / 10000 % 100),
-                 (int)(s / 100 % 100), (int)(s % 100));
-        json_object_set_new(o, "time", json_string(when));
-        json_array_append_new(items, o);
-        per[l.items[i].tier]++;
-    }
-    for (int t = 0; t < BACKUP_TIER_COUNT; t++)
-        json_object_set_new(counts, backup_tier_name((enum backup_tier)t), json_integer(per[t]));
-    rc = http_reply_json(req, 200,
-                         json_pack("{s:o, s:n, s:s, s:i, s:o}", "items", items, "next_cursor",
-                                   "backup_dir", w->app->cfg->backup_dir, "count", l.count, "tiers",
-                                   counts));
+    body = backup_list_json(w->app->cfg, &l);
+    items = json_object_get(body, "backups");
+    /* "size_bytes": "size" under its older name, which the web app reads. */
+    json_array_foreach(items, k, it) json_object_set(it, "size_bytes", json_object_get(it, "size"));
+    json_object_set(body, "items", items);
+    json_object_del(body, "backups");
+    json_object_set_new(body, "next_cursor", json_null());
+    rc = http_reply_json(req, 200, body);
 
 cleanup:
     backup_list_release(&l);

@@ -13,7 +13,6 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,10 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "backup/alert.h"
+#include "common/file.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
 #include "version.h"
 
@@ -157,63 +159,38 @@ static int webhook_send(const char *url, const char *event, const char *body)
 /* Run the command with the facts in its environment; 0 when it exits 0. */
 static int command_run(const char *command, const char *event, char *const *facts_env)
 {
-    posix_spawn_file_actions_t fa;
     char *argv[] = {"sh", "-c", (char *)command, NULL};
+    char how[PROC_STATUS_MAX];
     pid_t pid = -1;
-    int status = 0;
-    int err;
-    int rc = -1;
-    double deadline = time_mono() + COMMAND_TIMEOUT_S;
-    struct timespec nap = {0, 20 * 1000000L};
+    int status = 0, w;
+    struct err e = {0};
 
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     /* Our stdout may be a --json document: the command's output goes to stderr. */
-    posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-    err = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, facts_env);
-    posix_spawn_file_actions_destroy(&fa);
-    if (err != 0) {
-        log_error("alert '%s': BACKUP_ALERT_COMMAND cannot start: %s", event, strerror(err));
+    if (proc_spawn("/bin/sh", argv, facts_env, -1, STDERR_FILENO, STDERR_FILENO, false,
+                   ERR_INTERNAL, NULL, &pid, &e) < 0) {
+        log_error("alert '%s': BACKUP_ALERT_COMMAND cannot start: %s", event, e.msg);
         return -1;
     }
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            break;
-        if (w < 0 && errno != EINTR) {
-            log_error("alert '%s': BACKUP_ALERT_COMMAND: cannot wait for it: %s", event,
-                      strerror(errno));
-            return -1;
-        }
-        if (time_mono() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            log_error("alert '%s': BACKUP_ALERT_COMMAND killed after %d s", event,
-                      COMMAND_TIMEOUT_S);
-            return -1;
-        }
-        nanosleep(&nap, NULL);
+    w = proc_wait_until(pid, time_mono() + COMMAND_TIMEOUT_S, &status);
+    if (w < 0) {
+        log_error("alert '%s': BACKUP_ALERT_COMMAND: cannot wait for it: %s", event,
+                  strerror(errno));
+        return -1;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    if (w > 0) {
+        log_error("alert '%s': BACKUP_ALERT_COMMAND killed after %d s", event, COMMAND_TIMEOUT_S);
+        return -1;
+    }
+    if (proc_status_ok(status)) {
         log_info("alert '%s': BACKUP_ALERT_COMMAND run", event);
-        rc = 0;
-    } else if (WIFEXITED(status)) {
+        return 0;
+    }
+    if (WIFEXITED(status))
         log_error("alert '%s': BACKUP_ALERT_COMMAND exited with status %d", event,
                   WEXITSTATUS(status));
-    } else {
-        log_error("alert '%s': BACKUP_ALERT_COMMAND killed by signal %d", event,
-                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    }
-    return rc;
-}
-
-static void env_add(char ***env, int *n, const char *name, const char *value)
-{
-    if (value == NULL)
-        value = "";
-    *env = xrealloc(*env, (size_t)(*n + 2) * sizeof(char *));
-    (*env)[(*n)++] = xasprintf("%s=%s", name, value);
-    (*env)[*n] = NULL;
+    else
+        log_error("alert '%s': BACKUP_ALERT_COMMAND %s", event, proc_status_describe(status, how));
+    return -1;
 }
 
 int backup_alert_send(const struct config *cfg, const struct backup_alert_facts *f)
@@ -224,8 +201,7 @@ int backup_alert_send(const struct config *cfg, const struct backup_alert_facts 
     char host[256] = "unknown";
     char started[32] = "", finished[32], sent[32];
     time_t now = time(NULL);
-    char **env = NULL;
-    int nenv = 0;
+    struct proc_env env = {0};
     char *body = NULL;
     json_t *o = NULL;
     int rc = 0;
@@ -263,29 +239,21 @@ int backup_alert_send(const struct config *cfg, const struct backup_alert_facts 
     }
     if (cfg->backup_alert_command != NULL && cfg->backup_alert_command[0] != '\0') {
         /* A clean environment: ours holds DATABASE_URL and SESSION_SECRET. */
-        env_add(&env, &nenv, "PATH", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-        if (getenv("HOME") != NULL)
-            env_add(&env, &nenv, "HOME", getenv("HOME"));
-        if (getenv("TZ") != NULL)
-            env_add(&env, &nenv, "TZ", getenv("TZ"));
-        if (getenv("LANG") != NULL)
-            env_add(&env, &nenv, "LANG", getenv("LANG"));
-        env_add(&env, &nenv, "CITAPLANNER_ALERT_EVENT", f->event);
-        env_add(&env, &nenv, "CITAPLANNER_ALERT_SEVERITY", severity);
-        env_add(&env, &nenv, "CITAPLANNER_ALERT_MESSAGE", message);
-        env_add(&env, &nenv, "CITAPLANNER_ALERT_HOST", host);
-        env_add(&env, &nenv, "CITAPLANNER_ALERT_DATABASE", database);
-        env_add(&env, &nenv, "CITAPLANNER_ALERT_BACKUP_FILE", f->file);
-        env_add(&env, &nenv, "CITAPLANNER_ALERT_STARTED_AT", started);
-        env_add(&env, &nenv, "CITAPLANNER_ALERT_FINISHED_AT", finished);
-        env_add(&env, &nenv, "CITAPLANNER_ALERT_SENT_AT", sent);
-        if (command_run(cfg->backup_alert_command, f->event, env) < 0)
+        proc_env_minimal(&env);
+        proc_env_set(&env, "CITAPLANNER_ALERT_EVENT", f->event);
+        proc_env_set(&env, "CITAPLANNER_ALERT_SEVERITY", severity);
+        proc_env_set(&env, "CITAPLANNER_ALERT_MESSAGE", message);
+        proc_env_set(&env, "CITAPLANNER_ALERT_HOST", host);
+        proc_env_set(&env, "CITAPLANNER_ALERT_DATABASE", database);
+        proc_env_set(&env, "CITAPLANNER_ALERT_BACKUP_FILE", f->file);
+        proc_env_set(&env, "CITAPLANNER_ALERT_STARTED_AT", started);
+        proc_env_set(&env, "CITAPLANNER_ALERT_FINISHED_AT", finished);
+        proc_env_set(&env, "CITAPLANNER_ALERT_SENT_AT", sent);
+        if (command_run(cfg->backup_alert_command, f->event, env.v) < 0)
             rc = -1;
     }
 
-    for (int i = 0; i < nenv; i++)
-        free(env[i]);
-    free(env);
+    proc_env_release(&env);
     free(body);
     json_decref(o);
     return rc;
@@ -323,49 +291,18 @@ void backup_alert(const struct config *cfg, const char *event, const struct err 
 
 /* ---- state files ---- */
 
-/* Write o as dir/name through a temporary file and a rename; errors at debug. */
+/* Write o as dir/name atomically (common/file.h); errors at debug. */
 static void state_write(const char *dir, const char *name, json_t *o)
 {
     char *path = xasprintf("%s/%s", dir, name);
-    char *tmp = xasprintf("%s/.%s.tmp.%ld", dir, name, (long)getpid());
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    int fd = -1;
-    bool ok = false;
+    char *line = text != NULL ? xasprintf("%s\n", text) : NULL;
+    struct err e = {0};
 
-    if (text == NULL)
-        goto cleanup;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        goto cleanup;
-    {
-        size_t len = strlen(text), off = 0;
-        while (off < len) {
-            ssize_t w = write(fd, text + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                goto cleanup;
-            off += (size_t)w;
-        }
-    }
-    if (write(fd, "\n", 1) != 1 || fsync(fd) != 0)
-        goto cleanup;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto cleanup;
-    }
-    fd = -1;
-    ok = rename(tmp, path) == 0;
-
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (!ok) {
-        log_debug("cannot record '%s': %s", path, strerror(errno));
-        unlink(tmp);
-    }
+    if (line == NULL || file_write_atomic(path, line, strlen(line), 0600, ERR_IO, &e) < 0)
+        log_debug("cannot record '%s': %s", path, line == NULL ? "cannot render it" : e.msg);
+    free(line);
     free(text);
-    free(tmp);
     free(path);
 }
 

@@ -46,7 +46,7 @@ int dumphead_for_server(const struct url *u, struct dumphead **out, struct err *
     int n = 0, cap = 0, rc;
 
     *out = NULL;
-    rc = db_open(u, 10, &db, e);
+    rc = db_open(u, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
         return rc;
     rc = db_query(db, "SELECT name FROM pg_catalog.pg_settings", DB_NOPARAMS, &res, e);

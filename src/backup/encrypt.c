@@ -17,18 +17,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/encrypt.h"
 #include "common/log.h"
+#include "common/proc.h"
+#include "common/hash.h"
 #include "common/util.h"
 
 /* age's stderr kept for the error message. */
@@ -70,18 +70,20 @@ static int spawn_age(struct backup_age *a, char *const argv[], int child_in, int
                      struct err *e)
 {
     int pe[2] = {-1, -1};
-    char *path_env = xasprintf("PATH=%s", getenv("PATH") != NULL ? getenv("PATH")
-                                                                 : "/usr/local/bin:/usr/bin:/bin");
-    char *envp[] = {path_env, NULL};
+    struct proc_env ev;
     int rc;
+
+    proc_env_init(&ev, NULL);
+    proc_env_set(&ev, "PATH",
+                 getenv("PATH") != NULL ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin");
 
     if (pipe2(pe, O_CLOEXEC) != 0) {
         rc = err_set(e, ERR_INTERNAL, "cannot create a pipe: %s", strerror(errno));
         goto cleanup;
     }
     /* Its own process group: a ^C reaches us, and we stop it. */
-    rc = backup_spawn(argv[0], argv, envp, child_in, child_out, pe[1], true,
-                      " (install the age package)", &a->pid, e);
+    rc = proc_spawn(argv[0], argv, ev.v, child_in, child_out, pe[1], true, ERR_BACKUP,
+                    " (install the age package)", &a->pid, e);
     if (rc < 0)
         goto cleanup;
     a->err_fd = pe[0];
@@ -92,7 +94,7 @@ cleanup:
         close(pe[0]);
     if (pe[1] >= 0)
         close(pe[1]);
-    free(path_env);
+    proc_env_release(&ev);
     return rc;
 }
 
@@ -216,8 +218,7 @@ static void reap(struct backup_age *a, bool kill_it, int *status)
         return;
     if (kill_it)
         kill(a->pid, SIGKILL);
-    while (waitpid(a->pid, status, 0) < 0 && errno == EINTR)
-        ;
+    proc_wait(a->pid, status);
     a->pid = -1;
 }
 
@@ -298,59 +299,12 @@ void backup_age_abort(struct backup_age *a)
 
 int backup_hash_file(const char *path, char sha[65], uint64_t *size, struct err *e)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    size_t cap = 1u << 20;
-    unsigned char *buf = xmalloc(cap);
-    uint64_t total = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc = 0;
-
-    sha[0] = '\0';
-    if (fd < 0) {
-        rc = err_set(e, ERR_VERIFY, "cannot open '%s': %s", path, strerror(errno));
-        goto cleanup;
-    }
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        rc = err_set(e, ERR_INTERNAL, "cannot start SHA-256");
-        goto cleanup;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf, cap);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = err_set(e, ERR_VERIFY, "cannot read '%s': %s", path, strerror(errno));
-            goto cleanup;
-        }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
-        total += (uint64_t)n;
-    }
-    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
-        rc = err_set(e, ERR_INTERNAL, "cannot finish SHA-256");
-        goto cleanup;
-    }
-    for (unsigned i = 0; i < mdlen && i < 32; i++)
-        snprintf(sha + 2 * i, 3, "%02x", md[i]);
-    if (size != NULL)
-        *size = total;
-
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    EVP_MD_CTX_free(ctx);
-    free(buf);
-    return rc;
+    if (hash_sha256_file(path, sha, size) < 0)
+        return err_set(e, ERR_VERIFY, "cannot read '%s': %s", path, strerror(errno));
+    return 0;
 }
 
 const char *backup_decrypt_identity(const char *configured)
 {
-    const char *env = getenv("BACKUP_DECRYPT_IDENTITY");
-
-    if (configured != NULL && configured[0] != '\0')
-        return configured;
-    return env != NULL && env[0] != '\0' ? env : NULL;
+    return configured != NULL && configured[0] != '\0' ? configured : NULL;
 }

@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/files.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -47,15 +49,7 @@ int backup_write_all(int fd, const void *p, size_t n, const char *what, struct e
 
 int backup_fsync_dir(const char *dir, struct err *e)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-
-    if (fd < 0)
-        return err_set(e, ERR_BACKUP, "cannot open directory '%s': %s", dir, strerror(errno));
-    if (fsync(fd) != 0)
-        rc = io_error(e, errno, "cannot fsync directory '%s'", dir);
-    close(fd);
-    return rc;
+    return file_fsync_dir(dir, ERR_BACKUP, e);
 }
 
 char *backup_tmp_path(const char *dir, const char *base)
@@ -82,50 +76,7 @@ int backup_write_new_file(const char *path, const void *data, size_t n, struct e
 
 int backup_copy_file(const char *src, const char *dst, struct err *e)
 {
-    enum { CHUNK = 1 << 20 };
-    char *buf = NULL;
-    int in = -1, out = -1;
-    int rc = 0;
-
-    in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot open '%s': %s", src, strerror(errno));
-        goto cleanup;
-    }
-    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        rc = io_error(e, errno, "cannot create '%s'", dst);
-        goto cleanup;
-    }
-    buf = xmalloc(CHUNK);
-    for (;;) {
-        ssize_t n = read(in, buf, CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = err_set(e, ERR_BACKUP, "cannot read '%s': %s", src, strerror(errno));
-            goto cleanup;
-        }
-        if (n == 0)
-            break;
-        rc = backup_write_all(out, buf, (size_t)n, dst, e);
-        if (rc < 0)
-            goto cleanup;
-    }
-    if (fsync(out) != 0)
-        rc = io_error(e, errno, "cannot fsync '%s'", dst);
-
-cleanup:
-    free(buf);
-    if (in >= 0)
-        close(in);
-    if (out >= 0) {
-        if (close(out) != 0 && rc == 0)
-            rc = io_error(e, errno, "cannot close '%s'", dst);
-        if (rc < 0)
-            unlink(dst);
-    }
-    return rc;
+    return file_copy(src, dst, ERR_BACKUP, e);
 }
 
 const char *backup_fmt_bytes(char out[32], uint64_t n)

@@ -14,7 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/files.h"
+#include "db/db_backup.h"
+#include "backup/manifest.h"
+#include "backup/verify.h"
+#include "backup/foreign.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
@@ -280,7 +286,7 @@ int backup_schema_of_sqlite(const char *path, enum backup_schema *out, char **ve
     memset(&u, 0, sizeof(u));
     u.kind = URL_SQLITE;
     u.path = (char *)path;
-    rc = db_open(&u, 10, &db, e);
+    rc = db_open(&u, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
         goto cleanup;
     rc = db_list_tables(db, &tables, &n, e);
@@ -297,10 +303,7 @@ int backup_schema_of_sqlite(const char *path, enum backup_schema *out, char **ve
     else if (n == 0)
         *out = BACKUP_SCHEMA_EMPTY;
     if (ours && !prisma)
-        rc = db_query_text(db,
-                           "SELECT name FROM _migrations WHERE finished_at IS NOT NULL AND "
-                           "rolled_back_at IS NULL ORDER BY name DESC LIMIT 1",
-                           DB_NOPARAMS, version, e);
+        rc = migrate_schema_version(db, version, e);
     if (rc > 0)
         rc = 0;
 
@@ -397,20 +400,12 @@ void backup_manifest_synthesize(const char *path, struct backup_verify_result *r
 
 /* ---- adopt ---- */
 
-/* Write text into dir/base through a temporary name (0600, fsynced), then rename. */
+/* Replace dir/base with text atomically (0600; common/file.h). */
 static int put_file(const char *dir, const char *base, const char *text, struct err *e)
 {
-    char *tmp = backup_tmp_path(dir, base);
     char *final = xasprintf("%s/%s", dir, base);
-    int rc;
+    int rc = file_write_atomic(final, text, strlen(text), 0600, ERR_BACKUP, e);
 
-    unlink(tmp);
-    rc = backup_write_new_file(tmp, text, strlen(text), e);
-    if (rc == 0 && rename(tmp, final) != 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot rename '%s' to '%s': %s", tmp, final, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
     free(final);
     return rc;
 }
@@ -468,72 +463,6 @@ int backup_adopt_write(const char *path, const struct backup_verify_result *r,
     free(manifest);
     free(sbase);
     free(mbase);
-    return rc;
-}
-
-/* ---- rotation's newest good backup ---- */
-
-/* The hex hash a sidecar states ("" when unreadable). */
-static void sidecar_sha(const char *path, char sha[65])
-{
-    char *sp = xasprintf("%s.sha256", path);
-    FILE *f = fopen(sp, "r");
-    size_t n = f != NULL ? fread(sha, 1, 64, f) : 0;
-
-    sha[n == 64 ? 64 : 0] = '\0';
-    if (f != NULL)
-        fclose(f);
-    free(sp);
-}
-
-bool backup_entry_good(const struct backup_entry *it)
-{
-    bool good = false;
-
-    if (it->has_manifest) {
-        /* Ours: verified as it was written; its sidecars must still agree with it. */
-        struct backup_manifest m;
-        struct err e;
-        char sha[65];
-        char *mp = xasprintf("%s.json", it->path);
-        memset(&m, 0, sizeof(m));
-        err_clear(&e);
-        sidecar_sha(it->path, sha);
-        good = it->has_sha256 && backup_manifest_load(mp, &m, &e) == 0 &&
-               strcasecmp(sha, m.sha256) == 0 && m.gz_bytes == (uint64_t)it->size;
-        backup_manifest_release(&m);
-        free(mp);
-    } else {
-        /* Another tool's: only its content can tell. */
-        struct backup_verify_opts o;
-        struct backup_verify_result r;
-        struct err e;
-        memset(&o, 0, sizeof(o));
-        err_clear(&e);
-        good = !backup_name_encrypted(it->name) && backup_verify_file(&o, it->path, &r, &e) == 0;
-        backup_verify_result_release(&r);
-    }
-    return good;
-}
-
-/* ---- loading a dump into a database (citaplanner import --from-backup) ---- */
-
-int backup_load_dump(const struct url *u, const char *path, const char *priv_dir, struct err *e)
-{
-    struct db *db = NULL;
-    int rc = db_open(u, 10, &db, e);
-
-    if (rc == 0) {
-        struct backup_psql_feed f = {
-            .url = u,
-            .server_major = db_server_version_num(db) / 10000,
-            .priv_dir = priv_dir,
-            .prologue = "SET client_min_messages = warning;\nBEGIN;\n",
-            .epilogue = "\nCOMMIT;\n",
-        };
-        db_close(db);
-        rc = backup_psql_feed_file(&f, path, e);
-    }
     return rc;
 }
 

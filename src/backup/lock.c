@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
 #include "common/util.h"
 
 struct backup_lock {

@@ -19,7 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/manifest.h"
 #include "common/util.h"
 #include "version.h"
 

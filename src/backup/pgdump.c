@@ -21,333 +21,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
-#include "backup/pgtools.h"
+#include "backup/backup.h"
+#include "backup/stream.h"
+#include "backup/pgdump.h"
+#include "db/db_backup.h"
+#include "backup/psql.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
-
-extern char **environ;
+#include "migrate/migrate.h"
 
 /* What pg_dump's plain output ends with (before psql's \unrestrict line, in newer releases). */
 static const char closing_line[] = "\n-- PostgreSQL database dump complete\n";
 
-#define TAIL_MAX   512
-#define STDERR_MAX 2048
-
-/* libpq connection keywords that have an environment variable. */
-static const struct {
-    const char *key;
-    const char *env;
-} param_env[] = {
-    {"sslmode", "PGSSLMODE"},
-    {"sslcert", "PGSSLCERT"},
-    {"sslkey", "PGSSLKEY"},
-    {"sslrootcert", "PGSSLROOTCERT"},
-    {"sslcrl", "PGSSLCRL"},
-    {"sslcrldir", "PGSSLCRLDIR"},
-    {"sslsni", "PGSSLSNI"},
-    {"sslcompression", "PGSSLCOMPRESSION"},
-    {"ssl_min_protocol_version", "PGSSLMINPROTOCOLVERSION"},
-    {"ssl_max_protocol_version", "PGSSLMAXPROTOCOLVERSION"},
-    {"requiressl", "PGREQUIRESSL"},
-    {"gssencmode", "PGGSSENCMODE"},
-    {"krbsrvname", "PGKRBSRVNAME"},
-    {"gsslib", "PGGSSLIB"},
-    {"channel_binding", "PGCHANNELBINDING"},
-    {"connect_timeout", "PGCONNECT_TIMEOUT"},
-    {"application_name", "PGAPPNAME"},
-    {"options", "PGOPTIONS"},
-    {"client_encoding", "PGCLIENTENCODING"},
-    {"target_session_attrs", "PGTARGETSESSIONATTRS"},
-    {"load_balance_hosts", "PGLOADBALANCEHOSTS"},
-    {"hostaddr", "PGHOSTADDR"},
-    {"service", "PGSERVICE"},
-    {"require_auth", "PGREQUIREAUTH"},
-    {NULL, NULL},
-};
-
-int backup_pg_dump_parse_version(const char *text, int *major)
-{
-    const char *p = text ? strstr(text, ") ") : NULL;
-    char *end = NULL;
-    long v;
-
-    if (p == NULL)
-        return -1;
-    p += 2;
-    errno = 0;
-    v = strtol(p, &end, 10);
-    if (errno != 0 || end == p || v <= 0 || v > 1000)
-        return -1;
-    *major = (int)v;
-    return 0;
-}
-
-char *backup_pgpass_line(const char *password)
-{
-    struct buf b = BUF_INIT;
-
-    buf_adds(&b, "*:*:*:*:");
-    for (const char *c = password; *c != '\0'; c++) {
-        if (*c == ':' || *c == '\\')
-            buf_addc(&b, '\\');
-        buf_addc(&b, *c);
-    }
-    buf_addc(&b, '\n');
-    return buf_detach(&b);
-}
-
-/* ---- the child's environment ---- */
-
-struct envv {
-    char **v;
-    int n, cap;
-};
-
-static void env_unset(struct envv *ev, const char *key)
-{
-    size_t len = strlen(key);
-
-    for (int i = 0; i < ev->n; i++) {
-        if (strncmp(ev->v[i], key, len) == 0 && ev->v[i][len] == '=') {
-            free(ev->v[i]);
-            ev->v[i] = ev->v[--ev->n];
-            i--;
-        }
-    }
-}
-
-static void env_set(struct envv *ev, const char *key, const char *value)
-{
-    env_unset(ev, key);
-    if (ev->n + 2 > ev->cap) {
-        ev->cap = ev->cap ? ev->cap * 2 : 64;
-        ev->v = xrealloc(ev->v, sizeof(char *) * (size_t)ev->cap);
-    }
-    ev->v[ev->n++] = xasprintf("%s=%s", key, value);
-    ev->v[ev->n] = NULL;
-}
-
-/*
- * What pg_dump may inherit from our environment.  A whitelist, because ours
- * holds secrets (DATABASE_URL with its password, SESSION_SECRET, …) that
- * pg_dump has no business seeing: only the locale, paths and libpq's own
- * PG* variables pass.
- */
-static bool env_inherited(const char *kv)
-{
-    static const char *const names[] = {"PATH",        "HOME",       "USER", "LOGNAME",
-                                        "LANG",        "LANGUAGE",   "TZ",   "TMPDIR",
-                                        "KRB5_CONFIG", "KRB5CCNAME", NULL};
-    size_t len = strcspn(kv, "=");
-
-    if (strncmp(kv, "PG", 2) == 0 || strncmp(kv, "LC_", 3) == 0)
-        return true;
-    for (int i = 0; names[i] != NULL; i++)
-        if (strlen(names[i]) == len && strncmp(kv, names[i], len) == 0)
-            return true;
-    return false;
-}
-
-static void env_init(struct envv *ev)
-{
-    memset(ev, 0, sizeof(*ev));
-    for (char **p = environ; p != NULL && *p != NULL; p++) {
-        if (!env_inherited(*p))
-            continue;
-        if (ev->n + 2 > ev->cap) {
-            ev->cap = ev->cap ? ev->cap * 2 : 64;
-            ev->v = xrealloc(ev->v, sizeof(char *) * (size_t)ev->cap);
-        }
-        ev->v[ev->n++] = xstrdup(*p);
-    }
-    if (ev->v == NULL)
-        ev->v = xcalloc(1, sizeof(char *));
-    ev->v[ev->n] = NULL;
-}
-
-static void env_release(struct envv *ev)
-{
-    for (int i = 0; i < ev->n; i++)
-        free(ev->v[i]);
-    free(ev->v);
-    memset(ev, 0, sizeof(*ev));
-}
-
-/* The password to hand over: the URL's, or its "password" parameter. */
-static const char *url_password(const struct url *u)
-{
-    if (u->password != NULL)
-        return u->password;
-    for (size_t i = 0; i < u->nparams; i++)
-        if (strcmp(u->params[i].key, "password") == 0)
-            return u->params[i].value;
-    return NULL;
-}
-
-/*
- * The connection as PG* variables; passfile (may be NULL) as PGPASSFILE.
- * Variables the URL leaves out keep what our own environment says, as libpq
- * in this process sees them too.
- */
-static void env_connection(struct envv *ev, const struct url *u, const char *passfile)
-{
-    char port[16];
-
-    if (u->host != NULL)
-        env_set(ev, "PGHOST", u->host);
-    snprintf(port, sizeof(port), "%d", u->port);
-    env_set(ev, "PGPORT", port);
-    if (u->user != NULL)
-        env_set(ev, "PGUSER", u->user);
-    if (u->dbname != NULL)
-        env_set(ev, "PGDATABASE", u->dbname);
-    if (passfile != NULL) {
-        /* PGPASSWORD would win over the passfile. */
-        env_unset(ev, "PGPASSWORD");
-        env_set(ev, "PGPASSFILE", passfile);
-    }
-    for (size_t i = 0; i < u->nparams; i++) {
-        const char *key = u->params[i].key;
-        bool known = false;
-        if (strcmp(key, "password") == 0 || strcmp(key, "passfile") == 0) {
-            if (strcmp(key, "passfile") == 0 && passfile == NULL)
-                env_set(ev, "PGPASSFILE", u->params[i].value);
-            continue;
-        }
-        for (int k = 0; param_env[k].key != NULL; k++) {
-            if (strcmp(key, param_env[k].key) == 0) {
-                env_set(ev, param_env[k].env, u->params[i].value);
-                known = true;
-                break;
-            }
-        }
-        if (!known)
-            log_warn("pg_dump: connection parameter '%s' has no environment variable: ignored",
-                     key);
-    }
-    /* pg_dump's messages are checked and quoted: keep them untranslated. */
-    env_set(ev, "LC_MESSAGES", "C");
-}
-
-/* ---- running a child ---- */
-
-/*
- * Start path (argv) with stdin from /dev/null, stdout and stderr into two
- * pipes (*out_fd, *err_fd: ours to read and close).
- */
-static int spawn(const char *path, char *const argv[], char *const envp[], pid_t *pid, int *out_fd,
-                 int *err_fd, struct err *e)
-{
-    int po[2] = {-1, -1}, pe[2] = {-1, -1};
-    int rc;
-
-    *out_fd = *err_fd = -1;
-    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot create a pipe: %s", strerror(errno));
-        goto cleanup;
-    }
-    rc = backup_spawn(path, argv, envp, -1, po[1], pe[1], false, NULL, pid, e);
-    if (rc < 0)
-        goto cleanup;
-    *out_fd = po[0];
-    *err_fd = pe[0];
-    po[0] = pe[0] = -1;
-
-cleanup:
-    for (int i = 0; i < 2; i++) {
-        if (po[i] >= 0)
-            close(po[i]);
-        if (pe[i] >= 0)
-            close(pe[i]);
-    }
-    return rc;
-}
-
-static int wait_child(pid_t pid, int *status)
-{
-    while (waitpid(pid, status, 0) < 0) {
-        if (errno != EINTR)
-            return -1;
-    }
-    return 0;
-}
-
-/* "exit 1" / "killed by signal 9" */
-static void describe_status(char out[48], int status)
-{
-    if (WIFEXITED(status))
-        snprintf(out, 48, "exit status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(out, 48, "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(out, 48, "status %d", status);
-}
-
-/* The first lines of a child's stderr, on one line, for a message. */
-static void first_lines(const char *s, char *out, size_t n)
-{
-    size_t j = 0;
-    int lines = 0;
-
-    for (size_t i = 0; s[i] != '\0' && j + 1 < n && lines < 4; i++) {
-        char c = s[i];
-        if (c == '\n') {
-            lines++;
-            if (s[i + 1] == '\0' || lines == 4)
-                break;
-            c = ' ';
-            if (j + 3 < n) {
-                out[j++] = ' ';
-                out[j++] = '|';
-            }
-        }
-        out[j++] = c;
-    }
-    out[j] = '\0';
-}
+#define TAIL_MAX 512
 
 /* ---- the snapshot session ---- */
 
 static int read_stats(struct db *db, struct db_snapshot_stats *st, struct err *e)
 {
-    char **names = NULL;
-    int n = 0;
-    bool has_ledger = false;
-    int rc;
+    int rc = db_table_counts(db, &st->tables, &st->rows, &st->ntables, e);
 
-    rc = db_list_tables(db, &names, &n, e);
-    if (rc < 0)
-        goto cleanup;
-    st->tables = names;
-    st->ntables = n;
-    names = NULL;
-    st->rows = xcalloc((size_t)n + 1, sizeof(*st->rows));
-    for (int i = 0; i < n; i++) {
-        char *q = db_quote_ident(st->tables[i]);
-        char *sql = xasprintf("SELECT count(*) FROM public.%s", q);
-        rc = db_query_int(db, sql, DB_NOPARAMS, &st->rows[i], e);
-        free(sql);
-        free(q);
-        if (rc < 0)
-            goto cleanup;
+    for (int i = 0; rc == 0 && i < st->ntables; i++)
         if (strcmp(st->tables[i], "_migrations") == 0)
-            has_ledger = true;
-    }
-    if (has_ledger) {
-        rc = db_query_text(db,
-                           "SELECT name FROM _migrations WHERE finished_at IS NOT NULL AND "
-                           "rolled_back_at IS NULL ORDER BY name DESC LIMIT 1",
-                           DB_NOPARAMS, &st->schema_version, e);
-        if (rc < 0)
-            goto cleanup;
-    }
-    rc = 0;
-
-cleanup:
+            rc = migrate_schema_version(db, &st->schema_version, e);
     return rc;
 }
 
@@ -380,53 +79,47 @@ static bool tail_complete(const char *tail, size_t len)
     return false;
 }
 
-/* Create the private passfile directory and file; *dir and *file: caller frees. */
-static int make_passfile(const char *priv_dir, const char *password, char **dir, char **file,
-                         struct err *e)
+/*
+ * Start path (argv) with stdin from /dev/null, stdout and stderr into two
+ * pipes (*out_fd, *err_fd: ours to read and close).
+ */
+static int spawn_piped(const char *path, char *const argv[], char *const envp[], pid_t *pid,
+                       int *out_fd, int *err_fd, struct err *e)
 {
-    char *line = NULL;
+    int po[2] = {-1, -1}, pe[2] = {-1, -1};
     int rc;
 
-    *dir = xasprintf("%s/.pgpass.tmp.%ld", priv_dir, (long)getpid());
-    *file = xasprintf("%s/pgpass", *dir);
-    if (mkdir(*dir, 0700) != 0) {
-        rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP,
-                     "cannot create the private directory '%s': %s", *dir, strerror(errno));
-        free(*dir);
-        *dir = NULL;
+    *out_fd = *err_fd = -1;
+    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
+        rc = err_set(e, ERR_BACKUP, "cannot create a pipe: %s", strerror(errno));
         goto cleanup;
     }
-    line = backup_pgpass_line(password);
-    rc = backup_write_new_file(*file, line, strlen(line), e);
+    rc = proc_spawn(path, argv, envp, -1, po[1], pe[1], false, ERR_BACKUP, NULL, pid, e);
+    if (rc < 0)
+        goto cleanup;
+    *out_fd = po[0];
+    *err_fd = pe[0];
+    po[0] = pe[0] = -1;
 
 cleanup:
-    if (line != NULL) {
-        secure_zero(line, strlen(line));
-        free(line);
+    for (int i = 0; i < 2; i++) {
+        if (po[i] >= 0)
+            close(po[i]);
+        if (pe[i] >= 0)
+            close(pe[i]);
     }
     return rc;
-}
-
-static void remove_passfile(char *dir, char *file)
-{
-    if (file != NULL)
-        unlink(file);
-    if (dir != NULL)
-        rmdir(dir);
-    free(file);
-    free(dir);
 }
 
 int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st,
                    char **pg_dump_version, struct err *e)
 {
     struct db *db = NULL;
-    struct envv ev = {0};
+    char **envp = NULL;
     char *path = NULL, *snapshot = NULL, *version = NULL;
     char *pdir = NULL, *pfile = NULL;
-    const char *password = url_password(run->url);
-    char errbuf[STDERR_MAX + 1];
-    size_t errlen = 0;
+    const char *password = backup_pg_password(run->url);
+    struct proc_output errout = {0};
     char tail[TAIL_MAX];
     size_t tail_len = 0;
     int server_major;
@@ -437,13 +130,12 @@ int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st
     int rc;
 
     *pg_dump_version = NULL;
-    rc = db_open(run->url, 10, &db, e);
+    rc = db_open(run->url, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
         goto cleanup;
     snprintf(st->server_version, sizeof(st->server_version), "%s", db_server_version(db));
     server_major = db_server_version_num(db) / 10000;
 
-    env_init(&ev);
     rc = pgtool_find("pg_dump", server_major, &tool, e);
     if (rc < 0)
         goto cleanup;
@@ -465,18 +157,18 @@ int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st
         goto cleanup;
 
     if (password != NULL) {
-        rc = make_passfile(run->priv_dir, password, &pdir, &pfile, e);
+        rc = backup_pg_passfile_new(run->priv_dir, password, &pdir, &pfile, e);
         if (rc < 0)
             goto cleanup;
     }
-    env_connection(&ev, run->url, pfile);
+    envp = backup_pg_env_new(run->url, pfile);
     {
         char *snap_arg = xasprintf("--snapshot=%s", snapshot);
         char *argv[] = {path, "--format=plain", "--no-owner", "--no-acl", "--no-password", snap_arg,
                         NULL};
         log_info("dump: running %s --format=plain --no-owner --no-acl --snapshot=%s (%s)", path,
                  snapshot, version);
-        rc = spawn(path, argv, ev.v, &pid, &out, &errfd, e);
+        rc = spawn_piped(path, argv, envp, &pid, &out, &errfd, e);
         free(snap_arg);
         if (rc < 0)
             goto cleanup;
@@ -508,20 +200,8 @@ int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st
             rc = err_set(e, ERR_BACKUP, "poll: %s", strerror(errno));
             break;
         }
-        if (ierr >= 0 && pf[ierr].revents != 0) {
-            char tmp[4096];
-            ssize_t n = read(errfd, tmp, sizeof(tmp));
-            if (n > 0) {
-                size_t keep = (size_t)n;
-                if (keep > STDERR_MAX - errlen)
-                    keep = STDERR_MAX - errlen;
-                memcpy(errbuf + errlen, tmp, keep);
-                errlen += keep;
-            } else if (n == 0 || errno != EINTR) {
-                close(errfd);
-                errfd = -1;
-            }
-        }
+        if (ierr >= 0 && pf[ierr].revents != 0)
+            proc_output_read(&errfd, &errout);
         if (iout >= 0 && pf[iout].revents != 0) {
             void *p = NULL;
             size_t avail = 0;
@@ -558,8 +238,7 @@ int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st
         if (run->tick != NULL)
             run->tick(run->tick_arg);
     }
-    errbuf[errlen] = '\0';
-    if (wait_child(pid, &status) < 0) {
+    if (proc_wait(pid, &status) < 0) {
         if (rc == 0)
             rc = err_set(e, ERR_BACKUP, "cannot wait for pg_dump: %s", strerror(errno));
         pid = -1;
@@ -568,10 +247,10 @@ int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st
     pid = -1;
     if (rc < 0)
         goto cleanup;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char stx[48], lines[STDERR_MAX + 1];
-        describe_status(stx, status);
-        first_lines(errbuf, lines, sizeof(lines));
+    if (!proc_status_ok(status)) {
+        char stx[PROC_STATUS_MAX], lines[PROC_OUTPUT_MAX + 1];
+        proc_status_describe(status, stx);
+        proc_first_lines(errout.buf, lines, sizeof(lines));
         rc =
             err_set(e, ERR_BACKUP, "pg_dump failed (%s): %s", stx, lines[0] ? lines : "no message");
         goto cleanup;
@@ -582,9 +261,9 @@ int backup_pg_dump(const struct backup_pg_run *run, struct db_snapshot_stats *st
                      "dump complete' is missing");
         goto cleanup;
     }
-    if (errlen > 0) {
-        char lines[STDERR_MAX + 1];
-        first_lines(errbuf, lines, sizeof(lines));
+    if (errout.len > 0) {
+        char lines[PROC_OUTPUT_MAX + 1];
+        proc_first_lines(errout.buf, lines, sizeof(lines));
         log_warn("pg_dump said: %s", lines);
     }
     rc = db_exec(db, "COMMIT", e);
@@ -598,54 +277,15 @@ cleanup:
         close(out);
     if (errfd >= 0)
         close(errfd);
-    if (pid > 0) {
-        kill(pid, SIGTERM);
-        wait_child(pid, &status);
-    }
-    remove_passfile(pdir, pfile);
+    proc_kill_wait(pid, SIGTERM);
+    backup_pg_passfile_remove(pdir, pfile);
     if (db != NULL) {
         db_rollback(db);
         db_close(db);
     }
-    env_release(&ev);
+    backup_pg_env_free(envp);
     free(path);
     free(snapshot);
     free(version);
     return rc;
-}
-
-/* ---- for psql (verify.c, restore.c): the same connection hand-over ---- */
-
-const char *backup_pg_password(const struct url *u)
-{
-    return url_password(u);
-}
-
-char **backup_pg_env_new(const struct url *u, const char *passfile)
-{
-    struct envv ev;
-
-    env_init(&ev);
-    env_connection(&ev, u, passfile);
-    return ev.v;
-}
-
-void backup_pg_env_free(char **env)
-{
-    if (env == NULL)
-        return;
-    for (char **p = env; *p != NULL; p++)
-        free(*p);
-    free(env);
-}
-
-int backup_pg_passfile_new(const char *priv_dir, const char *password, char **dir, char **file,
-                           struct err *e)
-{
-    return make_passfile(priv_dir, password, dir, file, e);
-}
-
-void backup_pg_passfile_remove(char *dir, char *file)
-{
-    remove_passfile(dir, file);
 }

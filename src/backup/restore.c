@@ -23,246 +23,23 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/scan.h"
 #include "backup/dumphead.h"
-#include "backup/pgtools.h"
+#include "backup/psql.h"
+#include "backup/manifest.h"
+#include "backup/verify.h"
+#include "backup/restore.h"
+#include "backup/encrypt.h"
+#include "backup/foreign.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
 
-#define STDERR_MAX 2048
-
 const char *const backup_restore_counted[3] = {"users", "appointments", "clients"};
-
-/* ---- psql ---- */
-
-struct feed {
-    const struct backup_psql_feed *f;
-    pid_t pid;
-    int in_fd;  /* our end of psql's stdin */
-    int err_fd; /* psql's stderr */
-    char errbuf[STDERR_MAX + 1];
-    size_t errlen;
-    bool broken;           /* psql stopped reading */
-    struct dumphead *head; /* a newer pg_dump's unknown settings left out */
-};
-
-static void drain_stderr(struct feed *fd)
-{
-    char tmp[4096];
-
-    while (fd->err_fd >= 0) {
-        ssize_t n = read(fd->err_fd, tmp, sizeof(tmp));
-        if (n > 0) {
-            size_t keep = (size_t)n;
-            if (keep > STDERR_MAX - fd->errlen)
-                keep = STDERR_MAX - fd->errlen;
-            memcpy(fd->errbuf + fd->errlen, tmp, keep);
-            fd->errlen += keep;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        close(fd->err_fd);
-        fd->err_fd = -1;
-    }
-}
-
-/* Write all of p to psql, reading its stderr meanwhile (it must never block on it). */
-static int feed_write(struct feed *fd, const void *p, size_t n, struct err *e)
-{
-    const char *c = p;
-
-    while (n > 0 && !fd->broken) {
-        struct pollfd pf[2];
-        int np = 0;
-
-        if (fd->f->cancel != NULL && *fd->f->cancel != 0)
-            return err_set(e, ERR_BACKUP, "restore cancelled");
-        pf[np].fd = fd->in_fd;
-        pf[np++].events = POLLOUT;
-        if (fd->err_fd >= 0) {
-            pf[np].fd = fd->err_fd;
-            pf[np++].events = POLLIN;
-        }
-        if (poll(pf, (nfds_t)np, 250) < 0) {
-            if (errno == EINTR)
-                continue;
-            return err_set(e, ERR_INTERNAL, "poll: %s", strerror(errno));
-        }
-        if (np > 1 && pf[1].revents != 0)
-            drain_stderr(fd);
-        if (pf[0].revents == 0)
-            continue;
-        ssize_t w = send(fd->in_fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
-            fd->broken = true; /* EPIPE: psql stopped; its exit says why */
-            break;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return fd->broken ? err_set(e, ERR_BACKUP, "psql stopped reading") : 0;
-}
-
-static int feed_raw(void *arg, const void *p, size_t n, struct err *e)
-{
-    return feed_write(arg, p, n, e);
-}
-
-static int feed_sink(void *arg, const void *p, size_t n, struct err *e)
-{
-    return dumphead_feed(((struct feed *)arg)->head, p, n, feed_raw, arg, e);
-}
-
-static int spawn_psql(struct feed *fd, const char *path, char *const envp[], struct err *e)
-{
-    int sv[2] = {-1, -1}, pe[2] = {-1, -1};
-    char *argv[] = {(char *)path, "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", NULL};
-    int rc;
-
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
-        rc = err_set(e, ERR_INTERNAL, "cannot create a pipe: %s", strerror(errno));
-        goto cleanup;
-    }
-    /*
-     * Its own process group: a ^C on the terminal reaches us (we stop
-     * feeding it and kill it) rather than psql, which would end its input.
-     */
-    rc = backup_spawn(path, argv, envp, sv[1], -1, pe[1], true, NULL, &fd->pid, e);
-    if (rc < 0)
-        goto cleanup;
-    fd->in_fd = sv[0];
-    fd->err_fd = pe[0];
-    sv[0] = pe[0] = -1;
-    fcntl(fd->err_fd, F_SETFL, fcntl(fd->err_fd, F_GETFL) | O_NONBLOCK);
-
-cleanup:
-    for (int i = 0; i < 2; i++) {
-        if (sv[i] >= 0)
-            close(sv[i]);
-        if (pe[i] >= 0)
-            close(pe[i]);
-    }
-    return rc;
-}
-
-/* psql's stderr on one line, for a message. */
-static void one_line(const char *s, char *out, size_t n)
-{
-    size_t j = 0;
-
-    for (size_t i = 0; s[i] != '\0' && j + 1 < n; i++)
-        out[j++] = (s[i] == '\n' || s[i] == '\r') ? ' ' : s[i];
-    while (j > 0 && out[j - 1] == ' ')
-        j--;
-    out[j] = '\0';
-}
-
-int backup_psql_feed_file(const struct backup_psql_feed *f, const char *path, struct err *e)
-{
-    struct feed fd;
-    struct backup_scan sc;
-    char **envp = NULL;
-    char *pdir = NULL, *pfile = NULL;
-    struct pgtool psql = {0};
-    const char *password = backup_pg_password(f->url);
-    bool abort_psql = true;
-    int status = 0;
-    int rc;
-
-    memset(&fd, 0, sizeof(fd));
-    fd.f = f;
-    fd.pid = -1;
-    fd.in_fd = fd.err_fd = -1;
-    if (password != NULL) {
-        rc = backup_pg_passfile_new(f->priv_dir, password, &pdir, &pfile, e);
-        if (rc < 0)
-            goto cleanup;
-    }
-    envp = backup_pg_env_new(f->url, pfile);
-    rc = pgtool_find("psql", f->server_major, &psql, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = dumphead_for_server(f->url, &fd.head, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = spawn_psql(&fd, psql.path, envp, e);
-    if (rc < 0)
-        goto cleanup;
-    if (f->prologue != NULL && (rc = feed_write(&fd, f->prologue, strlen(f->prologue), e)) < 0)
-        goto cleanup;
-    rc = backup_scan_file(path, feed_sink, &fd, f->cancel, f->tick, f->tick_arg, &sc, e);
-    if (rc >= 0)
-        rc = dumphead_finish(fd.head, feed_raw, &fd, e);
-    if (rc < 0)
-        goto cleanup;
-    if (!sc.gzip_ok) {
-        rc = err_set(e, ERR_VERIFY, "'%s' is damaged: %s", path, sc.gzip_error);
-        goto cleanup;
-    }
-    if (f->expect_sha256 != NULL && strcmp(sc.sha256, f->expect_sha256) != 0) {
-        rc = err_set(e, ERR_VERIFY,
-                     "'%s' changed since it was verified (SHA-256 %.12s... != %.12s...)", path,
-                     sc.sha256, f->expect_sha256);
-        goto cleanup;
-    }
-    if (f->epilogue != NULL && (rc = feed_write(&fd, f->epilogue, strlen(f->epilogue), e)) < 0)
-        goto cleanup;
-    abort_psql = false;
-
-cleanup:
-    if (fd.pid > 0) {
-        /*
-         * Killed, psql cannot send what it holds: the server rolls its
-         * transaction back.  Otherwise its input ends and it finishes.
-         */
-        if (abort_psql)
-            kill(fd.pid, SIGKILL);
-        if (fd.in_fd >= 0) {
-            close(fd.in_fd);
-            fd.in_fd = -1;
-        }
-        while (fd.err_fd >= 0) {
-            struct pollfd pf = {fd.err_fd, POLLIN, 0};
-            if (poll(&pf, 1, 1000) < 0 && errno != EINTR)
-                break;
-            drain_stderr(&fd);
-        }
-        while (waitpid(fd.pid, &status, 0) < 0 && errno == EINTR)
-            ;
-        fd.errbuf[fd.errlen] = '\0';
-        if (!abort_psql && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-            char msg[STDERR_MAX + 1];
-            one_line(fd.errbuf, msg, sizeof(msg));
-            rc = err_set(e, ERR_BACKUP, "psql failed (%s %d): %s",
-                         WIFEXITED(status) ? "exit status" : "signal",
-                         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-                         msg[0] ? msg : "no message");
-        } else if (abort_psql && fd.broken) {
-            /* psql stopped first: its error is the cause. */
-            char msg[STDERR_MAX + 1];
-            one_line(fd.errbuf, msg, sizeof(msg));
-            rc = err_set(e, ERR_BACKUP, "psql failed: %s", msg[0] ? msg : "no message");
-        }
-    }
-    if (fd.in_fd >= 0)
-        close(fd.in_fd);
-    if (fd.err_fd >= 0)
-        close(fd.err_fd);
-    backup_pg_passfile_remove(pdir, pfile);
-    backup_pg_env_free(envp);
-    pgtool_free(&psql);
-    dumphead_free(fd.head);
-    return rc;
-}
 
 /* ---- restore ---- */
 
@@ -303,7 +80,7 @@ static int restore_pg(const struct backup_restore_opts *o, const char *sha, stru
     struct backup_tick tk = {o->progress, o->progress_arg, "restore", time_mono()};
     int rc;
 
-    rc = db_open(o->db, 10, &db, e);
+    rc = db_open(o->db, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
         goto cleanup;
     /*
@@ -532,7 +309,7 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     }
 
     /* 5. Brought to this program's schema, then counted. */
-    rc = db_open(o->db, 10, &db, e);
+    rc = db_open(o->db, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
         goto cleanup;
     rc = migrate_deploy(db, &r->migrations_applied, e);
@@ -544,32 +321,20 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
              r->migrations_applied == 1 ? "" : "s");
     {
         char **names = NULL;
+        int64_t *rows = NULL;
         int n = 0;
-        rc = db_list_tables(db, &names, &n, e);
+        rc = db_table_counts(db, &names, &rows, &n, e);
         if (rc < 0)
             goto cleanup;
-        for (int i = 0; i < 3 && rc == 0; i++) {
-            for (int j = 0; j < n; j++) {
-                if (strcmp(names[j], backup_restore_counted[i]) != 0)
-                    continue;
-                char *q = db_quote_ident(names[j]);
-                char *sql = xasprintf("SELECT count(*) FROM %s", q);
-                rc = db_query_int(db, sql, DB_NOPARAMS, &r->rows_after[i], e);
-                free(sql);
-                free(q);
-                break;
-            }
-        }
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < n; j++)
+                if (strcmp(names[j], backup_restore_counted[i]) == 0)
+                    r->rows_after[i] = rows[j];
         db_strv_free(names, n);
+        free(rows);
+        rc = migrate_schema_version(db, &r->schema_version, e);
         if (rc < 0)
             goto cleanup;
-        rc = db_query_text(db,
-                           "SELECT name FROM _migrations WHERE finished_at IS NOT NULL AND "
-                           "rolled_back_at IS NULL ORDER BY name DESC LIMIT 1",
-                           DB_NOPARAMS, &r->schema_version, e);
-        if (rc < 0)
-            goto cleanup;
-        rc = 0;
     }
     r->seconds = time_mono() - t0;
     log_info("restore: complete: '%s' (%.2f s)", o->file, r->seconds);

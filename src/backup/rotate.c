@@ -10,12 +10,61 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/manifest.h"
+#include "backup/verify.h"
+#include "backup/encrypt.h"
 #include "common/log.h"
 #include "common/util.h"
+
+/* ---- rotation's newest good backup ---- */
+
+/* The hex hash a sidecar states ("" when unreadable). */
+static void sidecar_sha(const char *path, char sha[65])
+{
+    char *sp = xasprintf("%s.sha256", path);
+    FILE *f = fopen(sp, "r");
+    size_t n = f != NULL ? fread(sha, 1, 64, f) : 0;
+
+    sha[n == 64 ? 64 : 0] = '\0';
+    if (f != NULL)
+        fclose(f);
+    free(sp);
+}
+
+bool backup_entry_good(const struct backup_entry *it)
+{
+    bool good = false;
+
+    if (it->has_manifest) {
+        /* Ours: verified as it was written; its sidecars must still agree with it. */
+        struct backup_manifest m;
+        struct err e;
+        char sha[65];
+        char *mp = xasprintf("%s.json", it->path);
+        memset(&m, 0, sizeof(m));
+        err_clear(&e);
+        sidecar_sha(it->path, sha);
+        good = it->has_sha256 && backup_manifest_load(mp, &m, &e) == 0 &&
+               strcasecmp(sha, m.sha256) == 0 && m.gz_bytes == (uint64_t)it->size;
+        backup_manifest_release(&m);
+        free(mp);
+    } else {
+        /* Another tool's: only its content can tell. */
+        struct backup_verify_opts o;
+        struct backup_verify_result r;
+        struct err e;
+        memset(&o, 0, sizeof(o));
+        err_clear(&e);
+        good = !backup_name_encrypted(it->name) && backup_verify_file(&o, it->path, &r, &e) == 0;
+        backup_verify_result_release(&r);
+    }
+    return good;
+}
 
 void backup_keep_from_config(const struct config *cfg, int keep[BACKUP_TIER_COUNT])
 {

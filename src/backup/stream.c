@@ -11,14 +11,16 @@
  */
 #include <errno.h>
 #include <libdeflate.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/stream.h"
+#include "common/hash.h"
 #include "common/util.h"
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE, SLOT_FAILED };
@@ -49,7 +51,7 @@ struct backup_stream {
     pthread_cond_t done; /* a slot was compressed */
     bool stop;
     struct libdeflate_compressor *inline_c; /* nthreads == 0 */
-    EVP_MD_CTX *sha;
+    struct hash_sha256 *sha;
     uint64_t raw, gz;
     bool failed;
 };
@@ -114,11 +116,7 @@ int backup_stream_new(int out_fd, const char *what, int level, int threads, size
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->done, NULL);
-    s->sha = EVP_MD_CTX_new();
-    if (s->sha == NULL || EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1) {
-        rc = err_set(e, ERR_INTERNAL, "cannot initialise SHA-256");
-        goto cleanup;
-    }
+    s->sha = hash_sha256_new();
     {
         /* Sized for the worst case so that compression cannot run out of room. */
         struct libdeflate_compressor *probe = libdeflate_alloc_compressor(level);
@@ -177,7 +175,7 @@ void backup_stream_free(struct backup_stream *s)
     free(s->slots);
     free(s->threads);
     libdeflate_free_compressor(s->inline_c);
-    EVP_MD_CTX_free(s->sha);
+    hash_sha256_free(s->sha);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work);
     pthread_cond_destroy(&s->done);
@@ -195,8 +193,7 @@ static int write_slot(struct backup_stream *s, struct slot *sl, struct err *e)
     rc = backup_write_all(s->fd, sl->out, sl->out_len, s->what, e);
     if (rc < 0)
         return rc;
-    if (EVP_DigestUpdate(s->sha, sl->out, sl->out_len) != 1)
-        return err_set(e, ERR_INTERNAL, "SHA-256 of '%s' failed", s->what);
+    hash_sha256_update(s->sha, sl->out, sl->out_len);
     s->gz += sl->out_len;
     return 0;
 }
@@ -320,8 +317,6 @@ int backup_stream_write(struct backup_stream *s, const void *p, size_t n, struct
 
 int backup_stream_finish(struct backup_stream *s, struct backup_stream_stats *st, struct err *e)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
     int rc = 0;
 
     memset(st, 0, sizeof(*st));
@@ -344,12 +339,7 @@ int backup_stream_finish(struct backup_stream *s, struct backup_stream_stats *st
     if (rc < 0)
         goto cleanup;
     stop_threads(s);
-    if (EVP_DigestFinal_ex(s->sha, md, &mdlen) != 1 || mdlen != 32) {
-        rc = err_set(e, ERR_INTERNAL, "SHA-256 of '%s' failed", s->what);
-        goto cleanup;
-    }
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(st->sha256 + 2 * i, 3, "%02x", md[i]);
+    hash_sha256_final_hex(s->sha, st->sha256);
     st->raw_bytes = s->raw;
     st->gz_bytes = s->gz;
 

@@ -18,7 +18,15 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/stream.h"
+#include "backup/pgdump.h"
+#include "backup/manifest.h"
+#include "db/db_backup.h"
+#include "backup/alert.h"
+#include "backup/encrypt.h"
+#include "backup/remote.h"
 #include "common/log.h"
 #include "common/util.h"
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/tz.h"
 #include "common/util.h"
@@ -177,8 +178,7 @@ int boot_session_secret(struct db *db, const char *configured, char **out, int *
     }
     if (RAND_bytes(raw, sizeof(raw)) != 1)
         return err_set(e, ERR_INTERNAL, "cannot generate the session secret: no randomness");
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    hex_encode(raw, sizeof(raw), hex);
     secure_zero(raw, sizeof(raw));
     rc = db_exec_params(db,
                         "INSERT INTO settings (key, value) VALUES ('session_secret', $1) "

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "backup/backup.h"
+#include "backup/alert.h"
 #include "common/cron.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -83,7 +84,7 @@ static void run_backup(struct scheduler *s, time_t due)
 
     memset(&r, 0, sizeof(r));
     err_clear(&e);
-    if (db_open(&cfg->db, 10, &db, &e) < 0) {
+    if (db_open(&cfg->db, DB_CONNECT_TIMEOUT_S, &db, &e) < 0) {
         log_error("scheduled backup: cannot connect: %s", e.msg);
         backup_alert(cfg, "backup_failed", &e);
         goto cleanup;

@@ -6,13 +6,15 @@
  * `--restore FILE`) are accepted beside the sub-commands.
  */
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "backup/backup.h"
+#include "backup/report.h"
+#include "backup/remote.h"
+#include "backup/foreign.h"
 #include "cmd/backup_cmds.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -78,63 +80,6 @@ static const char backup_usage[] =
     "Testing aid: CITAPLANNER_FAKE_NOW='YYYY-MM-DDTHH:MM:SS' (local time) replaces the\n"
     "clock of take (names, tiers, log file).  PG_DUMP names the pg_dump to run.\n";
 
-/* ---- shared with backup_verify_restore.c (backup_cmds.h) ---- */
-
-static volatile int cancel_flag;
-static bool progress_drawn;
-
-volatile int *backup_cmd_cancel_flag(void)
-{
-    return &cancel_flag;
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cancel_flag = 1;
-}
-
-void backup_cmd_catch_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-int backup_cmd_clock(time_t *now)
-{
-    struct err e;
-
-    err_clear(&e);
-    if (backup_clock(now, &e) < 0)
-        return cmd_fail(&e);
-    return 0;
-}
-
-void backup_cmd_progress(void *arg, const struct backup_progress *p)
-{
-    char a[32], b[32];
-
-    (void)arg;
-    printf("\r  %-8s %10s read, %10s written, %6.1f MB/s ", p->step,
-           backup_fmt_bytes(a, p->raw_bytes), backup_fmt_bytes(b, p->gz_bytes),
-           p->seconds > 0 ? (double)p->raw_bytes / 1e6 / p->seconds : 0.0);
-    fflush(stdout);
-    progress_drawn = true;
-}
-
-void backup_cmd_progress_end(void)
-{
-    if (progress_drawn) {
-        fputc('\n', stdout);
-        progress_drawn = false;
-    }
-}
-
 /* ---- take ---- */
 
 static json_t *tiers_json(unsigned tiers)
@@ -145,16 +90,6 @@ static json_t *tiers_json(unsigned tiers)
         if (tiers & (1u << t))
             json_array_append_new(a, json_string(backup_tier_name((enum backup_tier)t)));
     return a;
-}
-
-static void print_json(json_t *o)
-{
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-
-    if (s != NULL)
-        printf("%s\n", s);
-    free(s);
-    json_decref(o);
 }
 
 /* --json on failure: the error as an object on stdout (the message goes to stderr too). */
@@ -168,7 +103,7 @@ static int fail_json(struct cmd_ctx *ctx, const struct err *e)
         json_object_set_new(eo, "message", json_string(e->msg));
         json_object_set_new(eo, "exit_status", json_integer(err_exit_status(e->code)));
         json_object_set_new(o, "error", eo);
-        print_json(o);
+        backup_cmd_print_json(o);
     }
     return cmd_fail(e);
 }
@@ -231,7 +166,7 @@ static int run_take(struct cmd_ctx *ctx)
         json_object_set_new(root, "sha256", json_string(r.sha256));
         json_object_set_new(root, "seconds", json_real(r.seconds));
         json_object_set_new(root, "rotated", json_integer(r.rotated));
-        print_json(root);
+        backup_cmd_print_json(root);
     } else {
         char a[32], b[32];
         bool first = true;
@@ -252,16 +187,6 @@ static int run_take(struct cmd_ctx *ctx)
 
 /* ---- list ---- */
 
-static void entry_time(char out[32], int64_t stamp)
-{
-    int64_t s = stamp;
-    int se = (int)(s % 100), mi = (int)(s / 100 % 100), h = (int)(s / 10000 % 100);
-    int d = (int)(s / 1000000 % 100), mo = (int)(s / 100000000 % 100);
-    int y = (int)(s / 10000000000LL);
-
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, se);
-}
-
 /* "local", "local+mirror": where a backup is (issue 10). */
 static const char *entry_locations(const struct backup_entry *it)
 {
@@ -271,41 +196,6 @@ static const char *entry_locations(const struct backup_entry *it)
     if (loc.mirror && loc.s3)
         return "local+mirror+s3";
     return loc.mirror ? "local+mirror" : loc.s3 ? "local+s3" : "local";
-}
-
-static json_t *entry_json(const struct config *cfg, const struct backup_entry *it)
-{
-    json_t *o = json_object();
-    char when[32];
-    struct backup_locations loc;
-
-    entry_time(when, it->stamp);
-    json_object_set_new(o, "tier", json_string(backup_tier_name(it->tier)));
-    json_object_set_new(o, "file", json_string(it->name));
-    json_object_set_new(o, "path", json_string(it->path));
-    json_object_set_new(o, "time", json_string(when));
-    json_object_set_new(o, "format", json_string(it->format == BACKUP_FMT_SQL ? "sql" : "sqlite"));
-    json_object_set_new(o, "size", json_integer(it->size));
-    json_object_set_new(o, "has_sha256", json_boolean(it->has_sha256));
-    json_object_set_new(o, "has_manifest", json_boolean(it->has_manifest));
-    json_object_set_new(o, "origin", json_string(backup_entry_origin(it)));
-    /* Only where they say something, so that older readers see the same objects; cfg NULL:
-     * no locations (pruned files). */
-    backup_locations_load(it->path, &loc);
-    if (cfg != NULL && (loc.mirror || loc.s3 ||
-                        (cfg->backup_mirror_dir != NULL && cfg->backup_mirror_dir[0] != '\0') ||
-                        (cfg->backup_s3_url != NULL && cfg->backup_s3_url[0] != '\0'))) {
-        json_t *where = json_array();
-        json_array_append_new(where, json_string("local"));
-        if (loc.mirror)
-            json_array_append_new(where, json_string("mirror"));
-        if (loc.s3)
-            json_array_append_new(where, json_string("s3"));
-        json_object_set_new(o, "locations", where);
-    }
-    if (backup_name_encrypted(it->name))
-        json_object_set_new(o, "encrypted", json_true());
-    return o;
 }
 
 static int run_list(struct cmd_ctx *ctx)
@@ -321,22 +211,7 @@ static int run_list(struct cmd_ctx *ctx)
         return fail_json(ctx, &e);
     }
     if (ctx->json) {
-        json_t *root = json_object();
-        json_t *items = json_array();
-        json_t *counts = json_object();
-        int per[BACKUP_TIER_COUNT] = {0};
-        for (int i = 0; i < l.count; i++) {
-            json_array_append_new(items, entry_json(&ctx->cfg, &l.items[i]));
-            per[l.items[i].tier]++;
-        }
-        for (int t = 0; t < BACKUP_TIER_COUNT; t++)
-            json_object_set_new(counts, backup_tier_name((enum backup_tier)t),
-                                json_integer(per[t]));
-        json_object_set_new(root, "backup_dir", json_string(ctx->cfg.backup_dir));
-        json_object_set_new(root, "count", json_integer(l.count));
-        json_object_set_new(root, "tiers", counts);
-        json_object_set_new(root, "backups", items);
-        print_json(root);
+        backup_cmd_print_json(backup_list_json(&ctx->cfg, &l));
     } else if (l.count == 0) {
         printf("no backups in '%s'\n", ctx->cfg.backup_dir);
     } else {
@@ -345,7 +220,7 @@ static int run_list(struct cmd_ctx *ctx)
         for (int i = 0; i < l.count; i++) {
             const struct backup_entry *it = &l.items[i];
             char when[32], sz[32];
-            entry_time(when, it->stamp);
+            backup_entry_time(when, it);
             when[10] = ' ';
             printf("%-10s  %-19s  %10s  %-6s  %-8s  %-11s  %-12s  %s\n", backup_tier_name(it->tier),
                    when, backup_fmt_bytes(sz, (uint64_t)it->size),
@@ -377,12 +252,12 @@ static int run_prune(struct cmd_ctx *ctx)
         json_t *root = json_object();
         json_t *items = json_array();
         for (int i = 0; i < v.count; i++)
-            json_array_append_new(items, entry_json(NULL, &v.items[i]));
+            json_array_append_new(items, backup_entry_json(NULL, &v.items[i]));
         json_object_set_new(root, "ok", json_true());
         json_object_set_new(root, "dry_run", json_boolean(dry));
         json_object_set_new(root, "count", json_integer(v.count));
         json_object_set_new(root, dry ? "would_delete" : "deleted", items);
-        print_json(root);
+        backup_cmd_print_json(root);
     } else {
         for (int i = 0; i < v.count; i++)
             printf("%s %s\n", dry ? "would delete" : "deleted", v.items[i].path);

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "backup/backup.h"
+#include "backup/verify.h"
+#include "backup/encrypt.h"
+#include "backup/foreign.h"
 #include "cmd/backup_cmds.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -31,6 +34,7 @@ static int adopt_one(struct cmd_ctx *ctx, const char *path, bool deep, json_t *i
     o.db = &ctx->cfg.db;
     o.deep = deep;
     o.cancel = backup_cmd_cancel_flag();
+    o.identity = ctx->cfg.backup_decrypt_identity;
     o.content_sink = backup_schema_sink;
     o.content_arg = &schema;
     rc = backup_verify_file(&o, path, &r, &e);

@@ -1,12 +1,14 @@
 /*
  * backup_cmds — what the sub-commands of `citaplanner backup` share across
  * files: backup.c parses the command line and runs take, list and prune;
- * verify and restore live in their own file and are reached through the two
- * functions below.
+ * verify and restore (backup_verify_restore.c) and adopt (backup_adopt.c)
+ * are reached through the functions below; the clock, signals, progress
+ * line and JSON printer they all use are in backup_ui.c.
  */
 #ifndef CITAPLANNER_BACKUP_CMDS_H
 #define CITAPLANNER_BACKUP_CMDS_H
 
+#include <jansson.h>
 #include <time.h>
 
 #include "backup/backup.h"
@@ -53,5 +55,8 @@ void backup_cmd_progress_end(void);
  */
 volatile int *backup_cmd_cancel_flag(void);
 void backup_cmd_catch_signals(void);
+
+/* Print o (indented, keys in order) and a newline on stdout; takes o's reference. */
+void backup_cmd_print_json(json_t *o);
 
 #endif

@@ -14,6 +14,11 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "backup/report.h"
+#include "backup/alert.h"
+#include "backup/manifest.h"
+#include "backup/verify.h"
+#include "backup/restore.h"
 #include "cmd/backup_cmds.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -49,155 +54,85 @@ static void progress_end(void)
     backup_cmd_progress_end();
 }
 
-static void print_json(json_t *o)
-{
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-
-    if (s != NULL)
-        printf("%s\n", s);
-    free(s);
-    json_decref(o);
-}
-
 /* ---- verify ---- */
 
-static json_t *result_json(const char *path, const struct backup_verify_result *r, int rc,
-                           const struct err *e, bool deep)
-{
-    json_t *o = json_object();
-    json_t *bytes = json_object();
+struct verify_ui {
+    struct cmd_ctx *ctx;
+    bool deep;
+    uint64_t total; /* the current file's size, for the progress line */
+};
 
-    json_object_set_new(o, "file", json_string(path));
-    json_object_set_new(o, "ok", json_boolean(rc == 0));
-    if (rc < 0) {
-        json_object_set_new(o, "error", json_string(e->msg));
-        json_object_set_new(o, "code", json_string(err_name(e->code)));
+static void verify_before(void *arg, const char *path, struct backup_verify_opts *vo)
+{
+    struct verify_ui *ui = arg;
+    struct stat sb;
+
+    ui->total = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    if (ui->ctx->tty && !ui->ctx->json) {
+        vo->progress = progress;
+        vo->progress_arg = &ui->total;
     }
-    json_object_set_new(o, "format",
-                        json_string(r->format == BACKUP_FMT_SQLITE ? "sqlite" : "sql"));
-    json_object_set_new(bytes, "compressed", json_integer((json_int_t)r->gz_bytes));
-    json_object_set_new(bytes, "uncompressed", json_integer((json_int_t)r->raw_bytes));
-    json_object_set_new(o, "bytes", bytes);
-    json_object_set_new(o, "gzip_members", json_integer(r->members));
-    json_object_set_new(o, "sha256", r->sha256[0] ? json_string(r->sha256) : json_null());
-    json_object_set_new(o, "deep", json_boolean(deep && r->deep_done));
-    json_object_set_new(o, "manifest", json_boolean(r->has_manifest));
-    json_object_set_new(o, "origin",
-                        json_string(r->no_manifest                   ? "other tool"
-                                    : r->has_manifest && r->m.origin ? r->m.origin
-                                                                     : "citaplanner"));
-    json_object_set_new(o, "seconds", json_real(r->seconds));
-    return o;
+}
+
+static void verify_after(void *arg, const char *path, const struct backup_verify_result *r, int rc,
+                         const struct err *e)
+{
+    struct verify_ui *ui = arg;
+
+    progress_end();
+    if (ui->ctx->json) {
+        return;
+    } else if (rc == 0) {
+        char a[32], b[32];
+        printf("OK      %s (%s%s, %s uncompressed%s, %.1f s)\n", path,
+               r->no_manifest ? "verified, no manifest (made by another tool); " : "",
+               backup_fmt_bytes(a, r->gz_bytes), backup_fmt_bytes(b, r->raw_bytes),
+               !ui->deep        ? ""
+               : r->no_manifest ? ", it restores into a scratch database"
+                                : ", row counts match after a scratch restore",
+               r->seconds);
+    } else {
+        printf("FAILED  %s: %s\n", path, e->msg);
+    }
+    fflush(stdout);
 }
 
 int backup_cmd_verify(struct cmd_ctx *ctx, int nfiles, char **files)
 {
-    struct backup_list l = {0};
+    struct verify_ui ui = {ctx, cmd_has_flag(ctx, "deep"), 0};
+    struct backup_verify_many_opts o;
+    struct backup_verify_summary s;
     struct err e;
-    bool deep = cmd_has_flag(ctx, "deep");
-    const char **paths = NULL;
-    const char **failed = NULL;
-    int n = 0, good = 0, bad = 0, damaged = 0, other_status = 0, nfailed = 0;
-    json_t *items = ctx->json ? json_array() : NULL;
     int status = 0;
 
     err_clear(&e);
-    if (nfiles > 0) {
-        paths = xcalloc((size_t)nfiles, sizeof(*paths));
-        for (int i = 0; i < nfiles; i++)
-            paths[n++] = files[i];
-    } else {
-        if (backup_list_load(ctx->cfg.backup_dir, &l, &e) < 0) {
-            json_decref(items);
-            backup_list_release(&l);
-            return cmd_fail(&e);
-        }
-        paths = xcalloc((size_t)l.count + 1, sizeof(*paths));
-        for (int i = 0; i < l.count; i++)
-            paths[n++] = l.items[i].path;
-        if (n == 0 && !ctx->json)
-            printf("no backups in '%s'\n", ctx->cfg.backup_dir);
-    }
+    memset(&o, 0, sizeof(o));
+    o.cfg = &ctx->cfg;
+    o.paths = nfiles > 0 ? (const char *const *)files : NULL;
+    o.npaths = nfiles;
+    o.deep = ui.deep;
+    o.cancel = backup_cmd_cancel_flag();
+    o.started = time(NULL);
+    o.before = verify_before;
+    o.after = verify_after;
+    o.arg = &ui;
     backup_cmd_catch_signals();
-    failed = xcalloc((size_t)n + 1, sizeof(*failed));
-
-    for (int i = 0; i < n; i++) {
-        struct backup_verify_result r;
-        struct backup_verify_opts o;
-        struct stat sb;
-        uint64_t total = stat(paths[i], &sb) == 0 ? (uint64_t)sb.st_size : 0;
-        int rc;
-
-        memset(&o, 0, sizeof(o));
-        o.db = &ctx->cfg.db;
-        o.deep = deep;
-        o.cancel = backup_cmd_cancel_flag();
-        if (ctx->tty && !ctx->json) {
-            o.progress = progress;
-            o.progress_arg = &total;
-        }
-        err_clear(&e);
-        rc = backup_verify_file(&o, paths[i], &r, &e);
-        progress_end();
-        if (rc == 0) {
-            good++;
-        } else {
-            bad++;
-            if (e.code == ERR_VERIFY)
-                damaged++;
-            else if (other_status == 0)
-                other_status = err_exit_status(e.code);
-        }
-        if (ctx->json) {
-            json_array_append_new(items, result_json(paths[i], &r, rc, &e, deep));
-        } else if (rc == 0) {
-            char a[32], b[32];
-            printf("OK      %s (%s%s, %s uncompressed%s, %.1f s)\n", paths[i],
-                   r.no_manifest ? "verified, no manifest (made by another tool); " : "",
-                   backup_fmt_bytes(a, r.gz_bytes), backup_fmt_bytes(b, r.raw_bytes),
-                   !deep           ? ""
-                   : r.no_manifest ? ", it restores into a scratch database"
-                                   : ", row counts match after a scratch restore",
-                   r.seconds);
-        } else {
-            printf("FAILED  %s: %s\n", paths[i], e.msg);
-        }
-        if (rc != 0)
-            failed[nfailed++] = paths[i];
-        fflush(stdout);
-        backup_verify_result_release(&r);
-        if (*backup_cmd_cancel_flag() != 0) {
-            bad += n - i - 1;
-            break;
-        }
+    if (backup_verify_many(&o, &s, &e) < 0) {
+        backup_verify_summary_release(&s);
+        return cmd_fail(&e);
     }
+    if (s.count == 0 && nfiles == 0 && !ctx->json)
+        printf("no backups in '%s'\n", ctx->cfg.backup_dir);
     /* 6 when a backup is damaged; else the cause that kept a check from running. */
-    if (bad > 0)
-        status = damaged > 0 || other_status == 0 ? err_exit_status(ERR_VERIFY) : other_status;
-    /* What /metrics, stats and doctor report, and the alert on damage. */
-    backup_state_record_verify(ctx->cfg.backup_dir, time(NULL), n, bad, failed, nfailed);
-    if (damaged > 0) {
-        struct err ae;
-        err_set(&ae, ERR_VERIFY, "%d of %d backups failed verification (first: '%s')", damaged, n,
-                nfailed > 0 ? failed[0] : "?");
-        backup_alert(&ctx->cfg, "verify failed", &ae);
-    }
-    if (ctx->json) {
-        json_t *root = json_object();
-        json_object_set_new(root, "ok", json_boolean(bad == 0));
-        json_object_set_new(root, "deep", json_boolean(deep));
-        json_object_set_new(root, "count", json_integer(n));
-        json_object_set_new(root, "passed", json_integer(good));
-        json_object_set_new(root, "failed", json_integer(bad));
-        json_object_set_new(root, "results", items);
-        print_json(root);
-    } else if (n > 0) {
-        printf("%d backup%s verified%s: %d OK, %d FAILED\n", n, n == 1 ? "" : "s",
-               deep ? " (deep)" : "", good, bad);
-    }
-    free(failed);
-    free(paths);
-    backup_list_release(&l);
+    if (s.failed > 0)
+        status =
+            s.damaged > 0 || s.other_status == 0 ? err_exit_status(ERR_VERIFY) : s.other_status;
+    if (ctx->json)
+        backup_cmd_print_json(backup_verify_summary_json(&s, ui.deep));
+    else if (s.count > 0)
+        printf("%d backup%s verified%s: %d OK, %d FAILED\n", s.count, s.count == 1 ? "" : "s",
+               ui.deep ? " (deep)" : "", s.passed, s.failed);
+    backup_verify_summary_release(&s);
     return status;
 }
 
@@ -298,7 +233,7 @@ int backup_cmd_restore(struct cmd_ctx *ctx, const char *file)
             json_object_set_new(eo, "message", json_string(e.msg));
             json_object_set_new(eo, "exit_status", json_integer(err_exit_status(e.code)));
             json_object_set_new(root, "error", eo);
-            print_json(root);
+            backup_cmd_print_json(root);
         }
         backup_restore_result_release(&r);
         /* A cancelled or refused restore is the operator's choice, not a failure. */
@@ -326,7 +261,7 @@ int backup_cmd_restore(struct cmd_ctx *ctx, const char *file)
                             r.schema_version ? json_string(r.schema_version) : json_null());
         json_object_set_new(root, "rows", rows);
         json_object_set_new(root, "seconds", json_real(r.seconds));
-        print_json(root);
+        backup_cmd_print_json(root);
     } else {
         if (r.prerestore != NULL)
             printf("prerestore backup: %s\n", r.prerestore);

@@ -94,7 +94,7 @@ int cmd_open_db(struct cmd_ctx *ctx, struct db **out)
     err_clear(&e);
     if (ctx->cfg.database_url_defaulted)
         log_info("DATABASE_URL is not set: using the default '%s'", url_redacted(&ctx->cfg.db));
-    if (db_open(&ctx->cfg.db, 10, out, &e) < 0)
+    if (db_open(&ctx->cfg.db, DB_CONNECT_TIMEOUT_S, out, &e) < 0)
         return cmd_fail(&e);
     return 0;
 }

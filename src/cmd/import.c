@@ -124,6 +124,7 @@ static int run_import(struct cmd_ctx *ctx)
     }
     o.from_backup = backup;
     o.scratch = scratch != NULL ? &su : &ctx->cfg.db;
+    o.identity = ctx->cfg.backup_decrypt_identity;
     o.tmp_dir = t != NULL && t[0] != '\0' ? t : "/tmp";
     o.fail_at = getenv("CITAPLANNER_IMPORT_FAIL_AT");
     rc = cmd_open_db(ctx, &db);

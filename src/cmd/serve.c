@@ -50,7 +50,8 @@ static void *demo_password_check(void *arg)
 
     err_clear(&e);
     log_set_context("boot");
-    if (db_open(u, 10, &db, &e) == 0 && seed_demo_passwords_in_use(db, &emails, &count, &e) == 0) {
+    if (db_open(u, DB_CONNECT_TIMEOUT_S, &db, &e) == 0 &&
+        seed_demo_passwords_in_use(db, &emails, &count, &e) == 0) {
         for (int i = 0; i < count; i++)
             log_warn("demo account '%s' still has its published password: change it or "
                      "deactivate it before going live",

@@ -13,29 +13,9 @@ static __thread FILE *log_tee;
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
-int log_level_parse(const char *s, enum log_level *out)
-{
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp(s, level_names[i]) == 0) {
-            *out = (enum log_level)i;
-            return 0;
-        }
-    }
-    if (strcasecmp(s, "warning") == 0) {
-        *out = LOG_WARN;
-        return 0;
-    }
-    return -1;
-}
-
 void log_set_level(enum log_level level)
 {
     min_level = level;
-}
-
-enum log_level log_get_level(void)
-{
-    return min_level;
 }
 
 void log_set_context(const char *ctx)

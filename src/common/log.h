@@ -13,10 +13,7 @@
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
-/* Parse "debug" / "info" / "warn" / "error".  Returns 0, or -1 if unknown. */
-int log_level_parse(const char *s, enum log_level *out);
 void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
 
 /* Per-thread context shown in brackets; NULL clears.  The string is copied. */
 void log_set_context(const char *ctx);

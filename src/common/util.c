@@ -232,17 +232,6 @@ bool utf8_valid(const char *s, size_t n)
     return true;
 }
 
-void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 0xf];
-    }
-    out[2 * n] = '\0';
-}
-
 const char *path_base(const char *path)
 {
     const char *s = strrchr(path, '/');

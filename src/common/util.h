@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* hex_encode moved to common/hash.h; included for its existing users. */
+#include "common/hash.h"
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t n);
 void *xrealloc(void *p, size_t n);
@@ -55,9 +58,6 @@ char *path_dir(const char *path);
 
 /* Add one item of a "; "-separated list of reasons to b. */
 void buf_add_reason(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* in[0..n) as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
-void hex_encode(const unsigned char *in, size_t n, char *out);
 
 /* Is s[0..n) well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)? */
 bool utf8_valid(const char *s, size_t n);

@@ -54,7 +54,7 @@ int db_open(const struct url *u, int connect_timeout_s, struct db **out, struct 
         db->kind = DB_SQLITE;
         db->ops = &db_sqlite_backend;
     }
-    rc = db->ops->open(db, connect_timeout_s > 0 ? connect_timeout_s : 10, e);
+    rc = db->ops->open(db, connect_timeout_s > 0 ? connect_timeout_s : DB_CONNECT_TIMEOUT_S, e);
     if (rc < 0)
         goto cleanup;
     *out = db;
@@ -332,6 +332,38 @@ cleanup:
     db_res_free(r);
     db_strv_free(v, n);
     return rc;
+}
+
+int db_table_counts(struct db *db, char ***tables, int64_t **rows, int *count, struct err *e)
+{
+    char **names = NULL;
+    int64_t *v = NULL;
+    int n = 0, rc;
+
+    *tables = NULL;
+    *rows = NULL;
+    *count = 0;
+    rc = db_list_tables(db, &names, &n, e);
+    if (rc < 0)
+        return rc;
+    v = xcalloc((size_t)n + 1, sizeof(*v));
+    for (int i = 0; i < n && rc == 0; i++) {
+        char *q = db_quote_ident(names[i]);
+        char *sql = xasprintf(
+            db->kind == DB_PG ? "SELECT count(*) FROM public.%s" : "SELECT count(*) FROM %s", q);
+        rc = db_query_int(db, sql, DB_NOPARAMS, &v[i], e);
+        free(sql);
+        free(q);
+    }
+    if (rc < 0) {
+        db_strv_free(names, n);
+        free(v);
+        return rc;
+    }
+    *tables = names;
+    *rows = v;
+    *count = n;
+    return 0;
 }
 
 void db_strv_free(char **v, int count)

@@ -67,10 +67,11 @@ static inline struct db_param db_param_text(const char *v)
 /*
  * Connect.  SQLite: creates the file's directory (0700) and the file (0600)
  * when missing, and sets WAL, foreign_keys=ON, synchronous=FULL and a busy
- * timeout of 5 s.  PostgreSQL: connect_timeout_s bounds one attempt (0 = 10 s);
- * the password goes to libpq as a keyword, never on a command line.
- * Caller frees with db_close().
+ * timeout of 5 s.  PostgreSQL: connect_timeout_s bounds one attempt (0 =
+ * DB_CONNECT_TIMEOUT_S); the password goes to libpq as a keyword, never on a
+ * command line.  Caller frees with db_close().
  */
+#define DB_CONNECT_TIMEOUT_S 10
 int db_open(const struct url *u, int connect_timeout_s, struct db **out, struct err *e);
 void db_close(struct db *db);
 
@@ -144,6 +145,14 @@ int db_drop_all(struct db *db, struct err *e);
 
 /* Names of the user tables, sorted; caller frees with db_strv_free(). */
 int db_list_tables(struct db *db, char ***names, int *count, struct err *e);
+
+/*
+ * The user tables (as db_list_tables) and the rows of each, counted in db's
+ * current transaction (a snapshot when the caller opened one): the one
+ * "tables and row counts" of backup, verify, restore and stats.  *tables:
+ * caller frees with db_strv_free(*tables, *count); *rows with free().
+ */
+int db_table_counts(struct db *db, char ***tables, int64_t **rows, int *count, struct err *e);
 void db_strv_free(char **v, int count);
 
 /* Quote an identifier for SQL text (both dialects accept "..."); caller frees. */

@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include <libpq-fe.h>
-#include <openssl/evp.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "db/db_internal.h"
@@ -482,22 +482,17 @@ static bool pg_in_transaction(const struct db *db)
 /* The advisory-lock key of a name: the first 8 bytes of SHA-256("citaplanner:" NAME). */
 static int lock_key(const char *name, char out[24], struct err *e)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[HASH_SHA256_LEN];
     char *text = xasprintf("citaplanner:%s", name);
     uint64_t k = 0;
     int rc = 0;
 
-    if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 8) {
-        rc = err_set(e, ERR_INTERNAL, "cannot hash lock name '%s'", name);
-        goto cleanup;
-    }
+    hash_sha256(text, strlen(text), md);
     for (int i = 0; i < 8; i++)
         k = (k << 8) | md[i];
     snprintf(out, 24, "%lld", (long long)(int64_t)k);
-
-cleanup:
     free(text);
+    (void)e;
     return rc;
 }
 

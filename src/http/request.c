@@ -18,6 +18,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/netmask.h"
 #include "common/util.h"
@@ -43,7 +44,6 @@ struct http_req {
 
 void http_request_id(char id[17])
 {
-    static const char hex[] = "0123456789abcdef";
     static __thread uint64_t fallback;
     unsigned char raw[8];
 
@@ -55,21 +55,12 @@ void http_request_id(char id[17])
         fallback = fallback * 6364136223846793005u + (uint64_t)ts.tv_nsec + 1442695040888963407u;
         memcpy(raw, &fallback, sizeof(raw));
     }
-    for (int i = 0; i < 8; i++) {
-        id[2 * i] = hex[raw[i] >> 4];
-        id[2 * i + 1] = hex[raw[i] & 0xf];
-    }
-    id[16] = '\0';
+    hex_encode(raw, sizeof(raw), id);
 }
 
 const char *http_req_method(const struct http_req *req)
 {
     return req->method;
-}
-
-const char *http_req_path(const struct http_req *req)
-{
-    return req->path;
 }
 
 const char *http_req_param(const struct http_req *req, const char *name)
@@ -174,34 +165,14 @@ const char *http_req_header(const struct http_req *req, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
 }
 
-const char *http_req_id(const struct http_req *req)
-{
-    return req->id;
-}
-
 const char *http_req_client_addr(const struct http_req *req)
 {
     return req->client;
 }
 
-const struct http_route *http_req_route(const struct http_req *req)
-{
-    return req->route;
-}
-
 void *http_req_worker(const struct http_req *req)
 {
     return req->d->worker_data;
-}
-
-bool http_req_replied(const struct http_req *req)
-{
-    return req->replied;
-}
-
-int http_req_status(const struct http_req *req)
-{
-    return req->status;
 }
 
 void http_set_header(struct http_req *req, const char *name, const char *value)

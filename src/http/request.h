@@ -35,9 +35,6 @@ struct http_req;
 /* "GET", "POST", …; HEAD requests are answered by GET handlers and say "HEAD". */
 const char *http_req_method(const struct http_req *req);
 
-/* The path as received, without the query string, not decoded. */
-const char *http_req_path(const struct http_req *req);
-
 /* A "{name}" placeholder of the route's pattern, decoded; NULL if none. */
 const char *http_req_param(const struct http_req *req, const char *name);
 
@@ -49,9 +46,6 @@ const char *http_req_query(struct http_req *req, const char *name);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *http_req_header(const struct http_req *req, const char *name);
-
-/* The request id (16 lowercase hex digits). */
-const char *http_req_id(const struct http_req *req);
 
 /* The peer's address ("127.0.0.1", "::1"). */
 const char *http_req_client_addr(const struct http_req *req);
@@ -66,9 +60,6 @@ const char *http_req_client_addr(const struct http_req *req);
 struct netmask_list;
 void http_req_client_addr_via(const struct http_req *req, const struct netmask_list *trusted,
                               char *out, size_t size);
-
-/* The route that matched (its flags are for middleware). */
-const struct http_route *http_req_route(const struct http_req *req);
 
 /* The worker's data, as set by the server's worker_init (see server.h). */
 void *http_req_worker(const struct http_req *req);
@@ -148,9 +139,5 @@ int http_reply_err(struct http_req *req, const struct err *e);
  * paths no route knows (method "any" then).  Routes never called are left out.
  */
 void http_metrics_write(const struct http_req *req, struct buf *out);
-
-/* Has the request been answered?  The status of the answer, 0 before. */
-bool http_req_replied(const struct http_req *req);
-int http_req_status(const struct http_req *req);
 
 #endif

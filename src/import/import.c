@@ -11,6 +11,9 @@
 #include <time.h>
 
 #include "backup/backup.h"
+#include "backup/psql.h"
+#include "backup/verify.h"
+#include "backup/foreign.h"
 #include "common/log.h"
 #include "common/password.h"
 #include "common/util.h"
@@ -276,6 +279,7 @@ static int scratch_load(const struct import_opts *o, struct url *su, struct db *
     backup_schema_scan_init(&sc);
     vo.content_sink = backup_schema_sink;
     vo.content_arg = &sc;
+    vo.identity = o->identity;
     rc = backup_verify_file(&vo, o->from_backup, &vr, e);
     backup_verify_result_release(&vr);
     if (rc < 0) {
@@ -301,7 +305,7 @@ static int scratch_load(const struct import_opts *o, struct url *su, struct db *
     }
     snprintf(name, nname, "citaplanner_import_%lld_%02x%02x%02x%02x%02x%02x", (long long)time(NULL),
              rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-    rc = db_open(o->scratch, 10, admin, e);
+    rc = db_open(o->scratch, DB_CONNECT_TIMEOUT_S, admin, e);
     if (rc < 0)
         goto cleanup;
     {
@@ -354,9 +358,9 @@ int import_run(struct db *target, const struct import_opts *o, struct import_rep
         rc = scratch_load(o, &su, &admin, scratch, sizeof(scratch), &created, e);
         if (rc < 0)
             goto cleanup;
-        rc = db_open(&su, 10, &c.src, e);
+        rc = db_open(&su, DB_CONNECT_TIMEOUT_S, &c.src, e);
     } else {
-        rc = db_open(o->from, 10, &c.src, e);
+        rc = db_open(o->from, DB_CONNECT_TIMEOUT_S, &c.src, e);
     }
     if (rc < 0)
         goto cleanup;

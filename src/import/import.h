@@ -75,6 +75,7 @@ struct import_opts {
     const char *from_backup;   /* or one of its backups (.sql.gz) */
     const struct url *scratch; /* the server for the backup's scratch database (PostgreSQL) */
     const char *tmp_dir;       /* the private passfile's directory */
+    const char *identity;      /* BACKUP_DECRYPT_IDENTITY: an encrypted backup's key; may be NULL */
     /* Testing aid (CITAPLANNER_IMPORT_FAIL_AT): fail on reaching this table. */
     const char *fail_at;
 };

@@ -13,8 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "migrate/migrations_gen.h"
@@ -102,18 +101,6 @@ static const char *now_text(char buf[32])
     return buf;
 }
 
-static int sha256_hex(const void *data, size_t len, char out[65], struct err *e)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return err_set(e, ERR_INTERNAL, "cannot compute a sha-256 digest");
-    for (unsigned int i = 0; i < mdlen; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[64] = '\0';
-    return 0;
-}
-
 static void catalog_release(struct catalog *c)
 {
     for (int i = 0; i < c->count; i++)
@@ -187,9 +174,7 @@ static int read_migration_file(const char *path, const char *name, struct mig *m
         rc = err_set(e, ERR_CONFIG, "%s: '%s' contains a NUL byte", MIGRATIONS_DIR_ENV, path);
         goto cleanup;
     }
-    rc = sha256_hex(sql, size, m->sha256, e);
-    if (rc < 0)
-        goto cleanup;
+    hash_sha256_hex(sql, size, m->sha256);
     m->name = buf;
     m->sql = sql;
     m->owned = buf;

@@ -105,6 +105,13 @@ const char *migrate_latest_name(enum db_kind kind);
 bool migrate_knows(enum db_kind kind, const char *name);
 
 /*
+ * The schema version of db (schema.c): the newest applied migration in its
+ * _migrations, which the caller knows exists.  *out: caller frees; NULL
+ * when none is applied.
+ */
+int migrate_schema_version(struct db *db, char **out, struct err *e);
+
+/*
  * The original CitaPlanner's database (original.c; issue 15): *out is true
  * when db holds Prisma's _prisma_migrations, or (PostgreSQL) camelCase
  * columns in tables that bear our names.  Reads only.

@@ -1,4 +1,6 @@
 /* ops/backups — see backups.h. */
+#include "backup/alert.h"
+#include "backup/manifest.h"
 #include "ops/backups.h"
 
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -338,12 +341,11 @@ int ops_backup_stale_alert(const struct config *cfg, const struct ops_backup_fac
     sent = 1;
     if (f->dir_exists) {
         json_t *o = json_pack("{s:s, s:I}", "newest", newest, "time", (json_int_t)now);
-        char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-        if (o != NULL && json_dump_file(o, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
-            chmod(path, 0600);
-        else
-            unlink(tmp);
-        free(tmp);
+        char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+        struct err we = {0};
+        if (text == NULL || file_write_atomic(path, text, strlen(text), 0600, ERR_IO, &we) < 0)
+            log_debug("cannot record '%s': %s", path, text == NULL ? "cannot render it" : we.msg);
+        free(text);
         json_decref(o);
     }
 

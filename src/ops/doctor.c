@@ -5,9 +5,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <netdb.h>
-#include <openssl/evp.h>
 #include <poll.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +14,13 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backup/backup.h"
-#include "backup/pgtools.h"
+#include "backup/psql.h"
+#include "backup/manifest.h"
+#include "backup/remote.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
@@ -571,36 +571,6 @@ static void check_tier(const struct ops_backup_facts *f, enum backup_tier t, dou
             tf->count == 1 ? "" : "s", tf->good.file, age);
 }
 
-/* SHA-256 of a file in hex; 0 or -1 with errno. */
-static int sha256_file(const char *path, char hex[65], uint64_t *size)
-{
-    unsigned char buf[1 << 16], md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc = -1;
-    ssize_t n;
-
-    *size = 0;
-    if (fd < 0 || ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-        goto cleanup;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
-        *size += (uint64_t)n;
-    }
-    if (n < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-        goto cleanup;
-    for (unsigned int i = 0; i < mdlen && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    rc = 0;
-
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    EVP_MD_CTX_free(ctx);
-    return rc;
-}
-
 static void check_checksum(const struct ops_backup_facts *f, struct ops_doctor_report *r)
 {
     const struct ops_backup_ref *b = &f->good;
@@ -621,7 +591,7 @@ static void check_checksum(const struct ops_backup_facts *f, struct ops_doctor_r
     }
     spath = xasprintf("%s.sha256", b->path);
     mpath = xasprintf("%s.json", b->path);
-    if (sha256_file(b->path, hex, &size) < 0) {
+    if (hash_sha256_file(b->path, hex, &size) < 0) {
         add(r, "backup_checksum", OPS_FAIL, fix, "cannot read '%s': %s", b->path, strerror(errno));
         goto cleanup;
     }
@@ -677,7 +647,7 @@ static void check_pg_tools(const struct config *cfg, struct db *db, struct ops_d
         return;
     }
     server_major = db_server_version_num(db) / 10000;
-    /* The same choice as backup, verify --deep and restore make (backup/pgtools.h). */
+    /* The same choice as backup, verify --deep and restore make (backup/psql.h). */
     for (int i = 0; i < 2; i++) {
         struct pgtool t;
         struct err e = {0};

@@ -1,4 +1,5 @@
 /* ops/metrics — see metrics.h. */
+#include "backup/remote.h"
 #include "ops/metrics.h"
 
 static void family(struct buf *out, const char *name, const char *type, const char *help)

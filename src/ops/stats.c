@@ -114,6 +114,7 @@ static int sqlite_tables(struct db *db, json_t *tables, const char **source, str
     struct db_res *r = NULL;
     json_t *sizes = json_object();
     char **names = NULL;
+    int64_t *rows = NULL;
     int n = 0;
     int rc;
     struct err ie;
@@ -127,22 +128,19 @@ static int sqlite_tables(struct db *db, json_t *tables, const char **source, str
     } else {
         log_debug("no dbstat in this SQLite (%s): table sizes unknown", ie.msg);
     }
-    rc = db_list_tables(db, &names, &n, e);
+    rc = db_table_counts(db, &names, &rows, &n, e);
     if (rc < 0)
         goto cleanup;
     for (int i = 0; i < n; i++) {
-        int64_t rows = 0;
         json_t *size = json_object_get(sizes, names[i]);
-        rc = count_rows(db, names[i], &rows, e);
-        if (rc < 0)
-            goto cleanup;
         json_array_append_new(tables, json_pack("{s:s, s:I, s:b, s:O}", "name", names[i], "rows",
-                                                (json_int_t)rows, "rows_estimated", 0, "size_bytes",
-                                                size != NULL ? size : json_null()));
+                                                (json_int_t)rows[i], "rows_estimated", 0,
+                                                "size_bytes", size != NULL ? size : json_null()));
     }
 
 cleanup:
     db_strv_free(names, n);
+    free(rows);
     db_res_free(r);
     json_decref(sizes);
     return rc;

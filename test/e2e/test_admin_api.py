@@ -155,3 +155,58 @@ def test_admin_backups_and_stats(db, tmp_path):
         assert srv.stop() == 0
     assert srv.log.count("admin: ") >= 8
     assert "admin: run a backup (master admin from 127.0.0.1)" in srv.log
+
+
+def test_cli_and_api_give_the_same_json_for_the_same_backups(db, tmp_path):
+    """`backup list --json` and GET /api/v1/admin/backups, `backup verify
+    --json` and the verify job: one shape (backup/report.h), so the two
+    front ends cannot drift apart again (issue 21)."""
+    bdir = tmp_path / "backups"
+    prepare(db)
+    env = {"BACKUP_DIR": str(bdir)}
+    for when in ("2025-01-09T02:00:00", "2025-01-10T02:00:00"):
+        p = run(["backup"], database=db, env=dict(env, CITAPLANNER_FAKE_NOW=when))
+        assert p.returncode == 0, p.stderr
+    # One damaged, so that a failure's shape is compared too.
+    damaged = next(p for p in bdir.glob("daily/*") if p.name.endswith((".sql.gz", ".sqlite.gz")))
+    raw = bytearray(damaged.read_bytes())
+    raw[len(raw) // 2] ^= 0x55
+    damaged.write_bytes(bytes(raw))
+
+    p = run(["backup", "list", "--json"], database=db, env=env)
+    assert p.returncode == 0, p.stderr
+    cli_list = json.loads(p.stdout)
+    p = run(["backup", "verify", "--json"], database=db, env=env)
+    assert p.returncode == 6, p.stderr
+    cli_verify = json.loads(p.stdout)
+    assert len(cli_list["backups"]) >= 2
+
+    with Server(db, env) as srv:
+        srv.wait_ready()
+        master = login(srv, "/api/v1/admin/login", {"password": MASTER_PASSWORD})
+        status, _, api_list = srv.request("GET", "/api/v1/admin/backups", headers=master)
+        assert status == 200
+        status, _, body = srv.request("POST", "/api/v1/admin/backups/verify", headers=master)
+        assert status == 202
+        job = wait_job(srv, master, body["job"]["id"])
+        assert srv.stop() == 0
+
+    # The list: the same entries; the API adds only "size_bytes", the same number.
+    for item in api_list["items"]:
+        assert item.pop("size_bytes") == item["size"]
+    assert api_list["items"] == cli_list["backups"]
+    for k in ("backup_dir", "count", "tiers"):
+        assert api_list[k] == cli_list[k]
+
+    # Verification: the same results; "file" is the name the caller used (the API
+    # names backups, the command line gives paths), seconds are the run's own.
+    api_verify = job["result"]
+    assert job["status"] == "failed"
+    assert api_verify["files"] == api_verify["results"]
+    for a, c in zip(api_verify["results"], cli_verify["results"]):
+        assert a.pop("file") == a["name"] and c.pop("file") == c["path"]
+        a.pop("seconds"), c.pop("seconds")
+    assert api_verify["results"] == cli_verify["results"]
+    assert any(r["ok"] is False and r["name"] == damaged.name for r in cli_verify["results"])
+    for k in ("ok", "count", "checked", "passed", "failed"):
+        assert api_verify[k] == cli_verify[k], k

@@ -80,14 +80,58 @@ def test_two_instances_take_one_backup(db, tmp_path):
     assert_backup_dir_consistent(bdir)
 
 
+SLOW_AGE = """#!/usr/bin/python3
+# A stand-in for age that passes its input through slowly (16 kB every 50 ms):
+# the backup it serves is observably running for seconds.
+import sys, time
+while True:
+    b = sys.stdin.buffer.read1(16384)
+    if not b:
+        break
+    sys.stdout.buffer.write(b)
+    sys.stdout.buffer.flush()
+    time.sleep(0.05)
+"""
+
+
+def add_ballast(db):
+    """About 4 MB of random bytes: seconds of backup through SLOW_AGE."""
+    if db.kind == "sqlite":
+        db.query("CREATE TABLE ballast (b BLOB)")
+        db.query("INSERT INTO ballast VALUES (randomblob(4000000))")
+    else:
+        db.query("CREATE TABLE ballast (b bytea)")
+        db.query("INSERT INTO ballast SELECT decode(string_agg(md5(random()::text), ''), 'hex') "
+                 "FROM generate_series(1, 250000)")
+
+
 def test_sigterm_during_a_backup_leaves_no_partial_file(db, tmp_path):
+    """SIGTERM while the catch-up backup is writing its data file: the run is
+    cancelled, and the partial (temporary) file it was writing is removed.
+    The backup is slowed by the CITAPLANNER_AGE hook (encryption through a
+    program we name), so that the signal surely lands while it runs."""
     bdir = str(tmp_path / "backups")
-    with Server(db, {"BACKUP_SCHEDULE": "0 2 * * *", "BACKUP_DIR": bdir}) as s:
+    assert run(["migrate", "deploy"], database=db).returncode == 0
+    add_ballast(db)
+    age = tmp_path / "slow-age"
+    age.write_text(SLOW_AGE)
+    age.chmod(0o755)
+    env = {"BACKUP_SCHEDULE": "0 2 * * *", "BACKUP_DIR": bdir, "CITAPLANNER_AGE": str(age),
+           "BACKUP_ENCRYPT_RECIPIENT": "age1" + "q" * 58}
+    partial = lambda: [p for p in glob.glob(os.path.join(bdir, "daily", ".citaplanner_*"))
+                       if ".tmp." in p and os.path.getsize(p) > 0]
+    with Server(db, env) as s:
         s.wait_ready()
         wait_for(lambda: "older than a day" in s.log, 30, "the catch-up announcement")
-        time.sleep(5.0)
+        wait_for(partial, 30, "the backup's partial data file")
+        seen = partial()
+        assert final_backups(bdir) == [] and "backup: complete" not in s.log
         s.proc.terminate()
         assert s.wait_exit(30) == 0, s.log
+    assert "cancelled" in s.log, s.log
+    assert "backup: complete" not in s.log, s.log
+    assert not any(os.path.exists(p) for p in seen), seen
+    assert [p for p in os.listdir(os.path.join(bdir, "daily")) if p.startswith("citaplanner_")] == []
     assert_backup_dir_consistent(bdir)
 
 

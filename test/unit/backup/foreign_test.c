@@ -10,7 +10,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "db/db_backup.h"
+#include "backup/manifest.h"
+#include "backup/foreign.h"
 #include "common/util.h"
 #include "testutil.h"
 

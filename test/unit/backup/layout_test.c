@@ -13,7 +13,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/files.h"
 #include "testutil.h"
 
 static void set_tz(const char *tz)

@@ -9,7 +9,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "db/db_backup.h"
+#include "backup/psql.h"
+#include "backup/manifest.h"
 #include "testutil.h"
 #include "version.h"
 

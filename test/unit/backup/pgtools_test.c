@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backup/pgtools.h"
+#include "backup/psql.h"
 #include "common/util.h"
 
 /* The newest /usr/lib/postgresql/N/bin/<tool> on this machine, and its N. */

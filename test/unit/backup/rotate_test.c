@@ -12,7 +12,7 @@
 
 #include <sys/time.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
 #include "testutil.h"
 
 static char *mkbackup(const char *dir, const char *tier, int day, time_t mtime)

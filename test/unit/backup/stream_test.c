@@ -13,7 +13,8 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/stream.h"
 #include "testutil.h"
 
 /* Text-like, compressible, deterministic input of n bytes. */

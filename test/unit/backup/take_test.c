@@ -11,7 +11,8 @@
 
 #include <dirent.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/manifest.h"
 #include "testutil.h"
 
 struct fixture {

@@ -16,7 +16,11 @@
 #include <libdeflate.h>
 #include <openssl/evp.h>
 
-#include "backup/backup_internal.h"
+#include "backup/backup.h"
+#include "backup/manifest.h"
+#include "db/db_backup.h"
+#include "backup/scan.h"
+#include "backup/verify.h"
 #include "testutil.h"
 
 static void sha256_hex(const void *p, size_t n, char out[65])
