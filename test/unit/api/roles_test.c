@@ -36,6 +36,10 @@ static const struct {
     {"appointments", {STAFF, A | M | R, STAFF, A | M}},
     {"payments", {A | M | R, A | M | R, A | M | R, A | M}},
     {"availability", {STAFF, 0, 0, 0}},
+    /* issue 19: discounts like payments, but only ADMIN / MANAGER change or remove one;
+     * the per-role limits are ADMIN's */
+    {"discounts", {A | M | R, A | M | R, A | M, A | M}},
+    {"discount_limits", {A | M | R, A, A, A}},
     {"admin_backups", {MASTER, MASTER, MASTER, MASTER}},
     {"admin_stats", {MASTER, MASTER, MASTER, MASTER}},
 };

@@ -1,0 +1,98 @@
+/*
+ * money — what a visit costs and what was paid for it (issue 19): tips,
+ * discounts, deposits, refunds and the deposit kept after a cancellation.
+ * Routes in routes_money.c.
+ *
+ * Money is integer cents in the tenant's currency.  A recorded payment is
+ * never changed nor deleted: a refund is a new row of payments (kind
+ * REFUND, negative amount_cents and tip_cents) naming the payment it gives
+ * back (refund_of).  Who recorded each movement, and when, is on its row.
+ *
+ * Every rule that needs a sum is checked in the one transaction that
+ * writes, after locking the row it is about (PostgreSQL SELECT ... FOR
+ * UPDATE; SQLite's BEGIN IMMEDIATE admits one writer at a time): the
+ * appointment for payments and discounts, the payment for its refunds.
+ * A refusal answers 4xx with a stable code and writes nothing:
+ *
+ *   400 invalid               a field (named) is malformed
+ *   404 not_found             an id that is not the tenant's
+ *   409 overpayment           the appointment's payments would exceed its price after discount
+ *   409 appointment_closed    a payment, deposit or discount on a CANCELLED / NO_SHOW
+ *                             appointment (only its deposits' refund or retention remain)
+ *   409 deposit_too_late      a deposit on an appointment no longer PENDING / CONFIRMED
+ *   409 over_refund           a refund beyond what the payment brought (less earlier
+ *                             refunds and what was retained)
+ *   409 not_refundable        a refund of a refund
+ *   409 already_discounted    the appointment has its discount already
+ *   409 discount_exceeds_price the discount is more than the price
+ *   409 discount_below_paid   the price after discount would be below what was paid
+ *   403 discount_over_limit   the caller's role may not give that much (discount_limits)
+ *   409 not_a_deposit         retention of a payment that is not a deposit
+ *   409 appointment_not_cancelled retention while the appointment may still happen
+ *   409 nothing_to_retain     the deposit was refunded or retained already
+ *
+ * Roles (auth.c): payments as SPEC §8 (ADMIN, MANAGER, RECEPTIONIST);
+ * "discounts" the same; "discount_limits" read by them, set by ADMIN.
+ */
+#ifndef CITAPLANNER_API_MONEY_H
+#define CITAPLANNER_API_MONEY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "db/db.h"
+#include "http/request.h"
+
+/*
+ * money.c
+ *   GET  /api/v1/appointments/{id}/money
+ *        {appointment_id, status, currency, price_cents, discount|null, due_cents,
+ *         paid_cents, balance_cents, tips_cents, deposits:[{payment_id, amount_cents,
+ *         refunded_cents, retained_cents, available_cents}], actions:[...]}
+ *        actions: what may be done now: "pay", "deposit", "discount", "refund_deposit",
+ *        "retain_deposit" (a CANCELLED / NO_SHOW appointment offers only the last two).
+ *   POST /api/v1/appointments/{id}/discount {kind: AMOUNT|PERCENT, value, reason}
+ *        PERCENT: value 1-100, amount = price * value / 100 rounded half up.
+ *   POST /api/v1/payments/{id}/refunds {amount_cents, tip_cents?, method?, reason, paid_at?}
+ *   POST /api/v1/payments/{id}/retain {reason?}
+ *   GET  /api/v1/discount-limits       {"items":[{role, max_pct}]}
+ *   PUT  /api/v1/discount-limits {role: PROFESSIONAL|RECEPTIONIST, max_pct: 0-100}
+ */
+int api_money_appointment(struct http_req *req, struct err *e);
+int api_money_discount(struct http_req *req, struct err *e);
+int api_money_refund(struct http_req *req, struct err *e);
+int api_money_retain(struct http_req *req, struct err *e);
+int api_money_limits_get(struct http_req *req, struct err *e);
+int api_money_limits_put(struct http_req *req, struct err *e);
+
+/* What an appointment costs and holds, read under its lock (see money_appt_lock). */
+struct money_appt {
+    int64_t id;
+    int64_t price;    /* appointments.price_cents */
+    int64_t discount; /* appointment_discounts.amount_cents, 0 without */
+    int64_t paid;     /* sum of its payments' amount_cents, refunds subtracted */
+    int64_t professional_id;
+    int64_t branch_id;
+    char status[16];
+};
+
+/*
+ * Within an open transaction: lock appointment id of tenant and read its
+ * money.  An unknown id answers 404 naming field and returns
+ * -ERR_NOT_FOUND; other failures return a negative code unanswered.
+ */
+int money_appt_lock(struct http_req *req, struct db *db, int64_t tenant_id, int64_t id,
+                    const char *field, struct money_appt *out, struct err *e);
+
+/* Is a CANCELLED or NO_SHOW appointment's status. */
+bool money_appt_closed(const struct money_appt *a);
+
+/* The columns of a payment as the API shows them, and their api_row_json types. */
+#define MONEY_PAYMENT_COLS                                                                         \
+    "SELECT id, tenant_id, appointment_id, amount_cents, method, status, recorded_by, paid_at, "   \
+    "notes, created_at, updated_at, kind, tip_cents, professional_id, refund_of, branch_id, "      \
+    "reason FROM payments "
+#define MONEY_PAYMENT_TYPES "iiiissitsttsiiiis"
+
+#endif
