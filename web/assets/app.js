@@ -4,6 +4,7 @@
 import { api, qs, session, ApiError } from './api.js';
 import { t, setLang, lang, locale, money } from './i18n.js';
 import { renderOnline } from './online.js';
+import { paymentsPanel } from './money.js';
 
 const main = document.getElementById('main');
 const state = { date: null, branch: null, view: 'day', pro: null, source: '', verify: {}, ctx: null };
@@ -396,25 +397,7 @@ async function renderAppt(id) {
     kids.push(rs);
     load();
   }
-  if (canPay) {
-    const pays = await api('GET', '/payments' + qs({ appointment_id: id }));
-    const paid = pays.items.reduce((n, p) => n + p.amount_cents, 0);
-    const list = h('ul', { id: 'payments' }, pays.items.map((p) => h('li', { text: `${money(p.amount_cents)} · ${t(p.method)} · ${fmtDateTime(p.paid_at, zone)}` })));
-    const pf = h('form', { class: 'inline-form', id: 'payment-form' });
-    const amount = h('input', { type: 'number', min: '0.01', step: '0.01', value: ((a.price_cents - paid) / 100).toFixed(2) });
-    const method = h('select', {}, ['CASH', 'CREDIT_CARD', 'DEBIT_CARD', 'TRANSFER', 'OTHER'].map((m) => h('option', { value: m, text: t(m) })));
-    pf.append(h('h3', { text: `${t('payments')} · ${t('paid')} ${money(paid)} ${t('of')} ${money(a.price_cents)}` }), list,
-      field(t('amount'), amount, 'amount_cents'), field(t('method'), method, 'method'), h('p', { class: 'form-error', role: 'alert' }),
-      h('button', { type: 'submit', id: 'pay', text: t('record_payment') }));
-    pf.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      try {
-        await api('POST', '/payments', { appointment_id: a.id, amount_cents: Math.round(Number(amount.value) * 100), method: method.value });
-        toast(t('saved')); await renderAppt(id);
-      } catch (err) { showErrors(pf, err); }
-    });
-    kids.push(pf);
-  }
+  if (canPay) kids.push(await paymentsPanel({ h, field, toast, showErrors, fmtDateTime, zone, appt: a, rerender: () => renderAppt(id) }));
   screen(`${t('appointment')} #${a.id}`, ...kids);
 }
 

@@ -1,0 +1,66 @@
+"""The money screens of the staff app (issue 19) in a real browser, on both
+databases: the payments panel of an appointment (deposit, payment with a
+tip, discount) and a cancelled appointment that offers only its deposit's
+refund or retention.  The server, browsers and checks are test_web.py's."""
+import pytest
+
+from test_web import FACIAL, PRO1_ID, RECEP, browsers_clean, site, weekday_ahead  # noqa: F401
+
+
+def book(site, token, weeks, hour):
+    st, _, a = site.api("POST", "/api/v1/appointments", {
+        "client_id": 2, "service_id": FACIAL, "professional_id": PRO1_ID, "branch_id": 1,
+        "start": f"{weekday_ahead(weeks, 2)}T{hour:02d}:00:00-06:00"}, token=token)
+    assert st == 201, a
+    return a
+
+
+def test_deposit_payment_with_tip_and_discount(site):
+    recep = site.token(*RECEP)
+    admin = site.token("admin@citaplanner.com", "admin123")
+    a = book(site, recep, 9, 10)  # Facial: 850.00
+    b = site.browser()
+    b.login("admin@citaplanner.com", "admin123")
+    b.go(f"#/appt/{a['id']}")
+    # A 10 % discount, then a deposit of 100.00, then the rest with a tip.
+    b.wait("#discount-form")
+    b.select("#discount-form select[name=kind]", "PERCENT")
+    b.fill("#discount-form input[name=value]", "10")
+    b.fill("#discount-form input[name=reason]", "cliente frecuente")
+    b.click("#give-discount")
+    b.wait_text("#money-discount", "85")
+    b.select("#pay-kind", "DEPOSIT")
+    b.fill("#payment-form input[name=amount_cents]", "100")
+    b.click("#pay")
+    b.wait_text("#payments", "Anticipo")
+    b.fill("#payment-form input[name=tip_cents]", "50")
+    b.select("#payment-form select[name=method]", "DEBIT_CARD")
+    b.click("#pay")
+    b.wait_text("#money-tips", "50")
+    assert "0.00" in b.find("#money-balance").text
+    st, _, m = site.api("GET", f"/api/v1/appointments/{a['id']}/money", token=admin)
+    assert st == 200
+    assert (m["discount"]["amount_cents"], m["paid_cents"], m["tips_cents"], m["balance_cents"]) \
+        == (8500, 76500, 5000, 0)
+    assert [d["amount_cents"] for d in m["deposits"]] == [10000]
+
+
+def test_cancelled_offers_only_the_deposit(site):
+    recep = site.token(*RECEP)
+    a = book(site, recep, 9, 12)
+    st, _, d = site.api("POST", "/api/v1/payments", {"appointment_id": a["id"], "amount_cents": 20000,
+                                                     "method": "CASH", "kind": "DEPOSIT"}, token=recep)
+    assert st == 201, d
+    st, _, _ = site.api("POST", f"/api/v1/appointments/{a['id']}/cancel", {}, token=recep)
+    assert st == 200
+    b = site.browser()
+    b.login(*RECEP)
+    b.go(f"#/appt/{a['id']}")
+    b.wait("#money-closed")
+    assert b.find_all("#payment-form") == [] and b.find_all("#pay") == []
+    assert b.find_all("#discount-form") == []
+    b.fill(".retain-form input[name=reason]", "cancelación tardía")
+    b.click(f"#retain-{d['id']}")
+    b.wait_until(lambda: b.find_all(f"#retain-{d['id']}") == [])
+    st, _, m = site.api("GET", f"/api/v1/appointments/{a['id']}/money", token=recep)
+    assert m["deposits"][0]["retained_cents"] == 20000 and m["actions"] == []
