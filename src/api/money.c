@@ -184,6 +184,9 @@ int api_money_refund(struct http_req *req, struct err *e)
         rc = err_set(e, ERR_USAGE, "not refundable");
         goto cleanup;
     }
+    rc = money_day_open(req, db, au.tenant_id, p.branch_id, au.user_id, paid_txt, "paid_at", e);
+    if (rc < 0)
+        goto cleanup;
     left = p.amount - p.refunded - p.retained;
     if (v[R_AMOUNT].i > left) {
         http_reply_error(req, 409, "over_refund", "amount_cents",
@@ -635,4 +638,83 @@ int api_money_limits_put(struct http_req *req, struct err *e)
 cleanup:
     json_decref(body);
     return rc;
+}
+
+int money_day_open(struct http_req *req, struct db *db, int64_t tenant_id, int64_t branch_id,
+                   int64_t user_id, const char *instant, const char *field, struct err *e)
+{
+    int64_t id = 0;
+    int rc;
+
+    if (branch_id <= 0)
+        return 0;
+    /* A close takes the branch's row FOR UPDATE before it sums the day: every
+     * movement in flight commits first and is counted, and none slips in after. */
+    if (db_kind(db) == DB_PG) {
+        rc = db_query_int(db, "SELECT id FROM branches WHERE tenant_id = $1 AND id = $2 FOR SHARE",
+                          DB_PARAMS(DB_INT(tenant_id), DB_INT(branch_id)), &id, e);
+        if (rc < 0)
+            return rc;
+    }
+    rc = db_query_int(
+        db,
+        "SELECT id FROM cash_closes WHERE tenant_id = $1 AND branch_id = $2 "
+        "AND from_at <= $3 AND to_at > $3 "
+        "AND (register_user_id IS NULL OR register_user_id = $4) LIMIT 1",
+        DB_PARAMS(DB_INT(tenant_id), DB_INT(branch_id), DB_TEXT(instant), DB_INT(user_id)), &id, e);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        http_reply_error(req, 409, "day_closed", field,
+                         "the cash close %lld covers that day at branch '%lld': record the "
+                         "correction on a later day",
+                         (long long)id, (long long)branch_id);
+        return err_set(e, ERR_USAGE, "day closed");
+    }
+    return 0;
+}
+
+int money_stock_check(struct http_req *req, struct db *db, int64_t tenant_id, int64_t branch_id,
+                      int64_t product_id, int64_t delta, const char *field, struct err *e)
+{
+    static const char *const lock_sql[] = {
+        [DB_PG] = "SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        [DB_SQLITE] = "SELECT id FROM products WHERE tenant_id = $1 AND id = $2",
+    };
+    int64_t id = 0, allow = 0, stock = 0;
+    int rc;
+
+    rc = db_query_int(db, lock_sql[db_kind(db)], DB_PARAMS(DB_INT(tenant_id), DB_INT(product_id)),
+                      &id, e);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        http_reply_error(req, 404, "not_found", field, "no product '%lld'", (long long)product_id);
+        return err_set(e, ERR_NOT_FOUND, "no product");
+    }
+    if (delta >= 0)
+        return 0;
+    rc = db_query_int(db,
+                      "SELECT CASE WHEN allow_negative_stock THEN 1 ELSE 0 END FROM money_settings "
+                      "WHERE tenant_id = $1",
+                      DB_PARAMS(DB_INT(tenant_id)), &allow, e);
+    if (rc < 0)
+        return rc;
+    if (allow)
+        return 0;
+    rc = db_query_int(db,
+                      "SELECT COALESCE(SUM(quantity), 0) FROM stock_movements "
+                      "WHERE tenant_id = $1 AND product_id = $2 AND branch_id = $3",
+                      DB_PARAMS(DB_INT(tenant_id), DB_INT(product_id), DB_INT(branch_id)), &stock,
+                      e);
+    if (rc < 0)
+        return rc;
+    if (stock + delta < 0) {
+        http_reply_error(req, 409, "insufficient_stock", field,
+                         "product '%lld' has %lld in stock at branch '%lld': %lld cannot be taken",
+                         (long long)product_id, (long long)stock, (long long)branch_id,
+                         (long long)-delta);
+        return err_set(e, ERR_USAGE, "insufficient stock");
+    }
+    return 0;
 }

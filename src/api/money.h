@@ -66,6 +66,57 @@ int api_money_retain(struct http_req *req, struct err *e);
 int api_money_limits_get(struct http_req *req, struct err *e);
 int api_money_limits_put(struct http_req *req, struct err *e);
 
+/*
+ * products.c: /api/v1/products, list get create update delete (resource.h).
+ * sales.c:
+ *   POST /api/v1/sales {branch_id, client_id?, sold_at?, notes?,
+ *        lines: [{appointment_id} | {product_id, quantity, unit_price_cents?}],
+ *        payments: [{method, amount_cents, tip_cents?, professional_id?}]}
+ *        A service line is its appointment's balance; a product line takes its
+ *        quantity out of the branch's stock (a SALE movement).  The payments add up
+ *        to the total exactly (409 payment_mismatch); each is split over the lines in
+ *        order, one payments row per appointment it pays (so that every appointment's
+ *        rules hold) and one for the products, all with sale_id.  409
+ *        insufficient_stock when a product would go below zero and the tenant does not
+ *        allow it; 409 nothing_due for an appointment paid already.
+ *   GET  /api/v1/sales/{id}     the sale with its lines and payments
+ *   POST /api/v1/stock-movements {branch_id, product_id, kind: RECEIPT|RETURN|ADJUSTMENT,
+ *        quantity (signed for ADJUSTMENT), reason (required for ADJUSTMENT),
+ *        unit_cost_cents?, moved_at?}
+ *   GET  /api/v1/stock?branch_id[&at]  every product's stock at the branch at instant
+ *        `at` (RFC 3339 or date: the end of that day; default now), recomputed from
+ *        the movements, with "low" when at or below its threshold
+ *   GET/PUT /api/v1/money-settings {allow_negative_stock}
+ */
+int api_products_list(struct http_req *req, struct err *e);
+int api_products_get(struct http_req *req, struct err *e);
+int api_products_create(struct http_req *req, struct err *e);
+int api_products_update(struct http_req *req, struct err *e);
+int api_products_delete(struct http_req *req, struct err *e);
+int api_sales_create(struct http_req *req, struct err *e);
+int api_sales_get(struct http_req *req, struct err *e);
+int api_stock_move(struct http_req *req, struct err *e);
+int api_stock_get(struct http_req *req, struct err *e);
+int api_money_settings_get(struct http_req *req, struct err *e);
+int api_money_settings_put(struct http_req *req, struct err *e);
+
+/*
+ * Within an open transaction: is the instant (database text) of branch_id
+ * inside a closed cash day, the branch's or user_id's register's?  Answers
+ * 409 day_closed naming field and returns -ERR_USAGE when it is; 0 when not.
+ */
+int money_day_open(struct http_req *req, struct db *db, int64_t tenant_id, int64_t branch_id,
+                   int64_t user_id, const char *instant, const char *field, struct err *e);
+
+/*
+ * Within an open transaction: lock product_id's row and check that moving
+ * delta units at branch_id leaves its stock at or above zero (unless the
+ * tenant allows negative stock).  404 / 409 insufficient_stock answered
+ * naming field; 0 when fine.
+ */
+int money_stock_check(struct http_req *req, struct db *db, int64_t tenant_id, int64_t branch_id,
+                      int64_t product_id, int64_t delta, const char *field, struct err *e);
+
 /* What an appointment costs and holds, read under its lock (see money_appt_lock). */
 struct money_appt {
     int64_t id;

@@ -198,6 +198,9 @@ int api_payments_create(struct http_req *req, struct err *e)
         goto cleanup;
     if (branch_id == 0)
         branch_id = au.branch_id;
+    rc = money_day_open(req, db, au.tenant_id, branch_id, au.user_id, paid_txt, "paid_at", e);
+    if (rc < 0)
+        goto cleanup;
     rc = db_query_int(
         db,
         "INSERT INTO payments (tenant_id, appointment_id, amount_cents, method, status, "

@@ -40,6 +40,10 @@ static const struct {
      * the per-role limits are ADMIN's */
     {"discounts", {A | M | R, A | M | R, A | M, A | M}},
     {"discount_limits", {A | M | R, A, A, A}},
+    {"products", {STAFF, A | M, A | M, A | M}},
+    {"stock", {A | M | R, A | M, 0, 0}},
+    {"sales", {A | M | R, A | M | R, 0, 0}},
+    {"money_settings", {A | M | R, 0, A, 0}},
     {"admin_backups", {MASTER, MASTER, MASTER, MASTER}},
     {"admin_stats", {MASTER, MASTER, MASTER, MASTER}},
 };
