@@ -101,6 +101,21 @@ int api_money_settings_get(struct http_req *req, struct err *e);
 int api_money_settings_put(struct http_req *req, struct err *e);
 
 /*
+ * cash.c (the cash close, corte de caja):
+ *   GET  /api/v1/cash-close?branch_id&date[&register_user_id]  the day's movements
+ *        per method (payments, tips, refunds, net), and its close when done
+ *   POST /api/v1/cash-closes {branch_id, date, register_user_id?, opening_float_cents,
+ *        counted_cash_cents, note?}  expected = float + the day's net cash; the
+ *        difference is counted - expected; the day is then locked (409 day_closed for
+ *        any payment, refund, sale or stock sale recorded in it).  409 already_closed.
+ *        A RECEPTIONIST reads and closes only its own register.
+ *   GET  /api/v1/cash-closes/{id}[?format=csv]
+ */
+int api_cash_day(struct http_req *req, struct err *e);
+int api_cash_close(struct http_req *req, struct err *e);
+int api_cash_close_get(struct http_req *req, struct err *e);
+
+/*
  * Within an open transaction: is the instant (database text) of branch_id
  * inside a closed cash day, the branch's or user_id's register's?  Answers
  * 409 day_closed naming field and returns -ERR_USAGE when it is; 0 when not.

@@ -23,5 +23,8 @@ const struct http_route api_money_routes[] = {
     {"POST", "/api/v1/stock-movements", api_stock_move, 0},
     {"GET", "/api/v1/money-settings", api_money_settings_get, 0},
     {"PUT", "/api/v1/money-settings", api_money_settings_put, 0},
+    {"GET", "/api/v1/cash-close", api_cash_day, 0},
+    {"GET", "/api/v1/cash-closes/{id}", api_cash_close_get, 0},
+    {"POST", "/api/v1/cash-closes", api_cash_close, 0},
     {NULL, NULL, NULL, 0},
 };

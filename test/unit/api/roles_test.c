@@ -44,6 +44,7 @@ static const struct {
     {"stock", {A | M | R, A | M, 0, 0}},
     {"sales", {A | M | R, A | M | R, 0, 0}},
     {"money_settings", {A | M | R, 0, A, 0}},
+    {"cash_closes", {A | M | R, A | M | R, 0, 0}},
     {"admin_backups", {MASTER, MASTER, MASTER, MASTER}},
     {"admin_stats", {MASTER, MASTER, MASTER, MASTER}},
 };
