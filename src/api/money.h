@@ -116,6 +116,18 @@ int api_cash_close(struct http_req *req, struct err *e);
 int api_cash_close_get(struct http_req *req, struct err *e);
 
 /*
+ * commissions.c:
+ *   GET  /api/v1/commissions?from=YYYY-MM-DD&to=YYYY-MM-DD[&professional_id]
+ *        {"items":[{professional_id, from, to, services_cents, service_commission_cents,
+ *        product_commission_cents, tips_cents, total_cents, paid, statement}]}
+ *        (a PROFESSIONAL: only its own)
+ *   POST /api/v1/commissions/pay {professional_id, from, to}  ADMIN / MANAGER mark the
+ *        period paid, keeping its figures; 409 already_paid the second time.
+ */
+int api_commissions_list(struct http_req *req, struct err *e);
+int api_commissions_pay(struct http_req *req, struct err *e);
+
+/*
  * Within an open transaction: is the instant (database text) of branch_id
  * inside a closed cash day, the branch's or user_id's register's?  Answers
  * 409 day_closed naming field and returns -ERR_USAGE when it is; 0 when not.

@@ -26,5 +26,7 @@ const struct http_route api_money_routes[] = {
     {"GET", "/api/v1/cash-close", api_cash_day, 0},
     {"GET", "/api/v1/cash-closes/{id}", api_cash_close_get, 0},
     {"POST", "/api/v1/cash-closes", api_cash_close, 0},
+    {"GET", "/api/v1/commissions", api_commissions_list, 0},
+    {"POST", "/api/v1/commissions/pay", api_commissions_pay, 0},
     {NULL, NULL, NULL, 0},
 };

@@ -36,12 +36,13 @@ static const struct api_field sale_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-enum { L_APPOINTMENT, L_PRODUCT, L_QUANTITY, L_PRICE };
+enum { L_APPOINTMENT, L_PRODUCT, L_QUANTITY, L_PRICE, L_PRO };
 static const struct api_field line_fields[] = {
     {"appointment_id", API_T_ID, 0, 0, 0, NULL},
     {"product_id", API_T_ID, 0, 0, 0, NULL},
     {"quantity", API_T_INT, 0, 1, QUANTITY_MAX, NULL},
     {"unit_price_cents", API_T_INT, 0, 0, AMOUNT_MAX, NULL},
+    {"professional_id", API_T_ID, 0, 0, 0, NULL}, /* a product's seller, for its commission */
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -193,7 +194,8 @@ int api_sales_create(struct http_req *req, struct err *e)
         bool appt = lv[i][L_APPOINTMENT].present, prod = lv[i][L_PRODUCT].present;
 
         snprintf(field, sizeof(field), "lines[%zu].appointment_id", i);
-        if (appt == prod || (appt && (lv[i][L_QUANTITY].present || lv[i][L_PRICE].present))) {
+        if (appt == prod || (appt && (lv[i][L_QUANTITY].present || lv[i][L_PRICE].present ||
+                                      lv[i][L_PRO].present))) {
             rc = api_reply_invalid(req, e, field,
                                    "a line is a service (appointment_id) or a product "
                                    "(product_id, quantity, unit_price_cents?)");
@@ -203,6 +205,7 @@ int api_sales_create(struct http_req *req, struct err *e)
         lines[i].product_id = prod ? lv[i][L_PRODUCT].i : 0;
         lines[i].quantity = lv[i][L_QUANTITY].present ? lv[i][L_QUANTITY].i : 1;
         lines[i].unit = lv[i][L_PRICE].present ? lv[i][L_PRICE].i : -1;
+        lines[i].professional_id = lv[i][L_PRO].present ? lv[i][L_PRO].i : 0;
         for (size_t j = 0; appt && j < i; j++)
             if (lines[j].appointment_id == lines[i].appointment_id) {
                 rc = api_reply_invalid(req, e, field, "the appointment is on the ticket twice");
@@ -282,6 +285,16 @@ int api_sales_create(struct http_req *req, struct err *e)
                                    e);
             if (rc < 0)
                 goto cleanup;
+            if (l->professional_id > 0 &&
+                (rc = api_row_exists(db, "users", l->professional_id, au.tenant_id, e)) <= 0) {
+                if (rc == 0) {
+                    snprintf(field, sizeof(field), "lines[%zu].professional_id", i);
+                    http_reply_error(req, 404, "not_found", field, "no professional '%lld'",
+                                     (long long)l->professional_id);
+                    rc = err_set(e, ERR_NOT_FOUND, "no professional");
+                }
+                goto cleanup;
+            }
             if (l->unit < 0) {
                 rc = db_query_int(
                     db, "SELECT price_cents FROM products WHERE tenant_id = $1 AND id = $2",
