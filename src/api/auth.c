@@ -82,6 +82,7 @@ static const struct {
     {"money_settings",{A | M | R,  0,          A,          0}},
     {"cash_closes",   {A | M | R,  A | M | R,  0,          0}},
     {"commissions",   {A | M | P,  A | M,      0,          0}},
+    {"reports",       {A | M,      0,          0,          0}},
     {"admin_backups", {MASTER,     MASTER,     MASTER,     MASTER}},
     {"admin_stats",   {MASTER,     MASTER,     MASTER,     MASTER}},
     /* clang-format on */

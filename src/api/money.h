@@ -128,6 +128,18 @@ int api_commissions_list(struct http_req *req, struct err *e);
 int api_commissions_pay(struct http_req *req, struct err *e);
 
 /*
+ * reports.c (ADMIN, MANAGER):
+ *   GET /api/v1/reports/{name}?from&to[&branch_id][&group=day|week|month][&format=csv]
+ *       name: sales (by day, week or month: payments, refunds, net, tips), by_service,
+ *       top_services, by_professional (completed appointments after discount),
+ *       by_method, top_products, attendance (cancellation and no-show rates),
+ *       retention (clients of the period who came back within 90 days).
+ *       {report, from, to, branch_id, group, currency, columns:[...], rows:[[...]]};
+ *       CSV: RFC 4180 with a BOM, amounts in currency units.
+ */
+int api_reports_get(struct http_req *req, struct err *e);
+
+/*
  * Within an open transaction: is the instant (database text) of branch_id
  * inside a closed cash day, the branch's or user_id's register's?  Answers
  * 409 day_closed naming field and returns -ERR_USAGE when it is; 0 when not.

@@ -28,5 +28,6 @@ const struct http_route api_money_routes[] = {
     {"POST", "/api/v1/cash-closes", api_cash_close, 0},
     {"GET", "/api/v1/commissions", api_commissions_list, 0},
     {"POST", "/api/v1/commissions/pay", api_commissions_pay, 0},
+    {"GET", "/api/v1/reports/{name}", api_reports_get, 0},
     {NULL, NULL, NULL, 0},
 };

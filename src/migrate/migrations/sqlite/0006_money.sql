@@ -164,7 +164,8 @@ CREATE TABLE commission_statements (
         total_cents = service_commission_cents + product_commission_cents + tips_cents)
 );
 
--- The reports read appointments by tenant, status and start.
+-- The reports read appointments by tenant, status and start, and a client's
+-- visits (appointments_tenant_id_client_id_idx) for the retention.
 CREATE INDEX appointments_tenant_id_status_start_at_idx
     ON appointments (tenant_id, status, start_at);
 
