@@ -64,3 +64,65 @@ def test_cancelled_offers_only_the_deposit(site):
     b.wait_until(lambda: b.find_all(f"#retain-{d['id']}") == [])
     st, _, m = site.api("GET", f"/api/v1/appointments/{a['id']}/money", token=recep)
     assert m["deposits"][0]["retained_cents"] == 20000 and m["actions"] == []
+
+
+def test_reports_page_chart_table_and_csv(site):
+    b = site.browser()
+    b.login("manager@citaplanner.com", "manager123")
+    b.go("#/reports")
+    b.wait("#rep-table")
+    b.select("#rep-name", "by_method")
+    import datetime as dt
+    b.set_value("#rep-from", str(dt.date.today() - dt.timedelta(days=900)))
+    b.click("#rep-bar button[type=submit]")
+    b.wait_text("#rep-table", "Efectivo")
+    assert b.find_all("#rep-body svg.chart rect.bar")
+    href = b.find("#rep-csv").get_attribute("href")
+    assert "/api/v1/reports/by_method?" in href and "format=csv" in href
+    manager = site.token("manager@citaplanner.com", "manager123")
+    st, h, body = site.api("GET", href.split(site.base, 1)[1], token=manager)
+    assert st == 200 and body.startswith("\ufeffmethod,net_MXN")
+    assert b.unlabelled() == []
+    # In English.
+    b.driver.execute_script("localStorage.setItem('citaplanner.lang', 'en')")
+    b.go("#/reports")
+    b.driver.refresh()
+    b.wait_text("#rep-table", "Period")
+    assert "Reports" in b.find("#nav").text and "Cash close" in b.find("#nav").text
+    b.driver.execute_script("localStorage.setItem('citaplanner.lang', 'es')")
+
+
+def test_professional_sees_only_its_commissions(site):
+    b = site.browser()
+    b.login("pro1@citaplanner.com", "prof123")
+    b.go("#/commissions")
+    b.wait("#com-table")
+    b.wait("#com-table tbody tr")
+    pros = {r.get_attribute("data-pro") for r in b.find_all("#com-table tbody tr[data-pro]")}
+    assert pros <= {str(PRO1_ID)}
+    assert b.find_all(".mark-paid") == []
+    assert "Reportes" not in b.find("#nav").text
+
+
+def test_cash_close_page_and_print(site):
+    """Last in the module: it closes the receptionist's register for today."""
+    b = site.browser()
+    b.login(*RECEP)
+    b.go("#/cash")
+    b.wait("#cash-form")
+    b.fill("#cash-form input[name=opening_float_cents]", "500")
+    b.fill("#cash-form input[name=counted_cash_cents]", "400")
+    b.fill("#cash-form textarea[name=note]", "prueba")
+    b.click("#cash-submit")
+    b.wait("#cash-closed")
+    recep = site.token(*RECEP)
+    st, _, d = site.api("GET", "/api/v1/cash-close?branch_id=1&date="
+                        + b.find("#cash-date").get_attribute("value"), token=recep)
+    c = d["close"]
+    assert st == 200 and c["opening_float_cents"] == 50000 and c["counted_cash_cents"] == 40000
+    assert c["difference_cents"] == 40000 - c["expected_cash_cents"]
+    assert b.find("#cash-print").is_displayed()
+    b.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert not b.find("#top").is_displayed() and not b.find("#cash-print").is_displayed()
+    assert b.find("#cash-closed").is_displayed() and b.find("#cash-methods").is_displayed()
+    b.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})

@@ -5,6 +5,8 @@ import { api, qs, session, ApiError } from './api.js';
 import { t, setLang, lang, locale, money } from './i18n.js';
 import { renderOnline } from './online.js';
 import { paymentsPanel } from './money.js';
+import { renderCash, renderCommissions, renderReports } from './money_pages.js';
+import { mt } from './money_i18n.js';
 
 const main = document.getElementById('main');
 const state = { date: null, branch: null, view: 'day', pro: null, source: '', verify: {}, ctx: null };
@@ -110,8 +112,12 @@ function renderHeader() {
   const links = isMaster() ? [['#/safety', 'safety']] : [['#/agenda', 'agenda'], ['#/clients', 'clients']];
   if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.splice(1, 0, ['#/new', 'new_appt']);
   if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/catalogue', 'catalogue'], ['#/online', 'online_booking']);
+  // money (issue 19): the cash close for the register, commissions, reports
+  if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.push(['#/cash', 'cash_close']);
+  if (!isMaster() && ['ADMIN', 'MANAGER', 'PROFESSIONAL'].includes(role())) links.push(['#/commissions', 'commissions']);
+  if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/reports', 'reports']);
   for (const [href, key] of links)
-    nav.append(h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null, text: t(key) }));
+    nav.append(h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null, text: mt(key) }));
   const who = document.getElementById('who');
   who.textContent = isMaster() ? 'Master admin · MASTER'
     : `${state.ctx.user.first_name} ${state.ctx.user.last_name} · ${state.ctx.user.role}`;
@@ -726,6 +732,9 @@ async function route() {
     if (name === 'client') return await renderClient(arg);
     if (name === 'catalogue') return await renderCatalogue();
     if (name === 'online') return await renderOnline({ h, field, screen, toast, showErrors, role: role() });
+    if (name === 'cash') return await renderCash({ h, field, screen, toast, showErrors, ctx: state.ctx, date: arg });
+    if (name === 'commissions') return await renderCommissions({ h, field, screen, toast, showErrors, ctx: state.ctx, role: role() });
+    if (name === 'reports') return await renderReports({ h, field, screen, toast, ctx: state.ctx });
     return await renderAgenda();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
