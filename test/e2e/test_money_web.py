@@ -104,6 +104,34 @@ def test_professional_sees_only_its_commissions(site):
     assert "Reportes" not in b.find("#nav").text
 
 
+def test_sales_page_product_receipt_and_split_ticket(site):
+    b = site.browser()
+    b.login("manager@citaplanner.com", "manager123")
+    b.go("#/sales")
+    b.wait("#product-form")
+    b.fill("#product-form input[name=sku]", "WEB-1")
+    b.fill("#product-form input[name=name]", "Shampoo web")
+    b.fill("#product-form input[name=price_cents]", "120.50")
+    b.click("#product-save")
+    b.wait("#products-table tr[data-sku='WEB-1']")
+    b.select("#receipt-form select[name=product_id]",
+             b.find("#receipt-form select[name=product_id] option").get_attribute("value"))
+    b.fill("#receipt-form input[name=quantity]", "5")
+    b.click("#receipt-save")
+    b.wait_text("#products-table tr[data-sku='WEB-1'] td.qty", "5")
+    # A ticket of 2 units paid half in cash, half by card.
+    b.fill("#ticket-qty", "2")
+    b.click("#ticket-add")
+    b.wait_text("#ticket-total", "241")
+    b.fill("#ticket-amount-0", "100")
+    b.select("#ticket-method-1", "DEBIT_CARD")
+    b.fill("#ticket-amount-1", "141")
+    b.click("#ticket-submit")
+    b.wait_text("#products-table tr[data-sku='WEB-1'] td.qty", "3")
+    assert site.db.count("sales", "WHERE total_cents = 24100") == 1
+    assert b.unlabelled() == []
+
+
 def test_cash_close_page_and_print(site):
     """Last in the module: it closes the receptionist's register for today."""
     b = site.browser()

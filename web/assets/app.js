@@ -5,7 +5,7 @@ import { api, qs, session, ApiError } from './api.js';
 import { t, setLang, lang, locale, money } from './i18n.js';
 import { renderOnline } from './online.js';
 import { paymentsPanel } from './money.js';
-import { renderCash, renderCommissions, renderReports } from './money_pages.js';
+import { renderCash, renderCommissions, renderReports, renderSales } from './money_pages.js';
 import { mt } from './money_i18n.js';
 
 const main = document.getElementById('main');
@@ -113,7 +113,7 @@ function renderHeader() {
   if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.splice(1, 0, ['#/new', 'new_appt']);
   if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/catalogue', 'catalogue'], ['#/online', 'online_booking']);
   // money (issue 19): the cash close for the register, commissions, reports
-  if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.push(['#/cash', 'cash_close']);
+  if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.push(['#/sales', 'sales'], ['#/cash', 'cash_close']);
   if (!isMaster() && ['ADMIN', 'MANAGER', 'PROFESSIONAL'].includes(role())) links.push(['#/commissions', 'commissions']);
   if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/reports', 'reports']);
   for (const [href, key] of links)
@@ -732,6 +732,7 @@ async function route() {
     if (name === 'client') return await renderClient(arg);
     if (name === 'catalogue') return await renderCatalogue();
     if (name === 'online') return await renderOnline({ h, field, screen, toast, showErrors, role: role() });
+    if (name === 'sales') return await renderSales({ h, field, screen, toast, showErrors, ctx: state.ctx, role: role() });
     if (name === 'cash') return await renderCash({ h, field, screen, toast, showErrors, ctx: state.ctx, date: arg });
     if (name === 'commissions') return await renderCommissions({ h, field, screen, toast, showErrors, ctx: state.ctx, role: role() });
     if (name === 'reports') return await renderReports({ h, field, screen, toast, ctx: state.ctx });

@@ -5,6 +5,8 @@ import { t, lang } from './i18n.js';
 
 const STRINGS = {
   es: {
+    sales: 'Ventas', stock: 'Existencias', new_product: 'Nuevo producto', cost: 'Costo (MXN)', receipt: 'Entrada de mercancía',
+    ticket: 'Ticket', add_line: 'Agregar', charge: 'Cobrar', price: 'Precio', amount: 'Monto (MXN)',
     cash_close: 'Corte de caja', opening_float: 'Fondo inicial', cash_in: 'Efectivo del día',
     expected_cash: 'Efectivo esperado', counted_cash: 'Efectivo contado', difference: 'Diferencia',
     close_day: 'Cerrar el día', print: 'Imprimir', net: 'Neto', method: 'Método', branch: 'Sucursal',
@@ -52,6 +54,8 @@ const STRINGS = {
     err_not_found: 'No existe.', err_invalid: 'Dato inválido.', err_nothing_due: 'La cita ya está pagada.',
   },
   en: {
+    sales: 'Sales', stock: 'Stock', new_product: 'New product', cost: 'Cost (MXN)', receipt: 'Goods received',
+    ticket: 'Ticket', add_line: 'Add', charge: 'Charge', price: 'Price', amount: 'Amount (MXN)',
     cash_close: 'Cash close', opening_float: 'Opening float', cash_in: 'Cash of the day',
     expected_cash: 'Expected cash', counted_cash: 'Counted cash', difference: 'Difference',
     close_day: 'Close the day', print: 'Print', net: 'Net', method: 'Method', branch: 'Branch',

@@ -156,3 +156,69 @@ export async function renderReports({ h, field, screen, toast, ctx }) {
   screen(mt('reports'), bar, holder);
   await load();
 }
+
+// ---- sales (ticket) and products --------------------------------------------------------
+export async function renderSales({ h, field, screen, toast, showErrors, ctx, role }) {
+  const branchId = (ctx.user.branch_id || (ctx.branches[0] || {}).id);
+  const [prods, stock] = await Promise.all([api('GET', '/products' + qs({ active: true, limit: 200 })),
+    api('GET', '/stock' + qs({ branch_id: branchId }))]);
+  const qty = Object.fromEntries(stock.items.map((s) => [s.product_id, s]));
+  const table = h('table', { class: 'list', id: 'products-table' },
+    h('thead', {}, h('tr', {}, ['SKU', mt('col_product'), mt('price'), mt('stock')].map((x) => h('th', { text: x })))),
+    h('tbody', {}, prods.items.map((p) => h('tr', { 'data-sku': p.sku, class: qty[p.id] && qty[p.id].low ? 'low' : '' },
+      h('td', { text: p.sku }), h('td', { text: p.name }), h('td', { text: money(p.price_cents) }),
+      h('td', { class: 'qty', text: String(qty[p.id] ? qty[p.id].quantity : 0) })))));
+  const kids = [table];
+  if (['ADMIN', 'MANAGER'].includes(role)) {
+    const pf = h('form', { class: 'inline-form', id: 'product-form' });
+    const sku = h('input', { maxlength: '64' }), name = h('input', { maxlength: '200' });
+    const price = h('input', { type: 'number', min: '0', step: '0.01' }), cost = h('input', { type: 'number', min: '0', step: '0.01', value: '0' });
+    pf.append(h('h3', { text: mt('new_product') }), field('SKU', sku, 'sku'), field(mt('col_product'), name, 'name'), field(mt('price'), price, 'price_cents'),
+      field(mt('cost'), cost, 'cost_cents'), h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', id: 'product-save', text: mt('save') }));
+    pf.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try { await api('POST', '/products', { sku: sku.value, name: name.value, price_cents: cents(price), cost_cents: cents(cost) }); toast(mt('saved')); await renderSales({ h, field, screen, toast, showErrors, ctx, role }); } catch (err) { fail(pf, err, showErrors); }
+    });
+    const rf = h('form', { class: 'inline-form', id: 'receipt-form' });
+    const rp = h('select', {}, prods.items.map((p) => h('option', { value: String(p.id), text: `${p.sku} · ${p.name}` })));
+    const rq = h('input', { type: 'number', min: '1', step: '1', value: '1' });
+    rf.append(h('h3', { text: mt('receipt') }), field(mt('col_product'), rp, 'product_id'), field(mt('col_quantity'), rq, 'quantity'),
+      h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', id: 'receipt-save', text: mt('save') }));
+    rf.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try { await api('POST', '/stock-movements', { branch_id: branchId, product_id: Number(rp.value), kind: 'RECEIPT', quantity: Number(rq.value) }); toast(mt('saved')); await renderSales({ h, field, screen, toast, showErrors, ctx, role }); } catch (err) { fail(rf, err, showErrors); }
+    });
+    kids.push(pf, rf);
+  }
+  // The ticket: product lines and up to two payment methods that add up to its total.
+  const tf = h('form', { class: 'inline-form', id: 'ticket-form' });
+  const lines = h('ul', { id: 'ticket-lines' });
+  const items = [];
+  const totalEl = h('p', { id: 'ticket-total', text: `${mt('total')}: ${money(0)}` });
+  const total = () => items.reduce((n, x) => n + x.price * x.q, 0);
+  const sp = h('select', { id: 'ticket-product' }, prods.items.map((p) => h('option', { value: String(p.id), text: `${p.sku} · ${p.name}` })));
+  const sq = h('input', { id: 'ticket-qty', type: 'number', min: '1', step: '1', value: '1' });
+  const payRows = [0, 1].map((i) => ({ method: h('select', { id: `ticket-method-${i}` }, METHODS.map((m) => h('option', { value: m, text: mt(m) }))),
+    amount: h('input', { id: `ticket-amount-${i}`, type: 'number', min: '0', step: '0.01', value: '0' }) }));
+  const add = h('button', { type: 'button', id: 'ticket-add', text: mt('add_line'), onclick: () => {
+    const p = prods.items.find((x) => x.id === Number(sp.value));
+    if (!p) return;
+    items.push({ id: p.id, q: Number(sq.value) || 1, price: p.price_cents, label: `${p.sku} · ${p.name}` });
+    lines.replaceChildren(...items.map((x) => h('li', { text: `${x.q} × ${x.label} · ${money(x.q * x.price)}` })));
+    totalEl.textContent = `${mt('total')}: ${money(total())}`;
+    payRows[0].amount.value = (total() / 100).toFixed(2);
+  } });
+  tf.append(h('h3', { text: mt('ticket') }), field(mt('col_product'), sp, 'product'), field(mt('col_quantity'), sq, 'quantity'), add, lines, totalEl,
+    ...payRows.flatMap((r, i) => [field(`${mt('method')} ${i + 1}`, r.method, `payments[${i}].method`), field(`${mt('amount')} ${i + 1}`, r.amount, `payments[${i}].amount_cents`)]),
+    h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', id: 'ticket-submit', class: 'primary', text: mt('charge') }));
+  tf.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const payments = payRows.map((r) => ({ method: r.method.value, amount_cents: cents(r.amount) })).filter((p) => p.amount_cents > 0);
+    try {
+      await api('POST', '/sales', { branch_id: branchId, lines: items.map((x) => ({ product_id: x.id, quantity: x.q })), payments });
+      toast(mt('saved')); await renderSales({ h, field, screen, toast, showErrors, ctx, role });
+    } catch (err) { fail(tf, err, showErrors); }
+  });
+  kids.push(tf);
+  screen(mt('sales'), ...kids);
+}
