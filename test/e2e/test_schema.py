@@ -93,7 +93,7 @@ INDEXES = [
     "branches_tenant_id_slug_key", "appointments_manage_token_hash_key",
     "appointments_tenant_id_source_idx", "rate_limits_window_start_idx",
     "payments_refund_of_idx", "payments_tenant_id_professional_id_idx",
-    "payments_tenant_id_branch_id_paid_at_idx", "payments_sale_id_idx",
+    "payments_tenant_id_branch_id_paid_at_idx", "payments_sale_id_idx", "payments_report_idx",
     "stock_movements_product_idx", "sales_tenant_id_sold_at_idx", "cash_closes_day_key",
     "appointments_tenant_id_status_start_at_idx",
 ]

@@ -215,6 +215,9 @@ CREATE INDEX payments_appointment_id_idx ON payments (appointment_id);
 CREATE INDEX payments_refund_of_idx ON payments (refund_of);
 CREATE INDEX payments_tenant_id_professional_id_idx ON payments (tenant_id, professional_id, paid_at);
 CREATE INDEX payments_tenant_id_branch_id_paid_at_idx ON payments (tenant_id, branch_id, paid_at);
+-- The reports of payments read only these columns (a covering index).
+CREATE INDEX payments_report_idx
+    ON payments (tenant_id, paid_at, kind, amount_cents, tip_cents, method, branch_id);
 CREATE INDEX payments_sale_id_idx ON payments (sale_id);
 
 -- One discount per appointment: an amount, or a percentage of its price
