@@ -59,7 +59,7 @@ struct api_auth {
  * request itself (401 no/expired session, 403 role or CSRF, 503 database).
  * Resources: "tenant", "branches", "users", "services", "clients",
  * "working_hours", "appointments", "payments", "availability",
- * "online_booking", "admin_backups", "admin_stats".
+ * "online_booking", "discounts", "discount_limits", "admin_backups", "admin_stats".
  */
 int api_auth_require(struct http_req *req, const char *resource, enum api_action action,
                      struct api_auth *out);

@@ -112,10 +112,13 @@ void api_free_times_free(struct api_free_pro *p, size_t n);
  * payments.c
  *   GET  /api/v1/payments?from&to&appointment_id  (paid_at in [from, to), at most 366 days;
  *        the range may be left out when appointment_id is given); paginated by id.
- *   POST /api/v1/payments {appointment_id?, amount_cents, method, status?, paid_at?, notes?}
+ *   POST /api/v1/payments {appointment_id?, amount_cents, method, status?, paid_at?, notes?,
+ *        kind? (PAYMENT|DEPOSIT), tip_cents?, professional_id?, branch_id?}
  *        recorded_by = the caller.  The payments of an appointment, whatever their
- *        status, never add up to more than its price: 409 overpayment otherwise (a tip
- *        is recorded as a payment without appointment_id).
+ *        status, never add up to more than its price less its discount: 409
+ *        overpayment otherwise.  The tip is apart from the amount and goes to the
+ *        appointment's professional (or professional_id).  Refunds, discounts and the
+ *        rest of the money rules: money.h.
  *   GET  /api/v1/payments/{id}
  */
 int api_payments_list(struct http_req *req, struct err *e);

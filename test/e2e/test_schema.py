@@ -44,13 +44,43 @@ TABLES = {
                             "created_at", "updated_at"],
     "rate_limits": ["id", "bucket", "window_start", "hits", "created_at", "updated_at"],
     "payments": ["id", "tenant_id", "appointment_id", "amount_cents", "method", "status",
-                 "recorded_by", "paid_at", "notes", "created_at", "updated_at"],
+                 "recorded_by", "paid_at", "notes", "created_at", "updated_at",
+                 # money (0006, issue 19)
+                 "kind", "tip_cents", "professional_id", "refund_of", "branch_id", "reason",
+                 "sale_id"],
     "master_admin_config": ["id", "password_hash", "created_at", "updated_at"],
     "sessions": ["id", "token_hash", "user_id", "tenant_id", "expires_at", "created_at",
                  "updated_at"],
     "settings": ["id", "key", "value", "created_at", "updated_at"],
     "login_throttle": ["key", "failures", "window_start", "blocked_until"],
     "import_map": ["id", "source_table", "source_id", "target_id", "created_at"],
+    # Money (0006, issue 19).
+    "appointment_discounts": ["id", "tenant_id", "appointment_id", "kind", "value",
+                              "amount_cents", "reason", "recorded_by", "created_at",
+                              "updated_at"],
+    "discount_limits": ["id", "tenant_id", "role", "max_pct", "created_at", "updated_at"],
+    "deposit_retentions": ["id", "tenant_id", "payment_id", "amount_cents", "reason",
+                           "recorded_by", "created_at", "updated_at"],
+    "products": ["id", "tenant_id", "sku", "name", "price_cents", "cost_cents",
+                 "low_stock_threshold", "commission_pct", "active", "created_at", "updated_at"],
+    "money_settings": ["id", "tenant_id", "allow_negative_stock", "created_at", "updated_at"],
+    "sales": ["id", "tenant_id", "branch_id", "client_id", "total_cents", "recorded_by",
+              "sold_at", "notes", "created_at", "updated_at"],
+    "sale_lines": ["id", "tenant_id", "sale_id", "kind", "appointment_id", "product_id",
+                   "professional_id", "quantity", "unit_price_cents", "amount_cents",
+                   "created_at", "updated_at"],
+    "stock_movements": ["id", "tenant_id", "branch_id", "product_id", "kind", "quantity",
+                        "unit_cost_cents", "reason", "sale_id", "recorded_by", "moved_at",
+                        "created_at", "updated_at"],
+    "cash_closes": ["id", "tenant_id", "branch_id", "business_date", "register_user_id",
+                    "from_at", "to_at", "opening_float_cents", "cash_in_cents",
+                    "expected_cash_cents", "counted_cash_cents", "difference_cents",
+                    "tips_cents", "refunds_cents", "by_method", "note", "closed_by",
+                    "closed_at", "created_at", "updated_at"],
+    "commission_statements": ["id", "tenant_id", "professional_id", "period_from", "period_to",
+                              "services_cents", "service_commission_cents",
+                              "product_commission_cents", "tips_cents", "total_cents",
+                              "paid_by", "paid_at", "created_at", "updated_at"],
     "_migrations": ["id", "name", "checksum", "started_at", "finished_at", "rolled_back_at",
                     "logs"],
 }
@@ -62,6 +92,10 @@ INDEXES = [
     "sessions_expires_at_idx", "login_throttle_window_start_idx", "tenants_slug_key",
     "branches_tenant_id_slug_key", "appointments_manage_token_hash_key",
     "appointments_tenant_id_source_idx", "rate_limits_window_start_idx",
+    "payments_refund_of_idx", "payments_tenant_id_professional_id_idx",
+    "payments_tenant_id_branch_id_paid_at_idx", "payments_sale_id_idx", "payments_report_idx",
+    "stock_movements_product_idx", "sales_tenant_id_sold_at_idx", "cash_closes_day_key",
+    "appointments_tenant_id_status_start_at_idx",
 ]
 
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00$")
@@ -258,6 +292,33 @@ CHECKS = [
     ("appointments_times_check", appt("15:00", "14:00")),
     ("payments_amount_cents_check", "INSERT INTO payments (tenant_id, amount_cents, method) "
                                     "VALUES (1, 0, 'CASH')"),
+    ("payments_amount_cents_check", "INSERT INTO payments (tenant_id, amount_cents, method, "
+                                    "kind, refund_of) VALUES (1, 100, 'CASH', 'REFUND', 1)"),
+    ("payments_kind_check", "INSERT INTO payments (tenant_id, amount_cents, method, kind) "
+                            "VALUES (1, 100, 'CASH', 'TIP')"),
+    ("payments_refund_of_check", "INSERT INTO payments (tenant_id, amount_cents, method, kind) "
+                                 "VALUES (1, -100, 'CASH', 'REFUND')"),
+    ("payments_tip_cents_check", "INSERT INTO payments (tenant_id, amount_cents, method, "
+                                 "tip_cents) VALUES (1, 100, 'CASH', 50)"),
+    ("appointment_discounts_kind_check",
+     "INSERT INTO appointment_discounts (tenant_id, appointment_id, kind, value, amount_cents, "
+     "reason) VALUES (1, 1, 'GIFT', 1, 1, 'x')"),
+    ("appointment_discounts_value_check",
+     "INSERT INTO appointment_discounts (tenant_id, appointment_id, kind, value, amount_cents, "
+     "reason) VALUES (1, 1, 'PERCENT', 101, 1, 'x')"),
+    ("appointment_discounts_reason_check",
+     "INSERT INTO appointment_discounts (tenant_id, appointment_id, kind, value, amount_cents, "
+     "reason) VALUES (1, 1, 'AMOUNT', 1, 1, '')"),
+    ("stock_movements_quantity_check",
+     "INSERT INTO stock_movements (tenant_id, branch_id, product_id, kind, quantity) "
+     "VALUES (1, 1, 1, 'RECEIPT', -1)"),
+    ("sale_lines_amount_cents_check",
+     "INSERT INTO sale_lines (tenant_id, sale_id, kind, product_id, quantity, unit_price_cents, "
+     "amount_cents) VALUES (1, 1, 'PRODUCT', 1, 2, 100, 150)"),
+    ("discount_limits_max_pct_check",
+     "INSERT INTO discount_limits (tenant_id, role, max_pct) VALUES (1, 'RECEPTIONIST', 101)"),
+    ("discount_limits_role_check",
+     "INSERT INTO discount_limits (tenant_id, role, max_pct) VALUES (1, 'ADMIN', 10)"),
     ("payments_method_check", "INSERT INTO payments (tenant_id, amount_cents, method) "
                               "VALUES (1, 100, 'BITCOIN')"),
     ("payments_status_check", "INSERT INTO payments (tenant_id, amount_cents, method, status) "

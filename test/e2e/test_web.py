@@ -173,7 +173,7 @@ def test_receptionist_books_and_professional_completes(site):
     b.select("#payment-form select[name=method]", "CASH")
     b.click("#pay")
     b.wait_text("#payments", "850")
-    b.driver.execute_script("arguments[0].scrollIntoView()", b.find("#payment-form"))
+    b.driver.execute_script("arguments[0].scrollIntoView()", b.find("#money"))
     site.shot(b, "appointment")
     st, _, pays = site.api("GET", f"/api/v1/payments?appointment_id={appt_id}", token=recep)
     assert st == 200 and [p["amount_cents"] for p in pays["items"]] == [85000]

@@ -4,6 +4,9 @@
 import { api, qs, session, ApiError } from './api.js';
 import { t, setLang, lang, locale, money } from './i18n.js';
 import { renderOnline } from './online.js';
+import { paymentsPanel } from './money.js';
+import { renderCash, renderCommissions, renderReports, renderSales } from './money_pages.js';
+import { mt } from './money_i18n.js';
 
 const main = document.getElementById('main');
 const state = { date: null, branch: null, view: 'day', pro: null, source: '', verify: {}, ctx: null };
@@ -109,8 +112,12 @@ function renderHeader() {
   const links = isMaster() ? [['#/safety', 'safety']] : [['#/agenda', 'agenda'], ['#/clients', 'clients']];
   if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.splice(1, 0, ['#/new', 'new_appt']);
   if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/catalogue', 'catalogue'], ['#/online', 'online_booking']);
+  // money (issue 19): the cash close for the register, commissions, reports
+  if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.push(['#/sales', 'sales'], ['#/cash', 'cash_close']);
+  if (!isMaster() && ['ADMIN', 'MANAGER', 'PROFESSIONAL'].includes(role())) links.push(['#/commissions', 'commissions']);
+  if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/reports', 'reports']);
   for (const [href, key] of links)
-    nav.append(h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null, text: t(key) }));
+    nav.append(h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null, text: mt(key) }));
   const who = document.getElementById('who');
   who.textContent = isMaster() ? 'Master admin · MASTER'
     : `${state.ctx.user.first_name} ${state.ctx.user.last_name} · ${state.ctx.user.role}`;
@@ -396,25 +403,7 @@ async function renderAppt(id) {
     kids.push(rs);
     load();
   }
-  if (canPay) {
-    const pays = await api('GET', '/payments' + qs({ appointment_id: id }));
-    const paid = pays.items.reduce((n, p) => n + p.amount_cents, 0);
-    const list = h('ul', { id: 'payments' }, pays.items.map((p) => h('li', { text: `${money(p.amount_cents)} · ${t(p.method)} · ${fmtDateTime(p.paid_at, zone)}` })));
-    const pf = h('form', { class: 'inline-form', id: 'payment-form' });
-    const amount = h('input', { type: 'number', min: '0.01', step: '0.01', value: ((a.price_cents - paid) / 100).toFixed(2) });
-    const method = h('select', {}, ['CASH', 'CREDIT_CARD', 'DEBIT_CARD', 'TRANSFER', 'OTHER'].map((m) => h('option', { value: m, text: t(m) })));
-    pf.append(h('h3', { text: `${t('payments')} · ${t('paid')} ${money(paid)} ${t('of')} ${money(a.price_cents)}` }), list,
-      field(t('amount'), amount, 'amount_cents'), field(t('method'), method, 'method'), h('p', { class: 'form-error', role: 'alert' }),
-      h('button', { type: 'submit', id: 'pay', text: t('record_payment') }));
-    pf.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      try {
-        await api('POST', '/payments', { appointment_id: a.id, amount_cents: Math.round(Number(amount.value) * 100), method: method.value });
-        toast(t('saved')); await renderAppt(id);
-      } catch (err) { showErrors(pf, err); }
-    });
-    kids.push(pf);
-  }
+  if (canPay) kids.push(await paymentsPanel({ h, field, toast, showErrors, fmtDateTime, zone, appt: a, rerender: () => renderAppt(id) }));
   screen(`${t('appointment')} #${a.id}`, ...kids);
 }
 
@@ -743,6 +732,10 @@ async function route() {
     if (name === 'client') return await renderClient(arg);
     if (name === 'catalogue') return await renderCatalogue();
     if (name === 'online') return await renderOnline({ h, field, screen, toast, showErrors, role: role() });
+    if (name === 'sales') return await renderSales({ h, field, screen, toast, showErrors, ctx: state.ctx, role: role() });
+    if (name === 'cash') return await renderCash({ h, field, screen, toast, showErrors, ctx: state.ctx, date: arg });
+    if (name === 'commissions') return await renderCommissions({ h, field, screen, toast, showErrors, ctx: state.ctx, role: role() });
+    if (name === 'reports') return await renderReports({ h, field, screen, toast, ctx: state.ctx });
     return await renderAgenda();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {

@@ -36,6 +36,17 @@ static const struct {
     {"appointments", {STAFF, A | M | R, STAFF, A | M}},
     {"payments", {A | M | R, A | M | R, A | M | R, A | M}},
     {"availability", {STAFF, 0, 0, 0}},
+    /* issue 19: discounts like payments, but only ADMIN / MANAGER change or remove one;
+     * the per-role limits are ADMIN's */
+    {"discounts", {A | M | R, A | M | R, A | M, A | M}},
+    {"discount_limits", {A | M | R, A, A, A}},
+    {"products", {STAFF, A | M, A | M, A | M}},
+    {"stock", {A | M | R, A | M, 0, 0}},
+    {"sales", {A | M | R, A | M | R, 0, 0}},
+    {"money_settings", {A | M | R, 0, A, 0}},
+    {"cash_closes", {A | M | R, A | M | R, 0, 0}},
+    {"commissions", {A | M | P, A | M, 0, 0}},
+    {"reports", {A | M, 0, 0, 0}},
     {"admin_backups", {MASTER, MASTER, MASTER, MASTER}},
     {"admin_stats", {MASTER, MASTER, MASTER, MASTER}},
 };

@@ -1,0 +1,185 @@
+"""Retail products, stock and sales (issue 19), on both databases: products,
+stock that moves only through recorded movements and is recomputed at any
+date, never below zero unless the tenant allows it, and a ticket with
+services and products paid by several methods."""
+import datetime as dt
+
+import pytest
+
+from test_appointments import CORTE, FACIAL, PRO1, PRO2, RECEP_ID, booking_server
+from test_money import appointment, money, pay, refused
+
+MX = dt.timezone(dt.timedelta(hours=-6))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def bk(request, tmp_path_factory):
+    yield from booking_server(request, tmp_path_factory)
+
+
+def product(bk, sku, price=25000, **more):
+    body = {"sku": sku, "name": f"Producto {sku}", "price_cents": price, "cost_cents": price // 2,
+            "low_stock_threshold": 3}
+    body.update(more)
+    st, p = bk.call("manager", "POST", "/api/v1/products", body)
+    assert st == 201, p
+    return p
+
+
+def move(bk, who="manager", **body):
+    return bk.call(who, "POST", "/api/v1/stock-movements", {"branch_id": 1, **body})
+
+
+def stock(bk, pid, at=None):
+    q = f"/api/v1/stock?branch_id=1" + (f"&at={at}" if at else "")
+    st, s = bk.call("recep", "GET", q)
+    assert st == 200, s
+    return next(i for i in s["items"] if i["product_id"] == pid)
+
+
+def counts(bk):
+    return [bk.db.count(t) for t in ("sales", "sale_lines", "stock_movements", "payments")]
+
+
+def test_products(bk):
+    p = product(bk, "SH-001")
+    assert p["price_cents"] == 25000 and p["cost_cents"] == 12500 and p["active"] is True
+    refused(bk, bk.call("manager", "POST", "/api/v1/products",
+                        {"sku": "SH-001", "name": "x", "price_cents": 1}), 409, "duplicate")
+    refused(bk, bk.call("manager", "POST", "/api/v1/products",
+                        {"sku": "X", "name": "x", "price_cents": -1}), 400, "invalid",
+            "price_cents")
+    refused(bk, bk.call("recep", "POST", "/api/v1/products",
+                        {"sku": "X", "name": "x", "price_cents": 1}), 403, "forbidden")
+    st, got = bk.call("pro1", "GET", f"/api/v1/products/{p['id']}")
+    assert st == 200 and got == p
+
+
+def test_stock_only_through_movements_recomputed_at_any_date(bk):
+    p = product(bk, "CR-100")
+    day = lambda n: (dt.date.today() - dt.timedelta(days=n))
+    moves = [("RECEIPT", 10, None, 5), ("ADJUSTMENT", -2, "frasco roto", 3),
+             ("RETURN", 1, None, 2), ("ADJUSTMENT", 4, "conteo físico", 1)]
+    for kind, q, reason, ago in moves:
+        at = dt.datetime.combine(day(ago), dt.time(12), MX).isoformat()
+        st, m = move(bk, product_id=p["id"], kind=kind, quantity=q, reason=reason, moved_at=at)
+        assert st == 201 and m["quantity"] == q and m["kind"] == kind, m
+    # Independent recomputation: the sum of the movements up to the end of each day.
+    for ago in range(6, -1, -1):
+        expected = sum(q for _, q, _, a in moves if a >= ago)
+        assert stock(bk, p["id"], day(ago).isoformat())["quantity"] == expected, ago
+    assert stock(bk, p["id"])["quantity"] == 13
+    at = dt.datetime.combine(day(3), dt.time(11, 59), MX).isoformat().replace("+", "%2B")
+    assert stock(bk, p["id"], at)["quantity"] == 10
+    # Refusals, each changing nothing.
+    before = counts(bk)
+    refused(bk, move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-1), 400, "invalid",
+            "reason")
+    refused(bk, move(bk, product_id=p["id"], kind="RECEIPT", quantity=-1), 400, "invalid",
+            "quantity")
+    refused(bk, move(bk, product_id=p["id"], kind="SALE", quantity=-1), 400, "invalid", "kind")
+    refused(bk, move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-14, reason="x"), 409,
+            "insufficient_stock", "quantity")
+    refused(bk, move(bk, product_id=999999, kind="RECEIPT", quantity=1), 404, "not_found")
+    refused(bk, move(bk, "recep", product_id=p["id"], kind="RECEIPT", quantity=1), 403,
+            "forbidden")
+    assert counts(bk) == before
+    # Low stock.
+    assert move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-10, reason="merma")[0] == 201
+    s = stock(bk, p["id"])
+    assert s["quantity"] == 3 and s["low"] is True
+
+
+def test_sale_with_services_and_products_split_payment(bk):
+    a = appointment(bk, FACIAL, PRO1)  # 85000
+    b = appointment(bk, CORTE, PRO2)  # 45000, 10000 paid already as a deposit
+    assert pay(bk, appointment_id=b["id"], amount_cents=10000, kind="DEPOSIT")[0] == 201
+    sh = product(bk, "SH-200", 25000)
+    cr = product(bk, "CR-200", 18050)
+    for p in (sh, cr):
+        assert move(bk, product_id=p["id"], kind="RECEIPT", quantity=5)[0] == 201
+    # 85000 + 35000 + 2 x 25000 + 18050 = 188050, paid by card, cash and transfer.
+    body = {"branch_id": 1, "client_id": 1,
+            "lines": [{"appointment_id": a["id"]}, {"appointment_id": b["id"]},
+                      {"product_id": sh["id"], "quantity": 2}, {"product_id": cr["id"], "quantity": 1}],
+            "payments": [{"method": "CREDIT_CARD", "amount_cents": 100000, "tip_cents": 8000},
+                         {"method": "CASH", "amount_cents": 50000},
+                         {"method": "TRANSFER", "amount_cents": 38050}]}
+    st, s = bk.call("recep", "POST", "/api/v1/sales", body)
+    assert st == 201, s
+    assert s["total_cents"] == 188050 and s["recorded_by"] == RECEP_ID
+    assert [(l["kind"], l["amount_cents"]) for l in s["lines"]] == [
+        ("SERVICE", 85000), ("SERVICE", 35000), ("PRODUCT", 50000), ("PRODUCT", 18050)]
+    assert sum(p["amount_cents"] for p in s["payments"]) == 188050
+    by_method = {}
+    for p in s["payments"]:
+        by_method[p["method"]] = by_method.get(p["method"], 0) + p["amount_cents"]
+    assert by_method == {"CREDIT_CARD": 100000, "CASH": 50000, "TRANSFER": 38050}
+    assert sum(p["tip_cents"] for p in s["payments"]) == 8000
+    assert [p["professional_id"] for p in s["payments"] if p["tip_cents"]] == [PRO1]
+    # The appointments are paid in full, each by its own rows.
+    assert money(bk, a)["balance_cents"] == 0 and money(bk, b)["balance_cents"] == 0
+    assert money(bk, a)["tips_cents"] == 8000
+    # Stock went down through SALE movements.
+    assert stock(bk, sh["id"])["quantity"] == 3 and stock(bk, cr["id"])["quantity"] == 4
+    assert bk.db.count("stock_movements", f"WHERE sale_id = {s['id']} AND kind = 'SALE'") == 2
+    st, again = bk.call("manager", "GET", f"/api/v1/sales/{s['id']}")
+    assert st == 200 and again == s
+
+
+def test_sale_refusals_change_nothing(bk):
+    a = appointment(bk, CORTE, PRO2)  # 45000
+    p = product(bk, "SH-300", 10000)
+    assert move(bk, product_id=p["id"], kind="RECEIPT", quantity=2)[0] == 201
+    base = {"branch_id": 1, "lines": [{"appointment_id": a["id"]},
+                                      {"product_id": p["id"], "quantity": 2}]}
+    before = counts(bk)
+    refused(bk, bk.call("recep", "POST", "/api/v1/sales",
+                        {**base, "payments": [{"method": "CASH", "amount_cents": 64999}]}),
+            409, "payment_mismatch", "payments")
+    refused(bk, bk.call("recep", "POST", "/api/v1/sales", {
+        "branch_id": 1, "lines": [{"product_id": p["id"], "quantity": 2},
+                                  {"product_id": p["id"], "quantity": 1}],
+        "payments": [{"method": "CASH", "amount_cents": 30000}]}),
+        409, "insufficient_stock", "lines[1].quantity")
+    refused(bk, bk.call("recep", "POST", "/api/v1/sales", {
+        "branch_id": 1, "lines": [{"appointment_id": a["id"], "product_id": p["id"]}],
+        "payments": [{"method": "CASH", "amount_cents": 1}]}),
+        400, "invalid", "lines[0].appointment_id")
+    refused(bk, bk.call("recep", "POST", "/api/v1/sales", {
+        **base, "payments": [{"method": "BITCOIN", "amount_cents": 65000}]}),
+        400, "invalid", "payments[0].method")
+    refused(bk, bk.call("recep", "POST", "/api/v1/sales", {
+        "branch_id": 1, "lines": [{"product_id": p["id"], "quantity": 1}],
+        "payments": [{"method": "CASH", "amount_cents": 10000, "tip_cents": 100}]}),
+        400, "invalid", "payments[0].professional_id")
+    refused(bk, bk.call("pro1", "POST", "/api/v1/sales",
+                        {**base, "payments": [{"method": "CASH", "amount_cents": 65000}]}),
+            403, "forbidden")
+    assert counts(bk) == before
+    # Paid already: nothing due.
+    assert pay(bk, appointment_id=a["id"], amount_cents=45000)[0] == 201
+    before = counts(bk)
+    refused(bk, bk.call("recep", "POST", "/api/v1/sales",
+                        {**base, "payments": [{"method": "CASH", "amount_cents": 20000}]}),
+            409, "nothing_due", "lines[0].appointment_id")
+    assert counts(bk) == before
+
+
+def test_negative_stock_only_when_the_tenant_allows_it(bk):
+    p = product(bk, "SH-400", 5000)
+    sale = {"branch_id": 1, "lines": [{"product_id": p["id"], "quantity": 1}],
+            "payments": [{"method": "CASH", "amount_cents": 5000}]}
+    refused(bk, bk.call("recep", "POST", "/api/v1/sales", sale), 409, "insufficient_stock")
+    refused(bk, bk.call("manager", "PUT", "/api/v1/money-settings",
+                        {"allow_negative_stock": True}), 403, "forbidden")
+    assert bk.call("admin", "PUT", "/api/v1/money-settings",
+                   {"allow_negative_stock": True})[0] == 200
+    try:
+        st, s = bk.call("recep", "POST", "/api/v1/sales", sale)
+        assert st == 201, s
+        assert stock(bk, p["id"])["quantity"] == -1
+    finally:
+        assert bk.call("admin", "PUT", "/api/v1/money-settings",
+                       {"allow_negative_stock": False})[0] == 200
+    assert bk.call("recep", "GET", "/api/v1/money-settings")[1] == {"allow_negative_stock": False}
