@@ -13,7 +13,6 @@
  * and a notification command often carries one in its arguments.
  */
 #include "config/config.h"
-
 #include "common/cron.h"
 
 #include <ctype.h>
@@ -394,21 +393,7 @@ static const struct option options[] = {
      .offset = FIELD(aws_profile),
      .form = "a profile name",
      .help = "section of BACKUP_S3_CREDENTIALS_FILE used"},
-    {.env = "HTTP_REQUEST_TIMEOUT", .flag = "http-request-timeout", .metavar = "SECONDS",
-     .def = "30", .type = OPT_INT, .offset = FIELD(http_request_timeout), .min = 1, .max = 3600,
-     .form = "a number of seconds, 1-3600",
-     .help = "a request must arrive whole within this after its first byte (else 408)"},
-    {.env = "HTTP_IDLE_TIMEOUT", .flag = "http-idle-timeout", .metavar = "SECONDS", .def = "60",
-     .type = OPT_INT, .offset = FIELD(http_idle_timeout), .min = 1, .max = 86400,
-     .form = "a number of seconds, 1-86400",
-     .help = "a connection with no request begun is closed after this"},
-    {.env = "HTTP_MAX_CONNECTIONS", .flag = "http-max-connections", .metavar = "N", .def = "4096",
-     .type = OPT_INT, .offset = FIELD(http_max_conns), .min = 16, .max = 1000000,
-     .form = "a number, 16-1000000", .help = "client connections at once; past it 503"},
-    {.env = "HTTP_MAX_CONNECTIONS_PER_CLIENT", .flag = "http-max-connections-per-client",
-     .metavar = "N", .def = "128", .type = OPT_INT, .offset = FIELD(http_max_conns_per_client),
-     .min = 0, .max = 1000000, .form = "a number, 0 (no cap)-1000000",
-     .help = "the same per client address (TRUSTED_PROXIES count in the total only)"},
+#include "config/options_http.inc"
     {.env = "TRUSTED_PROXIES",
      .flag = "trusted-proxies",
      .metavar = "LIST",
