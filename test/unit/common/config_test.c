@@ -22,6 +22,10 @@
 
 static const char *const all_vars[] = {
     "DATABASE_URL",
+    "HTTP_REQUEST_TIMEOUT",
+    "HTTP_IDLE_TIMEOUT",
+    "HTTP_MAX_CONNECTIONS",
+    "HTTP_MAX_CONNECTIONS_PER_CLIENT",
     "LISTEN",
     "PUBLIC_URL",
     "NEXTAUTH_URL",
@@ -603,7 +607,7 @@ static void test_help(void **state)
         lines++;
         line = nl + 1;
     }
-    assert_int_equal(lines, 36); /* 19, 12 of issue 10 (remotes, encryption), 5 of issue 22 */
+    assert_int_equal(lines, 40); /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22 */
     free(text);
 }
 
