@@ -277,14 +277,9 @@ int api_cash_close(struct http_req *req, struct err *e)
         rc = api_reply_invalid(req, e, "date", "a day is closed once it has begun");
         goto cleanup;
     }
-    if (d.user_id > 0 && (rc = api_row_exists(db, "users", d.user_id, au.tenant_id, e)) <= 0) {
-        if (rc == 0) {
-            http_reply_error(req, 404, "not_found", "register_user_id", "no user '%lld'",
-                             (long long)d.user_id);
-            rc = err_set(e, ERR_NOT_FOUND, "no user");
-        }
+    if (d.user_id > 0 && (rc = api_row_require(req, db, "users", d.user_id, au.tenant_id,
+                                               "register_user_id", "user", e)) < 0)
         goto cleanup;
-    }
     rc = db_query_int(
         db,
         "SELECT id FROM cash_closes WHERE tenant_id = $1 AND branch_id = $2 AND "

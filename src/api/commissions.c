@@ -241,14 +241,9 @@ int api_commissions_pay(struct http_req *req, struct err *e)
     tz_format_instant((int64_t)time(NULL), now_txt);
     if ((rc = api_worker_db(http_req_worker(req), &db, e)) < 0 || (rc = db_begin(db, e)) < 0)
         goto cleanup;
-    if ((rc = api_row_exists(db, "users", v[K_PRO].i, au.tenant_id, e)) <= 0) {
-        if (rc == 0) {
-            http_reply_error(req, 404, "not_found", "professional_id", "no professional '%lld'",
-                             (long long)v[K_PRO].i);
-            rc = err_set(e, ERR_NOT_FOUND, "no professional");
-        }
+    if ((rc = api_row_require(req, db, "users", v[K_PRO].i, au.tenant_id, "professional_id",
+                              "professional", e)) < 0)
         goto cleanup;
-    }
     rc = db_query_text(db, "SELECT timezone FROM tenants WHERE id = $1",
                        DB_PARAMS(DB_INT(au.tenant_id)), &zone, e);
     if (rc < 0)

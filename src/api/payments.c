@@ -108,21 +108,6 @@ cleanup:
     return rc;
 }
 
-/* An id of the body that must be a row of the tenant's table: 404 naming field otherwise. */
-static int check_row(struct http_req *req, struct db *db, const char *table, const char *field,
-                     int64_t id, int64_t tenant_id, struct err *e)
-{
-    int rc = api_row_exists(db, table, id, tenant_id, e);
-
-    if (rc < 0)
-        return rc;
-    if (rc == 0) {
-        http_reply_error(req, 404, "not_found", field, "no %s '%lld'", field, (long long)id);
-        return err_set(e, ERR_NOT_FOUND, "no %s", field);
-    }
-    return 0;
-}
-
 int api_payments_create(struct http_req *req, struct err *e)
 {
     struct api_worker *w = http_req_worker(req);
@@ -191,10 +176,11 @@ int api_payments_create(struct http_req *req, struct err *e)
             branch_id = a.branch_id;
     }
     if (professional_id > 0 &&
-        (rc = check_row(req, db, "users", "professional_id", professional_id, au.tenant_id, e)) < 0)
+        (rc = api_row_require(req, db, "users", professional_id, au.tenant_id, "professional_id",
+                              "professional_id", e)) < 0)
         goto cleanup;
-    if (branch_id > 0 &&
-        (rc = check_row(req, db, "branches", "branch_id", branch_id, au.tenant_id, e)) < 0)
+    if (branch_id > 0 && (rc = api_row_require(req, db, "branches", branch_id, au.tenant_id,
+                                               "branch_id", "branch_id", e)) < 0)
         goto cleanup;
     if (branch_id == 0)
         branch_id = au.branch_id;

@@ -236,22 +236,12 @@ int api_sales_create(struct http_req *req, struct err *e)
     rc = db_begin(db, e);
     if (rc < 0)
         goto cleanup;
-    if ((rc = api_row_exists(db, "branches", branch_id, au.tenant_id, e)) <= 0) {
-        if (rc == 0) {
-            http_reply_error(req, 404, "not_found", "branch_id", "no branch '%lld'",
-                             (long long)branch_id);
-            rc = err_set(e, ERR_NOT_FOUND, "no branch");
-        }
+    if ((rc = api_row_require(req, db, "branches", branch_id, au.tenant_id, "branch_id", "branch",
+                              e)) < 0)
         goto cleanup;
-    }
-    if (client_id > 0 && (rc = api_row_exists(db, "clients", client_id, au.tenant_id, e)) <= 0) {
-        if (rc == 0) {
-            http_reply_error(req, 404, "not_found", "client_id", "no client '%lld'",
-                             (long long)client_id);
-            rc = err_set(e, ERR_NOT_FOUND, "no client");
-        }
+    if (client_id > 0 && (rc = api_row_require(req, db, "clients", client_id, au.tenant_id,
+                                               "client_id", "client", e)) < 0)
         goto cleanup;
-    }
     rc = money_day_open(req, db, au.tenant_id, branch_id, au.user_id, at, "sold_at", e);
     if (rc < 0)
         goto cleanup;
@@ -483,14 +473,9 @@ int api_stock_move(struct http_req *req, struct err *e)
     rc = db_begin(db, e);
     if (rc < 0)
         goto cleanup;
-    if ((rc = api_row_exists(db, "branches", v[M_BRANCH].i, au.tenant_id, e)) <= 0) {
-        if (rc == 0) {
-            http_reply_error(req, 404, "not_found", "branch_id", "no branch '%lld'",
-                             (long long)v[M_BRANCH].i);
-            rc = err_set(e, ERR_NOT_FOUND, "no branch");
-        }
+    if ((rc = api_row_require(req, db, "branches", v[M_BRANCH].i, au.tenant_id, "branch_id",
+                              "branch", e)) < 0)
         goto cleanup;
-    }
     rc = money_stock_check(req, db, au.tenant_id, v[M_BRANCH].i, v[M_PRODUCT].i, q, "quantity", e);
     if (rc < 0)
         goto cleanup;

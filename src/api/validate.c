@@ -694,6 +694,20 @@ int api_row_exists(struct db *db, const char *table, int64_t id, int64_t tenant_
     return rc == 0 ? 1 : 0;
 }
 
+int api_row_require(struct http_req *req, struct db *db, const char *table, int64_t id,
+                    int64_t tenant_id, const char *field, const char *what, struct err *e)
+{
+    int rc = api_row_exists(db, table, id, tenant_id, e);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        http_reply_error(req, 404, "not_found", field, "no %s '%lld'", what, (long long)id);
+        return err_set(e, ERR_NOT_FOUND, "no %s", what);
+    }
+    return 0;
+}
+
 void api_sql_init(struct api_sql *q, const char *text)
 {
     buf_init(&q->text);

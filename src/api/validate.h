@@ -246,6 +246,14 @@ int api_row_reply(struct http_req *req, int status, struct db *db, const char *s
 int api_row_exists(struct db *db, const char *table, int64_t id, int64_t tenant_id, struct err *e);
 
 /*
+ * The same, for an id the request named: 0 when the row is there, else a
+ * 404 not_found naming field ("no WHAT 'ID'") and -ERR_NOT_FOUND, or a
+ * negative code with e filled.
+ */
+int api_row_require(struct http_req *req, struct db *db, const char *table, int64_t id,
+                    int64_t tenant_id, const char *field, const char *what, struct err *e);
+
+/*
  * Building INSERT and UPDATE statements from a validated body: the column
  * of a field is its name, its value the api_value's (null -> NULL, string
  * types -> text, INT/ID -> integer, BOOL -> boolean; ARRAY fields are
