@@ -57,6 +57,7 @@ extern const struct http_route api_admin_routes[];     /* routes_admin.c */
 extern const struct http_route api_public_routes[];    /* routes_public.c: online booking */
 extern const struct http_route api_online_routes[];    /* online_settings.c: its settings, page */
 extern const struct http_route api_web_routes[];       /* web.c: GET / and /assets/{name} */
+extern const struct http_route api_notify_routes[];    /* notify/api.c: notifications (issue 17) */
 const struct http_route *api_route_table(void);
 
 /*

@@ -74,6 +74,8 @@ static const struct {
     {"payments",      {A | M | R,  A | M | R,  A | M | R,  A | M}},
     {"availability",  {STAFF,      0,          0,          0}},
     {"online_booking",{A | M,      0,          A,          0}},
+    {"notifications", {A | M,      0,          A,          0}},
+    {"notification_messages", {A | M | R, A | M | R, 0,   0}},
     {"admin_backups", {MASTER,     MASTER,     MASTER,     MASTER}},
     {"admin_stats",   {MASTER,     MASTER,     MASTER,     MASTER}},
     /* clang-format on */

@@ -22,11 +22,14 @@ FROM = "Bella Vita Spa <citas@bellavita.example>"
 
 
 def configure(srv):
-    srv.sql("DELETE FROM notification_settings")
-    srv.sql("INSERT INTO notification_settings (tenant_id, email_enabled, whatsapp_enabled, "
-            "sms_enabled, whatsapp_phone_number_id, whatsapp_token, twilio_account_sid, "
-            f"twilio_auth_token, twilio_from, give_up_min) VALUES (1, TRUE, TRUE, TRUE, "
-            f"'{WA_PHONE_ID}', '{WA_TOKEN}', '{TW_SID}', '{TW_TOKEN}', '+15005550006', 30)")
+    """The tenant's settings through the API (ADMIN), credentials included."""
+    st, body = srv.call("admin", "PUT", "/api/v1/notifications/settings", {
+        "email_enabled": True, "whatsapp_enabled": True, "sms_enabled": True,
+        "whatsapp_phone_number_id": WA_PHONE_ID, "whatsapp_token": WA_TOKEN,
+        "twilio_account_sid": TW_SID, "twilio_auth_token": TW_TOKEN,
+        "twilio_from": "+15005550006", "give_up_min": 30})
+    assert st == 200, body
+    return body
 
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
@@ -202,3 +205,83 @@ def test_opted_out_client_gets_nothing_and_a_refused_booking_leaves_no_message(n
     st, b = nt.book(client_id=6, start=day_at(day, 10))  # the same slot: 409, rolled back
     assert st == 409, b
     assert int(nt.db.scalar("SELECT count(*) FROM notification_outbox")) == before
+
+
+def test_settings_credentials_are_write_only_and_admin_only(nt):
+    st, s = nt.call("admin", "GET", "/api/v1/notifications/settings")
+    assert st == 200, s
+    assert s["whatsapp_token"] == "set" and s["twilio_auth_token"] == "set"
+    assert s["whatsapp_app_secret"] == "not set"
+    assert s["reminder_offsets_min"] == [1440, 120] and s["give_up_min"] == 30
+    assert WA_TOKEN not in json.dumps(s) and TW_TOKEN not in json.dumps(s)
+    assert "first_name" in s["variables"] and len(s["templates"]) == 3 * 4 * 2
+    st, _ = nt.call("manager", "GET", "/api/v1/notifications/settings")
+    assert st == 200
+    st, _ = nt.call("manager", "PUT", "/api/v1/notifications/settings", {"sms_enabled": False})
+    assert st == 403
+    st, _ = nt.call("recep", "GET", "/api/v1/notifications/settings")
+    assert st == 403
+    st, b = nt.call("admin", "PUT", "/api/v1/notifications/settings",
+                    {"reminder_offsets_min": [2880, 60], "quiet_start": "21:00",
+                     "quiet_end": "08:00"})
+    assert st == 200 and b["reminder_offsets_min"] == [2880, 60] and b["quiet_start"] == "21:00"
+    st, b = nt.call("admin", "PUT", "/api/v1/notifications/settings", {"quiet_start": "21:00"})
+    assert st == 400 and b["error"]["field"] == "quiet_end"
+    st, b = nt.call("admin", "PUT", "/api/v1/notifications/settings",
+                    {"reminder_offsets_min": [1]})
+    assert st == 400 and b["error"]["field"] == "reminder_offsets_min"
+    st, b = nt.call("admin", "PUT", "/api/v1/notifications/settings",
+                    {"reminder_offsets_min": [1440, 120], "quiet_start": None, "quiet_end": None})
+    assert st == 200 and b["quiet_start"] is None
+    # the token is never written to the log either
+    assert WA_TOKEN not in nt.server.log and TW_TOKEN not in nt.server.log
+
+
+def test_template_checked_when_saved_and_used_when_sent(nt):
+    base = {"channel": "sms", "kind": "confirmation", "language": "es"}
+    for text, code in [("Hola {{nombre}}", "template_unknown_variable"),
+                       ("Hola {{first_name}", "template_syntax"),
+                       ("Hola {{}}", "template_syntax"),
+                       ("Cambia: {{manage_link}}", "template_variable_unavailable")]:
+        st, b = nt.call("admin", "PUT", "/api/v1/notifications/templates", dict(base, body=text))
+        assert st == 400 and b["error"]["code"] == code and b["error"]["field"] == "body", b
+    st, b = nt.call("admin", "POST", "/api/v1/notifications/preview",
+                    dict(base, body="Hola {{first_name}}, {{service}} el {{date}} {{time}}"))
+    assert st == 200 and b["body"].startswith("Hola Isabella, Facial Hidratante el "), b
+    st, b = nt.call("admin", "PUT", "/api/v1/notifications/templates",
+                    dict(base, body="¡Listo {{first_name}}! {{service}} a las {{time}}."))
+    assert st == 200, b
+    assert [t for t in b["templates"] if t["channel"] == "sms" and t["kind"] == "confirmation"
+            and t["language"] == "es"][0]["custom"] is True
+    client(nt, 3, "sms")
+    a = book(nt, future_monday(8), 13, 3)
+    sent = wait_for(lambda: [r for r in nt.api.of("twilio")
+                             if r["body"]["Body"].startswith("¡Listo Sofía! Facial Hidratante")], 3)
+    assert sent and sent[0]["body"]["Body"] == "¡Listo Sofía! Facial Hidratante a las 13:00."
+    st, b = nt.call("admin", "PUT", "/api/v1/notifications/templates", dict(base, body=None))
+    assert st == 200
+    del a
+
+
+def test_message_log_and_resend(nt):
+    client(nt, 1, "whatsapp")
+    a = book(nt, future_monday(9), 10, 1)
+    wait_for(lambda: any(r["status"] == "sent" for r in rows(nt, a["id"])), 3)
+    st, b = nt.call("recep", "GET", f"/api/v1/notifications/messages?appointment_id={a['id']}")
+    assert st == 200, b
+    kinds = sorted(m["kind"] for m in b["items"])
+    assert kinds == ["confirmation", "reminder", "reminder"]
+    conf = [m for m in b["items"] if m["kind"] == "confirmation"][0]
+    assert conf["status"] == "sent" and conf["provider_id"].startswith("wamid.")
+    assert conf["attempts"] == 1 and conf["channel"] == "whatsapp"
+    st, again = nt.call("recep", "POST", f"/api/v1/notifications/messages/{conf['id']}/resend")
+    assert st == 201 and again["id"] != conf["id"] and again["status"] == "pending", again
+    assert wait_for(lambda: [r for r in rows(nt, a["id"]) if r["id"] == str(again["id"])
+                             and r["status"] == "sent"], 3)
+    rem = [m for m in b["items"] if m["kind"] == "reminder"][0]
+    st, e = nt.call("recep", "POST", f"/api/v1/notifications/messages/{rem['id']}/resend")
+    assert st == 409 and e["error"]["code"] == "message_in_flight"
+    st, e = nt.call("recep", "POST", "/api/v1/notifications/messages/999999/resend")
+    assert st == 404
+    st, e = nt.call("pro1", "GET", "/api/v1/notifications/messages")
+    assert st == 403
