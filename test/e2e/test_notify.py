@@ -285,3 +285,89 @@ def test_message_log_and_resend(nt):
     assert st == 404
     st, e = nt.call("pro1", "GET", "/api/v1/notifications/messages")
     assert st == 403
+
+
+def wa_post(nt, body, secret="app-secret-123", tenant=1, sign=True):
+    import hashlib
+    import hmac
+    raw = json.dumps(body).encode()
+    h = {"Content-Type": "application/json"}
+    if sign:
+        h["X-Hub-Signature-256"] = "sha256=" + hmac.new(secret.encode(), raw,
+                                                        hashlib.sha256).hexdigest()
+    st, _, payload = nt.server.request("POST", f"/webhooks/whatsapp/{tenant}", raw, headers=h)
+    return st, payload
+
+
+def wa_text(frm, text):
+    return {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp",
+                                       "metadata": {"phone_number_id": WA_PHONE_ID},
+                                       "messages": [{"from": frm, "id": "wamid.in" + frm,
+                                                     "timestamp": "1700000000", "type": "text",
+                                                     "text": {"body": text}}]}}]}]}
+
+
+def tw_post(nt, fields, token=TW_TOKEN, tenant=1):
+    import base64
+    import hashlib
+    import hmac
+    import urllib.parse
+    path = f"/webhooks/twilio/{tenant}"
+    data = nt.server.url(path) + "".join(k + v for k, v in sorted(fields.items()))
+    sig = base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+    st, _, payload = nt.server.request("POST", path, urllib.parse.urlencode(fields),
+                                       headers={"Content-Type":
+                                                "application/x-www-form-urlencoded",
+                                                "X-Twilio-Signature": sig})
+    return st, payload
+
+
+def status_of(nt, appt_id):
+    return nt.db.scalar(f"SELECT status FROM appointments WHERE id = {appt_id}")
+
+
+def test_whatsapp_reply_confirms_with_a_valid_signature_only(nt):
+    st, b = nt.call("admin", "PUT", "/api/v1/notifications/settings",
+                    {"whatsapp_app_secret": "app-secret-123"})
+    assert st == 200 and b["whatsapp_app_secret"] == "set"
+    client(nt, 4, "whatsapp")
+    a = book(nt, future_monday(10), 10, 4)
+    assert a["status"] == "PENDING"
+    st, _ = wa_post(nt, wa_text("525511110004", "1"), secret="wrong")
+    assert st == 403 and status_of(nt, a["id"]) == "PENDING"
+    st, _ = wa_post(nt, wa_text("525511110004", "1"), sign=False)
+    assert st == 403 and status_of(nt, a["id"]) == "PENDING"
+    st, _ = wa_post(nt, wa_text("525511110004", "1"), tenant=999)
+    assert st == 403
+    st, b = wa_post(nt, wa_text("525511110004", " Confirmar "))
+    assert st == 200, b
+    assert status_of(nt, a["id"]) == "CONFIRMED"
+    assert nt.db.scalar("SELECT action FROM notification_replies WHERE sender = '525511110004' "
+                        "ORDER BY id DESC LIMIT 1") == "confirmed"
+
+
+def test_sms_replies_cancel_opt_out_and_notes(nt):
+    client(nt, 5, "sms")
+    a = book(nt, future_monday(11), 10, 5)
+    st, body = tw_post(nt, {"From": "+525511110005", "Body": "CANCELAR", "MessageSid": "SMin1",
+                            "AccountSid": TW_SID, "To": "+15005550006"})
+    assert st == 200 and "<Response>" in body, body
+    assert status_of(nt, a["id"]) == "CANCELLED"
+    rs = rows(nt, a["id"])
+    assert [r for r in rs if r["kind"] == "cancellation"]
+    assert not [r for r in rs if r["kind"] == "reminder" and r["status"] == "pending"]
+    st, _ = tw_post(nt, {"From": "+525511110005", "Body": "CANCELAR"}, token="forged")
+    assert st == 403
+    b2 = book(nt, future_monday(11), 12, 5)
+    st, _ = tw_post(nt, {"From": "+525511110005", "Body": "Llego 10 minutos tarde"})
+    assert st == 200 and status_of(nt, b2["id"]) == "PENDING"
+    assert nt.db.scalar("SELECT body FROM notification_replies WHERE action = 'note' "
+                        "ORDER BY id DESC LIMIT 1") == "Llego 10 minutos tarde"
+    st, _ = tw_post(nt, {"From": "+525511110005", "Body": "BAJA"})
+    assert st == 200
+    assert str(nt.db.scalar("SELECT notify_opt_out FROM clients WHERE id = 5")) in ("1", "t")
+    assert not [r for r in rows(nt, b2["id"]) if r["status"] == "pending"]
+    c = book(nt, future_monday(11), 14, 5)
+    assert rows(nt, c["id"]) == []
+    client(nt, 5, "sms")
