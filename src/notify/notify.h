@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/util.h"
 #include "config/config.h"
 #include "db/db.h"
 
@@ -58,6 +59,28 @@ enum notify_event notify_event_of(const char *cur_status, int64_t cur_start,
  * aid) when set, else the system's.
  */
 int64_t notify_now(void);
+
+/*
+ * metrics.c: append the families of GET /metrics to out:
+ *   citaplanner_notifications_sent_total{channel}    counter
+ *   citaplanner_notifications_failed_total{channel}  counter
+ *   citaplanner_notifications_pending{channel}       gauge (pending or being sent)
+ *   citaplanner_notifications_stuck                  gauge, unsent past the give-up window
+ */
+int notify_metrics_write(struct buf *out, struct db *db, struct err *e);
+
+/* Messages unsent 10 minutes past their give-up window (the sender alerts on them). */
+int notify_stuck_count(struct db *db, int64_t now, int64_t *n, struct err *e);
+
+/*
+ * doctor.c: the checks of `citaplanner doctor` (notify_smtp, notify_whatsapp,
+ * notify_sms, notify_outbox), each handed to add with status 0 OK, 1 WARN,
+ * 2 FAIL, a fix (NULL when OK) and a detail that holds no secret.  db may be
+ * NULL (unreachable): only SMTP is checked.
+ */
+typedef void (*notify_doctor_fn)(void *ctx, const char *name, int status, const char *fix,
+                                 const char *detail);
+void notify_doctor(const struct config *cfg, struct db *db, notify_doctor_fn add, void *ctx);
 
 struct notify_sender;
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backup/backup.h"
 #include "common/log.h"
 #include "common/tz.h"
 #include "common/util.h"
@@ -36,6 +37,8 @@
 #define BACKOFF_FIRST 30
 #define BACKOFF_MAX   3600
 #define MAX_TENANTS   16
+#define STUCK_CHECK_S 60   /* how often stuck messages are counted */
+#define STUCK_ALERT_S 3600 /* at most one alert an hour */
 
 /* The providers, one per channel (provider.h: adding one). */
 static const struct notify_provider *const providers[] = {&notify_smtp, &notify_whatsapp,
@@ -265,12 +268,34 @@ static bool nap(struct notify_sender *s, int ms)
     return go_on;
 }
 
+/* Alert (BACKUP_ALERT_WEBHOOK / _COMMAND, the existing hooks) on messages stuck unsent. */
+static void check_stuck(struct notify_sender *s, struct db *db, int64_t *last_check,
+                        int64_t *last_alert)
+{
+    struct err e;
+    int64_t n = 0, now = (int64_t)time(NULL);
+
+    if (now - *last_check < STUCK_CHECK_S)
+        return;
+    *last_check = now;
+    err_clear(&e);
+    if (notify_stuck_count(db, notify_now(), &n, &e) < 0 || n == 0 ||
+        now - *last_alert < STUCK_ALERT_S)
+        return;
+    *last_alert = now;
+    err_set(&e, ERR_INTERNAL, "%lld notification(s) still unsent past their give-up window",
+            (long long)n);
+    log_warn("%s", e.msg);
+    backup_alert(s->cfg, "notification_stuck", &e);
+}
+
 static void *sender_main(void *arg)
 {
     struct notify_sender *s = arg;
     void *states[NPROVIDERS];
     struct db *db = NULL;
     bool locked = false;
+    int64_t last_check = 0, last_alert = 0;
     struct err e;
 
     log_set_context("notify");
@@ -302,8 +327,11 @@ static void *sender_main(void *arg)
                 db = NULL;
                 locked = false;
                 wait = LOCK_RETRY_MS;
-            } else if (rc > 0)
-                wait = 0;
+            } else {
+                check_stuck(s, db, &last_check, &last_alert);
+                if (rc > 0)
+                    wait = 0;
+            }
         }
         if (wait > 0 ? !nap(s, wait) : !nap(s, 0))
             break;

@@ -94,6 +94,23 @@ class ApiFake:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self):
+                """The harmless calls of `doctor`: a number's details, an account's."""
+                m_wa = re.fullmatch(r"/(v\d+\.\d+)/(\d+)", self.path)
+                m_tw = re.fullmatch(r"/2010-04-01/Accounts/(AC\w+)\.json", self.path)
+                if m_wa:
+                    if self.headers.get("Authorization") != f"Bearer {WA_TOKEN}":
+                        return self.answer(401, {"error": {"message": "Invalid OAuth access token",
+                                                           "code": 190}})
+                    return self.answer(200, {"verified_name": "Bella Vita", "id": m_wa.group(2)})
+                if m_tw:
+                    expect = "Basic " + base64.b64encode(f"{TW_SID}:{TW_TOKEN}".encode()).decode()
+                    if self.headers.get("Authorization") != expect:
+                        return self.answer(401, {"code": 20003, "message": "Authenticate",
+                                                 "status": 401})
+                    return self.answer(200, {"sid": m_tw.group(1), "status": "active"})
+                return self.answer(404, {"error": {"message": "Unknown path", "code": 100}})
+
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(n).decode()

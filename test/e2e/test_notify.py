@@ -371,3 +371,47 @@ def test_sms_replies_cancel_opt_out_and_notes(nt):
     c = book(nt, future_monday(11), 14, 5)
     assert rows(nt, c["id"]) == []
     client(nt, 5, "sms")
+
+
+def test_metrics_count_per_channel(nt):
+    client(nt, 1, "whatsapp")
+    a = book(nt, future_monday(12), 10, 1)
+    assert wait_for(lambda: any(r["status"] == "sent" for r in rows(nt, a["id"])), 3)
+    st, _, text = nt.server.request("GET", "/metrics")
+    assert st == 200, text
+    sent = {m.group(1): int(m.group(2)) for m in re.finditer(
+        r'^citaplanner_notifications_sent_total\{channel="(\w+)"\} (\d+)$', text, re.M)}
+    assert set(sent) == {"email", "whatsapp", "sms"}
+    for ch in sent:
+        n = int(nt.db.scalar(f"SELECT count(*) FROM notification_outbox WHERE channel = '{ch}' "
+                             "AND status = 'sent'"))
+        assert sent[ch] == n
+    assert sent["whatsapp"] > 0
+    assert re.search(r'^citaplanner_notifications_failed_total\{channel="sms"\} \d+$', text, re.M)
+    assert re.search(r'^citaplanner_notifications_pending\{channel="whatsapp"\} [1-9]', text, re.M)
+    assert "citaplanner_notifications_stuck 0" in text
+
+
+def test_doctor_checks_the_channels(nt, tmp_path):
+    import os
+    import subprocess
+    from conftest import BIN
+    env = {"PATH": os.environ["PATH"], "DATABASE_URL": nt.db.url, "BACKUP_DIR": str(tmp_path),
+           "SMTP_URL": nt.smtp.url(), "SMTP_FROM": FROM, "WHATSAPP_API_URL": nt.api.url,
+           "TWILIO_API_URL": nt.api.url, "TZ": "UTC"}
+    r = subprocess.run([BIN, "doctor", "--json"], env=env, capture_output=True, text=True)
+    checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    assert checks["notify_smtp"]["status"] == "OK", checks["notify_smtp"]
+    assert checks["notify_whatsapp"]["status"] == "OK", checks["notify_whatsapp"]
+    assert checks["notify_sms"]["status"] == "OK", checks["notify_sms"]
+    assert checks["notify_outbox"]["status"] == "OK"
+    env["SMTP_URL"] = "smtp://127.0.0.1:1"
+    nt.sql("UPDATE notification_settings SET twilio_auth_token = 'wrong-token'")
+    try:
+        r = subprocess.run([BIN, "doctor", "--json"], env=env, capture_output=True, text=True)
+    finally:
+        nt.sql(f"UPDATE notification_settings SET twilio_auth_token = '{TW_TOKEN}'")
+    checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    assert checks["notify_smtp"]["status"] == "FAIL" and checks["notify_smtp"]["fix"]
+    assert checks["notify_sms"]["status"] == "FAIL" and "401" in checks["notify_sms"]["detail"]
+    assert "wrong-token" not in r.stdout + r.stderr and TW_TOKEN not in r.stdout

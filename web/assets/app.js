@@ -4,6 +4,7 @@
 import { api, qs, session, ApiError } from './api.js';
 import { t, setLang, lang, locale, money } from './i18n.js';
 import { renderOnline } from './online.js';
+import { renderNotify, renderApptMessages } from './notify.js';
 
 const main = document.getElementById('main');
 const state = { date: null, branch: null, view: 'day', pro: null, source: '', verify: {}, ctx: null };
@@ -109,6 +110,7 @@ function renderHeader() {
   const links = isMaster() ? [['#/safety', 'safety']] : [['#/agenda', 'agenda'], ['#/clients', 'clients']];
   if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.splice(1, 0, ['#/new', 'new_appt']);
   if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/catalogue', 'catalogue'], ['#/online', 'online_booking']);
+  if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.push(['#/notify', 'notifications']);
   for (const [href, key] of links)
     nav.append(h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null, text: t(key) }));
   const who = document.getElementById('who');
@@ -395,6 +397,10 @@ async function renderAppt(id) {
     rs.append(field(t('date'), d, 'start'), holder);
     kids.push(rs);
     load();
+  }
+  if (r !== 'PROFESSIONAL') {
+    const msgs = await renderApptMessages(h, id, toast);
+    if (msgs) kids.push(msgs);
   }
   if (canPay) {
     const pays = await api('GET', '/payments' + qs({ appointment_id: id }));
@@ -743,6 +749,7 @@ async function route() {
     if (name === 'client') return await renderClient(arg);
     if (name === 'catalogue') return await renderCatalogue();
     if (name === 'online') return await renderOnline({ h, field, screen, toast, showErrors, role: role() });
+    if (name === 'notify') return await renderNotify({ h, field, screen, toast, showErrors, role: role() });
     return await renderAgenda();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
