@@ -236,7 +236,7 @@ static int api_notify_settings_put(struct http_req *req, struct err *e)
     json_t *body = NULL;
     char now[32];
     bool in_tx = false;
-    int rc;
+    int rc = 0;
 
     api_sql_init(&q, "UPDATE notification_settings SET updated_at = ");
     if (api_auth_require(req, "notifications", API_ACT_UPDATE, &au) < 0)
