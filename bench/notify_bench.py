@@ -60,7 +60,7 @@ def main():
     path = os.path.join(tmp, "data", "citaplanner.db")
     db = Database("sqlite", f"sqlite:{path}", path)
     with ApiFake() as api:
-        env = {"WHATSAPP_API_URL": api.url, "LOG_LEVEL": "warn"}
+        env = {"WHATSAPP_API_URL": api.url, "LOG_LEVEL": "info", "BACKUP_DIR": os.path.join(tmp, "b")}
         srv = Server(db, env=env)
         srv.wait_ready()
         srv.stop()
