@@ -14,6 +14,8 @@ pkgs=(
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(libcmocka-dev postgresql python3-pytest python3-pytest-xdist python3-yaml curl wrk nodejs
         chromium chromium-driver python3-selenium
+        # the notification tests' SMTP server (issue 17)
+        python3-aiosmtpd
         # make test-image (buildah, podman) and make test-pg17 (mmdebstrap):
         # Debian trees and images made from the archive, no Docker engine
         buildah podman runc uidmap debootstrap mmdebstrap)

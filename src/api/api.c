@@ -29,9 +29,9 @@ static const struct http_route api_core_routes[] = {
 };
 
 static const struct http_route *const api_route_groups[] = {
-    api_core_routes,   api_catalogue_routes, api_booking_routes, api_admin_routes,
-    api_public_routes, api_online_routes,    api_web_routes,
-    api_money_routes,  NULL,
+    api_core_routes,    api_catalogue_routes, api_booking_routes, api_admin_routes,
+    api_public_routes,  api_online_routes,    api_web_routes,     api_money_routes,
+    api_notify_routes,  api_webhook_routes,   NULL,
 };
 
 static struct http_route *api_routes;

@@ -58,6 +58,8 @@ extern const struct http_route api_public_routes[];    /* routes_public.c: onlin
 extern const struct http_route api_online_routes[];    /* online_settings.c: its settings, page */
 extern const struct http_route api_web_routes[];       /* web.c: GET / and /assets/{name} */
 extern const struct http_route api_money_routes[];     /* routes_money.c: issue 19 */
+extern const struct http_route api_notify_routes[];    /* notify/api.c: notifications (issue 17) */
+extern const struct http_route api_webhook_routes[];   /* notify/webhook.c: replies (issue 17) */
 const struct http_route *api_route_table(void);
 
 /*

@@ -19,6 +19,7 @@
 #include "api/validate.h"
 #include "common/tz.h"
 #include "common/util.h"
+#include "notify/notify.h"
 
 /* A list covers at most this many days (SPEC issue 7). */
 #define LIST_MAX_DAYS       93
@@ -169,6 +170,10 @@ int api_appointments_create(struct http_req *req, struct err *e)
     tz_format_instant(a.start, s_txt);
     tz_format_instant(a.end, e_txt);
     tz_format_instant(now, now_txt);
+    /* the appointment and its messages (notify.h) commit together, or neither does */
+    rc = db_begin(db, e);
+    if (rc < 0)
+        goto cleanup;
     rc = db_query_int(
         db,
         "INSERT INTO appointments (tenant_id, branch_id, client_id, service_id, professional_id, "
@@ -181,6 +186,12 @@ int api_appointments_create(struct http_req *req, struct err *e)
                   DB_TEXT(a.idempotency_key), a.created_by ? DB_INT(a.created_by) : DB_NULL,
                   DB_TEXT(now_txt)),
         &a.id, e);
+    if (rc == 0)
+        rc = notify_appointment_changed(db, w->app->cfg, a.tenant_id, a.id, NOTIFY_BOOKED, NULL, e);
+    if (rc == 0)
+        rc = db_commit(db, e);
+    if (rc < 0)
+        db_rollback(db);
     if (rc < 0 && key != NULL && (e->code == ERR_DB_UNIQUE || e->code == ERR_DB_OVERLAP)) {
         /* A retry with the same key may have won the race: answer as the retry it is. */
         enum err_code code = e->code;

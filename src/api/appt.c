@@ -15,6 +15,7 @@
 #include "common/tz.h"
 #include "common/util.h"
 #include "domain/slots.h"
+#include "notify/notify.h"
 
 /* The statuses whose appointment holds its slot (the no-overlap rule's WHERE). */
 #define BLOCKING_SQL "('PENDING', 'CONFIRMED', 'COMPLETED')"
@@ -428,6 +429,10 @@ int appt_write(struct http_req *req, struct db *db, const struct appt *cur, stru
     tz_format_instant(next->end, e_txt);
     tz_format_instant(cur->start, cs_txt);
     tz_format_instant(next->updated, now_txt);
+    /* the change and its messages (notify.h) commit together, or neither does */
+    rc = db_begin(db, e);
+    if (rc < 0)
+        goto cleanup;
     rc = db_exec_params(db,
                         "UPDATE appointments SET start_at = $1, end_at = $2, professional_id = $3, "
                         "status = $4, notes = $5, updated_at = $6 "
@@ -438,6 +443,16 @@ int appt_write(struct http_req *req, struct db *db, const struct appt *cur, stru
                                   DB_INT(cur->tenant_id), DB_INT(cur->id), DB_TEXT(cur->status),
                                   DB_TEXT(cs_txt), DB_INT(cur->professional_id)),
                         &affected, e);
+    if (rc == 0 && affected == 1)
+        rc = notify_appointment_changed(
+            db, ((struct api_worker *)http_req_worker(req))->app->cfg, cur->tenant_id, cur->id,
+            notify_event_of(cur->status, cur->start, cur->professional_id, next->status,
+                            next->start, next->professional_id),
+            NULL, e);
+    if (rc == 0)
+        rc = db_commit(db, e);
+    if (rc < 0)
+        db_rollback(db);
     if (rc < 0 && e->code == ERR_DB_OVERLAP) {
         rc = appt_reply_slot_taken(req, db, next, e);
         goto cleanup;

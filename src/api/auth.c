@@ -83,6 +83,8 @@ static const struct {
     {"cash_closes",   {A | M | R,  A | M | R,  0,          0}},
     {"commissions",   {A | M | P,  A | M,      0,          0}},
     {"reports",       {A | M,      0,          0,          0}},
+    {"notifications", {A | M,      0,          A,          0}},
+    {"notification_messages", {A | M | R, A | M | R, 0,   0}},
     {"admin_backups", {MASTER,     MASTER,     MASTER,     MASTER}},
     {"admin_stats",   {MASTER,     MASTER,     MASTER,     MASTER}},
     /* clang-format on */

@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "api/login_throttle.h"
 #include "common/log.h"
+#include "notify/notify.h"
 #include "ops/metrics.h"
 #include "ops/stats.h"
 #include "version.h"
@@ -81,6 +82,9 @@ int api_metrics(struct http_req *req, struct err *e)
              "citaplanner_login_throttled_total %lld\n",
              (long long)login_throttle_failed_total(), (long long)login_throttle_refused_total());
     ops_metrics_write(&out, &f, size);
+    err_clear(&ie);
+    if (size >= 0 && notify_metrics_write(&out, db, &ie) < 0)
+        log_warn("metrics: cannot count the notifications: %s", ie.msg);
     ops_metrics_write_remote(&out, w->app->cfg, time(NULL));
     ops_backup_facts_release(&f);
     http_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&out), out.len);

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/tz.h"
 #include "common/util.h"
+#include "notify/notify.h"
 #include "domain/phone.h"
 
 #define IDEMPOTENCY_MAX 200
@@ -254,9 +255,10 @@ cleanup:
  * The INSERT, with each candidate professional in turn until the
  * no-overlap rule lets one through: 1 booked (*id), 0 every one taken.
  */
-static int insert(struct db *db, const struct online_branch *b, const struct ask *a,
-                  const int64_t *cands, size_t ncands, int64_t client_id, const char *note,
-                  const char *token_hash, int64_t *id, struct err *e)
+static int insert(struct db *db, const struct config *cfg, const struct online_branch *b,
+                  const struct ask *a, const int64_t *cands, size_t ncands, int64_t client_id,
+                  const char *note, const char *token, const char *token_hash, int64_t *id,
+                  struct err *e)
 {
     char s_txt[32], e_txt[32], now_txt[32];
     int64_t duration = 0, price = 0;
@@ -269,6 +271,9 @@ static int insert(struct db *db, const struct online_branch *b, const struct ask
     tz_format_instant(a->start + duration * 60, e_txt);
     api_now_text(now_txt);
     for (size_t i = 0; i < ncands; i++) {
+        /* each try is one transaction: the booking and its messages (notify.h) */
+        if ((rc = db_begin(db, e)) < 0)
+            return rc;
         rc = db_query_int(
             db,
             "INSERT INTO appointments (tenant_id, branch_id, client_id, service_id, "
@@ -281,7 +286,12 @@ static int insert(struct db *db, const struct online_branch *b, const struct ask
                       DB_TEXT(token_hash), DB_TEXT(now_txt)),
             id, e);
         if (rc == 0)
+            rc = notify_appointment_changed(db, cfg, b->tenant_id, *id, NOTIFY_BOOKED, token, e);
+        if (rc == 0)
+            rc = db_commit(db, e);
+        if (rc == 0)
             return 1;
+        db_rollback(db);
         if (rc < 0 && e->code != ERR_DB_OVERLAP)
             return rc;
         err_clear(e);
@@ -380,7 +390,8 @@ int api_public_book(struct http_req *req, struct err *e)
         if (rc < 0)
             goto cleanup;
         online_sha256_hex(tok, tok_hash);
-        rc = insert(db, &b, &a, cands, ncands, client_id, note, tok_hash, &id, e);
+        rc = insert(db, w->app->cfg, &b, &a, cands, ncands, client_id, note, tok, tok_hash, &id,
+                    e);
         if (rc < 0)
             goto cleanup;
     }

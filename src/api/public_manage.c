@@ -13,6 +13,7 @@
 #include "api/validate.h"
 #include "common/tz.h"
 #include "common/util.h"
+#include "notify/notify.h"
 
 #define TOKEN_HEADER "X-Manage-Token"
 #define TOKEN_MAX    128
@@ -245,14 +246,23 @@ int api_public_manage_cancel(struct http_req *req, struct err *e)
     if ((rc = manage_limit(req, db, &bk, &b, e)) < 0 || (rc = may_change(req, &b, &bk, e)) < 0)
         goto cleanup;
     api_now_text(now_txt);
+    if ((rc = db_begin(db, e)) < 0)
+        goto cleanup;
     rc = db_exec_params(
         db,
         "UPDATE appointments SET status = 'CANCELLED', updated_at = $1 "
         "WHERE id = $2 AND tenant_id = $3 AND status = $4",
         DB_PARAMS(DB_TEXT(now_txt), DB_INT(bk.id), DB_INT(bk.tenant_id), DB_TEXT(bk.status)),
         &affected, e);
-    if (rc < 0)
+    if (rc == 0 && affected == 1)
+        rc = notify_appointment_changed(db, ((struct api_worker *)http_req_worker(req))->app->cfg,
+                                        bk.tenant_id, bk.id, NOTIFY_CANCELLED, NULL, e);
+    if (rc == 0)
+        rc = db_commit(db, e);
+    if (rc < 0) {
+        db_rollback(db);
         goto cleanup;
+    }
     if (affected == 0) {
         http_reply_error(req, 409, "conflict", NULL,
                          "the appointment changed meanwhile: open the link again");
@@ -303,6 +313,9 @@ int api_public_manage_reschedule(struct http_req *req, struct err *e)
     tz_format_instant(bk.start, cs_txt);
     api_now_text(now_txt);
     for (size_t i = 0; i < ncands && affected == 0; i++) {
+        /* each try is one transaction: the move and its messages (notify.h) */
+        if ((rc = db_begin(db, e)) < 0)
+            goto cleanup;
         rc = db_exec_params(db,
                             "UPDATE appointments SET start_at = $1, end_at = $2, "
                             "professional_id = $3, manage_expires_at = $2, updated_at = $4 "
@@ -311,6 +324,16 @@ int api_public_manage_reschedule(struct http_req *req, struct err *e)
                                       DB_TEXT(now_txt), DB_INT(bk.id), DB_INT(bk.tenant_id),
                                       DB_TEXT(bk.status), DB_TEXT(cs_txt)),
                             &affected, e);
+        if (rc == 0 && affected == 1)
+            rc = notify_appointment_changed(
+                db, ((struct api_worker *)http_req_worker(req))->app->cfg, bk.tenant_id, bk.id,
+                NOTIFY_RESCHEDULED, http_req_header(req, TOKEN_HEADER), e);
+        if (rc == 0)
+            rc = db_commit(db, e);
+        if (rc < 0) {
+            db_rollback(db);
+            affected = 0;
+        }
         if (rc < 0 && e->code != ERR_DB_OVERLAP)
             goto cleanup;
         if (rc < 0) {

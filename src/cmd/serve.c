@@ -27,6 +27,7 @@
 #include "backup/backup.h"
 #include "boot/boot.h"
 #include "boot/scheduler.h"
+#include "notify/notify.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "http/server.h"
@@ -261,6 +262,7 @@ static int run_serve(struct cmd_ctx *ctx)
     struct api_app app;
     struct db *db = NULL;
     struct scheduler *sched = NULL;
+    struct notify_sender *sender = NULL;
     pthread_t demo_thread;
     bool demo_started = false;
     char *secret = NULL;
@@ -322,6 +324,8 @@ static int run_serve(struct cmd_ctx *ctx)
         http_server_shutdown(srv, SHUTDOWN_GRACE_S);
         goto cleanup;
     }
+    if (notify_sender_start(cfg, &sender, &e) < 0)
+        log_error("cannot start the notification sender: %s", e.msg);
     if (cfg->backup_schedule != NULL)
         log_info("backups scheduled at '%s' (local time) into '%s'", cfg->backup_schedule,
                  cfg->backup_dir);
@@ -336,6 +340,8 @@ static int run_serve(struct cmd_ctx *ctx)
     {
         double t_stop = time_mono();
         http_server_shutdown(srv, SHUTDOWN_GRACE_S);
+        notify_sender_stop(sender); /* a message in flight finishes first */
+        sender = NULL;
         int left = SHUTDOWN_GRACE_S - (int)(time_mono() - t_stop);
         scheduler_stop(sched, left > 1 ? left : 1);
         sched = NULL;
@@ -346,6 +352,7 @@ static int run_serve(struct cmd_ctx *ctx)
 cleanup:
     if (demo_started)
         pthread_join(demo_thread, NULL);
+    notify_sender_stop(sender);
     scheduler_stop(sched, SHUTDOWN_GRACE_S);
     http_server_free(srv);
     db_close(db);

@@ -6,11 +6,9 @@
  * checked and stored, and its help line; config_load(), config_set_flag()
  * and config_print_help() only walk the table.
  *
- * Secrets (SESSION_SECRET, MASTER_PASSWORD_HASH) have no flag, because a
- * command line is visible to every user through ps, and their value never
- * appears in a message.  BACKUP_ALERT_WEBHOOK and BACKUP_ALERT_COMMAND are
- * treated the same way: a webhook URL usually carries its token in the path,
- * and a notification command often carries one in its arguments.
+ * Secrets (SESSION_SECRET, MASTER_PASSWORD_HASH; BACKUP_ALERT_WEBHOOK and
+ * _COMMAND, which often carry a token) have no flag, as ps shows a command
+ * line to every user, and their value never appears in a message.
  */
 #include "config/config.h"
 #include "common/cron.h"
@@ -101,9 +99,8 @@ static int set_webhook(struct config *c, const struct option *o, const char *val
 #define FIELD(f) offsetof(struct config, f)
 
 /*
- * The table.  Adding an option: one row here, one field in struct config,
- * a test in test/unit/common/config_test.c.  Order matters where one default
- * derives from another option: PUBLIC_URL comes after LISTEN.
+ * The table.  Adding an option: one row here, one field in struct config, a test in
+ * test/unit/common/config_test.c.  PUBLIC_URL's default derives from LISTEN: it comes after.
  */
 static const struct option options[] = {
     {.env = "DATABASE_URL",
@@ -417,6 +414,7 @@ static const struct option options[] = {
      .set = set_metrics_token,
      .form = "at least 16 characters (e.g. the output of: openssl rand -hex 24)",
      .help = "a scraper sending 'Authorization: Bearer TOKEN' may read /metrics"},
+#include "config/options_notify.inc"
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -836,6 +834,8 @@ void config_release(struct config *c)
     free(c->metrics_allow);
     netmask_list_release(&c->metrics_allow_list);
     free_secret(c->metrics_token);
+    free_secret(c->smtp_url), free(c->smtp_from);
+    free(c->whatsapp_api_url), free(c->twilio_api_url);
     if (c->flag_values != NULL) {
         for (size_t i = 0; i < NOPTIONS; i++)
             free_secret(c->flag_values[i]);

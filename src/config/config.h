@@ -85,6 +85,12 @@ struct config {
     struct netmask_list metrics_allow_list; /* parsed metrics_allow */
     char *metrics_token;                    /* NULL = no token accepted (secret) */
 
+    /* Notifications to clients (issue 17): options_notify.inc. */
+    char *smtp_url;         /* smtp://[user:pass@]host[:port] or smtps://; NULL = no e-mail (secret) */
+    char *smtp_from;        /* From: of the messages */
+    char *whatsapp_api_url; /* WhatsApp Cloud API base, default https://graph.facebook.com */
+    char *twilio_api_url;   /* Twilio REST API base, default https://api.twilio.com */
+
     /* Private to config.c: values given with config_set_flag(), one slot per option. */
     char **flag_values;
 };

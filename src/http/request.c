@@ -406,6 +406,19 @@ static bool content_type_is_json(const char *ct)
     return true;
 }
 
+const char *http_req_path(const struct http_req *req)
+{
+    return req->path;
+}
+
+const unsigned char *http_req_body(struct http_req *req, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+
+    *len = evbuffer_get_length(in);
+    return *len > 0 ? evbuffer_pullup(in, -1) : (const unsigned char *)"";
+}
+
 int http_req_json(struct http_req *req, json_t **out, struct err *e)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);

@@ -77,6 +77,15 @@ void *http_req_worker(const struct http_req *req);
  */
 int http_req_json(struct http_req *req, json_t **out, struct err *e);
 
+/* The request's path as received, without the query (borrowed). */
+const char *http_req_path(const struct http_req *req);
+
+/*
+ * The raw body (borrowed until the reply; not NUL-terminated), for a
+ * handler that must check a signature over the exact bytes (webhooks).
+ */
+const unsigned char *http_req_body(struct http_req *req, size_t *len);
+
 /* Add a response header (before the reply). */
 void http_set_header(struct http_req *req, const char *name, const char *value);
 

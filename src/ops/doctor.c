@@ -1,5 +1,6 @@
 /* ops/doctor — see doctor.h. */
 #include "ops/doctor.h"
+#include "notify/notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +81,11 @@ static void add(struct ops_doctor_report *r, const char *name, enum ops_status s
         r->warn++;
     else
         r->fail++;
+}
+
+static void notify_add(void *r, const char *name, int st, const char *fix, const char *detail)
+{
+    add(r, name, (enum ops_status)st, fix, "%s", detail);
 }
 
 void ops_doctor_report_release(struct ops_doctor_report *r)
@@ -813,6 +819,7 @@ void ops_doctor_run(const struct config *cfg, time_t now, bool alert, struct ops
         add(r, db_checks[1], OPS_WARN, "fix the database line first",
             "not checked: the database is unreachable");
     check_session_secret(cfg, r);
+    notify_doctor(cfg, db, notify_add, r); /* notifications to clients (issue 17) */
 
     ops_backup_facts_release(&f);
     db_close(db);

@@ -20,6 +20,8 @@
  *   pg_tools         pg_dump and psql present and not older than the server
  *   demo_passwords   demo accounts still holding their published passwords
  *   session_secret   SESSION_SECRET's strength when CITAPLANNER_ENV=production
+ *   notify_*         notifications to clients: SMTP, WhatsApp, SMS, stuck messages
+ *                    (notify/doctor.c)
  * Checks that need the database say so (WARN "not checked") when it is
  * unreachable.
  */

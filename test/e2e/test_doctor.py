@@ -16,7 +16,9 @@ from conftest import ROOT, pg_admin_url, pg_parts, run
 THURSDAY = "2025-01-09T02:00:00"
 NAMES = ["config", "database", "migrations", "backup_dir", "backup_space", "data_space",
          "backup_age", "backup_daily", "backup_weekly", "backup_monthly", "backup_checksum",
-         "pg_tools", "demo_passwords", "session_secret"]
+         "pg_tools", "demo_passwords", "session_secret",
+         # notifications (issue 17): per-tenant WhatsApp / SMS lines only where configured
+         "notify_smtp", "notify_outbox"]
 
 
 def prepare(db):

@@ -7,6 +7,7 @@ import { renderOnline } from './online.js';
 import { paymentsPanel } from './money.js';
 import { renderCash, renderCommissions, renderReports, renderSales } from './money_pages.js';
 import { mt } from './money_i18n.js';
+import { renderNotify, renderApptMessages } from './notify.js';
 
 const main = document.getElementById('main');
 const state = { date: null, branch: null, view: 'day', pro: null, source: '', verify: {}, ctx: null };
@@ -116,6 +117,7 @@ function renderHeader() {
   if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.push(['#/sales', 'sales'], ['#/cash', 'cash_close']);
   if (!isMaster() && ['ADMIN', 'MANAGER', 'PROFESSIONAL'].includes(role())) links.push(['#/commissions', 'commissions']);
   if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/reports', 'reports']);
+  if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.push(['#/notify', 'notifications']);
   for (const [href, key] of links)
     nav.append(h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null, text: mt(key) }));
   const who = document.getElementById('who');
@@ -402,6 +404,10 @@ async function renderAppt(id) {
     rs.append(field(t('date'), d, 'start'), holder);
     kids.push(rs);
     load();
+  }
+  if (r !== 'PROFESSIONAL') {
+    const msgs = await renderApptMessages(h, id, toast);
+    if (msgs) kids.push(msgs);
   }
   if (canPay) kids.push(await paymentsPanel({ h, field, toast, showErrors, fmtDateTime, zone, appt: a, rerender: () => renderAppt(id) }));
   screen(`${t('appointment')} #${a.id}`, ...kids);
@@ -736,6 +742,7 @@ async function route() {
     if (name === 'cash') return await renderCash({ h, field, screen, toast, showErrors, ctx: state.ctx, date: arg });
     if (name === 'commissions') return await renderCommissions({ h, field, screen, toast, showErrors, ctx: state.ctx, role: role() });
     if (name === 'reports') return await renderReports({ h, field, screen, toast, ctx: state.ctx });
+    if (name === 'notify') return await renderNotify({ h, field, screen, toast, showErrors, role: role() });
     return await renderAgenda();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {

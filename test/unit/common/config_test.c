@@ -49,6 +49,10 @@ static const char *const all_vars[] = {
     "BACKUP_S3_PART_SIZE",
     "BACKUP_S3_CREDENTIALS_FILE",
     "AWS_PROFILE",
+    "SMTP_URL",
+    "SMTP_FROM",
+    "WHATSAPP_API_URL",
+    "TWILIO_API_URL",
     NULL,
 };
 
@@ -607,7 +611,8 @@ static void test_help(void **state)
         lines++;
         line = nl + 1;
     }
-    assert_int_equal(lines, 40); /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22 */
+    /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 4 of issue 17 (notifications) */
+    assert_int_equal(lines, 44);
     free(text);
 }
 
