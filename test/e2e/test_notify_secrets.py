@@ -124,6 +124,8 @@ def test_sealed_in_the_database_its_file_a_backup_and_never_logged(w):
     assert b"v1:" in raw and not any(s.encode() in raw for s in SECRETS)
     key = w.key.read_bytes()
     assert not any(key in p.read_bytes() for p in (w.tmp / "backups").rglob("*") if p.is_file())
+    manifest = json.loads(pathlib.Path(str(dumps[0]) + ".json").read_text())
+    assert "secrets_key" not in manifest  # not encrypted: the key stays out
     # never in a log line, an answer or the doctor's report
     st, g = w.srv.call("admin", "GET", "/api/v1/notifications/settings")
     r, checks = w.doctor()
@@ -131,6 +133,12 @@ def test_sealed_in_the_database_its_file_a_backup_and_never_logged(w):
     assert checks["notify_whatsapp"]["status"] == "OK", checks["notify_whatsapp"]
     text = w.srv.server.log + json.dumps(g) + json.dumps(b) + r.stdout + r.stderr
     assert not any(s in text for s in SECRETS)
+    # SECRETS_KEY_FILE unset: beside the SQLite file, else data/secrets.key (in the cwd)
+    r = w.run("doctor", "--json", env={"SECRETS_KEY_FILE": ""})
+    d = {c["name"]: c for c in json.loads(r.stdout)["checks"]}["notify_secrets"]["detail"]
+    default = (os.path.dirname(w.db.path) + "/secrets.key" if w.db.kind == "sqlite"
+               else "data/secrets.key")
+    assert f"'{default}'" in d, d
 
 
 def test_a_replaced_key_makes_them_unreadable_until_entered_again(w):
@@ -199,3 +207,54 @@ def test_plaintext_left_from_before_is_sealed_when_the_sender_starts(w):
     assert TW_TOKEN not in w.srv.server.log
     st, g = w.srv.call("admin", "GET", "/api/v1/notifications/settings")
     assert [g[c] for c in COLS] == ["set"] * 3, g
+
+
+def test_an_encrypted_backup_carries_the_key_and_a_restore_elsewhere_puts_it_back(w):
+    ident = w.tmp / "age-identity.txt"
+    if not ident.exists():
+        subprocess.run(["age-keygen", "-o", str(ident)], check=True, capture_output=True)
+    recipient = [ln.split(": ")[1] for ln in ident.read_text().splitlines()
+                 if ln.startswith("# public key: ")][0]
+    bdir = w.tmp / "enc-backups"
+    enc = {"BACKUP_DIR": str(bdir), "BACKUP_ENCRYPT_RECIPIENT": recipient,
+           "BACKUP_DECRYPT_IDENTITY": str(ident)}
+    r = w.run("backup", env=enc)
+    assert r.returncode == 0, r.stderr
+    data = next(p for p in bdir.rglob("*.gz.age"))
+    manifest = json.loads(pathlib.Path(str(data) + ".json").read_text())
+    assert manifest["secrets_key"] and w.key.read_bytes() not in manifest["secrets_key"].encode()
+    # a new machine: another database, no key file yet
+    name = None
+    if w.db.kind == "sqlite":
+        path = w.tmp / "elsewhere" / "data" / "citaplanner.db"
+        path.parent.parent.mkdir()
+        other = Database("sqlite", f"sqlite:{path}", str(path))
+    else:
+        name = "t_" + os.urandom(8).hex()
+        psql(pg_admin_url(), f'CREATE DATABASE "{name}"')
+        other = Database("pg", pg_url_for(name, pg_admin_url()))
+    new_key = w.tmp / "elsewhere" / "keys" / "secrets.key"
+    there = {**enc, "DATABASE_URL": other.url, "SECRETS_KEY_FILE": str(new_key)}
+    try:
+        r = w.run("backup", "restore", str(data), "--yes", "--no-safety-backup", env=there)
+        assert r.returncode == 0, r.stderr
+        assert new_key.read_bytes() == w.key.read_bytes()
+        assert stat.S_IMODE(new_key.stat().st_mode) == 0o600
+        r = w.run("doctor", "--json", env=there)
+        checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+        assert checks["notify_secrets"]["status"] == "OK", checks["notify_secrets"]
+        # a different key there: refused before anything changes, unless --force
+        other_key = os.urandom(32)
+        new_key.write_bytes(other_key)
+        r = w.run("backup", "restore", str(data), "--yes", "--no-safety-backup", env=there)
+        assert r.returncode == 7 and str(new_key) in r.stderr and "--force" in r.stderr, r.stderr
+        assert new_key.read_bytes() == other_key
+        r = w.run("backup", "restore", str(data), "--yes", "--no-safety-backup", "--force",
+                  env=there)
+        assert r.returncode == 0, r.stderr
+        assert new_key.read_bytes() == w.key.read_bytes()
+        assert pathlib.Path(str(new_key) + ".replaced").read_bytes() == other_key
+        assert not any(s in r.stdout + r.stderr for s in SECRETS)
+    finally:
+        if name is not None:
+            psql(pg_admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', check=False)
