@@ -6,7 +6,8 @@
  *   notify_sms       per tenant with SMS on: GET /2010-04-01/Accounts/{sid}.json
  *   notify_outbox    messages stuck unsent past their give-up window
  *   notify_secrets   the key file SECRETS_KEY_FILE, and per tenant each credential
- *                    that does not open with it (named: enter it again)
+ *                    that does not open with it (named: enter it again); only once a
+ *                    credential was saved or the key exists
  * Details never hold a credential.
  */
 #include <stdio.h>
@@ -80,7 +81,7 @@ static void check_secrets(const struct config *cfg, struct db *db, notify_doctor
     struct buf bad = BUF_INIT;
     char *path = notify_secrets_key_path(cfg), detail[1400];
     struct err e;
-    int nbad = 0, rc;
+    int nbad = 0, nset = 0, rc;
 
     err_clear(&e);
     rc = seal_key_load(path, false, key, &e);
@@ -102,6 +103,7 @@ static void check_secrets(const struct config *cfg, struct db *db, notify_doctor
             for (int c = 0; notify_secret_columns[c] != NULL; c++) {
                 char *plain = NULL;
                 int64_t t = db_res_int(r, 0);
+                nset += !db_res_isnull(r, c + 1);
                 if (notify_secret_open(cfg, t, notify_secret_columns[c], db_res_text(r, c + 1),
                                        &plain) < 0)
                     buf_addf(&bad, "%stenant %lld: %s", nbad++ > 0 ? ", " : "", (long long)t,
@@ -109,6 +111,8 @@ static void check_secrets(const struct config *cfg, struct db *db, notify_doctor
                 notify_secret_free(plain);
             }
     db_res_free(r);
+    if (nset == 0 && access(path, F_OK) != 0)
+        goto cleanup; /* nothing saved, no key: nothing to check (the line stays away) */
     if (nbad > 0)
         snprintf(detail, sizeof(detail),
                  "%d credential(s) do not open with the secrets key '%s' (replaced or lost): %s",
@@ -119,6 +123,8 @@ static void check_secrets(const struct config *cfg, struct db *db, notify_doctor
         : rc < 0 ? "check SECRETS_KEY_FILE: a file of exactly 32 bytes, readable by the server"
                  : NULL,
         detail);
+
+cleanup:
     buf_release(&bad);
     free(path);
 }
