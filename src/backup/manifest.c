@@ -79,6 +79,8 @@ char *backup_manifest_render(const struct backup_manifest_in *in)
     json_object_set_new(root, "bytes", bytes);
     if (in->origin != NULL)
         json_object_set_new(root, "origin", json_string(in->origin));
+    if (in->secrets_key != NULL)
+        json_object_set_new(root, "secrets_key", json_string(in->secrets_key));
     json_object_set_new(root, "sha256", json_string(in->sha256));
 
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -192,6 +194,9 @@ int backup_manifest_load(const char *path, struct backup_manifest *m, struct err
     v = json_object_get(root, "origin");
     if (json_is_string(v))
         m->origin = xstrdup(json_string_value(v));
+    v = json_object_get(root, "secrets_key");
+    if (json_is_string(v))
+        m->secrets_key = xstrdup(json_string_value(v));
     if (json_is_null(tables))
         m->ntables = -1; /* row counts unknown */
     else {
@@ -248,6 +253,7 @@ void backup_manifest_release(struct backup_manifest *m)
     free(m->server_version);
     free(m->schema_version);
     free(m->origin);
+    free(m->secrets_key);
     for (int i = 0; i < m->ntables; i++)
         free(m->tables[i]);
     free(m->tables);

@@ -30,7 +30,8 @@ struct backup_manifest {
     int ntables;
     uint64_t raw_bytes, gz_bytes;
     char sha256[65];
-    char *origin; /* NULL: ours; "adopted": another tool's, adopted; "other tool": none read */
+    char *origin;      /* NULL: ours; "adopted": another tool's, adopted; "other tool": none read */
+    char *secrets_key; /* SECRETS_KEY_FILE age-encrypted, base64 (secrets_key.h); NULL: none */
 };
 
 /*
@@ -54,7 +55,8 @@ struct backup_manifest_in {
     const char *pg_dump_version; /* NULL for SQLite */
     uint64_t raw_bytes, gz_bytes;
     const char *sha256;
-    const char *origin; /* NULL: ours; "adopted" (backup adopt); stats->ntables < 0: unknown */
+    const char *origin;      /* NULL: ours; "adopted" (backup adopt); stats->ntables < 0: unknown */
+    const char *secrets_key; /* encrypted backups: the key, age-encrypted (secrets_key.h) */
 };
 
 /* The manifest's JSON text (ends with a newline).  Caller frees. */

@@ -30,6 +30,7 @@
 #include "backup/dumphead.h"
 #include "backup/psql.h"
 #include "backup/manifest.h"
+#include "backup/secrets_key.h"
 #include "backup/verify.h"
 #include "backup/restore.h"
 #include "backup/encrypt.h"
@@ -38,6 +39,7 @@
 #include "common/proc.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
+#include "notify/secrets.h"
 
 const char *const backup_restore_counted[3] = {"users", "appointments", "clients"};
 
@@ -150,7 +152,9 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     struct backup_lock *lock = NULL;
     struct backup_verify_result vr;
     struct db *db = NULL;
-    char *live_dir = NULL;
+    char *live_dir = NULL, *key_path = NULL;
+    unsigned char key[SEAL_KEY_LEN];
+    bool has_key = false;
     struct backup_schema_scan schema;
     double t0 = time_mono(), ts;
     int rc;
@@ -242,6 +246,20 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
                  schema.version != NULL ? " at " : "", schema.version ? schema.version : "");
     }
 
+    /* The credentials' key the backup carries (encrypted backups): refused now, put later. */
+    if (vr.has_manifest && vr.m.secrets_key != NULL) {
+        struct config c = *o->cfg;
+        c.db = *o->db;
+        key_path = notify_secrets_key_path(&c);
+        rc = backup_secrets_key_decrypt(backup_decrypt_identity(o->cfg->backup_decrypt_identity),
+                                        vr.m.secrets_key, dir, key, e);
+        if (rc == 0)
+            rc = backup_secrets_key_place(key_path, key, o->force_secrets_key, false, e);
+        if (rc < 0)
+            goto cleanup;
+        has_key = true;
+    }
+
     /* 2. The operator's word. */
     if (o->confirm != NULL && !o->confirm(o->confirm_arg, &vr.m)) {
         rc = err_set(e, ERR_RESTORE_REFUSED, "restore cancelled: nothing was changed");
@@ -308,6 +326,12 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
                  d > 0 ? (double)vr.raw_bytes / 1e6 / d : 0.0);
     }
 
+    if (has_key &&
+        (rc = backup_secrets_key_place(key_path, key, o->force_secrets_key, true, e)) < 0)
+        goto cleanup;
+    if (has_key)
+        log_info("restore: secrets key '%s' in place (the backup's)", key_path);
+
     /* 5. Brought to this program's schema, then counted. */
     rc = db_open(o->db, DB_CONNECT_TIMEOUT_S, &db, e);
     if (rc < 0)
@@ -352,6 +376,8 @@ cleanup:
     }
     backup_verify_result_release(&vr);
     free(live_dir);
+    free(key_path);
+    secure_zero(key, sizeof(key));
     backup_lock_release(lock);
     backup_log_close(log);
     return rc;

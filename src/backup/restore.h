@@ -47,6 +47,7 @@ struct backup_restore_opts {
     const struct url *db;     /* the database to overwrite (usually &cfg->db) */
     const char *file;         /* the backup's data file */
     bool safety_backup;       /* take a prerestore backup first */
+    bool force_secrets_key;   /* replace a different SECRETS_KEY_FILE with the backup's */
     time_t now;               /* the clock of the prerestore backup's name and the log */
     volatile int *cancel;     /* may be NULL; noticed until the data is committed */
     /*

@@ -27,8 +27,10 @@
 #include "backup/alert.h"
 #include "backup/encrypt.h"
 #include "backup/remote.h"
+#include "backup/secrets_key.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "notify/secrets.h"
 
 /* Free space wanted beyond the previous backup's size, whatever it was. */
 #define SPACE_FLOOR (64u * 1024)
@@ -562,7 +564,22 @@ static int commit_all(struct run *run, struct backup_result *r, struct err *e)
     const struct backup_opts *o = run->o;
     const char *primary_final = NULL;
     double ts = time_mono();
+    char *skey = NULL;
     int rc = 0;
+
+    if (run->recipient != NULL) { /* the credentials' key, encrypted too (secrets_key.h) */
+        struct config c = *o->cfg;
+        struct err ke;
+        char *path;
+        c.db = *o->db;
+        path = notify_secrets_key_path(&c);
+        err_clear(&ke);
+        if (backup_secrets_key_encrypt(run->recipient, path, run->dir, &skey, &ke) < 0)
+            log_warn("the backup carries no secrets key: %s", ke.msg);
+        else if (skey != NULL)
+            log_info("secrets key '%s' in the manifest, encrypted with age", path);
+        free(path);
+    }
 
     for (int t = run->primary; t < BACKUP_TIER_COUNT && rc == 0; t++) {
         struct backup_manifest_in mi;
@@ -593,6 +610,7 @@ static int commit_all(struct run *run, struct backup_result *r, struct err *e)
             mi.raw_bytes = run->ss.raw_bytes;
             mi.gz_bytes = run->ss.gz_bytes;
             mi.sha256 = run->ss.sha256;
+            mi.secrets_key = skey;
             manifest = backup_manifest_render(&mi);
             if (manifest == NULL)
                 rc = err_set(e, ERR_INTERNAL, "cannot render the manifest of '%s'", mi.file);
@@ -611,6 +629,7 @@ static int commit_all(struct run *run, struct backup_result *r, struct err *e)
         free(manifest);
         free(tdir);
     }
+    free(skey);
     return rc;
 }
 

@@ -27,6 +27,7 @@ static const struct cmd_flag backup_flags[] = {
     {"restore", true, "same as 'backup restore FILE' (the guide's spelling)"},
     {"yes", false, "restore: do not ask for confirmation"},
     {"no-safety-backup", false, "restore: do not take a prerestore backup first"},
+    {"force", false, "restore: replace a different SECRETS_KEY_FILE with the backup's"},
     {NULL, false, NULL},
 };
 
@@ -36,7 +37,7 @@ static const char backup_usage[] =
     "       citaplanner backup prune [--dry-run] [--json]\n"
     "       citaplanner backup verify [FILE...] [--deep] [--json]\n"
     "                                  (or: backup --verify-only [FILE...])\n"
-    "       citaplanner backup restore FILE [--yes] [--no-safety-backup] [--json]\n"
+    "       citaplanner backup restore FILE [--yes] [--no-safety-backup] [--force] [--json]\n"
     "                                  (or: backup --restore FILE)\n"
     "       citaplanner backup adopt [FILE...] [--deep] [--json]\n"
     "\n"
@@ -75,7 +76,8 @@ static const char backup_usage[] =
     "refuses, exit 7).  It verifies the backup first, takes a prerestore backup\n"
     "(unless --no-safety-backup), replaces the data atomically (all or nothing),\n"
     "runs migrate deploy and prints users, appointments and clients beside the\n"
-    "backup's counts.\n"
+    "backup's counts.  An encrypted backup carries SECRETS_KEY_FILE (encrypted): it\n"
+    "is put back when there is none, and a different one is replaced only with --force.\n"
     "\n"
     "Testing aid: CITAPLANNER_FAKE_NOW='YYYY-MM-DDTHH:MM:SS' (local time) replaces the\n"
     "clock of take (names, tiers, log file).  PG_DUMP names the pg_dump to run.\n";

@@ -208,6 +208,7 @@ int backup_cmd_restore(struct cmd_ctx *ctx, const char *file)
     o.db = &ctx->cfg.db;
     o.file = file;
     o.safety_backup = !cmd_has_flag(ctx, "no-safety-backup");
+    o.force_secrets_key = cmd_has_flag(ctx, "force");
     rc = backup_cmd_clock(&o.now);
     if (rc != 0)
         return rc;

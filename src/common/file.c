@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,9 @@ int file_fsync_dir(const char *dir, int code, struct err *e)
     return rc;
 }
 
-int file_write_atomic(const char *path, const void *data, size_t n, mode_t mode, int code,
-                      struct err *e)
+/* file_write_atomic's work; replace false: link() instead of rename(), 1 when path existed. */
+static int write_then_place(const char *path, const void *data, size_t n, mode_t mode, bool replace,
+                            int code, struct err *e)
 {
     const char *slash = strrchr(path, '/');
     char *dir = slash != NULL ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
@@ -72,11 +74,22 @@ int file_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
         goto cleanup;
     }
     fd = -1;
-    if (rename(tmp, path) != 0) {
+    if (!replace && link(tmp, path) != 0) {
+        if (errno == EEXIST)
+            rc = 1; /* another process made it first: theirs stays */
+        else
+            rc = err_set(e, code, "cannot create '%s': %s", path, strerror(errno));
+        unlink(tmp);
+        if (rc < 0)
+            goto cleanup;
+    } else if (!replace)
+        unlink(tmp);
+    if (replace && rename(tmp, path) != 0) {
         rc = err_set(e, code, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
         goto cleanup;
     }
-    rc = file_fsync_dir(dir, code, e);
+    if (rc == 0)
+        rc = file_fsync_dir(dir, code, e);
 
 cleanup:
     if (fd >= 0)
@@ -86,6 +99,18 @@ cleanup:
     free(tmp);
     free(dir);
     return rc;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t n, mode_t mode, int code,
+                      struct err *e)
+{
+    return write_then_place(path, data, n, mode, true, code, e);
+}
+
+int file_create_atomic(const char *path, const void *data, size_t n, mode_t mode, int code,
+                       struct err *e)
+{
+    return write_then_place(path, data, n, mode, false, code, e);
 }
 
 int file_copy(const char *src, const char *dst, int code, struct err *e)

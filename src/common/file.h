@@ -22,6 +22,15 @@
 int file_write_atomic(const char *path, const void *data, size_t n, mode_t mode, int code,
                       struct err *e);
 
+/*
+ * Create path with the n bytes at data, as file_write_atomic does, unless
+ * it exists: link() where file_write_atomic renames, so that of two
+ * processes creating it at once one wins and the other keeps its file.
+ * Returns 0 created, 1 path existed (left as it was), or -code.
+ */
+int file_create_atomic(const char *path, const void *data, size_t n, mode_t mode, int code,
+                       struct err *e);
+
 /* fsync the directory dir (so that renames in it survive a power loss).  Errors: code. */
 int file_fsync_dir(const char *dir, int code, struct err *e);
 

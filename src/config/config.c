@@ -415,6 +415,7 @@ static const struct option options[] = {
      .form = "at least 16 characters (e.g. the output of: openssl rand -hex 24)",
      .help = "a scraper sending 'Authorization: Bearer TOKEN' may read /metrics"},
 #include "config/options_notify.inc"
+#include "config/options_secrets.inc"
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -827,14 +828,13 @@ void config_release(struct config *c)
     free(c->backup_s3_region);
     free_secret(c->aws_access_key_id);
     free_secret(c->aws_secret_access_key);
-    free(c->backup_s3_credentials_file);
-    free(c->aws_profile);
+    free(c->backup_s3_credentials_file), free(c->aws_profile);
     free(c->trusted_proxies);
     netmask_list_release(&c->trusted_proxies_list);
     free(c->metrics_allow);
     netmask_list_release(&c->metrics_allow_list);
     free_secret(c->metrics_token);
-    free_secret(c->smtp_url), free(c->smtp_from);
+    free_secret(c->smtp_url), free(c->smtp_from), free(c->secrets_key_file);
     free(c->whatsapp_api_url), free(c->twilio_api_url);
     if (c->flag_values != NULL) {
         for (size_t i = 0; i < NOPTIONS; i++)

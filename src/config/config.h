@@ -90,6 +90,7 @@ struct config {
     char *smtp_from;        /* From: of the messages */
     char *whatsapp_api_url; /* WhatsApp Cloud API base, default https://graph.facebook.com */
     char *twilio_api_url;   /* Twilio REST API base, default https://api.twilio.com */
+    char *secrets_key_file; /* key sealing their credentials (options_secrets.inc); NULL = default */
 
     /* Private to config.c: values given with config_set_flag(), one slot per option. */
     char **flag_values;

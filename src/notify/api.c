@@ -17,7 +17,9 @@
  *                                   ?appointment_id &status &channel
  *   POST /notifications/messages/{id}/resend   a new message of the same content, due now
  *
- * Credentials never reach a log line or an answer.
+ * Credentials never reach a log line or an answer; they are sealed before
+ * they are written (secrets.h), and one that does not open any more (the
+ * key replaced) reads "unreadable": enter it again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,20 +28,18 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/validate.h"
+#include "common/log.h"
 #include "common/tz.h"
 #include "common/util.h"
 #include "notify/notify.h"
 #include "notify/outbox.h"
+#include "notify/secrets.h"
 #include "notify/templates.h"
 
 static const char *const channels[] = {"email", "whatsapp", "sms", NULL};
 static const char *const kinds[] = {"confirmation", "reschedule", "cancellation", "reminder", NULL};
 static const char *const languages[] = {"es", "en", NULL};
 static const char *const statuses[] = {"pending", "sending", "sent", "failed", "void", NULL};
-
-/* The credentials: write-only. */
-static const char *const secrets[] = {"whatsapp_token", "whatsapp_app_secret", "twilio_auth_token",
-                                      NULL};
 
 enum {
     N_EMAIL,
@@ -77,6 +77,29 @@ static const struct api_field settings_fields[] = {
     [N_TW_FROM] = {"twilio_from", API_T_STRING, API_NULLABLE, 2, 34, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
+
+/* The credentials: write-only, sealed (notify_secret_columns, in this order). */
+static const int secret_fields[] = {N_WA_TOKEN, N_WA_SECRET, N_TW_TOKEN};
+#define NSECRETS 3
+
+static const struct config *cfg_of(struct http_req *req)
+{
+    return ((struct api_worker *)http_req_worker(req))->app->cfg;
+}
+
+/* A stored credential as the API shows it: "set", "not set", or "unreadable" (does not open). */
+static const char *secret_state(const struct config *cfg, int64_t tenant_id, const char *column,
+                                const struct db_res *r, int col)
+{
+    char *plain = NULL;
+    int rc;
+
+    if (db_res_isnull(r, col))
+        return "not set";
+    rc = notify_secret_open(cfg, tenant_id, column, db_res_text(r, col), &plain);
+    notify_secret_free(plain);
+    return rc < 0 ? "unreadable" : "set";
+}
 
 /* Is online booking on for the tenant (so that {{manage_link}} has a page)? */
 static int online_on(struct db *db, int64_t tenant_id, bool *on, struct err *e)
@@ -125,18 +148,18 @@ static json_t *templates_json(struct db *db, int64_t tenant_id, struct err *e, i
 
 static int settings_reply(struct http_req *req, struct db *db, int64_t tenant_id, struct err *e)
 {
+    const struct config *cfg = cfg_of(req);
     struct db_res *r = NULL;
     json_t *o = NULL, *vars = json_array(), *tpls = NULL, *offsets = json_array();
     int rc;
 
-    rc =
-        db_query(db,
-                 "SELECT email_enabled, whatsapp_enabled, sms_enabled, language, "
-                 "reminder_offsets_min, quiet_start, quiet_end, give_up_min, "
-                 "whatsapp_phone_number_id, whatsapp_token IS NOT NULL, whatsapp_app_secret IS NOT "
-                 "NULL, whatsapp_api_version, twilio_account_sid, twilio_auth_token IS NOT NULL, "
-                 "twilio_from FROM notification_settings WHERE tenant_id = $1",
-                 DB_PARAMS(DB_INT(tenant_id)), &r, e);
+    rc = db_query(db,
+                  "SELECT email_enabled, whatsapp_enabled, sms_enabled, language, "
+                  "reminder_offsets_min, quiet_start, quiet_end, give_up_min, "
+                  "whatsapp_phone_number_id, whatsapp_token, whatsapp_app_secret, "
+                  "whatsapp_api_version, twilio_account_sid, twilio_auth_token, "
+                  "twilio_from FROM notification_settings WHERE tenant_id = $1",
+                  DB_PARAMS(DB_INT(tenant_id)), &r, e);
     if (rc < 0)
         goto cleanup;
     if (db_res_next(r)) {
@@ -159,12 +182,13 @@ static int settings_reply(struct http_req *req, struct db *db, int64_t tenant_id
             db_res_isnull(r, 6) ? json_null() : json_string(db_res_text(r, 6)), "give_up_min",
             (int)db_res_int(r, 7), "whatsapp_phone_number_id",
             db_res_isnull(r, 8) ? json_null() : json_string(db_res_text(r, 8)), "whatsapp_token",
-            db_res_bool(r, 9) ? "set" : "not set", "whatsapp_app_secret",
-            db_res_bool(r, 10) ? "set" : "not set", "whatsapp_api_version", db_res_text(r, 11),
-            "twilio_account_sid",
+            secret_state(cfg, tenant_id, "whatsapp_token", r, 9), "whatsapp_app_secret",
+            secret_state(cfg, tenant_id, "whatsapp_app_secret", r, 10), "whatsapp_api_version",
+            db_res_text(r, 11), "twilio_account_sid",
             db_res_isnull(r, 12) ? json_null() : json_string(db_res_text(r, 12)),
-            "twilio_auth_token", db_res_bool(r, 13) ? "set" : "not set", "twilio_from",
-            db_res_isnull(r, 14) ? json_null() : json_string(db_res_text(r, 14)), "configured", 1);
+            "twilio_auth_token", secret_state(cfg, tenant_id, "twilio_auth_token", r, 13),
+            "twilio_from", db_res_isnull(r, 14) ? json_null() : json_string(db_res_text(r, 14)),
+            "configured", 1);
     } else
         o = json_pack("{s:b, s:b, s:b, s:s, s:[i, i], s:n, s:n, s:i, s:n, s:s, s:s, s:s, s:n, "
                       "s:s, s:n, s:b}",
@@ -234,7 +258,7 @@ static int api_notify_settings_put(struct http_req *req, struct err *e)
     struct buf offs = BUF_INIT;
     struct db *db = NULL;
     json_t *body = NULL;
-    char now[32];
+    char now[32], *sealed[NSECRETS] = {NULL};
     bool in_tx = false;
     int rc = 0;
 
@@ -250,6 +274,21 @@ static int api_notify_settings_put(struct http_req *req, struct err *e)
         rc = api_reply_invalid(req, e, "quiet_end",
                                "'quiet_start' and 'quiet_end' are given (or cleared) together");
         goto cleanup;
+    }
+    for (int i = 0; i < NSECRETS; i++) {
+        struct api_value *s = &v[secret_fields[i]];
+        if (!s->present || s->null)
+            continue;
+        rc = notify_secret_seal(cfg_of(req), au.tenant_id, notify_secret_columns[i], s->s,
+                                &sealed[i], e);
+        if (rc < 0) {
+            log_error("notification settings of tenant %lld: %s", (long long)au.tenant_id, e->msg);
+            http_reply_error(req, 500, "secrets_key_unavailable", NULL,
+                             "the server cannot seal credentials: its secrets key file is "
+                             "missing or unreadable (see the server log / doctor)");
+            goto cleanup;
+        }
+        s->s = sealed[i];
     }
     if ((rc = api_worker_db(http_req_worker(req), &db, e)) < 0 || (rc = db_begin(db, e)) < 0)
         goto cleanup;
@@ -281,11 +320,13 @@ cleanup:
     if (in_tx)
         db_rollback(db);
     /* the body held credentials: wipe them */
-    for (int i = 0; secrets[i] != NULL && body != NULL; i++) {
-        json_t *s = json_object_get(body, secrets[i]);
+    for (int i = 0; notify_secret_columns[i] != NULL && body != NULL; i++) {
+        json_t *s = json_object_get(body, notify_secret_columns[i]);
         if (json_is_string(s))
             secure_zero((char *)json_string_value(s), json_string_length(s));
     }
+    for (int i = 0; i < NSECRETS; i++)
+        free(sealed[i]);
     api_sql_release(&q);
     buf_release(&offs);
     json_decref(body);

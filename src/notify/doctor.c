@@ -5,16 +5,22 @@
  *                    with its token (harmless: reads the number's details)
  *   notify_sms       per tenant with SMS on: GET /2010-04-01/Accounts/{sid}.json
  *   notify_outbox    messages stuck unsent past their give-up window
+ *   notify_secrets   the key file SECRETS_KEY_FILE, and per tenant each credential
+ *                    that does not open with it (named: enter it again); only once a
+ *                    credential was saved or the key exists
  * Details never hold a credential.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
+#include "common/seal.h"
 #include "common/util.h"
 #include "notify/notify.h"
+#include "notify/secrets.h"
 
 static size_t discard(char *p, size_t size, size_t n, void *arg)
 {
@@ -67,6 +73,62 @@ static int probe(const char *url, const char *bearer, const char *userpwd, long 
     return cc == CURLE_OK ? 0 : -1;
 }
 
+/* The key file, then each tenant's credentials that do not open (named). */
+static void check_secrets(const struct config *cfg, struct db *db, notify_doctor_fn add, void *ctx)
+{
+    unsigned char key[SEAL_KEY_LEN];
+    struct db_res *r = NULL;
+    struct buf bad = BUF_INIT;
+    char *path = notify_secrets_key_path(cfg), detail[1400];
+    struct err e;
+    int nbad = 0, nset = 0, rc;
+
+    err_clear(&e);
+    rc = seal_key_load(path, false, key, &e);
+    secure_zero(key, sizeof(key));
+    if (rc < 0 && access(path, F_OK) != 0)
+        snprintf(detail, sizeof(detail),
+                 "no secrets key file '%s' yet (made on the first "
+                 "credential saved)",
+                 path);
+    else if (rc < 0)
+        snprintf(detail, sizeof(detail), "%s", e.msg);
+    else
+        snprintf(detail, sizeof(detail), "the secrets key file '%s' is readable", path);
+    if (db_query(db,
+                 "SELECT tenant_id, whatsapp_token, whatsapp_app_secret, twilio_auth_token FROM "
+                 "notification_settings ORDER BY tenant_id",
+                 DB_NOPARAMS, &r, &e) == 0)
+        while (db_res_next(r))
+            for (int c = 0; notify_secret_columns[c] != NULL; c++) {
+                char *plain = NULL;
+                int64_t t = db_res_int(r, 0);
+                nset += !db_res_isnull(r, c + 1);
+                if (notify_secret_open(cfg, t, notify_secret_columns[c], db_res_text(r, c + 1),
+                                       &plain) < 0)
+                    buf_addf(&bad, "%stenant %lld: %s", nbad++ > 0 ? ", " : "", (long long)t,
+                             notify_secret_columns[c]);
+                notify_secret_free(plain);
+            }
+    db_res_free(r);
+    if (nset == 0 && access(path, F_OK) != 0)
+        goto cleanup; /* nothing saved, no key: nothing to check (the line stays away) */
+    if (nbad > 0)
+        snprintf(detail, sizeof(detail),
+                 "%d credential(s) do not open with the secrets key '%s' (replaced or lost): %s",
+                 nbad, path, buf_str(&bad));
+    add(ctx, "notify_secrets", nbad > 0 || (rc < 0 && access(path, F_OK) == 0) ? 2 : 0,
+        nbad > 0 ? "put back the key file these were saved with, or enter those credentials again "
+                   "in the notification settings of each business"
+        : rc < 0 ? "check SECRETS_KEY_FILE: a file of exactly 32 bytes, readable by the server"
+                 : NULL,
+        detail);
+
+cleanup:
+    buf_release(&bad);
+    free(path);
+}
+
 void notify_doctor(const struct config *cfg, struct db *db, notify_doctor_fn add, void *ctx)
 {
     struct db_res *r = NULL;
@@ -86,6 +148,7 @@ void notify_doctor(const struct config *cfg, struct db *db, notify_doctor_fn add
         add(ctx, "notify_smtp", 0, NULL, "the mail server of SMTP_URL greets and accepts EHLO");
     if (db == NULL)
         return;
+    check_secrets(cfg, db, add, ctx);
     err_clear(&e);
     rc = db_query(db,
                   "SELECT tenant_id, whatsapp_enabled, whatsapp_phone_number_id, whatsapp_token, "
@@ -94,16 +157,20 @@ void notify_doctor(const struct config *cfg, struct db *db, notify_doctor_fn add
                   DB_NOPARAMS, &r, &e);
     while (rc == 0 && db_res_next(r)) {
         long long t = (long long)db_res_int(r, 0);
+        char *wa_token = NULL, *tw_token = NULL;
+        /* unreadable: as not set here (notify_secrets above names it) */
+        notify_secret_open(cfg, t, "whatsapp_token", db_res_text(r, 3), &wa_token);
+        notify_secret_open(cfg, t, "twilio_auth_token", db_res_text(r, 7), &tw_token);
         if (db_res_bool(r, 1)) {
             char *url = xasprintf("%s/%s/%s", cfg->whatsapp_api_url, db_res_text(r, 4),
                                   db_res_isnull(r, 2) ? "-" : db_res_text(r, 2));
-            if (db_res_isnull(r, 2) || db_res_isnull(r, 3))
+            if (db_res_isnull(r, 2) || wa_token == NULL)
                 snprintf(detail, sizeof(detail),
-                         "tenant %lld: WhatsApp is on without its "
-                         "phone-number id or token",
+                         "tenant %lld: WhatsApp is on without its phone-number id or a "
+                         "readable token (see notify_secrets)",
                          t),
                     rc = -1;
-            else if (probe(url, db_res_text(r, 3), NULL, &status, reason, sizeof(reason)) < 0 ||
+            else if (probe(url, wa_token, NULL, &status, reason, sizeof(reason)) < 0 ||
                      status != 200)
                 snprintf(detail, sizeof(detail),
                          "tenant %lld: the WhatsApp Cloud API refused "
@@ -121,8 +188,14 @@ void notify_doctor(const struct config *cfg, struct db *db, notify_doctor_fn add
             char *url = xasprintf("%s/2010-04-01/Accounts/%s.json", cfg->twilio_api_url,
                                   db_res_isnull(r, 6) ? "-" : db_res_text(r, 6));
             char *up = xasprintf("%s:%s", db_res_isnull(r, 6) ? "" : db_res_text(r, 6),
-                                 db_res_isnull(r, 7) ? "" : db_res_text(r, 7));
-            if (probe(url, NULL, up, &status, reason, sizeof(reason)) < 0 || status != 200)
+                                 tw_token == NULL ? "" : tw_token);
+            if (tw_token == NULL)
+                snprintf(detail, sizeof(detail),
+                         "tenant %lld: SMS is on without a readable Twilio auth token "
+                         "(see notify_secrets)",
+                         t),
+                    rc = -1;
+            else if (probe(url, NULL, up, &status, reason, sizeof(reason)) < 0 || status != 200)
                 snprintf(detail, sizeof(detail),
                          "tenant %lld: Twilio refused the account SID "
                          "or auth token (%ld %s)",
@@ -137,6 +210,8 @@ void notify_doctor(const struct config *cfg, struct db *db, notify_doctor_fn add
             free(up);
             free(url);
         }
+        notify_secret_free(wa_token);
+        notify_secret_free(tw_token);
     }
     db_res_free(r);
     if (notify_stuck_count(db, notify_now(), &stuck, &e) < 0)

@@ -30,6 +30,7 @@
 #include "notify/notify.h"
 #include "notify/outbox.h"
 #include "notify/provider.h"
+#include "notify/secrets.h"
 
 #define SENDER_LOCK   "notify-sender"
 #define POLL_MS       300
@@ -54,11 +55,12 @@ struct notify_sender {
     bool stopping;
 };
 
-/* A tenant's credentials, read once per batch (owned strings). */
+/* A tenant's credentials, read (and opened) once per batch (owned strings). */
 struct tenant_creds {
     int64_t tenant_id;
     char *s[6];
     struct notify_creds c;
+    bool wa_unreadable, sms_unreadable; /* set, but sealed under another key */
 };
 
 static void creds_release(struct tenant_creds *t)
@@ -71,7 +73,8 @@ static void creds_release(struct tenant_creds *t)
     memset(t, 0, sizeof(*t));
 }
 
-static int creds_load(struct db *db, int64_t tenant_id, struct tenant_creds *t, struct err *e)
+static int creds_load(struct db *db, const struct config *cfg, int64_t tenant_id,
+                      struct tenant_creds *t, struct err *e)
 {
     struct db_res *r = NULL;
     int rc;
@@ -85,9 +88,15 @@ static int creds_load(struct db *db, int64_t tenant_id, struct tenant_creds *t, 
                   DB_PARAMS(DB_INT(tenant_id)), &r, e);
     if (rc < 0)
         return rc;
-    if (db_res_next(r))
+    if (db_res_next(r)) {
         for (int i = 0; i < 6; i++)
-            t->s[i] = db_res_isnull(r, i) ? NULL : xstrdup(db_res_text(r, i));
+            t->s[i] = db_res_isnull(r, i) || i == 1 || i == 4 ? NULL : xstrdup(db_res_text(r, i));
+        /* the sealed ones */
+        t->wa_unreadable =
+            notify_secret_open(cfg, tenant_id, "whatsapp_token", db_res_text(r, 1), &t->s[1]) < 0;
+        t->sms_unreadable = notify_secret_open(cfg, tenant_id, "twilio_auth_token",
+                                               db_res_text(r, 4), &t->s[4]) < 0;
+    }
     db_res_free(r);
     t->c = (struct notify_creds){t->s[0], t->s[1], t->s[2], t->s[3], t->s[4], t->s[5]};
     return 0;
@@ -185,6 +194,16 @@ static int deliver(struct notify_sender *s, struct db *db, void **states,
         ;
     if (p == NULL)
         return notify_outbox_finish(db, d->id, "failed", "no provider for this channel", e);
+    if ((strcmp(d->channel, "whatsapp") == 0 && tc->wa_unreadable) ||
+        (strcmp(d->channel, "sms") == 0 && tc->sms_unreadable)) {
+        log_warn("message %lld (%s) failed: the credential of tenant %lld does not open with "
+                 "the secrets key (enter it again)",
+                 (long long)d->id, d->channel, (long long)d->tenant_id);
+        return notify_outbox_finish(db, d->id, "failed",
+                                    "the business's credential for this channel cannot be read "
+                                    "(the server's secrets key changed): enter it again",
+                                    e);
+    }
     rc = notify_outbox_claim(db, d->id, now, e);
     if (rc <= 0)
         return rc;
@@ -233,7 +252,7 @@ static int tick(struct notify_sender *s, struct db *db, void **states, struct er
                 ntc = 0;
             }
             t = &tc[ntc++];
-            rc = creds_load(db, due[i].tenant_id, t, e);
+            rc = creds_load(db, s->cfg, due[i].tenant_id, t, e);
             if (rc < 0)
                 break;
         }
@@ -313,8 +332,13 @@ static void *sender_main(void *arg)
         } else if (!locked) {
             rc = db_lock(db, SENDER_LOCK, false, &e);
             if (rc == 0 && notify_outbox_recover(db, &e) == 0) {
+                int n = 0;
                 locked = true;
                 log_info("notification sender active");
+                if (notify_secrets_sweep(db, s->cfg, &n, &e) < 0)
+                    log_warn("notification sender: credentials left unsealed: %s", e.msg);
+                else if (n > 0)
+                    log_info("notification sender: %d plaintext credential(s) sealed", n);
                 continue;
             }
             if (rc < 0 && e.code != ERR_LOCKED)

@@ -30,27 +30,32 @@
 #include "api/api.h"
 #include "common/tz.h"
 #include "common/util.h"
+#include "common/log.h"
 #include "notify/notify.h"
+#include "notify/secrets.h"
 
-/* The tenant's secret for channel ("whatsapp": app secret; "sms": auth token); caller frees. */
-static int tenant_secret(struct db *db, int64_t tenant_id, const char *channel, char **out,
-                         struct err *e)
+/*
+ * The tenant's secret for channel ("whatsapp": app secret; "sms": auth
+ * token), opened; NULL when not set or unreadable (then every signature is
+ * refused).  Caller frees with notify_secret_free.
+ */
+static int tenant_secret(struct db *db, const struct config *cfg, int64_t tenant_id,
+                         const char *channel, char **out, struct err *e)
 {
-    return db_query_text(db,
-                         strcmp(channel, "whatsapp") == 0
-                             ? "SELECT whatsapp_app_secret FROM notification_settings "
-                               "WHERE tenant_id = $1"
-                             : "SELECT twilio_auth_token FROM notification_settings "
-                               "WHERE tenant_id = $1",
-                         DB_PARAMS(DB_INT(tenant_id)), out, e);
-}
+    const char *col =
+        strcmp(channel, "whatsapp") == 0 ? "whatsapp_app_secret" : "twilio_auth_token";
+    char *sql = xasprintf("SELECT %s FROM notification_settings WHERE tenant_id = $1", col);
+    char *stored = NULL;
+    int rc = db_query_text(db, sql, DB_PARAMS(DB_INT(tenant_id)), &stored, e);
 
-static void free_secret(char *s)
-{
-    if (s != NULL) {
-        secure_zero(s, strlen(s));
-        free(s);
-    }
+    *out = NULL;
+    if (rc >= 0 && notify_secret_open(cfg, tenant_id, col, stored, out) < 0)
+        log_warn("webhook of tenant %lld: its %s does not open with the secrets key: every "
+                 "signature is refused until it is entered again",
+                 (long long)tenant_id, col);
+    free(sql);
+    free(stored);
+    return rc < 0 ? rc : 0;
 }
 
 /* What a reply asks for. */
@@ -203,7 +208,8 @@ static int api_webhook_whatsapp(struct http_req *req, struct err *e)
     if (tenant_of(req, &tenant_id) < 0)
         return refuse(req, e);
     if ((rc = api_worker_db(http_req_worker(req), &db, e)) < 0 ||
-        (rc = tenant_secret(db, tenant_id, "whatsapp", &secret, e)) < 0)
+        (rc = tenant_secret(db, ((struct api_worker *)http_req_worker(req))->app->cfg, tenant_id,
+                            "whatsapp", &secret, e)) < 0)
         goto cleanup;
     if (secret == NULL || sig == NULL || !str_starts_with(sig, "sha256=")) {
         rc = refuse(req, e);
@@ -242,7 +248,7 @@ static int api_webhook_whatsapp(struct http_req *req, struct err *e)
     rc = http_reply_json(req, 200, json_pack("{s:b}", "ok", 1));
 
 cleanup:
-    free_secret(secret);
+    notify_secret_free(secret);
     json_decref(body);
     return rc;
 }
@@ -276,7 +282,7 @@ static int api_webhook_twilio(struct http_req *req, struct err *e)
     if (tenant_of(req, &tenant_id) < 0)
         return refuse(req, e);
     if ((rc = api_worker_db(http_req_worker(req), &db, e)) < 0 ||
-        (rc = tenant_secret(db, tenant_id, "sms", &secret, e)) < 0)
+        (rc = tenant_secret(db, cfg, tenant_id, "sms", &secret, e)) < 0)
         goto cleanup;
     if (secret == NULL || sig == NULL) {
         rc = refuse(req, e);
@@ -332,7 +338,7 @@ cleanup:
         curl_free(f[i].name);
         curl_free(f[i].value);
     }
-    free_secret(secret);
+    notify_secret_free(secret);
     free(copy);
     free(url);
     buf_release(&data);

@@ -209,6 +209,9 @@ def test_compose_names_services_volumes_mounts_and_healthchecks():
     assert "postgres_data:/var/lib/postgresql/data" in pg["volumes"]
     assert f"citaplanner_backups:{VOLUME_PATH}" in app["volumes"]
     assert app["environment"]["BACKUP_DIR"] == VOLUME_PATH
+    # the default SECRETS_KEY_FILE with PostgreSQL (data/secrets.key) survives too
+    assert c["volumes"]["citaplanner_data"]["name"] == "citaplanner-data"
+    assert "citaplanner_data:/app/data" in app["volumes"]
 
     assert "pg_isready" in " ".join(pg["healthcheck"]["test"])
     assert app["depends_on"]["postgres"]["condition"] == "service_healthy"

@@ -35,10 +35,11 @@ def configure(srv):
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def nt(request, tmp_path_factory):
     with SmtpFake() as smtp, ApiFake() as api:
+        key = tmp_path_factory.mktemp("key") / "secrets.key"
         env = {"SMTP_URL": smtp.url(), "SMTP_FROM": FROM, "WHATSAPP_API_URL": api.url,
-               "TWILIO_API_URL": api.url}
+               "TWILIO_API_URL": api.url, "SECRETS_KEY_FILE": str(key)}
         for srv in booking_server(request, tmp_path_factory, env=env):
-            srv.smtp, srv.api = smtp, api
+            srv.smtp, srv.api, srv.key = smtp, api, key
             configure(srv)
             yield srv
 
@@ -398,10 +399,11 @@ def test_doctor_checks_the_channels(nt, tmp_path):
     from conftest import BIN
     env = {"PATH": os.environ["PATH"], "DATABASE_URL": nt.db.url, "BACKUP_DIR": str(tmp_path),
            "SMTP_URL": nt.smtp.url(), "SMTP_FROM": FROM, "WHATSAPP_API_URL": nt.api.url,
-           "TWILIO_API_URL": nt.api.url, "TZ": "UTC"}
+           "TWILIO_API_URL": nt.api.url, "TZ": "UTC", "SECRETS_KEY_FILE": str(nt.key)}
     r = subprocess.run([BIN, "doctor", "--json"], env=env, capture_output=True, text=True)
     checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
     assert checks["notify_smtp"]["status"] == "OK", checks["notify_smtp"]
+    assert checks["notify_secrets"]["status"] == "OK", checks["notify_secrets"]
     assert checks["notify_whatsapp"]["status"] == "OK", checks["notify_whatsapp"]
     assert checks["notify_sms"]["status"] == "OK", checks["notify_sms"]
     assert checks["notify_outbox"]["status"] == "OK"
@@ -409,8 +411,10 @@ def test_doctor_checks_the_channels(nt, tmp_path):
     nt.sql("UPDATE notification_settings SET twilio_auth_token = 'wrong-token'")
     try:
         r = subprocess.run([BIN, "doctor", "--json"], env=env, capture_output=True, text=True)
-    finally:
-        nt.sql(f"UPDATE notification_settings SET twilio_auth_token = '{TW_TOKEN}'")
+    finally:  # through the API: sealed again
+        st, b = nt.call("admin", "PUT", "/api/v1/notifications/settings",
+                        {"twilio_auth_token": TW_TOKEN})
+        assert st == 200, b
     checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
     assert checks["notify_smtp"]["status"] == "FAIL" and checks["notify_smtp"]["fix"]
     assert checks["notify_sms"]["status"] == "FAIL" and "401" in checks["notify_sms"]["detail"]

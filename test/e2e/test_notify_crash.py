@@ -28,13 +28,13 @@ from test_notify import FROM, book, client, configure, rows
 
 
 class World:
-    def __init__(self, db, smtp, api):
-        self.db, self.smtp, self.api = db, smtp, api
+    def __init__(self, db, smtp, api, key):
+        self.db, self.smtp, self.api, self.key = db, smtp, api, key
         self.servers = []
 
     def start(self, fake_now=None, env=None):
         e = {"SMTP_URL": self.smtp.url(), "SMTP_FROM": FROM, "WHATSAPP_API_URL": self.api.url,
-             "TWILIO_API_URL": self.api.url, "TZ": "UTC"}
+             "TWILIO_API_URL": self.api.url, "TZ": "UTC", "SECRETS_KEY_FILE": self.key}
         if fake_now is not None:
             e["CITAPLANNER_FAKE_NOW"] = fake_now.strftime("%Y-%m-%dT%H:%M:%S")
         e.update(env or {})
@@ -58,7 +58,7 @@ def world(request, tmp_path):
         psql(pg_admin_url(), f'CREATE DATABASE "{name}"')
         db = Database("pg", pg_url_for(name, pg_admin_url()))
     with SmtpFake() as smtp, ApiFake() as api:
-        w = World(db, smtp, api)
+        w = World(db, smtp, api, str(tmp_path / "secrets.key"))
         try:
             yield w
         finally:

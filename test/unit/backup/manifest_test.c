@@ -47,6 +47,8 @@ static char *render_sample(void)
     return backup_manifest_render(&in);
 }
 
+static char *replace(const char *s, const char *from, const char *to);
+
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -82,7 +84,16 @@ static void test_round_trip(void **state)
     assert_int_equal(m.raw_bytes, 123456);
     assert_int_equal(m.gz_bytes, 23456);
     assert_string_equal(m.sha256, sha);
+    assert_null(m.secrets_key); /* an unencrypted backup carries no key */
     backup_manifest_release(&m);
+
+    /* An encrypted one carries SECRETS_KEY_FILE age-encrypted (backup/secrets_key.h). */
+    char *keyed = replace(text, "\"sha256\"", "\"secrets_key\": \"YWdlLWVuYw==\", \"sha256\"");
+    tu_write(path, keyed);
+    assert_int_equal(backup_manifest_load(path, &m, &e), 0);
+    assert_string_equal(m.secrets_key, "YWdlLWVuYw==");
+    backup_manifest_release(&m);
+    free(keyed);
 
     /* A null schema version (no ledger) is valid. */
     char *nulled = xstrdup(text);

@@ -53,6 +53,7 @@ static const char *const all_vars[] = {
     "SMTP_FROM",
     "WHATSAPP_API_URL",
     "TWILIO_API_URL",
+    "SECRETS_KEY_FILE",
     NULL,
 };
 
@@ -92,6 +93,7 @@ static void test_defaults(void **state)
     assert_false(c.secure_cookies);
     assert_null(c.session_secret);
     assert_null(c.master_password_hash);
+    assert_null(c.secrets_key_file); /* notify/secrets.c: beside the database */
     assert_int_equal(c.env, CONFIG_ENV_DEVELOPMENT);
     assert_int_equal(c.db_connect_timeout, 60);
     assert_int_equal(c.seed_on_boot, CONFIG_SEED_AUTO);
@@ -398,6 +400,7 @@ static void test_flags_beat_env(void **state)
     assert_int_equal(config_set_flag(&c, "backup-weekly-day", "3"), 1);
     assert_int_equal(config_set_flag(&c, "backup-monthly-day", "15"), 1);
     assert_int_equal(config_set_flag(&c, "backup-max-age-hours", "48"), 1);
+    assert_int_equal(config_set_flag(&c, "secrets-key-file", "/k/secrets.key"), 1);
     err_clear(&e);
     if (config_load(&c, &e) != 0)
         fail_msg("rejected: %s", e.msg);
@@ -419,6 +422,7 @@ static void test_flags_beat_env(void **state)
     assert_int_equal(c.backup_weekly_day, 3);
     assert_int_equal(c.backup_monthly_day, 15);
     assert_int_equal(c.backup_max_age_hours, 48);
+    assert_string_equal(c.secrets_key_file, "/k/secrets.key");
     config_release(&c);
 }
 
@@ -611,8 +615,8 @@ static void test_help(void **state)
         lines++;
         line = nl + 1;
     }
-    /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 4 of issue 17 (notifications) */
-    assert_int_equal(lines, 44);
+    /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 5 of issue 17 (notifications) */
+    assert_int_equal(lines, 45);
     free(text);
 }
 
