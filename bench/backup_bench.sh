@@ -29,16 +29,7 @@ dbname="bench_$$"
 
 # The connection as PG* variables for psql and pg_dump (the password in the
 # environment, never in argv), and the URL of the benchmark database.
-eval "$(python3 - "$CITAPLANNER_TEST_PG_URL" "$dbname" <<'EOF'
-import shlex, sys, urllib.parse
-u = urllib.parse.urlsplit(sys.argv[1])
-q = lambda s: urllib.parse.quote(s, safe="")
-user, pw = urllib.parse.unquote(u.username), urllib.parse.unquote(u.password)
-print(f"export PGHOST={shlex.quote(u.hostname)} PGPORT={u.port or 5432} "
-      f"PGUSER={shlex.quote(user)} PGPASSWORD={shlex.quote(pw)}")
-print(f"bench_url={shlex.quote(f'postgresql://{q(user)}:{q(pw)}@{u.hostname}:{u.port or 5432}/{sys.argv[2]}')}")
-EOF
-)"
+eval "$(python3 "$here/pg_env.py" "$dbname")"
 
 cleanup() {
   PGDATABASE=postgres psql -X -q -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1 || true

@@ -29,16 +29,7 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 server_pid=""
 
 # The connection as PG* variables (the password in the environment, never in argv).
-eval "$(/usr/bin/python3 - "$CITAPLANNER_TEST_PG_URL" "$dbname" <<'PY'
-import shlex, sys, urllib.parse
-u = urllib.parse.urlsplit(sys.argv[1])
-q = lambda s: urllib.parse.quote(s, safe="")
-user, pw = urllib.parse.unquote(u.username), urllib.parse.unquote(u.password)
-print(f"export PGHOST={shlex.quote(u.hostname)} PGPORT={u.port or 5432} "
-      f"PGUSER={shlex.quote(user)} PGPASSWORD={shlex.quote(pw)}")
-print(f"bench_url={shlex.quote(f'postgresql://{q(user)}:{q(pw)}@{u.hostname}:{u.port or 5432}/{sys.argv[2]}')}")
-PY
-)"
+eval "$(python3 "$here/pg_env.py" "$dbname")"
 
 cleanup() {
   [ -z "$server_pid" ] || { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }

@@ -35,16 +35,7 @@ dbname="vrbench_$$"
 
 # The connection as PG* variables for psql (the password in the environment,
 # never in argv), and a function giving the URL of a database.
-eval "$(python3 - "$CITAPLANNER_TEST_PG_URL" <<'EOF'
-import shlex, sys, urllib.parse
-u = urllib.parse.urlsplit(sys.argv[1])
-q = lambda s: urllib.parse.quote(s, safe="")
-user, pw = urllib.parse.unquote(u.username), urllib.parse.unquote(u.password)
-print(f"export PGHOST={shlex.quote(u.hostname)} PGPORT={u.port or 5432} "
-      f"PGUSER={shlex.quote(user)} PGPASSWORD={shlex.quote(pw)}")
-print(f"url_base={shlex.quote(f'postgresql://{q(user)}:{q(pw)}@{u.hostname}:{u.port or 5432}')}")
-EOF
-)"
+eval "$(python3 "$here/pg_env.py")"
 
 admin() { PGOPTIONS='-c client_min_messages=warning' PGDATABASE=postgres psql -X -q -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
 
