@@ -524,7 +524,10 @@ static int take_lock(const char *dir, int *out, struct err *e)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     int rc = 0;
 
+
     *out = -1;
+    if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = err_set(e, ERR_BACKUP, "cannot open the archive lock '%s': %s", path,
                      strerror(errno));
