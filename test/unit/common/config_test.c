@@ -53,6 +53,9 @@ static const char *const all_vars[] = {
     "SMTP_FROM",
     "WHATSAPP_API_URL",
     "TWILIO_API_URL",
+    "ARCHIVE_SQLITE",
+    "ARCHIVE_SQLITE_INTERVAL_MS",
+    "ARCHIVE_SQLITE_CHECKPOINT_FRAMES",
     NULL,
 };
 
@@ -611,8 +614,9 @@ static void test_help(void **state)
         lines++;
         line = nl + 1;
     }
-    /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 4 of issue 17 (notifications) */
-    assert_int_equal(lines, 44);
+    /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 4 of issue 17 (notifications),
+     * 3 of issue 20 (SQLite archiving) */
+    assert_int_equal(lines, 47);
     free(text);
 }
 
