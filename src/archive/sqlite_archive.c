@@ -38,7 +38,23 @@ struct arch {
     bool epoch_ok;     /* a WAL restarted once (salt-1 + 1) lost nothing */
     uint64_t ckpt_log; /* frames our last RESTART checkpoint saw; 0 = none pending */
     int64_t last_ship_ms;
+    char *restored;        /* root/.restored, rewritten by an in-place restore */
+    struct stat restored_sb; /* as last seen (st_ino 0: absent) */
 };
+
+/* Has a restore replaced the database since we last looked? */
+static bool restored_since(struct arch *a)
+{
+    struct stat sb;
+
+    if (stat(a->restored, &sb) != 0)
+        memset(&sb, 0, sizeof(sb));
+    if (sb.st_ino == a->restored_sb.st_ino && sb.st_mtim.tv_sec == a->restored_sb.st_mtim.tv_sec &&
+        sb.st_mtim.tv_nsec == a->restored_sb.st_mtim.tv_nsec)
+        return false;
+    a->restored_sb = sb;
+    return true;
+}
 
 static void sleep_ms(long ms)
 {
@@ -576,6 +592,8 @@ int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
     }
     a.wal_path = xasprintf("%s-wal", o->db_path);
     a.root = xasprintf("%s/%s", o->backup_dir, ARCHIVE_SQLITE_SUBDIR);
+    a.restored = xasprintf("%s/.restored", a.root);
+    restored_since(&a);
     if ((rc = open_conn(o->db_path, &a.r, e)) < 0 || (rc = open_conn(o->db_path, &a.w, e)) < 0)
         goto cleanup;
     rc = resume(&a, e);
@@ -586,6 +604,10 @@ int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
         struct err pe;
         err_clear(&pe);
         rc = poll_once(&a, &pe);
+        if (rc == 0 && restored_since(&a)) {
+            log_info("archive: '%s' was restored: beginning a new generation", o->db_path);
+            rc = NEED_GEN;
+        }
         if (rc == NEED_GEN) {
             log_info("archive: the WAL of '%s' was reset behind the archiver: beginning a new "
                      "generation",
@@ -617,6 +639,7 @@ cleanup:
         close(lock);
     free(a.wal_path);
     free(a.root);
+    free(a.restored);
     free(a.gen_dir);
     return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "archive/sqlite_wal.h"
 #include "backup/backup.h"
+#include "common/file.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -380,6 +381,16 @@ int archive_sqlite_restore(const struct archive_sqlite_restore_opts *o,
         if (rc < 0) {
             err_prefix(e, "restore failed, the database is unchanged");
             goto cleanup;
+        }
+        /* The archiver begins a new generation when it sees this change. */
+        {
+            char *mark = xasprintf("%s/.restored", root);
+            char line[32];
+            int n = snprintf(line, sizeof(line), "%lld\n", (long long)wal_now_ms());
+            if (file_write_atomic(mark, line, (size_t)n, 0600, ERR_BACKUP, e) < 0)
+                log_warn("restore: %s", e->msg);
+            free(mark);
+            rc = 0;
         }
     }
     r->seconds = time_mono() - t0;

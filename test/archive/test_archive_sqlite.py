@@ -141,11 +141,27 @@ def test_restore_between_two_commits_exact_contents(tmp_path):
     assert r.returncode == 7 and "exists" in r.stderr
     r = run(env, "backup", "restore", "--to-time", "2001-01-01 00:00:00", "--output", str(tmp_path / "x.db"))
     assert r.returncode == 7 and "begins after" in r.stderr
-    # In place (with --yes): a prerestore backup, then the data of the target.
-    r = run(env, "backup", "restore", "--to-time", utc(target), "--tz", "UTC", "--yes")
+    # In place (with --yes), the archiver running: a prerestore backup, the data of
+    # the target, and the archiver begins a new generation.
+    arch = start_archiver(env)
+    try:
+        wait_ready(tmp_path)
+        r = run(env, "backup", "restore", "--to-time", utc(target), "--tz", "UTC", "--yes")
+        assert r.returncode == 0, r.stderr
+        assert "prerestore backup:" in r.stdout
+        assert rows(tmp_path / "app.db") == first
+        t0 = time.time()
+        while len(manifests(tmp_path)) < 2 and time.time() - t0 < 20:
+            time.sleep(0.02)
+        assert len(manifests(tmp_path)) == 2
+        t_commit = int(time.time() * 1000)
+        c.execute("insert into t values(4, 'after the restore')")
+        wait_shipped(tmp_path, t_commit)
+    finally:
+        stop(arch)
+    r = run(env, "backup", "restore", "--to-latest", "--output", str(tmp_path / "latest.db"))
     assert r.returncode == 0, r.stderr
-    assert "prerestore backup:" in r.stdout
-    assert rows(tmp_path / "app.db") == first
+    assert rows(tmp_path / "latest.db") == first + [(4, "after the restore")]
     r = run(env, "backup", "list")
     assert "recoverable to any moment from" in r.stdout
 
