@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/sqlite_mirror.h"
 #include "archive/sqlite_wal.h"
 #include "common/file.h"
 #include "common/log.h"
@@ -38,6 +39,7 @@ struct arch {
     bool epoch_ok;     /* a WAL restarted once (salt-1 + 1) lost nothing */
     uint64_t ckpt_log; /* frames our last RESTART checkpoint saw; 0 = none pending */
     int64_t last_ship_ms;
+    struct archive_mirror *mirror; /* NULL without BACKUP_MIRROR_DIR */
     char *restored;        /* root/.restored, rewritten by an in-place restore */
     struct stat restored_sb; /* as last seen (st_ino 0: absent) */
 };
@@ -257,6 +259,7 @@ static int poll_once(struct arch *a, struct err *e)
         a->ck0 = e0;
         a->ck1 = e1;
         a->last_ship_ms = s.time_ms;
+        archive_mirror_segment(a->mirror, &s);
         log_debug("archive: segment %llu: %llu frames", (unsigned long long)s.seq,
                   (unsigned long long)s.nframes);
     }
@@ -365,6 +368,7 @@ static int new_generation(struct arch *a, bool w_held, struct err *e)
     a->seq = 0;
     a->ckpt_log = 0;
     a->last_ship_ms = m.snapshot_ms;
+    archive_mirror_generation(a->mirror, a->gen_dir, name);
     rc = guard_begin(a, e);
     a->epoch_ok = rc == 0;
     log_info("archive: generation %s begun (snapshot %llu bytes compressed, WAL frame %llu, "
@@ -479,6 +483,7 @@ static int resume(struct arch *a, struct err *e)
         a->last_ship_ms = s->time_ms;
     }
     wal_manifest_release(&m);
+    archive_mirror_generation(a->mirror, a->gen_dir, name);
     a->epoch_ok = false; /* what happened while no archiver watched is unknown */
     a->ckpt_log = 0;
     rc = write_lock(a, e);
@@ -577,7 +582,7 @@ static int open_conn(const char *path, sqlite3 **c, struct err *e)
 int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
 {
     struct arch a;
-    int lock = -1, rc, failures = 0;
+    int lock = -1, rc, failures = 0, mirror_failures = 0;
     struct stat sb;
 
     memset(&a, 0, sizeof(a));
@@ -593,6 +598,8 @@ int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
     a.wal_path = xasprintf("%s-wal", o->db_path);
     a.root = xasprintf("%s/%s", o->backup_dir, ARCHIVE_SQLITE_SUBDIR);
     a.restored = xasprintf("%s/.restored", a.root);
+    if (o->mirror_dir != NULL)
+        a.mirror = archive_mirror_new(o->mirror_dir);
     restored_since(&a);
     if ((rc = open_conn(o->db_path, &a.r, e)) < 0 || (rc = open_conn(o->db_path, &a.w, e)) < 0)
         goto cleanup;
@@ -616,6 +623,11 @@ int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
         }
         if (rc == 0 && a.pos >= (uint64_t)o->checkpoint_frames)
             rc = checkpoint(&a, &pe);
+        if (rc == 0 && archive_mirror_sync(a.mirror, &pe) < 0) {
+            if (mirror_failures++ % 30 == 0)
+                log_error("%s (retried at the next poll)", pe.msg);
+            err_clear(&pe);
+        }
         if (rc < 0) {
             /* Logged and retried: a full disk or a busy database passes. */
             if (failures++ % 30 == 0)
@@ -640,6 +652,7 @@ cleanup:
     free(a.wal_path);
     free(a.root);
     free(a.restored);
+    archive_mirror_free(a.mirror);
     free(a.gen_dir);
     return rc;
 }
@@ -650,7 +663,7 @@ struct archive_sqlite {
     pthread_t thread;
     volatile int stop;
     struct archive_sqlite_opts o;
-    char *db_path, *backup_dir;
+    char *db_path, *backup_dir, *mirror_dir;
 };
 
 static void *archive_thread(void *arg)
@@ -688,8 +701,10 @@ struct archive_sqlite *archive_sqlite_start(const struct config *cfg)
     s->o.interval_ms = cfg->archive_sqlite_interval_ms;
     s->o.checkpoint_frames = cfg->archive_sqlite_checkpoint_frames;
     s->o.stop = &s->stop;
+    s->o.mirror_dir = s->mirror_dir = cfg->backup_mirror_dir ? xstrdup(cfg->backup_mirror_dir) : NULL;
     if (pthread_create(&s->thread, NULL, archive_thread, s) != 0) {
         log_error("archive: cannot start the archiver thread");
+        free(s->mirror_dir);
         free(s->db_path);
         free(s->backup_dir);
         free(s);
@@ -706,5 +721,6 @@ void archive_sqlite_stop(struct archive_sqlite *s)
     pthread_join(s->thread, NULL);
     free(s->db_path);
     free(s->backup_dir);
+    free(s->mirror_dir);
     free(s);
 }

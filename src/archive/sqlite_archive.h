@@ -35,6 +35,7 @@ struct archive_sqlite_opts {
     int interval_ms;        /* between two polls of the WAL */
     int checkpoint_frames;  /* checkpoint once the WAL holds this many shipped frames */
     volatile int *stop;     /* set non-zero to stop (borrowed) */
+    const char *mirror_dir; /* BACKUP_MIRROR_DIR: a copy of the archive there; NULL = none */
 };
 
 /*

@@ -20,6 +20,7 @@ static int run_sqlite(struct cmd_ctx *ctx)
         .interval_ms = ctx->cfg.archive_sqlite_interval_ms,
         .checkpoint_frames = ctx->cfg.archive_sqlite_checkpoint_frames,
         .stop = backup_cmd_cancel_flag(),
+        .mirror_dir = ctx->cfg.backup_mirror_dir,
     };
     struct err e;
 

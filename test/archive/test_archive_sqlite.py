@@ -326,3 +326,40 @@ def test_serve_runs_one_archiver(tmp_path):
     r = run(env, "backup", "restore", "--to-latest", "--output", str(tmp_path / "out.db"))
     assert r.returncode == 0, r.stderr
     assert rows(tmp_path / "out.db") == [(1, "through serve's archiver")]
+
+
+def test_mirror_copy_in_order_and_resumable(tmp_path):
+    """BACKUP_MIRROR_DIR gets the same archive; after kill -9 it catches up; it restores alone."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    env = env_for(tmp_path, BACKUP_MIRROR_DIR=str(mirror))
+    c = connect(tmp_path / "app.db")
+    arch = start_archiver(env)
+    try:
+        wait_ready(tmp_path)
+        for i in range(1, 21):
+            c.execute("insert into t values(?, ?)", (i, "m%d" % i))
+            time.sleep(0.02)
+        arch.send_signal(signal.SIGKILL)
+        arch.wait()
+        for i in range(21, 41):
+            c.execute("insert into t values(?, ?)", (i, "m%d" % i))
+        arch = start_archiver(env)
+        t_commit = int(time.time() * 1000)
+        c.execute("insert into t values(41, 'last')")
+        wait_shipped(tmp_path, t_commit)
+        time.sleep(5 * INTERVAL_MS / 1000)
+    finally:
+        stop(arch)
+    local = sorted(os.path.relpath(p, tmp_path / "bk") for p in glob.glob(str(tmp_path / "bk/wal-sqlite/*/*")))
+    copied = sorted(os.path.relpath(p, mirror) for p in glob.glob(str(mirror / "wal-sqlite/*/*")))
+    assert copied == local
+    for m in manifests(tmp_path):
+        assert open(m).read() == open(str(m).replace(str(tmp_path / "bk"), str(mirror))).read()
+    menv = env_for(tmp_path, BACKUP_DIR=str(mirror))
+    r = run(menv, "backup", "verify")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run(menv, "backup", "restore", "--to-latest", "--output", str(tmp_path / "from-mirror.db"))
+    assert r.returncode == 0, r.stderr
+    assert rows(tmp_path / "from-mirror.db") == rows(tmp_path / "app.db")
+    assert len(rows(tmp_path / "app.db")) == 41
