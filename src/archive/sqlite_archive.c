@@ -21,8 +21,8 @@
 #include "common/util.h"
 #include "db/db_backup.h"
 
-#define NEED_GEN 1
-#define SCAN_FRAMES 256
+#define NEED_GEN      1
+#define SCAN_FRAMES   256
 #define WRITE_WAIT_MS 10000
 
 struct arch {
@@ -40,8 +40,8 @@ struct arch {
     uint64_t ckpt_log; /* frames our last RESTART checkpoint saw; 0 = none pending */
     int64_t last_ship_ms;
     struct archive_mirror *mirror; /* NULL without BACKUP_MIRROR_DIR */
-    char *restored;        /* root/.restored, rewritten by an in-place restore */
-    struct stat restored_sb; /* as last seen (st_ino 0: absent) */
+    char *restored;                /* root/.restored, rewritten by an in-place restore */
+    struct stat restored_sb;       /* as last seen (st_ino 0: absent) */
 };
 
 /* Has a restore replaced the database since we last looked? */
@@ -312,8 +312,7 @@ static int new_generation(struct arch *a, bool w_held, struct err *e)
     free(a->gen_dir);
     a->gen_dir = xasprintf("%s/%s", a->root, name);
     if ((mkdir(a->root, 0700) != 0 && errno != EEXIST) || mkdir(a->gen_dir, 0700) != 0) {
-        rc = err_set(e, ERR_BACKUP, "archive: cannot create '%s': %s", a->gen_dir,
-                     strerror(errno));
+        rc = err_set(e, ERR_BACKUP, "archive: cannot create '%s': %s", a->gen_dir, strerror(errno));
         goto cleanup;
     }
     rc = read_hdr(a, &fd, &h, e);
@@ -348,8 +347,7 @@ static int new_generation(struct arch *a, bool w_held, struct err *e)
             m.pagesize = b[0] << 8 | b[1] ? (uint32_t)(b[0] << 8 | b[1]) : 65536;
         if (m.pagesize == 1)
             m.pagesize = 65536;
-        rc = wal_gz_write(sfd, 0, (uint64_t)sb.st_size, gz, m.snapshot_sha256, &m.snapshot_size,
-                          e);
+        rc = wal_gz_write(sfd, 0, (uint64_t)sb.st_size, gz, m.snapshot_sha256, &m.snapshot_size, e);
     }
     if (rc < 0)
         goto cleanup;
@@ -518,7 +516,8 @@ static int checkpoint(struct arch *a, struct err *e)
     rc = sqlite3_wal_checkpoint_v2(a->r, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
     a->ckpt_log = rc == SQLITE_OK && log > 0 ? (uint64_t)log : 0;
     if (write_lock(a, e) < 0) {
-        /* Cannot keep the promise of epoch_ok without the lock: the next reset is a new generation. */
+        /* Cannot keep the promise of epoch_ok without the lock: the next reset is a new generation.
+         */
         a->epoch_ok = false;
         rc = guard_begin(a, e);
         return rc;
@@ -545,13 +544,11 @@ static int take_lock(const char *dir, int *out, struct err *e)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     int rc = 0;
 
-
     *out = -1;
     if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot open the archive lock '%s': %s", path,
-                     strerror(errno));
+        rc = err_set(e, ERR_BACKUP, "cannot open the archive lock '%s': %s", path, strerror(errno));
     } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
         line[n > 0 ? n : 0] = '\0';
@@ -591,8 +588,8 @@ int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
     if (rc < 0)
         goto cleanup;
     if (stat(o->db_path, &sb) != 0) {
-        rc = err_set(e, ERR_BACKUP, "archive: cannot archive '%s': %s", o->db_path,
-                     strerror(errno));
+        rc =
+            err_set(e, ERR_BACKUP, "archive: cannot archive '%s': %s", o->db_path, strerror(errno));
         goto cleanup;
     }
     a.wal_path = xasprintf("%s-wal", o->db_path);
@@ -701,7 +698,8 @@ struct archive_sqlite *archive_sqlite_start(const struct config *cfg)
     s->o.interval_ms = cfg->archive_sqlite_interval_ms;
     s->o.checkpoint_frames = cfg->archive_sqlite_checkpoint_frames;
     s->o.stop = &s->stop;
-    s->o.mirror_dir = s->mirror_dir = cfg->backup_mirror_dir ? xstrdup(cfg->backup_mirror_dir) : NULL;
+    s->o.mirror_dir = s->mirror_dir =
+        cfg->backup_mirror_dir ? xstrdup(cfg->backup_mirror_dir) : NULL;
     if (pthread_create(&s->thread, NULL, archive_thread, s) != 0) {
         log_error("archive: cannot start the archiver thread");
         free(s->mirror_dir);

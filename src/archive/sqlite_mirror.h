@@ -19,7 +19,8 @@ struct archive_mirror;
 struct archive_mirror *archive_mirror_new(const char *mirror_dir);
 void archive_mirror_free(struct archive_mirror *m);
 
-/* The archive is now writing generation name in gen_dir: it is brought up to date at the next sync. */
+/* The archive is now writing generation name in gen_dir: it is brought up to date at the next sync.
+ */
 void archive_mirror_generation(struct archive_mirror *m, const char *gen_dir, const char *name);
 /* A segment of that generation, shipped locally (its manifest line durable). */
 void archive_mirror_segment(struct archive_mirror *m, const struct wal_segment *s);

@@ -296,8 +296,9 @@ int archive_sqlite_restore(const struct archive_sqlite_restore_opts *o,
     rc = check_gen(dir, &m, o->target_ms, &usable, e);
     if (rc < 0) {
         wal_fmt_ms(usable > 0 ? m.segs[usable - 1].time_ms : m.snapshot_ms, when);
-        err_prefix(e, "cannot restore to the target: nothing was restored; generation %s can "
-                      "restore only up to %s, before",
+        err_prefix(e,
+                   "cannot restore to the target: nothing was restored; generation %s can "
+                   "restore only up to %s, before",
                    g.names[chosen], when);
         goto cleanup;
     }

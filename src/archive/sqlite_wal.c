@@ -16,7 +16,7 @@
 #include "common/util.h"
 
 #define MAGIC_LE 0x377f0682u
-#define CHUNK (256 * 1024)
+#define CHUNK    (256 * 1024)
 
 static uint32_t get_be32(const unsigned char *p)
 {
@@ -170,8 +170,8 @@ int wal_manifest_load(const char *dir, struct wal_manifest *m, struct err *e)
         }
         if (lineno == 1) {
             if (!parse_snapshot(line, m)) {
-                rc = err_set(e, ERR_VERIFY, "archive manifest '%s': line 1 is not a snapshot",
-                             path);
+                rc =
+                    err_set(e, ERR_VERIFY, "archive manifest '%s': line 1 is not a snapshot", path);
                 goto cleanup;
             }
             continue;
@@ -181,8 +181,8 @@ int wal_manifest_load(const char *dir, struct wal_manifest *m, struct err *e)
             m->segs = xrealloc(m->segs, sizeof(*m->segs) * (size_t)cap_segs);
         }
         if (!parse_segment(line, &m->segs[m->nsegs])) {
-            rc = err_set(e, ERR_VERIFY, "archive manifest '%s': line %d is malformed", path,
-                         lineno);
+            rc =
+                err_set(e, ERR_VERIFY, "archive manifest '%s': line %d is malformed", path, lineno);
             goto cleanup;
         }
         m->nsegs++;
@@ -217,11 +217,11 @@ int wal_manifest_create(const char *dir, const struct wal_manifest *m, struct er
 int wal_manifest_append(const char *dir, const struct wal_segment *s, struct err *e)
 {
     char *path = xasprintf("%s/manifest", dir);
-    char *line = xasprintf("segment %llu %" PRId64 " %s %s %llu %llu %u %u %llu %llu %u %u %u %u %u\n",
-                           (unsigned long long)s->seq, s->time_ms, s->file, s->sha256,
-                           (unsigned long long)s->size, (unsigned long long)s->nframes, s->salt1,
-                           s->salt2, (unsigned long long)s->start, (unsigned long long)s->end,
-                           s->sck0, s->sck1, s->eck0, s->eck1, s->be ? 1u : 0u);
+    char *line = xasprintf(
+        "segment %llu %" PRId64 " %s %s %llu %llu %u %u %llu %llu %u %u %u %u %u\n",
+        (unsigned long long)s->seq, s->time_ms, s->file, s->sha256, (unsigned long long)s->size,
+        (unsigned long long)s->nframes, s->salt1, s->salt2, (unsigned long long)s->start,
+        (unsigned long long)s->end, s->sck0, s->sck1, s->eck0, s->eck1, s->be ? 1u : 0u);
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     size_t len = strlen(line);
     int rc = 0;

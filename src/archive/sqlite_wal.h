@@ -27,12 +27,12 @@
 #include "common/err.h"
 #include "common/hash.h"
 
-#define WAL_HDR 32
-#define WAL_FRAME_HDR 24
+#define WAL_HDR               32
+#define WAL_FRAME_HDR         24
 #define ARCHIVE_SQLITE_SUBDIR "wal-sqlite"
 
 struct wal_hdr {
-    bool be;           /* checksums of big-endian words (magic 0x377f0683) */
+    bool be; /* checksums of big-endian words (magic 0x377f0683) */
     uint32_t pagesize;
     uint32_t salt1, salt2;
     uint32_t ck0, ck1; /* the header's checksum: where the frames' chain starts */

@@ -25,8 +25,8 @@ static int parse_target(struct cmd_ctx *ctx, const char *s, const char *tz, int6
     struct err e;
 
     err_clear(&e);
-    if (sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail) != 6 ||
-        sec < 0 || sec > 59)
+    if (sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail) != 6 || sec < 0 ||
+        sec > 59)
         return cmd_usage_error(ctx, "--to-time '%s' is not 'YYYY-MM-DD HH:MM:SS'", s);
     if (tz != NULL) {
         int64_t epoch;
@@ -34,8 +34,13 @@ static int parse_target(struct cmd_ctx *ctx, const char *s, const char *tz, int6
             return cmd_fail(&e);
         *ms = (epoch + sec) * 1000;
     } else {
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                        .tm_min = mi, .tm_sec = sec, .tm_isdst = -1};
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = mo - 1,
+                        .tm_mday = d,
+                        .tm_hour = h,
+                        .tm_min = mi,
+                        .tm_sec = sec,
+                        .tm_isdst = -1};
         time_t t = mktime(&tm);
         if (t == (time_t)-1 || !tz_date_valid(y, mo, d) || h > 23 || mi > 59)
             return cmd_usage_error(ctx, "--to-time '%s' is not a valid local time", s);
