@@ -16,6 +16,7 @@
 
 #include "archive/sqlite_mirror.h"
 #include "archive/sqlite_wal.h"
+#include "backup/encrypt.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -234,7 +235,8 @@ static int poll_once(struct arch *a, struct err *e)
         memset(&s, 0, sizeof(s));
         s.seq = a->seq + 1;
         s.time_ms = wal_now_ms();
-        snprintf(s.file, sizeof(s.file), "%08llu.wal.gz", (unsigned long long)s.seq);
+        snprintf(s.file, sizeof(s.file), "%08llu.wal.gz%s", (unsigned long long)s.seq,
+                 a->o->recipient != NULL ? BACKUP_ENC_EXT : "");
         s.nframes = end - a->pos;
         s.salt1 = a->salt1;
         s.salt2 = a->salt2;
@@ -247,8 +249,8 @@ static int poll_once(struct arch *a, struct err *e)
         s.be = h.be;
         path = xasprintf("%s/%s", a->gen_dir, s.file);
         rc = wal_gz_write(fd, wal_frame_offset(h.pagesize, a->pos),
-                          s.nframes * (WAL_FRAME_HDR + (uint64_t)h.pagesize), path, s.sha256,
-                          &s.size, e);
+                          s.nframes * (WAL_FRAME_HDR + (uint64_t)h.pagesize), path, a->o->recipient,
+                          s.sha256, &s.size, e);
         free(path);
         if (rc == 0)
             rc = wal_manifest_append(a->gen_dir, &s, e);
@@ -329,7 +331,9 @@ static int new_generation(struct arch *a, bool w_held, struct err *e)
         m.ck1 = e1;
     }
     tmp = xasprintf("%s/.snapshot.db.tmp.%ld", a->gen_dir, (long)getpid());
-    gz = xasprintf("%s/snapshot.db.gz", a->gen_dir);
+    snprintf(m.snapshot_file, sizeof(m.snapshot_file), "snapshot.db.gz%s",
+             a->o->recipient != NULL ? BACKUP_ENC_EXT : "");
+    gz = xasprintf("%s/%s", a->gen_dir, m.snapshot_file);
     unlink(tmp);
     rc = db_sqlite_backup(a->o->db_path, tmp, &st, a->o->stop, e);
     if (rc < 0)
@@ -347,12 +351,12 @@ static int new_generation(struct arch *a, bool w_held, struct err *e)
             m.pagesize = b[0] << 8 | b[1] ? (uint32_t)(b[0] << 8 | b[1]) : 65536;
         if (m.pagesize == 1)
             m.pagesize = 65536;
-        rc = wal_gz_write(sfd, 0, (uint64_t)sb.st_size, gz, m.snapshot_sha256, &m.snapshot_size, e);
+        rc = wal_gz_write(sfd, 0, (uint64_t)sb.st_size, gz, a->o->recipient, m.snapshot_sha256,
+                          &m.snapshot_size, e);
     }
     if (rc < 0)
         goto cleanup;
     m.snapshot_ms = wal_now_ms();
-    snprintf(m.snapshot_file, sizeof(m.snapshot_file), "snapshot.db.gz");
     rc = wal_manifest_create(a->gen_dir, &m, e);
     if (rc < 0)
         goto cleanup;
@@ -660,7 +664,7 @@ struct archive_sqlite {
     pthread_t thread;
     volatile int stop;
     struct archive_sqlite_opts o;
-    char *db_path, *backup_dir, *mirror_dir;
+    char *db_path, *backup_dir, *mirror_dir, *recipient;
 };
 
 static void *archive_thread(void *arg)
@@ -698,11 +702,14 @@ struct archive_sqlite *archive_sqlite_start(const struct config *cfg)
     s->o.interval_ms = cfg->archive_sqlite_interval_ms;
     s->o.checkpoint_frames = cfg->archive_sqlite_checkpoint_frames;
     s->o.stop = &s->stop;
+    s->o.recipient = s->recipient =
+        cfg->backup_encrypt_recipient ? xstrdup(cfg->backup_encrypt_recipient) : NULL;
     s->o.mirror_dir = s->mirror_dir =
         cfg->backup_mirror_dir ? xstrdup(cfg->backup_mirror_dir) : NULL;
     if (pthread_create(&s->thread, NULL, archive_thread, s) != 0) {
         log_error("archive: cannot start the archiver thread");
         free(s->mirror_dir);
+        free(s->recipient);
         free(s->db_path);
         free(s->backup_dir);
         free(s);
@@ -720,5 +727,6 @@ void archive_sqlite_stop(struct archive_sqlite *s)
     free(s->db_path);
     free(s->backup_dir);
     free(s->mirror_dir);
+    free(s->recipient);
     free(s);
 }

@@ -36,6 +36,7 @@ struct archive_sqlite_opts {
     int checkpoint_frames;  /* checkpoint once the WAL holds this many shipped frames */
     volatile int *stop;     /* set non-zero to stop (borrowed) */
     const char *mirror_dir; /* BACKUP_MIRROR_DIR: a copy of the archive there; NULL = none */
+    const char *recipient;  /* BACKUP_ENCRYPT_RECIPIENT: files encrypted with age; NULL = not */
 };
 
 /*

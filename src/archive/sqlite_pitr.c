@@ -13,6 +13,7 @@
 
 #include "archive/sqlite_wal.h"
 #include "backup/backup.h"
+#include "backup/encrypt.h"
 #include "common/file.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -100,21 +101,20 @@ int archive_sqlite_range(const char *backup_dir, struct archive_sqlite_range *r,
  * cutting it to each commit's size.  -ERR_VERIFY naming path.
  */
 static int apply_segment(const char *path, const struct wal_segment *s, uint32_t pagesize, int fd,
-                         struct err *e)
+                         const char *identity, struct err *e)
 {
     size_t fsz = WAL_FRAME_HDR + pagesize;
     unsigned char *f = xmalloc(fsz);
     struct wal_hdr h = {.be = s->be, .pagesize = pagesize, .salt1 = s->salt1, .salt2 = s->salt2};
     uint32_t c0 = s->sck0, c1 = s->sck1, commit = 0;
-    gzFile gz = gzopen(path, "rb");
+    struct wal_in in;
     uint64_t n = 0;
-    int got, rc = 0;
+    int got = 0, rc;
 
-    if (gz == NULL) {
-        rc = err_set(e, ERR_VERIFY, "cannot read '%s': %s", path, strerror(errno));
+    rc = wal_in_open(path, identity, &in, e);
+    if (rc < 0)
         goto cleanup;
-    }
-    while ((got = gzread(gz, f, (unsigned)fsz)) == (int)fsz) {
+    while ((got = gzread((gzFile)in.gz, f, (unsigned)fsz)) == (int)fsz) {
         uint32_t pgno = (uint32_t)f[0] << 24 | (uint32_t)f[1] << 16 | (uint32_t)f[2] << 8 | f[3];
         if (!wal_frame_check(&h, f, &c0, &c1, &commit)) {
             rc = err_set(e, ERR_VERIFY, "'%s': frame %llu fails its checksum", path,
@@ -132,7 +132,7 @@ static int apply_segment(const char *path, const struct wal_segment *s, uint32_t
         }
         n++;
     }
-    if (got != 0 || !gzeof(gz))
+    if (got != 0 || !gzeof((gzFile)in.gz))
         rc = err_set(e, ERR_VERIFY, "'%s' is not a whole gzip file of WAL frames", path);
     else if (n != s->nframes || commit == 0 || c0 != s->eck0 || c1 != s->eck1)
         rc = err_set(e, ERR_VERIFY,
@@ -140,8 +140,8 @@ static int apply_segment(const char *path, const struct wal_segment *s, uint32_t
                      path, (unsigned long long)n, (unsigned long long)s->nframes);
 
 cleanup:
-    if (gz != NULL)
-        gzclose(gz);
+    if (wal_in_close(&in, rc == 0, rc == 0 ? e : NULL) < 0)
+        rc = -ERR_VERIFY;
     free(f);
     return rc;
 }
@@ -170,8 +170,8 @@ static bool continues(const struct wal_segment *s, uint32_t *salt1, uint32_t *sa
  * INT64_MAX): *usable is how many segments in a row are whole.  Returns 0
  * when all checked are whole, else -ERR_VERIFY naming the first problem.
  */
-static int check_gen(const char *dir, const struct wal_manifest *m, int64_t upto_ms, int *usable,
-                     struct err *e)
+static int check_gen(const char *dir, const struct wal_manifest *m, int64_t upto_ms,
+                     const char *identity, int *usable, struct err *e)
 {
     char *snap = xasprintf("%s/%s", dir, m->snapshot_file);
     char sha[HASH_SHA256_HEX];
@@ -201,8 +201,8 @@ static int check_gen(const char *dir, const struct wal_manifest *m, int64_t upto
         else if (strcmp(sha, s->sha256) != 0)
             rc = err_set(e, ERR_VERIFY, "segment %llu ('%s') is damaged (SHA-256 mismatch)",
                          (unsigned long long)s->seq, p);
-        else
-            rc = apply_segment(p, s, m->pagesize, -1, e);
+        else if (identity != NULL || !backup_name_encrypted(p))
+            rc = apply_segment(p, s, m->pagesize, -1, identity, e);
         free(p);
         if (rc < 0)
             goto cleanup;
@@ -214,7 +214,7 @@ cleanup:
     return rc;
 }
 
-int archive_sqlite_verify(const char *backup_dir,
+int archive_sqlite_verify(const char *backup_dir, const char *identity,
                           void (*report)(void *arg, const char *gen, uint64_t nsegs,
                                          const char *problem),
                           void *arg, int *ngens, int *bad, struct err *e)
@@ -235,7 +235,7 @@ int archive_sqlite_verify(const char *backup_dir,
         err_clear(&ge);
         rc = wal_manifest_load(dir, &m, &ge);
         if (rc == 0)
-            rc = check_gen(dir, &m, INT64_MAX, &usable, &ge);
+            rc = check_gen(dir, &m, INT64_MAX, identity, &usable, &ge);
         (*ngens)++;
         if (rc < 0)
             (*bad)++;
@@ -261,6 +261,7 @@ int archive_sqlite_restore(const struct archive_sqlite_restore_opts *o,
     struct gens g;
     int chosen = -1, usable = 0, napply = 0, fd = -1, rc = 0;
     double t0 = time_mono();
+    const char *identity = NULL;
     char when[40];
 
     memset(r, 0, sizeof(*r));
@@ -293,7 +294,8 @@ int archive_sqlite_restore(const struct archive_sqlite_restore_opts *o,
     for (int i = 0; i < m.nsegs && m.segs[i].time_ms <= o->target_ms; i++)
         napply++;
     /* Every segment the target needs, whole, before anything is written. */
-    rc = check_gen(dir, &m, o->target_ms, &usable, e);
+    identity = backup_decrypt_identity(o->cfg->backup_decrypt_identity);
+    rc = check_gen(dir, &m, o->target_ms, identity, &usable, e);
     if (rc < 0) {
         wal_fmt_ms(usable > 0 ? m.segs[usable - 1].time_ms : m.snapshot_ms, when);
         err_prefix(e,
@@ -315,7 +317,7 @@ int archive_sqlite_restore(const struct archive_sqlite_restore_opts *o,
     }
     snap = xasprintf("%s/%s", dir, m.snapshot_file);
     unlink(tmp);
-    rc = wal_gz_extract(snap, tmp, e);
+    rc = wal_gz_extract(snap, tmp, identity, e);
     if (rc < 0)
         goto cleanup;
     fd = open(tmp, O_RDWR | O_CLOEXEC);
@@ -328,7 +330,7 @@ int archive_sqlite_restore(const struct archive_sqlite_restore_opts *o,
         if (o->cancel != NULL && *o->cancel != 0)
             rc = err_set(e, ERR_RESTORE_REFUSED, "restore cancelled: nothing was changed");
         else
-            rc = apply_segment(p, &m.segs[i], m.pagesize, fd, e);
+            rc = apply_segment(p, &m.segs[i], m.pagesize, fd, identity, e);
         free(p);
         if (rc < 0)
             goto cleanup;

@@ -34,11 +34,13 @@ int archive_sqlite_range(const char *backup_dir, struct archive_sqlite_range *r,
 /*
  * Check every generation: the snapshot's and every segment's SHA-256, the
  * segments numbered without a gap, each one's frames valid (salts,
- * checksums) and continuing the previous one.  report (may be NULL) is
+ * checksums) and continuing the previous one.  identity (may be NULL)
+ * decrypts encrypted files; without it their frames are not read (the
+ * SHA-256 of the encrypted file is still checked).  report (may be NULL) is
  * called per generation with problem NULL when it is whole.  *bad counts the
  * damaged generations.  Returns <0 only when the archive cannot be read.
  */
-int archive_sqlite_verify(const char *backup_dir,
+int archive_sqlite_verify(const char *backup_dir, const char *identity,
                           void (*report)(void *arg, const char *gen, uint64_t nsegs,
                                          const char *problem),
                           void *arg, int *ngens, int *bad, struct err *e);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "backup/encrypt.h"
 #include "common/file.h"
 #include "common/util.h"
 
@@ -238,19 +239,22 @@ int wal_manifest_append(const char *dir, const struct wal_segment *s, struct err
 
 /* ---- gzip files ---- */
 
-int wal_gz_write(int fd, uint64_t off, uint64_t len, const char *path, char sha[HASH_SHA256_HEX],
-                 uint64_t *size, struct err *e)
+int wal_gz_write(int fd, uint64_t off, uint64_t len, const char *path, const char *recipient,
+                 char sha[HASH_SHA256_HEX], uint64_t *size, struct err *e)
 {
     char *dir = path_dir(path);
     char *tmp = xasprintf("%s/.%s.tmp.%ld", dir, path_base(path), (long)getpid());
     unsigned char *buf = xmalloc(CHUNK);
+    struct backup_age *age = NULL;
     gzFile gz = NULL;
     int out = -1, rc = 0;
 
     out = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (out < 0)
         goto fail;
-    gz = gzdopen(dup(out), "wb1");
+    if (recipient != NULL && (rc = backup_age_encrypt_start(recipient, out, path, &age, e)) < 0)
+        goto cleanup;
+    gz = gzdopen(dup(age != NULL ? backup_age_fd(age) : out), "wb1");
     if (gz == NULL)
         goto fail;
     while (len > 0) {
@@ -271,7 +275,13 @@ int wal_gz_write(int fd, uint64_t off, uint64_t len, const char *path, char sha[
         goto fail;
     }
     gz = NULL;
-    if (fsync(out) != 0 || hash_sha256_fd((lseek(out, 0, SEEK_SET), out), sha, size) != 0)
+    if (age != NULL) {
+        rc = backup_age_finish(age, e);
+        age = NULL;
+        if (rc < 0)
+            goto cleanup;
+    }
+    if (fsync(out) != 0 || lseek(out, 0, SEEK_SET) != 0 || hash_sha256_fd(out, sha, size) != 0)
         goto fail;
     close(out);
     out = -1;
@@ -286,6 +296,7 @@ fail:
 cleanup:
     if (gz != NULL)
         gzclose(gz);
+    backup_age_abort(age);
     if (out >= 0)
         close(out);
     if (rc < 0)
@@ -296,34 +307,77 @@ cleanup:
     return rc;
 }
 
-int wal_gz_extract(const char *src, const char *dst, struct err *e)
+int wal_in_open(const char *path, const char *identity, struct wal_in *in, struct err *e)
+{
+    struct backup_age *age = NULL;
+    int rc;
+
+    memset(in, 0, sizeof(*in));
+    if (backup_name_encrypted(path)) {
+        if (identity == NULL)
+            return err_set(e, ERR_CONFIG,
+                           "'%s' is encrypted: set BACKUP_DECRYPT_IDENTITY to the age identity "
+                           "file that decrypts it",
+                           path);
+        rc = backup_age_decrypt_start(identity, path, &age, e);
+        if (rc < 0)
+            return rc;
+        in->gz = gzdopen(dup(backup_age_fd(age)), "rb");
+        in->age = age;
+    } else {
+        in->gz = gzopen(path, "rb");
+    }
+    if (in->gz == NULL) {
+        backup_age_abort(age);
+        memset(in, 0, sizeof(*in));
+        return err_set(e, ERR_VERIFY, "cannot read '%s': %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+int wal_in_close(struct wal_in *in, bool ok, struct err *e)
+{
+    int rc = 0;
+
+    if (in->gz != NULL)
+        gzclose((gzFile)in->gz);
+    if (in->age != NULL) {
+        if (ok)
+            rc = backup_age_finish(in->age, e);
+        else
+            backup_age_abort(in->age);
+    }
+    memset(in, 0, sizeof(*in));
+    return rc;
+}
+
+int wal_gz_extract(const char *src, const char *dst, const char *identity, struct err *e)
 {
     unsigned char *buf = xmalloc(CHUNK);
-    gzFile gz = gzopen(src, "rb");
-    int out = -1, rc = 0, n;
+    struct wal_in in;
+    int out = -1, rc, n = 0;
 
-    if (gz == NULL) {
-        rc = err_set(e, ERR_VERIFY, "cannot read '%s': %s", src, strerror(errno));
+    rc = wal_in_open(src, identity, &in, e);
+    if (rc < 0)
         goto cleanup;
-    }
     out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) {
         rc = err_set(e, ERR_BACKUP, "cannot create '%s': %s", dst, strerror(errno));
         goto cleanup;
     }
-    while ((n = gzread(gz, buf, CHUNK)) > 0) {
+    while ((n = gzread((gzFile)in.gz, buf, CHUNK)) > 0) {
         if (write(out, buf, (size_t)n) != n) {
             rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot write '%s': %s",
                          dst, strerror(errno));
             goto cleanup;
         }
     }
-    if (n < 0 || !gzeof(gz))
+    if (n < 0 || !gzeof((gzFile)in.gz))
         rc = err_set(e, ERR_VERIFY, "'%s' is not a whole gzip file", src);
 
 cleanup:
-    if (gz != NULL)
-        gzclose(gz);
+    if (wal_in_close(&in, rc == 0, rc == 0 ? e : NULL) < 0)
+        rc = -ERR_VERIFY;
     if (out >= 0)
         close(out);
     if (rc < 0 && out >= 0)

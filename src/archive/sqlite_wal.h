@@ -99,13 +99,30 @@ int wal_manifest_append(const char *dir, const struct wal_segment *s, struct err
 /*
  * Compress bytes [off, off + len) of fd into a new gzip file path (written
  * under a temporary name, fsynced, renamed, directory fsynced); its SHA-256
- * and size into sha/size.  -ERR_BACKUP / -ERR_NO_SPACE naming path.
+ * and size into sha/size.  With recipient (BACKUP_ENCRYPT_RECIPIENT; NULL =
+ * none) the gzip stream goes through `age` first: name path "….age".
+ * -ERR_BACKUP / -ERR_NO_SPACE naming path.
  */
-int wal_gz_write(int fd, uint64_t off, uint64_t len, const char *path, char sha[HASH_SHA256_HEX],
-                 uint64_t *size, struct err *e);
+int wal_gz_write(int fd, uint64_t off, uint64_t len, const char *path, const char *recipient,
+                 char sha[HASH_SHA256_HEX], uint64_t *size, struct err *e);
 
-/* Decompress the gzip file src into the new file dst (0600).  -ERR_VERIFY naming src. */
-int wal_gz_extract(const char *src, const char *dst, struct err *e);
+/* An archive file opened for reading: gzip, decrypted on the way when it ends in ".age". */
+struct wal_in {
+    void *gz;  /* gzFile */
+    void *age; /* struct backup_age *, NULL when not encrypted */
+};
+/*
+ * Open path; identity (BACKUP_DECRYPT_IDENTITY, may be NULL) decrypts a
+ * ".age" file.  -ERR_CONFIG for an encrypted file without identity,
+ * -ERR_VERIFY when unreadable.  Close with wal_in_close (ok: read to its end;
+ * otherwise age is stopped), which checks age's exit status.
+ */
+int wal_in_open(const char *path, const char *identity, struct wal_in *in, struct err *e);
+int wal_in_close(struct wal_in *in, bool ok, struct err *e);
+
+/* Decompress (and decrypt) the archive file src into the new file dst (0600).  -ERR_VERIFY naming
+ * src. */
+int wal_gz_extract(const char *src, const char *dst, const char *identity, struct err *e);
 
 /* "YYYY-MM-DD HH:MM:SS.mmm UTC" of a time in milliseconds. */
 void wal_fmt_ms(int64_t ms, char out[40]);

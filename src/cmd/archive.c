@@ -21,6 +21,7 @@ static int run_sqlite(struct cmd_ctx *ctx)
         .checkpoint_frames = ctx->cfg.archive_sqlite_checkpoint_frames,
         .stop = backup_cmd_cancel_flag(),
         .mirror_dir = ctx->cfg.backup_mirror_dir,
+        .recipient = ctx->cfg.backup_encrypt_recipient,
     };
     struct err e;
 

@@ -13,6 +13,7 @@
 
 #include "archive/sqlite_pitr.h"
 #include "archive/sqlite_wal.h"
+#include "backup/encrypt.h"
 #include "cmd/backup_cmds.h"
 #include "common/tz.h"
 #include "common/util.h"
@@ -123,7 +124,9 @@ int backup_cmd_archive_verify_sqlite(struct cmd_ctx *ctx)
     int n = 0, bad = 0;
 
     err_clear(&e);
-    if (archive_sqlite_verify(ctx->cfg.backup_dir, verify_report, ctx, &n, &bad, &e) < 0)
+    if (archive_sqlite_verify(ctx->cfg.backup_dir,
+                              backup_decrypt_identity(ctx->cfg.backup_decrypt_identity),
+                              verify_report, ctx, &n, &bad, &e) < 0)
         return cmd_fail(&e);
     if (n > 0 && !ctx->json)
         printf("%d archive generation%s verified: %d OK, %d FAILED\n", n, n == 1 ? "" : "s",
