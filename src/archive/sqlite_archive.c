@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "archive/sqlite_mirror.h"
+#include "archive/sqlite_s3.h"
 #include "archive/sqlite_wal.h"
 #include "backup/encrypt.h"
 #include "common/file.h"
@@ -41,6 +42,7 @@ struct arch {
     uint64_t ckpt_log; /* frames our last RESTART checkpoint saw; 0 = none pending */
     int64_t last_ship_ms;
     struct archive_mirror *mirror; /* NULL without BACKUP_MIRROR_DIR */
+    struct archive_s3 *s3;         /* NULL without BACKUP_S3_URL */
     char *restored;                /* root/.restored, rewritten by an in-place restore */
     struct stat restored_sb;       /* as last seen (st_ino 0: absent) */
 };
@@ -262,6 +264,7 @@ static int poll_once(struct arch *a, struct err *e)
         a->ck1 = e1;
         a->last_ship_ms = s.time_ms;
         archive_mirror_segment(a->mirror, &s);
+        archive_s3_segment(a->s3, &s);
         log_debug("archive: segment %llu: %llu frames", (unsigned long long)s.seq,
                   (unsigned long long)s.nframes);
     }
@@ -371,6 +374,7 @@ static int new_generation(struct arch *a, bool w_held, struct err *e)
     a->ckpt_log = 0;
     a->last_ship_ms = m.snapshot_ms;
     archive_mirror_generation(a->mirror, a->gen_dir, name);
+    archive_s3_generation(a->s3, a->gen_dir, name);
     rc = guard_begin(a, e);
     a->epoch_ok = rc == 0;
     log_info("archive: generation %s begun (snapshot %llu bytes compressed, WAL frame %llu, "
@@ -486,6 +490,7 @@ static int resume(struct arch *a, struct err *e)
     }
     wal_manifest_release(&m);
     archive_mirror_generation(a->mirror, a->gen_dir, name);
+    archive_s3_generation(a->s3, a->gen_dir, name);
     a->epoch_ok = false; /* what happened while no archiver watched is unknown */
     a->ckpt_log = 0;
     rc = write_lock(a, e);
@@ -601,6 +606,16 @@ int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
     a.restored = xasprintf("%s/.restored", a.root);
     if (o->mirror_dir != NULL)
         a.mirror = archive_mirror_new(o->mirror_dir);
+    if (o->cfg != NULL) {
+        struct err se;
+        err_clear(&se);
+        a.s3 = archive_s3_new(o->cfg, &se);
+        if (a.s3 == NULL && se.code != ERR_OK) {
+            *e = se;
+            rc = -se.code;
+            goto cleanup;
+        }
+    }
     restored_since(&a);
     if ((rc = open_conn(o->db_path, &a.r, e)) < 0 || (rc = open_conn(o->db_path, &a.w, e)) < 0)
         goto cleanup;
@@ -629,6 +644,10 @@ int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
                 log_error("%s (retried at the next poll)", pe.msg);
             err_clear(&pe);
         }
+        if (rc == 0 && archive_s3_sync(a.s3, &pe) < 0) {
+            log_error("%s (retried in 30 s)", pe.msg);
+            err_clear(&pe);
+        }
         if (rc < 0) {
             /* Logged and retried: a full disk or a busy database passes. */
             if (failures++ % 30 == 0)
@@ -654,6 +673,7 @@ cleanup:
     free(a.root);
     free(a.restored);
     archive_mirror_free(a.mirror);
+    archive_s3_free(a.s3);
     free(a.gen_dir);
     return rc;
 }
@@ -702,6 +722,7 @@ struct archive_sqlite *archive_sqlite_start(const struct config *cfg)
     s->o.interval_ms = cfg->archive_sqlite_interval_ms;
     s->o.checkpoint_frames = cfg->archive_sqlite_checkpoint_frames;
     s->o.stop = &s->stop;
+    s->o.cfg = cfg;
     s->o.recipient = s->recipient =
         cfg->backup_encrypt_recipient ? xstrdup(cfg->backup_encrypt_recipient) : NULL;
     s->o.mirror_dir = s->mirror_dir =

@@ -30,13 +30,14 @@
 #include "config/config.h"
 
 struct archive_sqlite_opts {
-    const char *db_path;    /* the live database */
-    const char *backup_dir; /* BACKUP_DIR */
-    int interval_ms;        /* between two polls of the WAL */
-    int checkpoint_frames;  /* checkpoint once the WAL holds this many shipped frames */
-    volatile int *stop;     /* set non-zero to stop (borrowed) */
-    const char *mirror_dir; /* BACKUP_MIRROR_DIR: a copy of the archive there; NULL = none */
-    const char *recipient;  /* BACKUP_ENCRYPT_RECIPIENT: files encrypted with age; NULL = not */
+    const char *db_path;      /* the live database */
+    const char *backup_dir;   /* BACKUP_DIR */
+    int interval_ms;          /* between two polls of the WAL */
+    int checkpoint_frames;    /* checkpoint once the WAL holds this many shipped frames */
+    volatile int *stop;       /* set non-zero to stop (borrowed) */
+    const char *mirror_dir;   /* BACKUP_MIRROR_DIR: a copy of the archive there; NULL = none */
+    const char *recipient;    /* BACKUP_ENCRYPT_RECIPIENT: files encrypted with age; NULL = not */
+    const struct config *cfg; /* BACKUP_S3_*: a copy of the archive in S3; NULL = none */
 };
 
 /*

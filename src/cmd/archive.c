@@ -22,6 +22,7 @@ static int run_sqlite(struct cmd_ctx *ctx)
         .stop = backup_cmd_cancel_flag(),
         .mirror_dir = ctx->cfg.backup_mirror_dir,
         .recipient = ctx->cfg.backup_encrypt_recipient,
+        .cfg = &ctx->cfg,
     };
     struct err e;
 

@@ -397,3 +397,66 @@ def test_encrypted_archive(tmp_path):
     r = run(denv, "backup", "restore", "--to-latest", "--output", str(tmp_path / "out.db"))
     assert r.returncode == 0, r.stderr
     assert rows(tmp_path / "out.db") == [(1, "secret before"), (2, "secret after")]
+
+
+S3RVER = os.path.join(os.path.dirname(__file__), "..", "node_modules", ".bin", "s3rver")
+BUCKET = "citaplanner-archive"
+
+
+def test_s3_copy_restores(tmp_path):
+    """BACKUP_S3_URL gets the archive (the real s3rver); what it holds restores alone."""
+    import urllib.request
+    import xml.etree.ElementTree as ET
+    if not os.path.exists(S3RVER):
+        pytest.fail("s3rver is missing: run scripts/install-deps.sh --test (npm ci in test/)")
+    port = free_port()
+    url = "http://127.0.0.1:%d" % port
+    with open(tmp_path / "s3rver.log", "wb") as log:
+        srv = subprocess.Popen([S3RVER, "-d", str(tmp_path / "s3data"), "-a", "127.0.0.1", "-p", str(port),
+                                "--configure-bucket", BUCKET], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen("%s/%s?list-type=2" % (url, BUCKET), timeout=2).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and srv.poll() is None, "s3rver did not start"
+                time.sleep(0.1)
+        env = env_for(tmp_path, BACKUP_S3_URL="s3://%s/pfx" % BUCKET, BACKUP_S3_ENDPOINT=url,
+                      AWS_ACCESS_KEY_ID="S3RVER", AWS_SECRET_ACCESS_KEY="S3RVER", BACKUP_S3_TIMEOUT="5")
+        c = connect(tmp_path / "app.db")
+        arch = start_archiver(env)
+        try:
+            wait_ready(tmp_path)
+            for i in range(1, 11):
+                t_commit = int(time.time() * 1000)
+                c.execute("insert into t values(?, ?)", (i, "s3 %d" % i))
+                wait_shipped(tmp_path, t_commit)
+            time.sleep(10 * INTERVAL_MS / 1000)
+        finally:
+            stop(arch)
+
+        def keys():
+            body = urllib.request.urlopen("%s/%s?list-type=2&prefix=pfx/" % (url, BUCKET), timeout=10).read()
+            ns = {"s3": "http://doc.s3.amazonaws.com/2006-03-01/"}
+            return sorted(k.text for k in ET.fromstring(body).iterfind(".//s3:Key", ns))
+
+        got = keys()
+        local = sorted("pfx/" + os.path.relpath(p, tmp_path / "bk")
+                       for p in glob.glob(str(tmp_path / "bk/wal-sqlite/*/*")))
+        assert got == local
+        dl = tmp_path / "from-s3"
+        for k in got:
+            dst = dl / k[len("pfx/"):]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(urllib.request.urlopen("%s/%s/%s" % (url, BUCKET, k), timeout=10).read())
+        for m in manifests(tmp_path):
+            assert open(m).read() == open(str(m).replace(str(tmp_path / "bk"), str(dl))).read()
+        denv = env_for(tmp_path, BACKUP_DIR=str(dl))
+        r = run(denv, "backup", "restore", "--to-latest", "--output", str(tmp_path / "out.db"))
+        assert r.returncode == 0, r.stderr
+        assert rows(tmp_path / "out.db") == [(i, "s3 %d" % i) for i in range(1, 11)]
+    finally:
+        srv.terminate()
+        srv.wait(10)
