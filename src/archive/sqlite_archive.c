@@ -37,6 +37,7 @@ struct arch {
     /* Where the archive stands in the WAL. */
     uint32_t pagesize, salt1, salt2, ck0, ck1;
     bool salts_known;
+    bool be; /* the log's checksums are of big-endian words */
     uint64_t pos, seq;
     bool epoch_ok;     /* a WAL restarted once (salt-1 + 1) lost nothing */
     uint64_t ckpt_log; /* frames our last RESTART checkpoint saw; 0 = none pending */
@@ -93,6 +94,15 @@ static void guard_end(struct arch *a)
     if (a->guard)
         sqlite3_exec(a->r, "ROLLBACK", NULL, NULL, NULL);
     a->guard = false;
+    a->epoch_ok = false; /* unguarded, the WAL may restart with frames we have not seen */
+}
+
+/* May a WAL restarted once (salt-1 + 1) continue this generation? */
+static bool restart_ok(const struct arch *a)
+{
+    if (a->ckpt_log > 0)
+        return a->pos >= a->ckpt_log; /* our RESTART saw ckpt_log frames: all shipped? */
+    return a->epoch_ok;
 }
 
 /* Take the write lock on w (waits up to WRITE_WAIT_MS while writers work). */
@@ -183,6 +193,65 @@ static bool tail_matches(struct arch *a, int fd, const struct wal_hdr *h)
 }
 
 /*
+ * Write frames [pos, end) of the log read with h as the next segment, then
+ * its manifest line.  recheck: the frames may be overwritten while they are
+ * copied (the old log after a restart), so they are validated again after
+ * the copy and before the line: NEED_GEN when they no longer are.
+ */
+static int ship(struct arch *a, int fd, const struct wal_hdr *h, uint64_t end, uint32_t e0,
+                uint32_t e1, bool recheck, struct err *e)
+{
+    struct wal_segment s;
+    char *path;
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    s.seq = a->seq + 1;
+    s.time_ms = wal_now_ms();
+    snprintf(s.file, sizeof(s.file), "%08llu.wal.gz%s", (unsigned long long)s.seq,
+             a->o->recipient != NULL ? BACKUP_ENC_EXT : "");
+    s.nframes = end - a->pos;
+    s.salt1 = h->salt1;
+    s.salt2 = h->salt2;
+    s.start = a->pos;
+    s.end = end;
+    s.sck0 = a->ck0;
+    s.sck1 = a->ck1;
+    s.eck0 = e0;
+    s.eck1 = e1;
+    s.be = h->be;
+    path = xasprintf("%s/%s", a->gen_dir, s.file);
+    rc = wal_gz_write(fd, wal_frame_offset(h->pagesize, a->pos),
+                      s.nframes * (WAL_FRAME_HDR + (uint64_t)h->pagesize), path, a->o->recipient,
+                      s.sha256, &s.size, e);
+    if (rc == 0 && recheck) {
+        uint64_t again;
+        uint32_t c0, c1;
+        scan(fd, h, a->pos, a->ck0, a->ck1, &again, &c0, &c1);
+        if (again < end) {
+            unlink(path);
+            rc = NEED_GEN;
+        }
+    }
+    free(path);
+    if (rc == 0)
+        rc = wal_manifest_append(a->gen_dir, &s, e);
+    if (rc != 0)
+        return rc;
+    a->seq = s.seq;
+    a->pos = end;
+    a->ck0 = e0;
+    a->ck1 = e1;
+    a->be = h->be;
+    a->last_ship_ms = s.time_ms;
+    archive_mirror_segment(a->mirror, &s);
+    archive_s3_segment(a->s3, &s);
+    log_debug("archive: segment %llu: %llu frames", (unsigned long long)s.seq,
+              (unsigned long long)s.nframes);
+    return 0;
+}
+
+/*
  * One poll: ship the frames committed since pos.  Returns 0, NEED_GEN when
  * the WAL is no longer the one the archive continues, or <0.
  */
@@ -198,21 +267,33 @@ static int poll_once(struct arch *a, struct err *e)
         goto cleanup;
     if (rc == 1) {
         /* No log yet, or one truncated to nothing. */
-        if (a->pos == 0 || a->epoch_ok) {
-            a->pos = 0;
-            rc = a->ckpt_log > 0 && a->pos < a->ckpt_log ? NEED_GEN : 0;
+        if (a->pos == 0 || restart_ok(a)) {
+            rc = 0; /* the next header must be the next epoch's (checked then) */
         } else {
             rc = NEED_GEN;
         }
         goto cleanup;
+    }
+    if (a->salts_known && (h.salt1 != a->salt1 || h.salt2 != a->salt2) && a->ckpt_log > a->pos) {
+        /*
+         * Our RESTART saw frames we had not shipped and a writer has begun
+         * the next epoch: the old frames past its first ones are still in the
+         * file, valid under the old salts.
+         */
+        struct wal_hdr old = {
+            .be = a->be, .pagesize = a->pagesize, .salt1 = a->salt1, .salt2 = a->salt2};
+        scan(fd, &old, a->pos, a->ck0, a->ck1, &end, &e0, &e1);
+        if (end > a->pos && (rc = ship(a, fd, &old, end, e0, e1, true, e)) < 0)
+            goto cleanup;
     }
     if (a->salts_known && h.salt1 == a->salt1 && h.salt2 == a->salt2) {
         if (h.pagesize != a->pagesize || !tail_matches(a, fd, &h)) {
             rc = NEED_GEN;
             goto cleanup;
         }
-    } else if (a->epoch_ok && (!a->salts_known || h.salt1 == a->salt1 + 1) &&
-               (a->ckpt_log == 0 || a->pos >= a->ckpt_log) && h.pagesize == a->pagesize) {
+        a->be = h.be;
+    } else if (restart_ok(a) && (!a->salts_known || h.salt1 == a->salt1 + 1) &&
+               h.pagesize == a->pagesize) {
         /* The log restarted once after everything was shipped: a new epoch, same generation. */
         a->salt1 = h.salt1;
         a->salt2 = h.salt2;
@@ -220,6 +301,7 @@ static int poll_once(struct arch *a, struct err *e)
         a->pos = 0;
         a->ck0 = h.ck0;
         a->ck1 = h.ck1;
+        a->be = h.be;
         a->ckpt_log = 0;
     } else {
         rc = NEED_GEN;
@@ -230,44 +312,8 @@ static int poll_once(struct arch *a, struct err *e)
         a->ck1 = h.ck1;
     }
     scan(fd, &h, a->pos, a->ck0, a->ck1, &end, &e0, &e1);
-    if (end > a->pos) {
-        struct wal_segment s;
-        char *path;
-
-        memset(&s, 0, sizeof(s));
-        s.seq = a->seq + 1;
-        s.time_ms = wal_now_ms();
-        snprintf(s.file, sizeof(s.file), "%08llu.wal.gz%s", (unsigned long long)s.seq,
-                 a->o->recipient != NULL ? BACKUP_ENC_EXT : "");
-        s.nframes = end - a->pos;
-        s.salt1 = a->salt1;
-        s.salt2 = a->salt2;
-        s.start = a->pos;
-        s.end = end;
-        s.sck0 = a->ck0;
-        s.sck1 = a->ck1;
-        s.eck0 = e0;
-        s.eck1 = e1;
-        s.be = h.be;
-        path = xasprintf("%s/%s", a->gen_dir, s.file);
-        rc = wal_gz_write(fd, wal_frame_offset(h.pagesize, a->pos),
-                          s.nframes * (WAL_FRAME_HDR + (uint64_t)h.pagesize), path, a->o->recipient,
-                          s.sha256, &s.size, e);
-        free(path);
-        if (rc == 0)
-            rc = wal_manifest_append(a->gen_dir, &s, e);
-        if (rc < 0)
-            goto cleanup;
-        a->seq = s.seq;
-        a->pos = end;
-        a->ck0 = e0;
-        a->ck1 = e1;
-        a->last_ship_ms = s.time_ms;
-        archive_mirror_segment(a->mirror, &s);
-        archive_s3_segment(a->s3, &s);
-        log_debug("archive: segment %llu: %llu frames", (unsigned long long)s.seq,
-                  (unsigned long long)s.nframes);
-    }
+    if (end > a->pos && (rc = ship(a, fd, &h, end, e0, e1, false, e)) < 0)
+        goto cleanup;
     if (a->ckpt_log > 0 && a->pos < a->ckpt_log)
         rc = NEED_GEN; /* our checkpoint saw frames that are gone */
     else
@@ -370,6 +416,7 @@ static int new_generation(struct arch *a, bool w_held, struct err *e)
     a->pos = m.pos;
     a->ck0 = m.ck0;
     a->ck1 = m.ck1;
+    a->be = m.salts_known && h.be;
     a->seq = 0;
     a->ckpt_log = 0;
     a->last_ship_ms = m.snapshot_ms;
@@ -486,6 +533,7 @@ static int resume(struct arch *a, struct err *e)
         a->ck0 = s->eck0;
         a->ck1 = s->eck1;
         a->seq = s->seq;
+        a->be = s->be;
         a->last_ship_ms = s->time_ms;
     }
     wal_manifest_release(&m);
@@ -515,7 +563,16 @@ cleanup:
     return rc;
 }
 
-/* Our own checkpoint: RESTART, then ship what it saw under the write lock, then the guard. */
+/*
+ * Our own checkpoint, just after a poll shipped everything: RESTART (it
+ * holds the write lock while it runs, so it saw exactly log frames), then
+ * ship at once the few frames committed between that poll and the
+ * checkpoint, while the old log is still in the file.  The next epoch
+ * (salt-1 + 1) continues the generation only if everything the checkpoint
+ * saw was shipped (poll_once checks pos against ckpt_log); else, or if the
+ * log restarted twice, a new generation begins.  No write lock is taken:
+ * busy writers never hold the archiver up here.
+ */
 static int checkpoint(struct arch *a, struct err *e)
 {
     int log = 0, done = 0, rc;
@@ -523,24 +580,16 @@ static int checkpoint(struct arch *a, struct err *e)
     guard_end(a);
     sqlite3_busy_timeout(a->r, 100);
     rc = sqlite3_wal_checkpoint_v2(a->r, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
-    a->ckpt_log = rc == SQLITE_OK && log > 0 ? (uint64_t)log : 0;
-    if (write_lock(a, e) < 0) {
-        /* Cannot keep the promise of epoch_ok without the lock: the next reset is a new generation.
-         */
-        a->epoch_ok = false;
-        rc = guard_begin(a, e);
-        return rc;
-    }
+    if (rc == SQLITE_OK && log > 0)
+        a->ckpt_log = (uint64_t)log;
     rc = poll_once(a, e);
     if (rc == NEED_GEN) {
         log_info("archive: frames were checkpointed before they were shipped: beginning a new "
                  "generation");
-        rc = new_generation(a, true, e);
-    } else if (rc == 0) {
-        rc = guard_begin(a, e);
-        a->epoch_ok = rc == 0;
+        return new_generation(a, false, e);
     }
-    write_unlock(a);
+    if (rc == 0)
+        rc = guard_begin(a, e);
     return rc;
 }
 
