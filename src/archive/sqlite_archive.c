@@ -577,6 +577,10 @@ static int checkpoint(struct arch *a, struct err *e)
 {
     int log = 0, done = 0, rc;
 
+    /* PASSIVE first, on the other connection, the guard held: it copies the
+     * frames up to the guard's mark without blocking anyone, so that the
+     * RESTART's write lock is short. */
+    sqlite3_wal_checkpoint_v2(a->w, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     guard_end(a);
     sqlite3_busy_timeout(a->r, 100);
     rc = sqlite3_wal_checkpoint_v2(a->r, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
@@ -675,7 +679,14 @@ int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
     while (*o->stop == 0) {
         struct err pe;
         err_clear(&pe);
+        uint64_t seq_before = a.seq;
         rc = poll_once(&a, &pe);
+        if (rc == 0 && a.seq != seq_before && a.pos < (uint64_t)o->checkpoint_frames) {
+            /* Move the guard up to what is shipped: checkpoints by other
+             * connections may then copy those frames, never restart the log. */
+            guard_end(&a);
+            rc = guard_begin(&a, &pe);
+        }
         if (rc == 0 && restored_since(&a)) {
             log_info("archive: '%s' was restored: beginning a new generation", o->db_path);
             rc = NEED_GEN;
