@@ -142,7 +142,9 @@ int archive_mirror_sync(struct archive_mirror *m, struct err *e)
         }
         done++;
     }
-    memmove(m->pending, m->pending + done, sizeof(*m->pending) * (size_t)(m->npending - done));
-    m->npending -= done;
+    if (done > 0) {
+        memmove(m->pending, m->pending + done, sizeof(*m->pending) * (size_t)(m->npending - done));
+        m->npending -= done;
+    }
     return rc;
 }

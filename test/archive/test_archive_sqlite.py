@@ -68,9 +68,14 @@ def start_archiver(env):
 
 
 def stop(p, sig=signal.SIGTERM):
+    """Stop p with sig; a clean exit (status 0, no sanitizer report).  Returns its stderr."""
     if p.poll() is None:
         p.send_signal(sig)
     p.wait(timeout=30)
+    err = p.stderr.read() if p.stderr else ""
+    if sig in (signal.SIGTERM, signal.SIGINT):
+        assert p.returncode == 0 and "runtime error" not in err and "Sanitizer" not in err, err
+    return err
 
 
 def manifests(tmp_path):
@@ -320,9 +325,7 @@ def test_serve_runs_one_archiver(tmp_path):
         c.execute("insert into t values(1, 'through serve''s archiver')")
         wait_shipped(tmp_path, t_commit)
     finally:
-        for p in procs:
-            stop(p)
-    logs = [p.stderr.read() for p in procs]
+        logs = [stop(p) for p in procs]
     assert sum("standing by" in l for l in logs) == 1, logs
     r = run(env, "backup", "restore", "--to-latest", "--output", str(tmp_path / "out.db"))
     assert r.returncode == 0, r.stderr
