@@ -28,6 +28,10 @@ static const struct cmd_flag backup_flags[] = {
     {"yes", false, "restore: do not ask for confirmation"},
     {"no-safety-backup", false, "restore: do not take a prerestore backup first"},
     {"force", false, "restore: replace a different SECRETS_KEY_FILE with the backup's"},
+    {"to-time", true, "restore: the archive's state at 'YYYY-MM-DD HH:MM:SS' (SQLite)"},
+    {"to-latest", false, "restore: the archive's newest state (SQLite)"},
+    {"tz", true, "restore --to-time: the zone of the time (default: this machine's)"},
+    {"output", true, "restore --to-*: write a new database file instead (SQLite)"},
     {NULL, false, NULL},
 };
 
@@ -231,6 +235,8 @@ static int run_list(struct cmd_ctx *ctx)
         }
         printf("%d backup%s in '%s'\n", l.count, l.count == 1 ? "" : "s", ctx->cfg.backup_dir);
     }
+    if (!ctx->json && ctx->cfg.db.kind == URL_SQLITE)
+        backup_cmd_archive_list_sqlite(ctx);
     backup_list_release(&l);
     return 0;
 }
@@ -324,6 +330,10 @@ static int verify_files(struct cmd_ctx *ctx, int n, char **files)
     if (rc == 0)
         rc = backup_cmd_verify(ctx, n, f.files);
     fetched_release(&f);
+    if (n == 0 && ctx->cfg.db.kind == URL_SQLITE) {
+        int arc = backup_cmd_archive_verify_sqlite(ctx);
+        rc = rc != 0 ? rc : arc;
+    }
     return rc;
 }
 
@@ -359,6 +369,9 @@ static int run_backup(struct cmd_ctx *ctx)
         return verify_files(ctx, ctx->args.npos - 1, ctx->args.pos + 1);
     if (sub != NULL && strcmp(sub, "adopt") == 0)
         return backup_cmd_adopt(ctx, ctx->args.npos - 1, ctx->args.pos + 1);
+    if (sub != NULL && strcmp(sub, "restore") == 0 && ctx->cfg.db.kind == URL_SQLITE &&
+        (cmd_has_flag(ctx, "to-time") || cmd_has_flag(ctx, "to-latest")))
+        return backup_cmd_pitr_sqlite(ctx);
     if (sub != NULL && strcmp(sub, "restore") == 0) {
         if (ctx->args.npos != 2)
             return cmd_usage_error(ctx, "'backup restore' takes exactly one FILE");

@@ -59,4 +59,13 @@ void backup_cmd_catch_signals(void);
 /* Print o (indented, keys in order) and a newline on stdout; takes o's reference. */
 void backup_cmd_print_json(json_t *o);
 
+/*
+ * The SQLite archive (backup_pitr_sqlite.c): restore --to-time/--to-latest
+ * (returns the exit status), the chain's check after verify (0 or 6), and
+ * list's "recoverable to any moment" line.
+ */
+int backup_cmd_pitr_sqlite(struct cmd_ctx *ctx);
+int backup_cmd_archive_verify_sqlite(struct cmd_ctx *ctx);
+void backup_cmd_archive_list_sqlite(struct cmd_ctx *ctx);
+
 #endif

@@ -26,6 +26,7 @@
 #include "api/api.h"
 #include "backup/backup.h"
 #include "boot/boot.h"
+#include "archive/sqlite_archive.h"
 #include "boot/scheduler.h"
 #include "notify/notify.h"
 #include "common/log.h"
@@ -263,6 +264,7 @@ static int run_serve(struct cmd_ctx *ctx)
     struct db *db = NULL;
     struct scheduler *sched = NULL;
     struct notify_sender *sender = NULL;
+    struct archive_sqlite *archiver = NULL;
     pthread_t demo_thread;
     bool demo_started = false;
     char *secret = NULL;
@@ -326,6 +328,8 @@ static int run_serve(struct cmd_ctx *ctx)
     }
     if (notify_sender_start(cfg, &sender, &e) < 0)
         log_error("cannot start the notification sender: %s", e.msg);
+    if (cfg->db.kind == URL_SQLITE && cfg->archive_sqlite)
+        archiver = archive_sqlite_start(cfg);
     if (cfg->backup_schedule != NULL)
         log_info("backups scheduled at '%s' (local time) into '%s'", cfg->backup_schedule,
                  cfg->backup_dir);
@@ -342,6 +346,8 @@ static int run_serve(struct cmd_ctx *ctx)
         http_server_shutdown(srv, SHUTDOWN_GRACE_S);
         notify_sender_stop(sender); /* a message in flight finishes first */
         sender = NULL;
+        archive_sqlite_stop(archiver); /* a segment being written finishes first */
+        archiver = NULL;
         int left = SHUTDOWN_GRACE_S - (int)(time_mono() - t_stop);
         scheduler_stop(sched, left > 1 ? left : 1);
         sched = NULL;
@@ -353,6 +359,7 @@ cleanup:
     if (demo_started)
         pthread_join(demo_thread, NULL);
     notify_sender_stop(sender);
+    archive_sqlite_stop(archiver);
     scheduler_stop(sched, SHUTDOWN_GRACE_S);
     http_server_free(srv);
     db_close(db);

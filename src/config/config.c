@@ -98,10 +98,8 @@ static int set_webhook(struct config *c, const struct option *o, const char *val
 
 #define FIELD(f) offsetof(struct config, f)
 
-/*
- * The table.  Adding an option: one row here, one field in struct config, a test in
- * test/unit/common/config_test.c.  PUBLIC_URL's default derives from LISTEN: it comes after.
- */
+/* The table.  Adding an option: one row here, one field in struct config, a test in
+ * test/unit/common/config_test.c.  PUBLIC_URL's default derives from LISTEN: it comes after. */
 static const struct option options[] = {
     {.env = "DATABASE_URL",
      .flag = "database-url",
@@ -416,6 +414,7 @@ static const struct option options[] = {
      .help = "a scraper sending 'Authorization: Bearer TOKEN' may read /metrics"},
 #include "config/options_notify.inc"
 #include "config/options_secrets.inc"
+#include "config/options_archive_sqlite.inc"
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

@@ -92,6 +92,11 @@ struct config {
     char *twilio_api_url;   /* Twilio REST API base, default https://api.twilio.com */
     char *secrets_key_file; /* key sealing their credentials (options_secrets.inc); NULL = default */
 
+    /* Continuous archiving of SQLite (issue 20): options_archive_sqlite.inc. */
+    int archive_sqlite;                   /* 1: serve runs the archiver */
+    int archive_sqlite_interval_ms;       /* between two polls of the WAL */
+    int archive_sqlite_checkpoint_frames; /* the archiver checkpoints past this */
+
     /* Private to config.c: values given with config_set_flag(), one slot per option. */
     char **flag_values;
 };

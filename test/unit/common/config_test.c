@@ -54,6 +54,9 @@ static const char *const all_vars[] = {
     "WHATSAPP_API_URL",
     "TWILIO_API_URL",
     "SECRETS_KEY_FILE",
+    "ARCHIVE_SQLITE",
+    "ARCHIVE_SQLITE_INTERVAL_MS",
+    "ARCHIVE_SQLITE_CHECKPOINT_FRAMES",
     NULL,
 };
 
@@ -615,8 +618,9 @@ static void test_help(void **state)
         lines++;
         line = nl + 1;
     }
-    /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 5 of issue 17 (notifications) */
-    assert_int_equal(lines, 45);
+    /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 5 of issue 17 (notifications),
+     * 3 of issue 20 (SQLite archiving) */
+    assert_int_equal(lines, 48);
     free(text);
 }
 
