@@ -6,10 +6,13 @@
 #               throwaway PostgreSQL 17, and the 15 <-> 17 cases
 #   make test-image  build deploy/Dockerfile with buildah and run the image
 #               with podman against a throwaway PostgreSQL (no Docker engine)
+#   make test-browser  the staff app and the public booking page in headless
+#               Chromium, on SQLite and PostgreSQL (kept out of make test for time)
+#   make test-archive  continuous archiving: kill -9, restores to a moment
 BUILD      ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all build run test test-pg17 test-image deps test-deps unit clean format
+.PHONY: all build run test test-pg17 test-image test-browser test-archive deps test-deps unit clean format
 
 all: build
 
@@ -47,6 +50,17 @@ test-pg17: test-deps $(TEST_BUILD)/build.ninja
 
 test-image: test-deps
 	scripts/pg-throwaway.sh /usr/bin/python3 -m pytest -q -s -p no:cacheprovider test/image
+
+BROWSER_TESTS = test/e2e/test_web.py test/e2e/test_money_web.py test/e2e/test_online_booking_web.py
+test-browser: test-deps $(TEST_BUILD)/build.ninja
+	ninja -C $(TEST_BUILD)
+	CITAPLANNER_BIN=$(CURDIR)/$(TEST_BUILD)/citaplanner scripts/pg-throwaway.sh \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -n 2 $(BROWSER_TESTS)
+
+test-archive: test-deps $(TEST_BUILD)/build.ninja
+	ninja -C $(TEST_BUILD)
+	CITAPLANNER_BIN=$(CURDIR)/$(TEST_BUILD)/citaplanner scripts/pg-throwaway.sh \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider -n 2 test/archive
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -186,7 +186,9 @@ def test_a_bad_key_file_is_named_and_nothing_is_lost(w):
         st, b = w.srv.call("admin", "PUT", "/api/v1/notifications/settings",
                            {"twilio_auth_token": "new-token-123"})
         assert st == 500 and b["error"]["code"] == "secrets_key_unavailable", b
-        assert str(w.key) in w.srv.server.log and "32 bytes" in w.srv.server.log
+        # the log is read by a thread: wait for the line rather than race it
+        assert wait_for(lambda: str(w.key) in w.srv.server.log
+                        and "32 bytes" in w.srv.server.log, 5), w.srv.server.log
         r, checks = w.doctor()
         assert checks["notify_secrets"]["status"] == "FAIL"
         assert str(w.key) in checks["notify_secrets"]["detail"]
