@@ -116,7 +116,7 @@ def test_everyone_reads_and_edits_own_profile_but_not_role(srv, tokens, role):
     status, body = call(server, token, "DELETE", f"/users/{uid}")
     assert status == 403
     status, body = call(server, token, "GET", f"/users/{uid}")
-    assert body["role"] == role and body["active"] is True
+    assert status == 200 and body["role"] == role and body["active"] is True, (status, body)
 
 
 def test_staff_never_reach_admin_routes(srv, tokens):
