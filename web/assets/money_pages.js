@@ -8,16 +8,22 @@ import { mt, errText, cents } from './money_i18n.js';
 const METHODS = ['CASH', 'CREDIT_CARD', 'DEBIT_CARD', 'TRANSFER', 'OTHER'];
 const REPORTS = ['sales', 'by_service', 'top_services', 'by_professional', 'by_method', 'top_products', 'attendance', 'retention'];
 
-function localDay(offsetDays = 0) {
+// The day in the business's zone (a branch's, else the tenant's), not the
+// browser's: between midnight UTC and midnight in Mexico they differ.
+function localDay(offsetDays = 0, timeZone = undefined) {
   const d = new Date(Date.now() + offsetDays * 86400000);
-  return new Intl.DateTimeFormat('en-CA').format(d);
+  return new Intl.DateTimeFormat('en-CA', timeZone ? { timeZone } : {}).format(d);
+}
+function zoneOf(ctx, branchId) {
+  const b = ((ctx && ctx.branches) || []).find((x) => String(x.id) === String(branchId));
+  return (b && b.timezone) || (ctx && ctx.tenant && ctx.tenant.timezone) || undefined;
 }
 function fail(form, err, showErrors) { showErrors(form, Object.assign(err, { message: errText(err) })); }
 
 // ---- cash close -------------------------------------------------------------------------
 export async function renderCash({ h, field, screen, toast, showErrors, ctx, date }) {
   const branches = ctx.branches || [];
-  const day = date || localDay();
+  const day = date || localDay(0, zoneOf(ctx, branches.length ? branches[0].id : null));
   const branchSel = h('select', { id: 'cash-branch' }, branches.map((b) => h('option', { value: String(b.id), text: b.name })));
   const dateIn = h('input', { id: 'cash-date', type: 'date', value: day });
   const bar = h('form', { class: 'toolbar no-print', id: 'cash-bar' }, field(mt('branch'), branchSel, 'branch_id'), field(mt('date'), dateIn, 'date'),
@@ -70,8 +76,8 @@ export async function renderCash({ h, field, screen, toast, showErrors, ctx, dat
 
 // ---- commissions ------------------------------------------------------------------------
 export async function renderCommissions({ h, field, screen, toast, showErrors, ctx, role }) {
-  const from = h('input', { id: 'com-from', type: 'date', value: localDay(-30) });
-  const to = h('input', { id: 'com-to', type: 'date', value: localDay() });
+  const from = h('input', { id: 'com-from', type: 'date', value: localDay(-30, zoneOf(ctx, null)) });
+  const to = h('input', { id: 'com-to', type: 'date', value: localDay(0, zoneOf(ctx, null)) });
   const bar = h('form', { class: 'toolbar no-print', id: 'com-bar' }, field(mt('from'), from, 'from'), field(mt('to'), to, 'to'), h('button', { type: 'submit', text: mt('refresh') }));
   const holder = h('div', { id: 'com-body' });
   const proName = (id) => { const p = (ctx.pros || []).find((x) => x.id === id); return p ? `${p.first_name} ${p.last_name}` : `#${id}`; };
@@ -136,8 +142,8 @@ export async function renderReports({ h, field, screen, toast, ctx }) {
   const name = h('select', { id: 'rep-name' }, REPORTS.map((r) => h('option', { value: r, text: mt('rep_' + r) })));
   const group = h('select', { id: 'rep-group' }, ['day', 'week', 'month'].map((g) => h('option', { value: g, text: mt('group_' + g) })));
   const branch = h('select', { id: 'rep-branch' }, [h('option', { value: '', text: mt('all_branches') })].concat((ctx.branches || []).map((b) => h('option', { value: String(b.id), text: b.name }))));
-  const from = h('input', { id: 'rep-from', type: 'date', value: localDay(-30) });
-  const to = h('input', { id: 'rep-to', type: 'date', value: localDay() });
+  const from = h('input', { id: 'rep-from', type: 'date', value: localDay(-30, zoneOf(ctx, null)) });
+  const to = h('input', { id: 'rep-to', type: 'date', value: localDay(0, zoneOf(ctx, null)) });
   const bar = h('form', { class: 'toolbar', id: 'rep-bar' }, field(mt('report'), name, 'name'), field(mt('group'), group, 'group'), field(mt('branch'), branch, 'branch_id'),
     field(mt('from'), from, 'from'), field(mt('to'), to, 'to'), h('button', { type: 'submit', text: mt('refresh') }));
   const holder = h('div', { id: 'rep-body' });
