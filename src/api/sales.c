@@ -271,8 +271,8 @@ int api_sales_create(struct http_req *req, struct err *e)
             for (size_t j = 0; j < i; j++)
                 if (lines[j].product_id == l->product_id)
                     taken += lines[j].quantity;
-            rc = money_stock_check(req, db, au.tenant_id, branch_id, l->product_id, -taken, field,
-                                   e);
+            rc = money_stock_check(req, db, au.tenant_id, branch_id, l->product_id, -taken, at,
+                                   field, e);
             if (rc < 0)
                 goto cleanup;
             if (l->professional_id > 0 &&
@@ -476,7 +476,8 @@ int api_stock_move(struct http_req *req, struct err *e)
     if ((rc = api_row_require(req, db, "branches", v[M_BRANCH].i, au.tenant_id, "branch_id",
                               "branch", e)) < 0)
         goto cleanup;
-    rc = money_stock_check(req, db, au.tenant_id, v[M_BRANCH].i, v[M_PRODUCT].i, q, "quantity", e);
+    rc = money_stock_check(req, db, au.tenant_id, v[M_BRANCH].i, v[M_PRODUCT].i, q, at, "quantity",
+                           e);
     if (rc < 0)
         goto cleanup;
     rc = db_query_int(

@@ -166,6 +166,60 @@ def test_sale_refusals_change_nothing(bk):
     assert counts(bk) == before
 
 
+def test_backdated_movement_cannot_empty_a_later_moment(bk):
+    """Only the current total was guarded: a movement dated in the past must
+    also leave every later moment at or above zero."""
+    p = product(bk, "SH-500", 5000)
+    today = dt.datetime.now(MX).date()  # the branch's day
+    at = lambda ago, h=12: dt.datetime.combine(today - dt.timedelta(days=ago), dt.time(h), MX)
+    assert move(bk, product_id=p["id"], kind="RECEIPT", quantity=5,
+                moved_at=at(5).isoformat())[0] == 201
+    st, s = bk.call("recep", "POST", "/api/v1/sales", {
+        "branch_id": 1, "sold_at": at(3).isoformat(),
+        "lines": [{"product_id": p["id"], "quantity": 5}],
+        "payments": [{"method": "CASH", "amount_cents": 25000}]})
+    assert st == 201, s
+    assert move(bk, product_id=p["id"], kind="RECEIPT", quantity=10,
+                moved_at=at(1).isoformat())[0] == 201
+    assert stock(bk, p["id"])["quantity"] == 10
+    before = counts(bk)
+    # Day -4 holds 5, but day -3's sale would then leave -2.
+    e = refused(bk, move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-2, reason="merma",
+                         moved_at=at(4).isoformat()), 409, "stock_negative", "quantity")
+    sold = at(3).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (e["error"]["product_id"], e["error"]["at"], e["error"]["stock"]) == (p["id"], sold, -2)
+    assert sold in e["error"]["message"] and f"'{p['id']}'" in e["error"]["message"]
+    # The same through a backdated ticket.
+    refused(bk, bk.call("recep", "POST", "/api/v1/sales", {
+        "branch_id": 1, "sold_at": at(4).isoformat(),
+        "lines": [{"product_id": p["id"], "quantity": 1}],
+        "payments": [{"method": "CASH", "amount_cents": 5000}]}),
+        409, "stock_negative", "lines[0].quantity")
+    # Day -2 holds nothing at all: not enough at that moment.
+    refused(bk, move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-1, reason="merma",
+                     moved_at=at(2).isoformat()), 409, "insufficient_stock", "quantity")
+    # At the sale's own instant (the movements of that instant counted).
+    refused(bk, move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-1, reason="merma",
+                     moved_at=at(3).isoformat()), 409, "insufficient_stock", "quantity")
+    assert counts(bk) == before
+    # A backdated return always fits; then what every moment can spare is taken.
+    assert move(bk, product_id=p["id"], kind="RETURN", quantity=2,
+                moved_at=at(4, 9).isoformat())[0] == 201
+    assert move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-2, reason="caducado",
+                moved_at=at(4, 13).isoformat())[0] == 201
+    assert move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-10, reason="conteo")[0] == 201
+    for ago, q in ((5, 5), (4, 5), (3, 0), (2, 0), (1, 10), (0, 0)):
+        assert stock(bk, p["id"], (today - dt.timedelta(days=ago)).isoformat())["quantity"] == q, ago
+    # A tenant that allows negative stock is not asked.
+    assert bk.call("admin", "PUT", "/api/v1/money-settings", {"allow_negative_stock": True})[0] == 200
+    try:
+        assert move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-1, reason="x",
+                    moved_at=at(4).isoformat())[0] == 201
+    finally:
+        assert bk.call("admin", "PUT", "/api/v1/money-settings",
+                       {"allow_negative_stock": False})[0] == 200
+
+
 def test_negative_stock_only_when_the_tenant_allows_it(bk):
     p = product(bk, "SH-400", 5000)
     sale = {"branch_id": 1, "lines": [{"product_id": p["id"], "quantity": 1}],

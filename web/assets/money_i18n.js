@@ -1,7 +1,7 @@
 // Strings of the money screens (issue 19), Spanish (es-MX) and English, and
 // the text of every error code the money API answers.  Kept apart from
 // i18n.js; mt() falls back to its strings.
-import { t, lang } from './i18n.js';
+import { t, lang, locale } from './i18n.js';
 
 const STRINGS = {
   es: {
@@ -47,6 +47,7 @@ const STRINGS = {
     err_nothing_to_retain: 'El anticipo ya fue reembolsado o retenido.',
     err_day_closed: 'El corte de caja de ese día ya se hizo: registra la corrección en otro día.',
     err_insufficient_stock: 'No hay existencias suficientes del producto.',
+    err_stock_negative: 'Con ese movimiento las existencias del producto quedarían en {stock} el {at}: movimientos posteriores las necesitan.',
     err_payment_mismatch: 'Los pagos no suman el total de la venta.',
     err_already_closed: 'Ese corte de caja ya se hizo.',
     err_already_paid: 'Esa comisión ya se marcó como pagada.',
@@ -96,6 +97,7 @@ const STRINGS = {
     err_nothing_to_retain: 'The deposit was refunded or retained already.',
     err_day_closed: 'That day\'s cash close is done: record the correction on another day.',
     err_insufficient_stock: 'Not enough stock of the product.',
+    err_stock_negative: 'With that movement the product\'s stock would be {stock} on {at}: later movements need it.',
     err_payment_mismatch: 'The payments do not add up to the sale\'s total.',
     err_already_closed: 'That cash close is done already.',
     err_already_paid: 'That commission was marked paid already.',
@@ -115,7 +117,11 @@ export function errText(err) {
   const key = 'err_' + (err && err.code);
   const v = STRINGS[lang()][key];
   if (err && err.code === 'invalid') return err.message;
-  return v === undefined ? String((err && err.message) || err) : v;
+  if (v === undefined) return String((err && err.message) || err);
+  // The details some codes carry (stock_negative: the moment and the stock then).
+  const d = (err && err.body && err.body.error) || {};
+  return v.replace('{stock}', String(d.stock))
+    .replace('{at}', d.at ? new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(d.at)) : '');
 }
 
 export function cents(input) { return Math.round(Number(input.value || 0) * 100); }
