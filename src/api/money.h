@@ -80,7 +80,14 @@ int api_money_limits_put(struct http_req *req, struct err *e);
  *        insufficient_stock when a product would go below zero and the tenant does not
  *        allow it (409 stock_negative when a backdated one would empty a later moment:
  *        money_stock_check); 409 nothing_due for an appointment paid already.
- *   GET  /api/v1/sales/{id}     the sale with its lines and payments
+ *   GET  /api/v1/sales/{id}     the sale with its lines (each with the name of its product
+ *        or service) and payments
+ * sales_list.c:
+ *   GET  /api/v1/sales?from&to[&branch_id][&limit&cursor]  the sales recorded in the
+ *        period (dates in the tenant's zone, `to` inclusive; at most 366 days), in
+ *        recording order: {items:[{id, branch_id, client_id, total_cents, recorded_by,
+ *        sold_at, notes, recorded_by_name, client_name, lines:[{kind, name, quantity,
+ *        amount_cents}], methods:[{method, amount_cents, tip_cents}]}], next_cursor}
  *   POST /api/v1/stock-movements {branch_id, product_id, kind: RECEIPT|RETURN|ADJUSTMENT,
  *        quantity (signed for ADJUSTMENT), reason (required for ADJUSTMENT),
  *        unit_cost_cents?, moved_at?}
@@ -96,6 +103,7 @@ int api_products_update(struct http_req *req, struct err *e);
 int api_products_delete(struct http_req *req, struct err *e);
 int api_sales_create(struct http_req *req, struct err *e);
 int api_sales_get(struct http_req *req, struct err *e);
+int api_sales_list(struct http_req *req, struct err *e);
 int api_stock_move(struct http_req *req, struct err *e);
 int api_stock_get(struct http_req *req, struct err *e);
 int api_money_settings_get(struct http_req *req, struct err *e);
