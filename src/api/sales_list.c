@@ -27,26 +27,42 @@ static void page_where(struct buf *sql, bool has_branch)
         buf_adds(sql, " AND s.branch_id = $5");
 }
 
-/* Append each row of r (its first column the sale id) to that sale's array key. */
-static int attach(struct db_res *r, json_t *by_id, const char *key, const char *types,
+/*
+ * Run head || sub || tail (sub: the page's sale ids, a subquery) and append
+ * each row (its first column the sale id, dropped) to that sale's array key.
+ */
+static int attach(struct db *db, const char *head, const struct buf *sub, const char *tail, int np,
+                  const struct db_param *params, json_t *by_id, const char *key, const char *types,
                   struct err *e)
 {
-    while (db_res_next(r)) {
+    struct buf sql = BUF_INIT;
+    struct db_res *r = NULL;
+    int rc;
+
+    buf_adds(&sql, head);
+    buf_adds(&sql, buf_str(sub));
+    buf_adds(&sql, tail);
+    rc = db_query(db, buf_str(&sql), np, params, &r, e);
+    while (rc >= 0 && db_res_next(r)) {
         char id[24];
         json_t *sale, *row;
 
         snprintf(id, sizeof(id), "%" PRId64, db_res_int(r, 0));
         sale = json_object_get(by_id, id);
         row = api_row_json(r, types);
-        if (row == NULL)
-            return err_set(e, ERR_INTERNAL, "a sale's %s is not UTF-8", key);
+        if (row == NULL) {
+            rc = err_set(e, ERR_INTERNAL, "a sale's %s is not UTF-8", key);
+            break;
+        }
         json_object_del(row, "sale_id");
         if (sale == NULL)
             json_decref(row);
         else
             json_array_append_new(json_object_get(sale, key), row);
     }
-    return 0;
+    db_res_free(r);
+    buf_release(&sql);
+    return rc < 0 ? rc : 0;
 }
 
 int api_sales_list(struct http_req *req, struct err *e)
@@ -59,9 +75,9 @@ int api_sales_list(struct http_req *req, struct err *e)
     struct db *db = NULL;
     json_t *items = NULL, *by_id = NULL, *next = NULL;
     char from_txt[32], to_txt[32];
-    int64_t from = 0, to = 0, branch_id = 0, last_id = 0;
+    int64_t from = 0, to = 0, branch_id = 0;
     bool has_branch = false;
-    int np, count = 0, rc;
+    int np, rc;
 
     if (api_auth_require(req, "sales", API_ACT_READ, &au) < 0)
         return 0;
@@ -94,58 +110,65 @@ int api_sales_list(struct http_req *req, struct err *e)
     items = json_array();
     by_id = json_object();
     while (db_res_next(r)) {
-        char id[24];
-        json_t *o;
+        json_t *o = api_row_json(r, "iiiiitsss");
 
-        if (++count > page.limit) {
-            char *c = api_cursor_encode(last_id);
-
-            next = json_string(c);
-            free(c);
-            break;
-        }
-        o = api_row_json(r, "iiiiitsss");
         if (o == NULL) {
             rc = err_set(e, ERR_INTERNAL, "a sale of the list is not UTF-8");
             goto cleanup;
         }
-        last_id = db_res_int(r, 0);
         json_object_set_new(o, "lines", json_array());
         json_object_set_new(o, "methods", json_array());
-        snprintf(id, sizeof(id), "%" PRId64, last_id);
-        json_object_set(by_id, id, o);
         json_array_append_new(items, o);
     }
     db_res_free(r);
     r = NULL;
+    /* One row more than the page says that another page follows. */
+    if (json_array_size(items) > (size_t)page.limit) {
+        json_int_t last;
+        char *c;
+
+        json_array_remove(items, (size_t)page.limit);
+        last = json_integer_value(json_object_get(json_array_get(items, page.limit - 1), "id"));
+        c = api_cursor_encode((int64_t)last);
+        next = json_string(c);
+        free(c);
+    }
+    {
+        size_t i;
+        json_t *o;
+
+        json_array_foreach(items, i, o)
+        {
+            char id[24];
+
+            snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(o, "id")));
+            json_object_set(by_id, id, o);
+        }
+    }
 
     /* The same sales again, as a subquery of their lines and payments. */
     buf_adds(&sub, "SELECT s.id FROM sales s WHERE ");
     page_where(&sub, has_branch);
     buf_addf(&sub, " ORDER BY s.id LIMIT %d)", page.limit);
-    buf_reset(&sql);
-    buf_adds(&sql, "SELECT l.sale_id, l.kind, COALESCE(p.name, sv.name) AS name, l.quantity, "
-                   "l.amount_cents FROM sale_lines l "
-                   "LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id "
-                   "LEFT JOIN appointments a ON a.tenant_id = l.tenant_id "
-                   "AND a.id = l.appointment_id "
-                   "LEFT JOIN services sv ON sv.tenant_id = a.tenant_id AND sv.id = a.service_id "
-                   "WHERE l.tenant_id = $1 AND l.sale_id IN (");
-    buf_adds(&sql, buf_str(&sub));
-    buf_adds(&sql, " ORDER BY l.sale_id, l.id");
-    if ((rc = db_query(db, buf_str(&sql), np, params, &r, e)) < 0 ||
-        (rc = attach(r, by_id, "lines", "issii", e)) < 0)
+    rc = attach(db,
+                "SELECT l.sale_id, l.kind, COALESCE(p.name, sv.name) AS name, l.quantity, "
+                "l.amount_cents FROM sale_lines l "
+                "LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id "
+                "LEFT JOIN appointments a ON a.tenant_id = l.tenant_id "
+                "AND a.id = l.appointment_id "
+                "LEFT JOIN services sv ON sv.tenant_id = a.tenant_id AND sv.id = a.service_id "
+                "WHERE l.tenant_id = $1 AND l.sale_id IN (",
+                &sub, " ORDER BY l.sale_id, l.id", np, params, by_id, "lines", "issii", e);
+    if (rc < 0)
         goto cleanup;
-    db_res_free(r);
-    r = NULL;
-    buf_reset(&sql);
-    buf_adds(&sql, "SELECT sale_id, method, SUM(amount_cents) AS amount_cents, "
-                   "SUM(tip_cents) AS tip_cents FROM payments WHERE tenant_id = $1 "
-                   "AND sale_id IN (");
-    buf_adds(&sql, buf_str(&sub));
-    buf_adds(&sql, " GROUP BY sale_id, method ORDER BY sale_id, method");
-    if ((rc = db_query(db, buf_str(&sql), np, params, &r, e)) < 0 ||
-        (rc = attach(r, by_id, "methods", "isii", e)) < 0)
+    rc = attach(db,
+                "SELECT sale_id, method, SUM(amount_cents) AS amount_cents, "
+                "SUM(tip_cents) AS tip_cents FROM payments WHERE tenant_id = $1 "
+                "AND sale_id IN (",
+                &sub, " GROUP BY sale_id, method ORDER BY sale_id, method", np, params, by_id,
+                "methods", "isii", e);
+    if (rc < 0)
         goto cleanup;
     rc = http_reply_json(
         req, 200,
