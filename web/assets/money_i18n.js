@@ -5,6 +5,13 @@ import { t, lang, locale } from './i18n.js';
 
 const STRINGS = {
   es: {
+    sales_list: 'Ventas registradas', sale: 'Venta', when: 'Fecha y hora', concepts: 'Conceptos', concept: 'Concepto',
+    methods: 'Formas de pago', who: 'Registró', open: 'Ver', close: 'Cerrar', unit_price: 'Precio unitario', amount_plain: 'Importe',
+    SERVICE: 'Servicio', PRODUCT: 'Producto', add_service: 'Agregar servicio', appts_of_day: 'Citas del día', appointment: 'Cita',
+    no_appts: 'No hay citas ese día', remove: 'Quitar',
+    money_settings: 'Ajustes de cobro', limits_note: 'Descuento máximo por rol, en porcentaje del precio; administración y gerencia no tienen límite.',
+    limit_PROFESSIONAL: 'Descuento máximo de profesionales (%)', limit_RECEPTIONIST: 'Descuento máximo de recepción (%)',
+    allow_negative_stock: 'Permitir existencias negativas', yes: 'Sí', no: 'No',
     sales: 'Ventas', stock: 'Existencias', new_product: 'Nuevo producto', cost: 'Costo (MXN)', receipt: 'Entrada de mercancía',
     ticket: 'Ticket', add_line: 'Agregar', charge: 'Cobrar', price: 'Precio', amount: 'Monto (MXN)',
     cash_close: 'Corte de caja', opening_float: 'Fondo inicial', cash_in: 'Efectivo del día',
@@ -55,6 +62,17 @@ const STRINGS = {
     err_not_found: 'No existe.', err_invalid: 'Dato inválido.', err_nothing_due: 'La cita ya está pagada.',
   },
   en: {
+    // the list of sales and a sale's detail
+    sales_list: 'Recorded sales', sale: 'Sale', when: 'Date and time', concepts: 'Items', concept: 'Item', methods: 'Payment methods',
+    who: 'Recorded by', open: 'View', close: 'Close', unit_price: 'Unit price', amount_plain: 'Amount', SERVICE: 'Service', PRODUCT: 'Product',
+    // the ticket's services
+    add_service: 'Add service', appts_of_day: 'Appointments of the day', appointment: 'Appointment', no_appts: 'No appointments that day',
+    remove: 'Remove',
+    // the settings
+    money_settings: 'Payment settings',
+    limits_note: 'Largest discount per role, as a percentage of the price; admins and managers have no limit.',
+    limit_PROFESSIONAL: 'Largest discount by professionals (%)', limit_RECEPTIONIST: 'Largest discount by reception (%)', allow_negative_stock: 'Allow negative stock',
+    yes: 'Yes', no: 'No',
     sales: 'Sales', stock: 'Stock', new_product: 'New product', cost: 'Cost (MXN)', receipt: 'Goods received',
     ticket: 'Ticket', add_line: 'Add', charge: 'Charge', price: 'Price', amount: 'Amount (MXN)',
     cash_close: 'Cash close', opening_float: 'Opening float', cash_in: 'Cash of the day',
