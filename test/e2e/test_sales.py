@@ -220,6 +220,33 @@ def test_backdated_movement_cannot_empty_a_later_moment(bk):
                        {"allow_negative_stock": False})[0] == 200
 
 
+def test_racing_backdated_movements_leave_no_later_moment_negative(bk):
+    import threading
+    p = product(bk, "SH-600", 5000)
+    today = dt.datetime.now(MX).date()
+    at = lambda ago, h=12: dt.datetime.combine(today - dt.timedelta(days=ago), dt.time(h), MX)
+    for kind, q, ago in (("RECEIPT", 5, 6), ("ADJUSTMENT", -3, 2), ("RECEIPT", 10, 1)):
+        assert move(bk, product_id=p["id"], kind=kind, quantity=q, reason="x",
+                    moved_at=at(ago).isoformat())[0] == 201
+    # Day -2 can spare 2 units: of six backdated takers, two pass.
+    results = []
+    barrier = threading.Barrier(6)
+
+    def one(i):
+        barrier.wait()
+        results.append(move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-1, reason="merma",
+                            moved_at=at(5, 8 + i).isoformat()))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(st for st, _ in results) == [201] * 2 + [409] * 4, results
+    assert {r["error"]["code"] for st, r in results if st == 409} == {"stock_negative"}
+    assert stock(bk, p["id"], (today - dt.timedelta(days=2)).isoformat())["quantity"] == 0
+
+
 def test_list_of_sales_with_lines_methods_and_who(bk):
     today = dt.datetime.now(MX).date()
     day = lambda ago: (today - dt.timedelta(days=ago)).isoformat()
