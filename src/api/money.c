@@ -5,6 +5,7 @@
 #include "api/money.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -675,12 +676,14 @@ int money_day_open(struct http_req *req, struct db *db, int64_t tenant_id, int64
 }
 
 int money_stock_check(struct http_req *req, struct db *db, int64_t tenant_id, int64_t branch_id,
-                      int64_t product_id, int64_t delta, const char *field, struct err *e)
+                      int64_t product_id, int64_t delta, const char *at, const char *field,
+                      struct err *e)
 {
     static const char *const lock_sql[] = {
         [DB_PG] = "SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
         [DB_SQLITE] = "SELECT id FROM products WHERE tenant_id = $1 AND id = $2",
     };
+    struct db_res *r = NULL;
     int64_t id = 0, allow = 0, stock = 0;
     int rc;
 
@@ -702,11 +705,13 @@ int money_stock_check(struct http_req *req, struct db *db, int64_t tenant_id, in
         return rc;
     if (allow)
         return 0;
-    rc = db_query_int(db,
-                      "SELECT COALESCE(SUM(quantity), 0) FROM stock_movements "
-                      "WHERE tenant_id = $1 AND product_id = $2 AND branch_id = $3",
-                      DB_PARAMS(DB_INT(tenant_id), DB_INT(product_id), DB_INT(branch_id)), &stock,
-                      e);
+    rc = db_query_int(
+        db,
+        "SELECT COALESCE(SUM(quantity), 0) FROM stock_movements "
+        "WHERE tenant_id = $1 AND product_id = $2 AND branch_id = $3 "
+        "AND moved_at <= $4",
+        DB_PARAMS(DB_INT(tenant_id), DB_INT(product_id), DB_INT(branch_id), DB_TEXT(at)), &stock,
+        e);
     if (rc < 0)
         return rc;
     if (stock + delta < 0) {
@@ -716,5 +721,35 @@ int money_stock_check(struct http_req *req, struct db *db, int64_t tenant_id, in
                          (long long)-delta);
         return err_set(e, ERR_USAGE, "insufficient stock");
     }
-    return 0;
+    /* A movement in the past lowers every later moment too: the first later
+     * moment whose running stock (with the movements at that same instant)
+     * would fall below zero refuses it.  Only the movements after `at` are
+     * read, through stock_movements_product_idx. */
+    rc = db_query(db,
+                  "SELECT moved_at, run FROM (SELECT moved_at, SUM(quantity) OVER "
+                  "(ORDER BY moved_at) AS run FROM stock_movements WHERE tenant_id = $1 "
+                  "AND product_id = $2 AND branch_id = $3 AND moved_at > $4) later "
+                  "WHERE run < $5 ORDER BY moved_at LIMIT 1",
+                  DB_PARAMS(DB_INT(tenant_id), DB_INT(product_id), DB_INT(branch_id), DB_TEXT(at),
+                            DB_INT(-(stock + delta))),
+                  &r, e);
+    if (rc < 0)
+        return rc;
+    if (db_res_next(r)) {
+        char when[32], msg[160];
+        int64_t left = stock + delta + db_res_int(r, 1);
+
+        api_instant_rfc3339(db_res_text(r, 0), when);
+        snprintf(msg, sizeof(msg),
+                 "the stock of product '%lld' at branch '%lld' would be %lld at %s (movements "
+                 "recorded after this one need it)",
+                 (long long)product_id, (long long)branch_id, (long long)left, when);
+        http_reply_json(req, 409,
+                        json_pack("{s:{s:s, s:s, s:s, s:I, s:s, s:I}}", "error", "code",
+                                  "stock_negative", "field", field, "message", msg, "product_id",
+                                  (json_int_t)product_id, "at", when, "stock", (json_int_t)left));
+        rc = err_set(e, ERR_USAGE, "stock negative later");
+    }
+    db_res_free(r);
+    return rc;
 }

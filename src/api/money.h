@@ -78,8 +78,16 @@ int api_money_limits_put(struct http_req *req, struct err *e);
  *        order, one payments row per appointment it pays (so that every appointment's
  *        rules hold) and one for the products, all with sale_id.  409
  *        insufficient_stock when a product would go below zero and the tenant does not
- *        allow it; 409 nothing_due for an appointment paid already.
- *   GET  /api/v1/sales/{id}     the sale with its lines and payments
+ *        allow it (409 stock_negative when a backdated one would empty a later moment:
+ *        money_stock_check); 409 nothing_due for an appointment paid already.
+ *   GET  /api/v1/sales/{id}     the sale with its lines (each with the name of its product
+ *        or service) and payments
+ * sales_list.c:
+ *   GET  /api/v1/sales?from&to[&branch_id][&limit&cursor]  the sales recorded in the
+ *        period (dates in the tenant's zone, `to` inclusive; at most 366 days), in
+ *        recording order: {items:[{id, branch_id, client_id, total_cents, recorded_by,
+ *        sold_at, notes, recorded_by_name, client_name, lines:[{kind, name, quantity,
+ *        amount_cents}], methods:[{method, amount_cents, tip_cents}]}], next_cursor}
  *   POST /api/v1/stock-movements {branch_id, product_id, kind: RECEIPT|RETURN|ADJUSTMENT,
  *        quantity (signed for ADJUSTMENT), reason (required for ADJUSTMENT),
  *        unit_cost_cents?, moved_at?}
@@ -95,6 +103,7 @@ int api_products_update(struct http_req *req, struct err *e);
 int api_products_delete(struct http_req *req, struct err *e);
 int api_sales_create(struct http_req *req, struct err *e);
 int api_sales_get(struct http_req *req, struct err *e);
+int api_sales_list(struct http_req *req, struct err *e);
 int api_stock_move(struct http_req *req, struct err *e);
 int api_stock_get(struct http_req *req, struct err *e);
 int api_money_settings_get(struct http_req *req, struct err *e);
@@ -149,12 +158,16 @@ int money_day_open(struct http_req *req, struct db *db, int64_t tenant_id, int64
 
 /*
  * Within an open transaction: lock product_id's row and check that moving
- * delta units at branch_id leaves its stock at or above zero (unless the
- * tenant allows negative stock).  404 / 409 insufficient_stock answered
- * naming field; 0 when fine.
+ * delta units at branch_id at instant `at` (database text) leaves its stock
+ * at or above zero at that instant and at every later one (unless the
+ * tenant allows negative stock).  Answers naming field: 404; 409
+ * insufficient_stock (not enough at `at`); 409 stock_negative (a later
+ * moment would fall below zero; the error also holds product_id, at, the
+ * first such instant, and stock, what it would be then).  0 when fine.
  */
 int money_stock_check(struct http_req *req, struct db *db, int64_t tenant_id, int64_t branch_id,
-                      int64_t product_id, int64_t delta, const char *field, struct err *e);
+                      int64_t product_id, int64_t delta, const char *at, const char *field,
+                      struct err *e);
 
 /* What an appointment costs and holds, read under its lock (see money_appt_lock). */
 struct money_appt {

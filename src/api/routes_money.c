@@ -17,6 +17,7 @@ const struct http_route api_money_routes[] = {
     {"POST", "/api/v1/products", api_products_create, 0},
     {"PATCH", "/api/v1/products/{id}", api_products_update, 0},
     {"DELETE", "/api/v1/products/{id}", api_products_delete, 0},
+    {"GET", "/api/v1/sales", api_sales_list, 0},
     {"GET", "/api/v1/sales/{id}", api_sales_get, 0},
     {"POST", "/api/v1/sales", api_sales_create, 0},
     {"GET", "/api/v1/stock", api_stock_get, 0},

@@ -105,15 +105,20 @@ static int sale_reply(struct http_req *req, int status, struct db *db, int64_t t
     db_res_free(r);
     r = NULL;
     rc = db_query(db,
-                  "SELECT id, kind, appointment_id, product_id, professional_id, quantity, "
-                  "unit_price_cents, amount_cents FROM sale_lines "
-                  "WHERE tenant_id = $1 AND sale_id = $2 ORDER BY id",
+                  "SELECT l.id, l.kind, l.appointment_id, l.product_id, l.professional_id, "
+                  "l.quantity, l.unit_price_cents, l.amount_cents, COALESCE(p.name, sv.name) "
+                  "AS name FROM sale_lines l "
+                  "LEFT JOIN products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id "
+                  "LEFT JOIN appointments a ON a.tenant_id = l.tenant_id "
+                  "AND a.id = l.appointment_id "
+                  "LEFT JOIN services sv ON sv.tenant_id = a.tenant_id AND sv.id = a.service_id "
+                  "WHERE l.tenant_id = $1 AND l.sale_id = $2 ORDER BY l.id",
                   DB_PARAMS(DB_INT(tenant_id), DB_INT(id)), &r, e);
     if (rc < 0)
         goto cleanup;
     lines = json_array();
     while (db_res_next(r))
-        json_array_append_new(lines, api_row_json(r, "isiiiiii"));
+        json_array_append_new(lines, api_row_json(r, "isiiiiiis"));
     db_res_free(r);
     r = NULL;
     rc = db_query(db, MONEY_PAYMENT_COLS "WHERE tenant_id = $1 AND sale_id = $2 ORDER BY id",
@@ -271,8 +276,8 @@ int api_sales_create(struct http_req *req, struct err *e)
             for (size_t j = 0; j < i; j++)
                 if (lines[j].product_id == l->product_id)
                     taken += lines[j].quantity;
-            rc = money_stock_check(req, db, au.tenant_id, branch_id, l->product_id, -taken, field,
-                                   e);
+            rc = money_stock_check(req, db, au.tenant_id, branch_id, l->product_id, -taken, at,
+                                   field, e);
             if (rc < 0)
                 goto cleanup;
             if (l->professional_id > 0 &&
@@ -476,7 +481,8 @@ int api_stock_move(struct http_req *req, struct err *e)
     if ((rc = api_row_require(req, db, "branches", v[M_BRANCH].i, au.tenant_id, "branch_id",
                               "branch", e)) < 0)
         goto cleanup;
-    rc = money_stock_check(req, db, au.tenant_id, v[M_BRANCH].i, v[M_PRODUCT].i, q, "quantity", e);
+    rc = money_stock_check(req, db, au.tenant_id, v[M_BRANCH].i, v[M_PRODUCT].i, q, at, "quantity",
+                           e);
     if (rc < 0)
         goto cleanup;
     rc = db_query_int(

@@ -132,6 +132,91 @@ def test_sales_page_product_receipt_and_split_ticket(site):
     assert b.unlabelled() == []
 
 
+def test_ticket_of_a_service_then_the_list_and_its_detail(site):
+    """The ticket takes an appointment of the day for its balance; the sale
+    then shows in the list of sales (time, items, total, methods, who) and
+    opens its detail."""
+    recep = site.token(*RECEP)
+    a = book(site, recep, 10, 11)  # Facial: 850.00
+    st, _, d = site.api("POST", "/api/v1/payments", {"appointment_id": a["id"], "amount_cents": 20000,
+                                                     "method": "CASH", "kind": "DEPOSIT"}, token=recep)
+    assert st == 201, d
+    b = site.browser()
+    b.login(*RECEP)
+    b.go("#/sales")
+    b.wait("#ticket-form")
+    b.set_value("#ticket-day", weekday_ahead(10, 2))
+    b.wait(f"#ticket-appt option[value='{a['id']}']")
+    assert "Facial" in b.find(f"#ticket-appt option[value='{a['id']}']").text
+    b.select("#ticket-appt", a["id"])
+    b.click("#ticket-add-service")
+    b.wait_text("#ticket-lines li[data-kind=SERVICE]", "650")  # its balance after the deposit
+    b.click("#ticket-add-service")  # the same appointment is not taken twice
+    assert len(b.find_all("#ticket-lines li")) == 1
+    b.fill("#ticket-amount-0", "600")
+    b.select("#ticket-method-1", "CREDIT_CARD")
+    b.fill("#ticket-amount-1", "50")
+    b.click("#ticket-submit")
+    b.wait_text("#sales-table", "Facial")
+    st, _, m = site.api("GET", f"/api/v1/appointments/{a['id']}/money", token=recep)
+    assert st == 200 and m["balance_cents"] == 0 and m["paid_cents"] == 85000
+    sale = site.db.scalar(f"SELECT sale_id FROM payments WHERE appointment_id = {a['id']} "
+                          "AND sale_id IS NOT NULL LIMIT 1")
+    row = f"#sales-table tr[data-sale='{sale}']"
+    b.wait(row)
+    assert "650" in b.find(f"{row} td.sale-total").text
+    methods = b.find(f"{row} td.sale-methods").text
+    assert "Efectivo" in methods and "600" in methods and "Tarjeta de crédito" in methods
+    who = site.db.scalar(f"SELECT first_name || ' ' || last_name FROM users WHERE email = '{RECEP[0]}'")
+    assert who.strip() and who in b.find(row).text
+    # A paid appointment is refused on the ticket with the error's text.
+    b.set_value("#ticket-day", weekday_ahead(10, 2))
+    b.wait(f"#ticket-appt option[value='{a['id']}']")
+    b.select("#ticket-appt", a["id"])
+    b.click("#ticket-add-service")
+    b.wait_text("#ticket-form .form-error", "ya está pagada")
+    # The detail.
+    b.click(f"{row} .sale-open")
+    b.wait_text("#sale-lines", "Facial")
+    assert "650" in b.find("#sale-lines").text and "Tarjeta de crédito" in b.find("#sale-payments").text
+    assert b.unlabelled() == []
+
+
+def test_money_settings_admin_edits_the_others_read(site):
+    admin = site.token("admin@citaplanner.com", "admin123")
+    b = site.browser()
+    b.login("admin@citaplanner.com", "admin123")
+    b.go("#/sales")
+    b.wait("#settings-form")
+    b.fill("#limit-RECEPTIONIST", "15")
+    b.click("#allow-negative")
+    b.click("#settings-save")
+    b.wait_until(lambda: site.api("GET", "/api/v1/money-settings", token=admin)[2]
+                 == {"allow_negative_stock": True})
+    st, _, lim = site.api("GET", "/api/v1/discount-limits", token=admin)
+    assert {"role": "RECEPTIONIST", "max_pct": 15} in lim["items"]
+    assert b.unlabelled() == []
+    try:
+        # A manager and a receptionist read it, without a form.
+        for who in (("manager@citaplanner.com", "manager123"), RECEP):
+            r = site.browser()
+            r.login(*who)
+            r.go("#/sales")
+            r.wait("#settings-facts")
+            assert r.find_all("#settings-form") == []
+            assert r.find("#settings-facts dd[data-role=RECEPTIONIST]").text == "15 %"
+            assert r.find("#settings-negative").text == "Sí"
+        # In English.
+        b.driver.execute_script("localStorage.setItem('citaplanner.lang', 'en')")
+        b.driver.refresh()
+        b.wait_text("#money-settings", "Allow negative stock")
+        assert "Recorded sales" in b.find("main").text
+    finally:
+        b.driver.execute_script("localStorage.setItem('citaplanner.lang', 'es')")
+        assert site.api("PUT", "/api/v1/money-settings", {"allow_negative_stock": False},
+                        token=admin)[0] == 200
+
+
 def test_cash_close_page_and_print(site):
     """Last in the module: it closes the receptionist's register for today."""
     b = site.browser()

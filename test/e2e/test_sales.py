@@ -166,6 +166,143 @@ def test_sale_refusals_change_nothing(bk):
     assert counts(bk) == before
 
 
+def test_backdated_movement_cannot_empty_a_later_moment(bk):
+    """Only the current total was guarded: a movement dated in the past must
+    also leave every later moment at or above zero."""
+    p = product(bk, "SH-500", 5000)
+    today = dt.datetime.now(MX).date()  # the branch's day
+    at = lambda ago, h=12: dt.datetime.combine(today - dt.timedelta(days=ago), dt.time(h), MX)
+    assert move(bk, product_id=p["id"], kind="RECEIPT", quantity=5,
+                moved_at=at(5).isoformat())[0] == 201
+    st, s = bk.call("recep", "POST", "/api/v1/sales", {
+        "branch_id": 1, "sold_at": at(3).isoformat(),
+        "lines": [{"product_id": p["id"], "quantity": 5}],
+        "payments": [{"method": "CASH", "amount_cents": 25000}]})
+    assert st == 201, s
+    assert move(bk, product_id=p["id"], kind="RECEIPT", quantity=10,
+                moved_at=at(1).isoformat())[0] == 201
+    assert stock(bk, p["id"])["quantity"] == 10
+    before = counts(bk)
+    # Day -4 holds 5, but day -3's sale would then leave -2.
+    e = refused(bk, move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-2, reason="merma",
+                         moved_at=at(4).isoformat()), 409, "stock_negative", "quantity")
+    sold = at(3).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (e["error"]["product_id"], e["error"]["at"], e["error"]["stock"]) == (p["id"], sold, -2)
+    assert sold in e["error"]["message"] and f"'{p['id']}'" in e["error"]["message"]
+    # The same through a backdated ticket.
+    refused(bk, bk.call("recep", "POST", "/api/v1/sales", {
+        "branch_id": 1, "sold_at": at(4).isoformat(),
+        "lines": [{"product_id": p["id"], "quantity": 1}],
+        "payments": [{"method": "CASH", "amount_cents": 5000}]}),
+        409, "stock_negative", "lines[0].quantity")
+    # Day -2 holds nothing at all: not enough at that moment.
+    refused(bk, move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-1, reason="merma",
+                     moved_at=at(2).isoformat()), 409, "insufficient_stock", "quantity")
+    # At the sale's own instant (the movements of that instant counted).
+    refused(bk, move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-1, reason="merma",
+                     moved_at=at(3).isoformat()), 409, "insufficient_stock", "quantity")
+    assert counts(bk) == before
+    # A backdated return always fits; then what every moment can spare is taken.
+    assert move(bk, product_id=p["id"], kind="RETURN", quantity=2,
+                moved_at=at(4, 9).isoformat())[0] == 201
+    assert move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-2, reason="caducado",
+                moved_at=at(4, 13).isoformat())[0] == 201
+    assert move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-10, reason="conteo")[0] == 201
+    for ago, q in ((5, 5), (4, 5), (3, 0), (2, 0), (1, 10), (0, 0)):
+        assert stock(bk, p["id"], (today - dt.timedelta(days=ago)).isoformat())["quantity"] == q, ago
+    # A tenant that allows negative stock is not asked.
+    assert bk.call("admin", "PUT", "/api/v1/money-settings", {"allow_negative_stock": True})[0] == 200
+    try:
+        assert move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-1, reason="x",
+                    moved_at=at(4).isoformat())[0] == 201
+    finally:
+        assert bk.call("admin", "PUT", "/api/v1/money-settings",
+                       {"allow_negative_stock": False})[0] == 200
+
+
+def test_racing_backdated_movements_leave_no_later_moment_negative(bk):
+    import threading
+    p = product(bk, "SH-600", 5000)
+    today = dt.datetime.now(MX).date()
+    at = lambda ago, h=12: dt.datetime.combine(today - dt.timedelta(days=ago), dt.time(h), MX)
+    for kind, q, ago in (("RECEIPT", 5, 6), ("ADJUSTMENT", -3, 2), ("RECEIPT", 10, 1)):
+        assert move(bk, product_id=p["id"], kind=kind, quantity=q, reason="x",
+                    moved_at=at(ago).isoformat())[0] == 201
+    # Day -2 can spare 2 units: of six backdated takers, two pass.
+    results = []
+    barrier = threading.Barrier(6)
+
+    def one(i):
+        barrier.wait()
+        results.append(move(bk, product_id=p["id"], kind="ADJUSTMENT", quantity=-1, reason="merma",
+                            moved_at=at(5, 8 + i).isoformat()))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(st for st, _ in results) == [201] * 2 + [409] * 4, results
+    assert {r["error"]["code"] for st, r in results if st == 409} == {"stock_negative"}
+    assert stock(bk, p["id"], (today - dt.timedelta(days=2)).isoformat())["quantity"] == 0
+
+
+def test_list_of_sales_with_lines_methods_and_who(bk):
+    today = dt.datetime.now(MX).date()
+    day = lambda ago: (today - dt.timedelta(days=ago)).isoformat()
+    at = lambda ago: dt.datetime.combine(today - dt.timedelta(days=ago), dt.time(12), MX).isoformat()
+    a = appointment(bk, FACIAL, PRO1)  # 85000
+    p = product(bk, "LS-100", 25000)
+    assert move(bk, product_id=p["id"], kind="RECEIPT", quantity=10, moved_at=at(42))[0] == 201
+    st, s1 = bk.call("recep", "POST", "/api/v1/sales", {
+        "branch_id": 1, "client_id": 1, "sold_at": at(41),
+        "lines": [{"appointment_id": a["id"]}, {"product_id": p["id"], "quantity": 2}],
+        "payments": [{"method": "CASH", "amount_cents": 100000},
+                     {"method": "CREDIT_CARD", "amount_cents": 35000, "tip_cents": 5000}]})
+    assert st == 201, s1
+    st, s2 = bk.call("manager", "POST", "/api/v1/sales", {
+        "branch_id": 1, "sold_at": at(40), "lines": [{"product_id": p["id"], "quantity": 1}],
+        "payments": [{"method": "TRANSFER", "amount_cents": 25000}]})
+    assert st == 201, s2
+    # The detail names each line.
+    svc = bk.call("admin", "GET", f"/api/v1/services/{FACIAL}")[1]["name"]
+    assert [l["name"] for l in s1["lines"]] == [svc, p["name"]]
+    st, l1 = bk.call("recep", "GET", f"/api/v1/sales?from={day(41)}&to={day(41)}")
+    assert st == 200, l1
+    recep = bk.call("admin", "GET", f"/api/v1/users/{RECEP_ID}")[1]
+    client = bk.call("admin", "GET", "/api/v1/clients/1")[1]
+    assert [x["id"] for x in l1["items"]] == [s1["id"]] and l1["next_cursor"] is None
+    got = l1["items"][0]
+    assert (got["total_cents"], got["sold_at"], got["recorded_by"], got["recorded_by_name"],
+            got["client_name"]) == (135000, s1["sold_at"], RECEP_ID,
+                                    f"{recep['first_name']} {recep['last_name']}",
+                                    f"{client['first_name']} {client['last_name']}")
+    assert got["lines"] == [{"kind": "SERVICE", "name": svc, "quantity": 1, "amount_cents": 85000},
+                            {"kind": "PRODUCT", "name": p["name"], "quantity": 2,
+                             "amount_cents": 50000}]
+    # The cash paid both the service and the products (two rows): one method.
+    assert got["methods"] == [{"method": "CASH", "amount_cents": 100000, "tip_cents": 0},
+                              {"method": "CREDIT_CARD", "amount_cents": 35000, "tip_cents": 5000}]
+    # Two days, a page at a time; a branch; the period's bounds.
+    st, one = bk.call("manager", "GET", f"/api/v1/sales?from={day(41)}&to={day(40)}&limit=1")
+    assert st == 200 and [x["id"] for x in one["items"]] == [s1["id"]] and one["next_cursor"]
+    st, two = bk.call("manager", "GET", f"/api/v1/sales?from={day(41)}&to={day(40)}&limit=1"
+                      f"&cursor={one['next_cursor']}")
+    assert st == 200 and [x["id"] for x in two["items"]] == [s2["id"]]
+    assert two["items"][0]["methods"] == [{"method": "TRANSFER", "amount_cents": 25000,
+                                           "tip_cents": 0}]
+    assert two["items"][0]["client_name"] is None
+    st, both = bk.call("recep", "GET", f"/api/v1/sales?from={day(41)}&to={day(40)}&branch_id=1")
+    assert [x["id"] for x in both["items"]] == [s1["id"], s2["id"]]
+    st, none = bk.call("recep", "GET", f"/api/v1/sales?from={day(41)}&to={day(40)}&branch_id=999")
+    assert st == 200 and none["items"] == []
+    refused(bk, bk.call("recep", "GET", f"/api/v1/sales?to={day(40)}"), 400, "invalid", "from")
+    refused(bk, bk.call("recep", "GET", f"/api/v1/sales?from={day(40)}&to={day(41)}"), 400,
+            "invalid", "to")
+    refused(bk, bk.call("pro1", "GET", f"/api/v1/sales?from={day(41)}&to={day(40)}"), 403,
+            "forbidden")
+
+
 def test_negative_stock_only_when_the_tenant_allows_it(bk):
     p = product(bk, "SH-400", 5000)
     sale = {"branch_id": 1, "lines": [{"product_id": p["id"], "quantity": 1}],

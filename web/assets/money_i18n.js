@@ -1,10 +1,17 @@
 // Strings of the money screens (issue 19), Spanish (es-MX) and English, and
 // the text of every error code the money API answers.  Kept apart from
 // i18n.js; mt() falls back to its strings.
-import { t, lang } from './i18n.js';
+import { t, lang, locale } from './i18n.js';
 
 const STRINGS = {
   es: {
+    sales_list: 'Ventas registradas', sale: 'Venta', when: 'Fecha y hora', concepts: 'Conceptos', concept: 'Concepto',
+    methods: 'Formas de pago', who: 'Registró', open: 'Ver', close: 'Cerrar', unit_price: 'Precio unitario', amount_plain: 'Importe',
+    SERVICE: 'Servicio', PRODUCT: 'Producto', add_service: 'Agregar servicio', appts_of_day: 'Citas del día', appointment: 'Cita',
+    no_appts: 'No hay citas ese día', remove: 'Quitar',
+    money_settings: 'Ajustes de cobro', limits_note: 'Descuento máximo por rol, en porcentaje del precio; administración y gerencia no tienen límite.',
+    limit_PROFESSIONAL: 'Descuento máximo de profesionales (%)', limit_RECEPTIONIST: 'Descuento máximo de recepción (%)',
+    allow_negative_stock: 'Permitir existencias negativas', yes: 'Sí', no: 'No',
     sales: 'Ventas', stock: 'Existencias', new_product: 'Nuevo producto', cost: 'Costo (MXN)', receipt: 'Entrada de mercancía',
     ticket: 'Ticket', add_line: 'Agregar', charge: 'Cobrar', price: 'Precio', amount: 'Monto (MXN)',
     cash_close: 'Corte de caja', opening_float: 'Fondo inicial', cash_in: 'Efectivo del día',
@@ -47,6 +54,7 @@ const STRINGS = {
     err_nothing_to_retain: 'El anticipo ya fue reembolsado o retenido.',
     err_day_closed: 'El corte de caja de ese día ya se hizo: registra la corrección en otro día.',
     err_insufficient_stock: 'No hay existencias suficientes del producto.',
+    err_stock_negative: 'Con ese movimiento las existencias del producto quedarían en {stock} el {at}: movimientos posteriores las necesitan.',
     err_payment_mismatch: 'Los pagos no suman el total de la venta.',
     err_already_closed: 'Ese corte de caja ya se hizo.',
     err_already_paid: 'Esa comisión ya se marcó como pagada.',
@@ -54,6 +62,17 @@ const STRINGS = {
     err_not_found: 'No existe.', err_invalid: 'Dato inválido.', err_nothing_due: 'La cita ya está pagada.',
   },
   en: {
+    // the list of sales and a sale's detail
+    sales_list: 'Recorded sales', sale: 'Sale', when: 'Date and time', concepts: 'Items', concept: 'Item', methods: 'Payment methods',
+    who: 'Recorded by', open: 'View', close: 'Close', unit_price: 'Unit price', amount_plain: 'Amount', SERVICE: 'Service', PRODUCT: 'Product',
+    // the ticket's services
+    add_service: 'Add service', appts_of_day: 'Appointments of the day', appointment: 'Appointment', no_appts: 'No appointments that day',
+    remove: 'Remove',
+    // the settings
+    money_settings: 'Payment settings',
+    limits_note: 'Largest discount per role, as a percentage of the price; admins and managers have no limit.',
+    limit_PROFESSIONAL: 'Largest discount by professionals (%)', limit_RECEPTIONIST: 'Largest discount by reception (%)', allow_negative_stock: 'Allow negative stock',
+    yes: 'Yes', no: 'No',
     sales: 'Sales', stock: 'Stock', new_product: 'New product', cost: 'Cost (MXN)', receipt: 'Goods received',
     ticket: 'Ticket', add_line: 'Add', charge: 'Charge', price: 'Price', amount: 'Amount (MXN)',
     cash_close: 'Cash close', opening_float: 'Opening float', cash_in: 'Cash of the day',
@@ -96,6 +115,7 @@ const STRINGS = {
     err_nothing_to_retain: 'The deposit was refunded or retained already.',
     err_day_closed: 'That day\'s cash close is done: record the correction on another day.',
     err_insufficient_stock: 'Not enough stock of the product.',
+    err_stock_negative: 'With that movement the product\'s stock would be {stock} on {at}: later movements need it.',
     err_payment_mismatch: 'The payments do not add up to the sale\'s total.',
     err_already_closed: 'That cash close is done already.',
     err_already_paid: 'That commission was marked paid already.',
@@ -115,7 +135,11 @@ export function errText(err) {
   const key = 'err_' + (err && err.code);
   const v = STRINGS[lang()][key];
   if (err && err.code === 'invalid') return err.message;
-  return v === undefined ? String((err && err.message) || err) : v;
+  if (v === undefined) return String((err && err.message) || err);
+  // The details some codes carry (stock_negative: the moment and the stock then).
+  const d = (err && err.body && err.body.error) || {};
+  return v.replace('{stock}', String(d.stock))
+    .replace('{at}', d.at ? new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(d.at)) : '');
 }
 
 export function cents(input) { return Math.round(Number(input.value || 0) * 100); }

@@ -23,8 +23,10 @@ function fail(form, err, showErrors) { showErrors(form, Object.assign(err, { mes
 // ---- cash close -------------------------------------------------------------------------
 export async function renderCash({ h, field, screen, toast, showErrors, ctx, date }) {
   const branches = ctx.branches || [];
-  const day = date || localDay(0, zoneOf(ctx, branches.length ? branches[0].id : null));
-  const branchSel = h('select', { id: 'cash-branch' }, branches.map((b) => h('option', { value: String(b.id), text: b.name })));
+  // Today in the branch's zone: the server refuses to close a day that has not begun.
+  const first = branches.find((b) => b.id === ctx.user.branch_id) || branches[0] || {};
+  const day = date || localDay(0, first.timezone || ctx.tenant.timezone || undefined);
+  const branchSel = h('select', { id: 'cash-branch' }, branches.map((b) => h('option', { value: String(b.id), selected: b.id === first.id, text: b.name })));
   const dateIn = h('input', { id: 'cash-date', type: 'date', value: day });
   const bar = h('form', { class: 'toolbar no-print', id: 'cash-bar' }, field(mt('branch'), branchSel, 'branch_id'), field(mt('date'), dateIn, 'date'),
     h('button', { type: 'submit', text: mt('refresh') }));
@@ -163,9 +165,95 @@ export async function renderReports({ h, field, screen, toast, ctx }) {
   await load();
 }
 
-// ---- sales (ticket) and products --------------------------------------------------------
+// ---- sales (ticket), the list of sales, products, settings ------------------------------
+const clock = (iso, zone) => new Intl.DateTimeFormat(locale(), { timeZone: zone, timeStyle: 'short' }).format(new Date(iso));
+const when = (iso, zone) => new Intl.DateTimeFormat(locale(), { timeZone: zone, dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+const lineText = (l) => `${l.quantity > 1 ? `${l.quantity} × ` : ''}${l.name || mt(l.kind)}`;
+
+// Every page of a list.
+async function all(path, params) {
+  const items = [];
+  let cursor = null;
+  do {
+    const r = await api('GET', path + qs({ ...params, limit: 200, cursor }));
+    items.push(...r.items); cursor = r.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+// The sales of a period, newest first; a row opens the sale's detail.
+function salesList({ h, field, toast, zone }) {
+  const from = h('input', { id: 'sales-from', type: 'date', value: localDay(0, zone) });
+  const to = h('input', { id: 'sales-to', type: 'date', value: localDay(0, zone) });
+  const bar = h('form', { class: 'toolbar', id: 'sales-bar' }, field(mt('from'), from, 'from'), field(mt('to'), to, 'to'), h('button', { type: 'submit', text: mt('refresh') }));
+  const body = h('div', { id: 'sales-body' });
+  const detail = h('div', { id: 'sale-detail' });
+  const open = async (id) => {
+    const s = await api('GET', `/sales/${id}`);
+    detail.replaceChildren(h('section', { class: 'inline-form', id: `sale-${s.id}` },
+      h('h3', { text: `${mt('sale')} #${s.id} · ${when(s.sold_at, zone)}` }),
+      h('table', { class: 'list', id: 'sale-lines' },
+        h('thead', {}, h('tr', {}, [mt('kind'), mt('concept'), mt('col_quantity'), mt('unit_price'), mt('amount_plain')].map((x) => h('th', { text: x })))),
+        h('tbody', {}, s.lines.map((l) => h('tr', {}, h('td', { text: mt(l.kind) }), h('td', { text: l.name || '—' }), h('td', { text: String(l.quantity) }),
+          h('td', { text: money(l.unit_price_cents) }), h('td', { text: money(l.amount_cents) }))))),
+      h('ul', { id: 'sale-payments' }, s.payments.map((p) => h('li', { text: `${mt(p.kind)} · ${mt(p.method)} · ${money(p.amount_cents)}${p.tip_cents ? ` + ${mt('tips').toLowerCase()} ${money(p.tip_cents)}` : ''}` }))),
+      h('p', { text: `${mt('total')}: ${money(s.total_cents)}${s.notes ? ` · ${s.notes}` : ''}` }),
+      h('button', { type: 'button', id: 'sale-close', onclick: () => detail.replaceChildren(), text: mt('close') })));
+  };
+  const load = async () => {
+    const items = await all('/sales', { from: from.value, to: to.value });
+    items.sort((a, b) => (a.sold_at < b.sold_at ? 1 : a.sold_at > b.sold_at ? -1 : b.id - a.id));
+    body.replaceChildren(h('table', { class: 'list', id: 'sales-table' },
+      h('thead', {}, h('tr', {}, [mt('when'), mt('concepts'), mt('total'), mt('methods'), mt('who'), ''].map((x) => h('th', { text: x })))),
+      h('tbody', {}, items.length ? items.map((s) => h('tr', { 'data-sale': String(s.id) },
+        h('td', { text: when(s.sold_at, zone) }),
+        h('td', { class: 'sale-lines', text: `${s.lines.map(lineText).join(', ')}${s.client_name ? ` · ${s.client_name}` : ''}` }),
+        h('td', { class: 'sale-total', text: money(s.total_cents) }),
+        h('td', { class: 'sale-methods', text: s.methods.map((m) => `${mt(m.method)} ${money(m.amount_cents)}${m.tip_cents ? ` (+${money(m.tip_cents)})` : ''}`).join(' · ') }),
+        h('td', { text: s.recorded_by_name || '—' }),
+        h('td', {}, h('button', { type: 'button', class: 'link sale-open', onclick: () => open(s.id).catch((err) => toast(errText(err), true)), text: mt('open') }))))
+        : h('tr', {}, h('td', { colspan: '6', text: mt('none') })))));
+  };
+  bar.addEventListener('submit', (ev) => { ev.preventDefault(); load().catch((err) => toast(errText(err), true)); });
+  return { nodes: [h('h2', { text: mt('sales_list') }), bar, body, detail], load };
+}
+
+// The discount limits of the roles and the negative-stock switch: ADMIN edits, the others read.
+async function moneySettings({ h, field, toast, showErrors, role }) {
+  const [limits, settings] = await Promise.all([api('GET', '/discount-limits'), api('GET', '/money-settings')]);
+  const pct = (r) => { const x = limits.items.find((l) => l.role === r); return x ? x.max_pct : 0; };
+  const ROLES = ['PROFESSIONAL', 'RECEPTIONIST'];
+  const box = h('section', { id: 'money-settings' }, h('h2', { text: mt('money_settings') }), h('p', { class: 'muted', text: mt('limits_note') }));
+  if (role !== 'ADMIN') {
+    box.append(h('dl', { class: 'facts', id: 'settings-facts' },
+      ...ROLES.flatMap((r) => [h('dt', { text: mt('limit_' + r) }), h('dd', { 'data-role': r, text: `${pct(r)} %` })]),
+      h('dt', { text: mt('allow_negative_stock') }), h('dd', { id: 'settings-negative', text: mt(settings.allow_negative_stock ? 'yes' : 'no') })));
+    return box;
+  }
+  const f = h('form', { class: 'inline-form', id: 'settings-form' });
+  const inputs = Object.fromEntries(ROLES.map((r) => [r, h('input', { id: `limit-${r}`, type: 'number', min: '0', max: '100', step: '1', value: String(pct(r)) })]));
+  const neg = h('input', { id: 'allow-negative', type: 'checkbox', checked: settings.allow_negative_stock });
+  f.append(...ROLES.map((r) => field(mt('limit_' + r), inputs[r], 'max_pct')), field(mt('allow_negative_stock'), neg, 'allow_negative_stock'),
+    h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', id: 'settings-save', text: mt('save') }));
+  f.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      for (const r of ROLES) if (Number(inputs[r].value) !== pct(r)) await api('PUT', '/discount-limits', { role: r, max_pct: Number(inputs[r].value) });
+      if (neg.checked !== settings.allow_negative_stock) await api('PUT', '/money-settings', { allow_negative_stock: neg.checked });
+      limits.items = ROLES.map((r) => ({ role: r, max_pct: Number(inputs[r].value) }));
+      settings.allow_negative_stock = neg.checked;
+      toast(mt('saved'));
+    } catch (err) { fail(f, err, showErrors); }
+  });
+  box.append(f);
+  return box;
+}
+
 export async function renderSales({ h, field, screen, toast, showErrors, ctx, role }) {
+  const again = () => renderSales({ h, field, screen, toast, showErrors, ctx, role });
   const branchId = (ctx.user.branch_id || (ctx.branches[0] || {}).id);
+  const branch = ctx.branches.find((b) => b.id === branchId) || {};
+  const zone = branch.timezone || ctx.tenant.timezone || 'UTC';
   const [prods, stock] = await Promise.all([api('GET', '/products' + qs({ active: true, limit: 200 })),
     api('GET', '/stock' + qs({ branch_id: branchId }))]);
   const qty = Object.fromEntries(stock.items.map((s) => [s.product_id, s]));
@@ -174,7 +262,7 @@ export async function renderSales({ h, field, screen, toast, showErrors, ctx, ro
     h('tbody', {}, prods.items.map((p) => h('tr', { 'data-sku': p.sku, class: qty[p.id] && qty[p.id].low ? 'low' : '' },
       h('td', { text: p.sku }), h('td', { text: p.name }), h('td', { text: money(p.price_cents) }),
       h('td', { class: 'qty', text: String(qty[p.id] ? qty[p.id].quantity : 0) })))));
-  const kids = [table];
+  const stockKids = [h('h2', { text: mt('products') }), table];
   if (['ADMIN', 'MANAGER'].includes(role)) {
     const pf = h('form', { class: 'inline-form', id: 'product-form' });
     const sku = h('input', { maxlength: '64' }), name = h('input', { maxlength: '200' });
@@ -183,7 +271,7 @@ export async function renderSales({ h, field, screen, toast, showErrors, ctx, ro
       field(mt('cost'), cost, 'cost_cents'), h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', id: 'product-save', text: mt('save') }));
     pf.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      try { await api('POST', '/products', { sku: sku.value, name: name.value, price_cents: cents(price), cost_cents: cents(cost) }); toast(mt('saved')); await renderSales({ h, field, screen, toast, showErrors, ctx, role }); } catch (err) { fail(pf, err, showErrors); }
+      try { await api('POST', '/products', { sku: sku.value, name: name.value, price_cents: cents(price), cost_cents: cents(cost) }); toast(mt('saved')); await again(); } catch (err) { fail(pf, err, showErrors); }
     });
     const rf = h('form', { class: 'inline-form', id: 'receipt-form' });
     const rp = h('select', {}, prods.items.map((p) => h('option', { value: String(p.id), text: `${p.sku} · ${p.name}` })));
@@ -192,39 +280,80 @@ export async function renderSales({ h, field, screen, toast, showErrors, ctx, ro
       h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', id: 'receipt-save', text: mt('save') }));
     rf.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      try { await api('POST', '/stock-movements', { branch_id: branchId, product_id: Number(rp.value), kind: 'RECEIPT', quantity: Number(rq.value) }); toast(mt('saved')); await renderSales({ h, field, screen, toast, showErrors, ctx, role }); } catch (err) { fail(rf, err, showErrors); }
+      try { await api('POST', '/stock-movements', { branch_id: branchId, product_id: Number(rp.value), kind: 'RECEIPT', quantity: Number(rq.value) }); toast(mt('saved')); await again(); } catch (err) { fail(rf, err, showErrors); }
     });
-    kids.push(pf, rf);
+    stockKids.push(pf, rf);
   }
-  // The ticket: product lines and up to two payment methods that add up to its total.
+
+  // The ticket: services (an appointment of the day, for its balance) and products,
+  // paid by up to two methods that add up to its total.
   const tf = h('form', { class: 'inline-form', id: 'ticket-form' });
   const lines = h('ul', { id: 'ticket-lines' });
   const items = [];
   const totalEl = h('p', { id: 'ticket-total', text: `${mt('total')}: ${money(0)}` });
+  const errBox = h('p', { class: 'form-error', role: 'alert' });
   const total = () => items.reduce((n, x) => n + x.price * x.q, 0);
-  const sp = h('select', { id: 'ticket-product' }, prods.items.map((p) => h('option', { value: String(p.id), text: `${p.sku} · ${p.name}` })));
-  const sq = h('input', { id: 'ticket-qty', type: 'number', min: '1', step: '1', value: '1' });
   const payRows = [0, 1].map((i) => ({ method: h('select', { id: `ticket-method-${i}` }, METHODS.map((m) => h('option', { value: m, text: mt(m) }))),
     amount: h('input', { id: `ticket-amount-${i}`, type: 'number', min: '0', step: '0.01', value: '0' }) }));
+  const redraw = () => {
+    lines.replaceChildren(...items.map((x, i) => h('li', { 'data-kind': x.appt ? 'SERVICE' : 'PRODUCT' }, `${x.q} × ${x.label} · ${money(x.q * x.price)} `,
+      h('button', { type: 'button', class: 'link ticket-remove', 'aria-label': `${mt('remove')} ${x.label}`, onclick: () => { items.splice(i, 1); redraw(); }, text: '×' }))));
+    totalEl.textContent = `${mt('total')}: ${money(total())}`;
+    payRows[0].amount.value = (total() / 100).toFixed(2);
+    payRows[1].amount.value = '0';
+  };
+  // Services: the day's appointments of the branch that may still be paid.
+  const day = h('input', { id: 'ticket-day', type: 'date', value: localDay(0, zone) });
+  const appt = h('select', { id: 'ticket-appt' });
+  const svcName = (id) => ((ctx.services || []).find((s) => s.id === id) || {}).name || `#${id}`;
+  const proName = (id) => { const p = (ctx.pros || []).find((x) => x.id === id); return p ? `${p.first_name} ${p.last_name}`.trim() : `#${id}`; };
+  const loadAppts = async () => {
+    const list = (await all('/appointments', { from: day.value, to: day.value, branch_id: branchId }))
+      .filter((a) => !['CANCELLED', 'NO_SHOW'].includes(a.status)).sort((a, b) => (a.start_at < b.start_at ? -1 : 1));
+    const names = {};
+    await Promise.all([...new Set(list.map((a) => a.client_id))].map(async (id) => {
+      try { const c = await api('GET', `/clients/${id}`); names[id] = `${c.first_name} ${c.last_name}`.trim(); } catch { names[id] = `#${id}`; }
+    }));
+    appt.replaceChildren(...(list.length ? list.map((a) => h('option', { value: String(a.id),
+      text: `${clock(a.start_at, a.timezone || zone)} · ${svcName(a.service_id)} · ${names[a.client_id]} · ${proName(a.professional_id)}` }))
+      : [h('option', { value: '', text: mt('no_appts') })]));
+  };
+  day.addEventListener('change', () => { loadAppts().catch((err) => toast(errText(err), true)); });
+  const addService = h('button', { type: 'button', id: 'ticket-add-service', text: mt('add_service'), onclick: async () => {
+    errBox.textContent = '';
+    const id = Number(appt.value);
+    if (!id || items.some((x) => x.appt === id)) return;
+    try {
+      const m = await api('GET', `/appointments/${id}/money`);
+      if (!m.actions.includes('pay') || m.balance_cents <= 0) { errBox.textContent = mt('err_nothing_due'); return; }
+      items.push({ appt: id, q: 1, price: m.balance_cents, label: appt.selectedOptions[0].textContent });
+      redraw();
+    } catch (err) { errBox.textContent = errText(err); }
+  } });
+  // Products.
+  const sp = h('select', { id: 'ticket-product' }, prods.items.map((p) => h('option', { value: String(p.id), text: `${p.sku} · ${p.name}` })));
+  const sq = h('input', { id: 'ticket-qty', type: 'number', min: '1', step: '1', value: '1' });
   const add = h('button', { type: 'button', id: 'ticket-add', text: mt('add_line'), onclick: () => {
     const p = prods.items.find((x) => x.id === Number(sp.value));
     if (!p) return;
     items.push({ id: p.id, q: Number(sq.value) || 1, price: p.price_cents, label: `${p.sku} · ${p.name}` });
-    lines.replaceChildren(...items.map((x) => h('li', { text: `${x.q} × ${x.label} · ${money(x.q * x.price)}` })));
-    totalEl.textContent = `${mt('total')}: ${money(total())}`;
-    payRows[0].amount.value = (total() / 100).toFixed(2);
+    redraw();
   } });
-  tf.append(h('h3', { text: mt('ticket') }), field(mt('col_product'), sp, 'product'), field(mt('col_quantity'), sq, 'quantity'), add, lines, totalEl,
+  tf.append(h('h3', { text: mt('ticket') }),
+    h('fieldset', { id: 'ticket-services' }, h('legend', { text: mt('services') }), field(mt('appts_of_day'), day, 'day'), field(mt('appointment'), appt, 'appointment'), addService),
+    h('fieldset', { id: 'ticket-products' }, h('legend', { text: mt('products') }), field(mt('col_product'), sp, 'product'), field(mt('col_quantity'), sq, 'quantity'), add),
+    lines, totalEl,
     ...payRows.flatMap((r, i) => [field(`${mt('method')} ${i + 1}`, r.method, `payments[${i}].method`), field(`${mt('amount')} ${i + 1}`, r.amount, `payments[${i}].amount_cents`)]),
-    h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', id: 'ticket-submit', class: 'primary', text: mt('charge') }));
+    errBox, h('button', { type: 'submit', id: 'ticket-submit', class: 'primary', text: mt('charge') }));
   tf.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const payments = payRows.map((r) => ({ method: r.method.value, amount_cents: cents(r.amount) })).filter((p) => p.amount_cents > 0);
     try {
-      await api('POST', '/sales', { branch_id: branchId, lines: items.map((x) => ({ product_id: x.id, quantity: x.q })), payments });
-      toast(mt('saved')); await renderSales({ h, field, screen, toast, showErrors, ctx, role });
+      await api('POST', '/sales', { branch_id: branchId, lines: items.map((x) => (x.appt ? { appointment_id: x.appt } : { product_id: x.id, quantity: x.q })), payments });
+      toast(mt('saved')); await again();
     } catch (err) { fail(tf, err, showErrors); }
   });
-  kids.push(tf);
-  screen(mt('sales'), ...kids);
+  const list = salesList({ h, field, toast, zone });
+  screen(mt('sales'), tf, ...list.nodes, ...stockKids, await moneySettings({ h, field, toast, showErrors, role }));
+  await Promise.all([loadAppts(), list.load()]);
 }
