@@ -1,6 +1,6 @@
 /*
  * encrypt — backups encrypted with age (https://age-encryption.org), by
- * running the real `age` binary as a child process.  See backup.h
+ * running the real `age` binary as a child process.  See encrypt.h
  * ("encryption") for the contract.
  *
  * Why a child process: age is the standard tool the operator decrypts with
@@ -13,7 +13,6 @@
  * Nothing secret reaches age's command line: a recipient is a public key,
  * and an identity is named by its path.
  */
-#include "backup/backup.h"
 
 #include <errno.h>
 #include <fcntl.h>

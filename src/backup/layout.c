@@ -1,5 +1,5 @@
-/* layout — tiers, file names and listing BACKUP_DIR.  See backup.h. */
-#include "backup/backup.h"
+/* layout — tiers, file names and listing BACKUP_DIR.  See layout.h. */
+#include "backup/layout.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -27,7 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
 #include "backup/files.h"
 #include "backup/dumphead.h"
 #include "backup/psql.h"

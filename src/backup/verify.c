@@ -1,5 +1,5 @@
 /*
- * verify — is this backup whole?  See backup.h (backup_verify_file) for the
+ * verify — is this backup whole?  See verify.h (backup_verify_file) for the
  * contract and backup/scan.h for the reader.
  *
  * One pass (backup/scan.h): every buffer read from the file goes to SHA-256
@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "backup/files.h"
 #include "backup/scan.h"
 #include "backup/psql.h"

@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
+#include "backup/take.h"
 #include "backup/manifest.h"
 #include "common/err.h"
 #include "common/url.h"

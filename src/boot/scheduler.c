@@ -7,7 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
+#include "backup/take.h"
 #include "backup/alert.h"
 #include "common/cron.h"
 #include "common/log.h"

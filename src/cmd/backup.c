@@ -11,7 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/rotate.h"
+#include "backup/take.h"
 #include "backup/report.h"
 #include "backup/remote.h"
 #include "backup/foreign.h"

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/take.h"
 #include "cmd/cmd.h"
 
 /*

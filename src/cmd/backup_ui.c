@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/take.h"
 #include "cmd/backup_cmds.h"
 
 static volatile int cancel_flag;

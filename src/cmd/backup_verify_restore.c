@@ -2,7 +2,7 @@
  * cmd/backup_verify_restore.c — `backup verify [FILE…] [--deep]` and
  * `backup restore FILE [--yes] [--no-safety-backup]` (and the guide's
  * `--verify-only`, `--restore FILE`).  backup.c parses the command line;
- * the work is backup_verify_file() and backup_restore() (backup.h).
+ * the work is backup_verify_file() and backup_restore() (backup/verify.h, backup/restore.h).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/take.h"
 #include "backup/report.h"
 #include "backup/alert.h"
 #include "backup/manifest.h"

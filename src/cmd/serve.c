@@ -24,7 +24,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "backup/backup.h"
+#include "backup/layout.h"
+#include "backup/take.h"
 #include "boot/boot.h"
 #include "archive/sqlite_archive.h"
 #include "boot/scheduler.h"

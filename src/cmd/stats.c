@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backup/files.h"
 #include "cmd/backup_cmds.h"
 #include "cmd/cmd.h"
 #include "common/util.h"

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup.h"
 #include "backup/psql.h"
 #include "backup/verify.h"
 #include "backup/foreign.h"

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "common/tz.h"
 #include "common/util.h"
 #include "notify/notify.h"

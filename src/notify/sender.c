@@ -22,7 +22,6 @@
 #include <time.h>
 
 #include "backup/alert.h"
-#include "backup/backup.h"
 #include "common/log.h"
 #include "common/tz.h"
 #include "common/util.h"
