@@ -79,6 +79,18 @@ int backup_copy_file(const char *src, const char *dst, struct err *e)
     return file_copy(src, dst, ERR_BACKUP, e);
 }
 
+static const char *tmp_dir;
+
+void backup_tmp_dir_set(const char *dir)
+{
+    tmp_dir = dir;
+}
+
+const char *backup_tmp_dir(void)
+{
+    return tmp_dir != NULL && tmp_dir[0] != '\0' ? tmp_dir : "/tmp";
+}
+
 const char *backup_fmt_bytes(char out[32], uint64_t n)
 {
     if (n >= 1000ull * 1000 * 1000)

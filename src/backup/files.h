@@ -36,6 +36,14 @@ int backup_write_new_file(const char *path, const void *data, size_t n, struct e
 /* Copy src into a new file dst (0600), fsynced; removed on failure. */
 int backup_copy_file(const char *src, const char *dst, struct err *e);
 
+/*
+ * Where temporary files go when no better place is given: the directory
+ * backup_tmp_dir_set chose (TMPDIR, config's tmp_dir), else /tmp.  Set once
+ * at start (cmd.c), before any thread; dir is borrowed.
+ */
+void backup_tmp_dir_set(const char *dir);
+const char *backup_tmp_dir(void);
+
 /* The sub-directories backup_dir_prepare makes (the tiers, then logs), NULL-terminated. */
 extern const char *const backup_subdirs[];
 

@@ -65,11 +65,18 @@ unsigned backup_auto_tiers(time_t now, int weekly_day, int monthly_day);
 int backup_parse_local_time(const char *s, time_t *out);
 
 /*
- * The clock of backups, stats and doctor: time(NULL), or the local time in
- * CITAPLANNER_FAKE_NOW when set (a testing aid).  -ERR_CONFIG naming the
- * variable when its value is not of that form (*now is then time(NULL)).
+ * The clock of backups, stats, doctor and notifications: time(NULL), or the
+ * local time backup_clock_set fixed it at.
  */
-int backup_clock(time_t *now, struct err *e);
+time_t backup_clock(void);
+
+/*
+ * Fix the clock at fake, a local time "YYYY-MM-DDTHH:MM:SS" (the testing aid
+ * CITAPLANNER_FAKE_NOW, config's fake_now; NULL: the real clock).  Called
+ * once at start (cmd.c), before any thread.  -ERR_CONFIG naming the variable
+ * when fake is not of that form (the clock is then the real one).
+ */
+int backup_clock_set(const char *fake, struct err *e);
 
 /* Longest name this module produces, with a sidecar suffix, NUL included. */
 #define BACKUP_NAME_MAX 80

@@ -138,7 +138,6 @@ cleanup:
 static char *tmp_dir_for(const struct backup_verify_opts *o, const char *path)
 {
     char *d;
-    const char *t;
 
     if (o->tmp_dir != NULL)
         return xstrdup(o->tmp_dir);
@@ -146,8 +145,7 @@ static char *tmp_dir_for(const struct backup_verify_opts *o, const char *path)
     if (access(d, W_OK) == 0)
         return d;
     free(d);
-    t = getenv("TMPDIR");
-    return xstrdup(t != NULL && t[0] != '\0' ? t : "/tmp");
+    return xstrdup(backup_tmp_dir());
 }
 
 static void unlink_sqlite(const char *p)

@@ -37,7 +37,7 @@ struct backup_verify_opts {
     /*
      * Where temporary files go (the decompressed SQLite copy, the private
      * passfile directory): NULL = the backup's own directory when writable,
-     * else TMPDIR (or /tmp).
+     * else backup_tmp_dir() (TMPDIR, or /tmp).
      */
     const char *tmp_dir;
     /*

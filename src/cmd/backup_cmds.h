@@ -34,13 +34,6 @@ int backup_cmd_adopt(struct cmd_ctx *ctx, int nfiles, char **files);
 int backup_cmd_restore(struct cmd_ctx *ctx, const char *file);
 
 /*
- * The clock of a backup command: time(NULL), or the testing aid
- * CITAPLANNER_FAKE_NOW='YYYY-MM-DDTHH:MM:SS' (local time).  Returns 0, or
- * prints why the variable is invalid and returns the exit status 2.
- */
-int backup_cmd_clock(time_t *now);
-
-/*
  * A progress callback for struct backup_opts: one line on stdout, rewritten
  * in place ('\r').  Install it only when stdout is a terminal and not --json;
  * arg is unused.  backup_cmd_progress_end() ends the line if one was drawn.

@@ -42,16 +42,6 @@ void backup_cmd_catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-int backup_cmd_clock(time_t *now)
-{
-    struct err e;
-
-    err_clear(&e);
-    if (backup_clock(now, &e) < 0)
-        return cmd_fail(&e);
-    return 0;
-}
-
 void backup_cmd_progress(void *arg, const struct backup_progress *p)
 {
     char a[32], b[32];

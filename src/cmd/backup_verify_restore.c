@@ -210,9 +210,7 @@ int backup_cmd_restore(struct cmd_ctx *ctx, const char *file)
     o.file = file;
     o.safety_backup = !cmd_has_flag(ctx, "no-safety-backup");
     o.force_secrets_key = cmd_has_flag(ctx, "force");
-    rc = backup_cmd_clock(&o.now);
-    if (rc != 0)
-        return rc;
+    o.now = backup_clock();
     if (ctx->cfg.database_url_defaulted)
         log_info("DATABASE_URL is not set: using the default '%s'", url_redacted(&ctx->cfg.db));
     backup_cmd_catch_signals();

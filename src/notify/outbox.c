@@ -19,9 +19,7 @@
 
 int64_t notify_now(void)
 {
-    time_t t;
-    backup_clock(&t, NULL); /* CITAPLANNER_FAKE_NOW (local time) when set */
-    return (int64_t)t;
+    return (int64_t)backup_clock(); /* CITAPLANNER_FAKE_NOW (local time) when set */
 }
 
 void notify_new_key(char out[40])
