@@ -109,11 +109,7 @@ static int find_unplaced(struct import_ctx *c, struct err *e)
                 mapped = strcmp(names[i], tables[t].source) == 0;
             if (mapped)
                 continue;
-            char *q = db_quote_ident(names[i]);
-            char *sql = xasprintf("SELECT count(*) FROM %s", q);
-            rc = db_query_int(c->src, sql, DB_NOPARAMS, &rows, e);
-            free(sql);
-            free(q);
+            rc = db_count_rows(c->src, names[i], &rows, e);
             buf_addf(&b, "%s%s (%lld rows)", b.len ? ", " : "", names[i], (long long)rows);
         }
         db_strv_free(names, n);
