@@ -99,7 +99,7 @@ static int set_webhook(struct config *c, const struct option *o, const char *val
 #define FIELD(f) offsetof(struct config, f)
 
 /* The table.  Adding an option: one row here, one field in struct config, a test in
- * test/unit/common/config_test.c.  PUBLIC_URL's default derives from LISTEN: it comes after. */
+ * test/unit/config/config_test.c.  PUBLIC_URL's default derives from LISTEN: it comes after. */
 static const struct option options[] = {
     {.env = "DATABASE_URL",
      .flag = "database-url",

@@ -1,5 +1,5 @@
 /*
- * pgtools_test — choosing pg_dump/psql by version (src/backup/pgtools.c),
+ * psql_test — choosing pg_dump/psql by version (src/backup/psql.c),
  * with the machine's real client tools: a server no newer than them gets
  * the newest; PG_DUMP/PSQL (pgtool_set_paths) win when new enough, and one that does not run
  * is an error; a server newer than every tool is refused with the version
