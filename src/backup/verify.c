@@ -245,6 +245,7 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
     struct db *admin = NULL, *scratch = NULL;
     struct url su;
     unsigned char rnd[6];
+    char hex[2 * sizeof(rnd) + 1];
     char name[64];
     char **tables = NULL;
     int64_t *rows = NULL;
@@ -261,8 +262,8 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         return err_set(e, ERR_INTERNAL, "cannot draw random bytes");
     /* The creation time in the name lets a later run sweep what a killed run left. */
-    snprintf(name, sizeof(name), "%s%lld_%02x%02x%02x%02x%02x%02x", SCRATCH_PREFIX,
-             (long long)time(NULL), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    hex_encode(rnd, sizeof(rnd), hex);
+    snprintf(name, sizeof(name), "%s%lld_%s", SCRATCH_PREFIX, (long long)time(NULL), hex);
     rc = db_open(o->db, DB_CONNECT_TIMEOUT_S, &admin, e);
     if (rc < 0)
         goto cleanup;
