@@ -243,8 +243,8 @@ static void hours_parse(const char *text, struct api_branch_hours *bh)
         if (sscanf(p, "%lld %d %5s %5s", &user, &wday, start, end) == 4) {
             row.user_id = user;
             row.h.wday = wday;
-            row.h.start_min = slots_parse_hhmm(start);
-            row.h.end_min = slots_parse_hhmm(end);
+            row.h.start_min = tz_parse_hhmm(start);
+            row.h.end_min = tz_parse_hhmm(end);
             if (wday >= 0 && wday <= 6 && row.h.start_min >= 0 && row.h.end_min > row.h.start_min) {
                 bh->rows = xrealloc(bh->rows, (bh->n + 1) * sizeof(*bh->rows));
                 bh->rows[bh->n++] = row;

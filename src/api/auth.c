@@ -29,6 +29,7 @@
 #include "api/catalogue.h"
 #include "api/login_throttle.h"
 #include "api/validate.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/password.h"
 #include "common/tz.h"
@@ -149,10 +150,7 @@ static bool token_well_formed(const char *t)
 
 static void token_hash(const char *token, char out[2 * SHA256_DIGEST_LENGTH + 1])
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-
-    SHA256((const unsigned char *)token, strlen(token), md);
-    hex_encode(md, sizeof(md), out);
+    hash_sha256_hex(token, strlen(token), out);
 }
 
 /* The CSRF token of a session token; "" when there is no secret to sign with. */

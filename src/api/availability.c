@@ -49,8 +49,8 @@ int api_branch_hours_load(struct db *db, int64_t tenant_id, int64_t branch_id,
 
         row.user_id = db_res_isnull(r, 0) ? 0 : db_res_int(r, 0);
         row.h.wday = (int)db_res_int(r, 1);
-        row.h.start_min = slots_parse_hhmm(db_res_text(r, 2));
-        row.h.end_min = slots_parse_hhmm(db_res_text(r, 3));
+        row.h.start_min = tz_parse_hhmm(db_res_text(r, 2));
+        row.h.end_min = tz_parse_hhmm(db_res_text(r, 3));
         /* The schema's CHECKs make this impossible; a bad row must not void the others. */
         if (row.h.wday < 0 || row.h.wday > 6 || row.h.start_min < 0 ||
             row.h.end_min <= row.h.start_min)

@@ -8,9 +8,9 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "api/api.h"
+#include "common/hash.h"
 #include "common/util.h"
 
 /* Rate-limit rows older than this are dropped now and then. */
@@ -207,11 +207,7 @@ bool online_slug_valid(const char *s)
 
 void online_sha256_hex(const char *s, char out[65])
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-
-    SHA256((const unsigned char *)s, strlen(s), md);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    hash_sha256_hex(s, strlen(s), out);
 }
 
 int online_token_new(char out[44], struct err *e)

@@ -3,12 +3,12 @@
  */
 #include "api/login_throttle.h"
 
-#include <openssl/sha.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/util.h"
 
 static atomic_llong failed_total, refused_total;
@@ -30,11 +30,9 @@ int64_t login_throttle_refused_total(void)
 
 static void key_of(const char *kind, const char *a, const char *b, char out[65])
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
     char *s = xasprintf("%s|%s|%s", kind, a, b != NULL ? b : "");
 
-    SHA256((const unsigned char *)s, strlen(s), md);
-    hex_encode(md, sizeof(md), out);
+    hash_sha256_hex(s, strlen(s), out);
     free(s);
 }
 

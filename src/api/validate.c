@@ -123,21 +123,6 @@ bad:
     return -1;
 }
 
-int api_hhmm_parse(const char *s)
-{
-    int h, m;
-
-    if (s == NULL || strlen(s) != 5 || !isdigit((unsigned char)s[0]) ||
-        !isdigit((unsigned char)s[1]) || s[2] != ':' || !isdigit((unsigned char)s[3]) ||
-        !isdigit((unsigned char)s[4]))
-        return -1;
-    h = (s[0] - '0') * 10 + (s[1] - '0');
-    m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (h > 23 || m > 59)
-        return -1;
-    return h * 60 + m;
-}
-
 int api_date_parse(const char *s, int *y, int *m, int *d)
 {
     if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
@@ -257,7 +242,7 @@ static int check_value(const struct api_field *f, json_t *v, struct api_value *o
         out->b = json_is_true(v);
         return 0;
     case API_T_HHMM:
-        out->i = api_hhmm_parse(s);
+        out->i = tz_parse_hhmm(s);
         if (out->i < 0) {
             invalid(inv, prefix, f->name, "'%s' must be a time of day 'HH:MM' (00:00-23:59)",
                     f->name);

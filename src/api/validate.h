@@ -156,9 +156,6 @@ bool api_email_valid(const char *s);
  */
 int api_phone_normalize(const char *s, char *out);
 
-/* "HH:MM" (00:00-23:59) -> minutes since midnight; -1 when malformed. */
-int api_hhmm_parse(const char *s);
-
 /* "YYYY-MM-DD" (a real date, year 1-9999) -> 0 with y, m, d set; -1 otherwise. */
 int api_date_parse(const char *s, int *y, int *m, int *d);
 

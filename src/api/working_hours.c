@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "api/catalogue.h"
 #include "api/resource.h"
+#include "common/tz.h"
 
 #define WH_COLUMNS                                                                                 \
     "id, tenant_id, branch_id, user_id, day_of_week, start_time, end_time, created_at, "           \
@@ -165,7 +166,7 @@ static int check_row(struct api_write *w, struct err *e)
         day = v[F_DAY].present ? v[F_DAY].i : db_res_int(r, 2);
         snprintf(start, sizeof(start), "%s", v[F_START].present ? v[F_START].s : db_res_text(r, 3));
         snprintf(end, sizeof(end), "%s", v[F_END].present ? v[F_END].s : db_res_text(r, 4));
-        if (api_hhmm_parse(start) >= api_hhmm_parse(end)) {
+        if (tz_parse_hhmm(start) >= tz_parse_hhmm(end)) {
             rc = api_reply_invalid(w->req, e, v[F_END].present ? "end_time" : "start_time",
                                    "'end_time' must be after 'start_time'");
             goto cleanup;

@@ -12,7 +12,10 @@
 #include <zlib.h>
 
 #include "archive/sqlite_wal.h"
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/lock.h"
+#include "backup/take.h"
 #include "backup/encrypt.h"
 #include "common/file.h"
 #include "common/hash.h"

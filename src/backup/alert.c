@@ -1,7 +1,7 @@
 /*
  * alert — telling someone that a backup failed or went stale, and the small
  * state files that let every process agree on the last outcomes.  See
- * backup.h (backup_alert_send, backup_state_record).
+ * alert.h (backup_alert_send, backup_state_record).
  *
  * Every failure path of a take calls backup_alert() exactly once.  An alert
  * that cannot be delivered is logged and forgotten: the backup's own outcome
@@ -20,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
+#include "backup/take.h"
 #include "backup/alert.h"
 #include "common/file.h"
 #include "common/log.h"

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/take.h"
 #include "common/err.h"
 #include "config/config.h"
 

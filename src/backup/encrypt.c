@@ -1,6 +1,6 @@
 /*
  * encrypt — backups encrypted with age (https://age-encryption.org), by
- * running the real `age` binary as a child process.  See backup.h
+ * running the real `age` binary as a child process.  See encrypt.h
  * ("encryption") for the contract.
  *
  * Why a child process: age is the standard tool the operator decrypts with
@@ -13,7 +13,6 @@
  * Nothing secret reaches age's command line: a recipient is a public key,
  * and an identity is named by its path.
  */
-#include "backup/backup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,11 +47,17 @@ bool backup_name_encrypted(const char *name)
     return name != NULL && str_ends_with(name, BACKUP_ENC_EXT);
 }
 
+/* The program run as age; NULL: "age". */
+static const char *age_program;
+
 const char *backup_age_program(void)
 {
-    const char *p = getenv("CITAPLANNER_AGE");
+    return age_program != NULL && age_program[0] != '\0' ? age_program : "age";
+}
 
-    return p != NULL && p[0] != '\0' ? p : "age";
+void backup_age_set_program(const char *path)
+{
+    age_program = path;
 }
 
 /* A recipient given inline ("age1…", an ssh public key) rather than a recipients file. */
@@ -73,9 +78,7 @@ static int spawn_age(struct backup_age *a, char *const argv[], int child_in, int
     struct proc_env ev;
     int rc;
 
-    proc_env_init(&ev, NULL);
-    proc_env_set(&ev, "PATH",
-                 getenv("PATH") != NULL ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin");
+    proc_env_minimal(&ev);
 
     if (pipe2(pe, O_CLOEXEC) != 0) {
         rc = err_set(e, ERR_INTERNAL, "cannot create a pipe: %s", strerror(errno));

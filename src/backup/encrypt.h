@@ -25,8 +25,15 @@
 /* Does name end with ".age"? */
 bool backup_name_encrypted(const char *name);
 
-/* The age binary: $CITAPLANNER_AGE, else "age" on PATH. */
+/* The age binary: what backup_age_set_program chose, else "age" on PATH. */
 const char *backup_age_program(void);
+
+/*
+ * Run path as age (CITAPLANNER_AGE, config's age; NULL or "": "age").
+ * Called once at start (cmd.c), before any thread; path is borrowed and
+ * outlives every run.
+ */
+void backup_age_set_program(const char *path);
 
 /* A running age child process. */
 struct backup_age;

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "backup/files.h"
 #include "common/file.h"
 #include "common/log.h"
@@ -77,6 +77,18 @@ int backup_write_new_file(const char *path, const void *data, size_t n, struct e
 int backup_copy_file(const char *src, const char *dst, struct err *e)
 {
     return file_copy(src, dst, ERR_BACKUP, e);
+}
+
+static const char *tmp_dir;
+
+void backup_tmp_dir_set(const char *dir)
+{
+    tmp_dir = dir;
+}
+
+const char *backup_tmp_dir(void)
+{
+    return tmp_dir != NULL && tmp_dir[0] != '\0' ? tmp_dir : "/tmp";
 }
 
 const char *backup_fmt_bytes(char out[32], uint64_t n)

@@ -2,7 +2,7 @@
  * foreign — backups made by another tool (the original CitaPlanner's
  * scripts/pg_backup.sh: `pg_dump | gzip` and `sha256sum "$file" > "$file.sha256"`,
  * no manifest), and which schema a backup holds, read from the dump itself.
- * See backup.h ("Backups made by other tools").
+ * See foreign.h.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "backup/files.h"
 #include "db/db_backup.h"
 #include "backup/manifest.h"

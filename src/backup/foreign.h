@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "backup/verify.h"
 #include "common/err.h"
 #include "db/db.h"

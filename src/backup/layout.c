@@ -1,5 +1,5 @@
-/* layout — tiers, file names and listing BACKUP_DIR.  See backup.h. */
-#include "backup/backup.h"
+/* layout — tiers, file names and listing BACKUP_DIR.  See layout.h. */
+#include "backup/layout.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -114,15 +114,21 @@ int backup_parse_local_time(const char *s, time_t *out)
     return 0;
 }
 
-int backup_clock(time_t *now, struct err *e)
-{
-    const char *fake = getenv("CITAPLANNER_FAKE_NOW");
+/* The instant the clock stays at; 0: the real clock. */
+static time_t fake_now;
 
-    *now = time(NULL);
+time_t backup_clock(void)
+{
+    return fake_now != 0 ? fake_now : time(NULL);
+}
+
+int backup_clock_set(const char *fake, struct err *e)
+{
+    fake_now = 0;
     if (fake == NULL || fake[0] == '\0')
         return 0;
-    if (backup_parse_local_time(fake, now) < 0) {
-        *now = time(NULL);
+    if (backup_parse_local_time(fake, &fake_now) < 0) {
+        fake_now = 0;
         return err_set(e, ERR_CONFIG,
                        "CITAPLANNER_FAKE_NOW must be a local time 'YYYY-MM-DDTHH:MM:SS', not '%s'",
                        fake);

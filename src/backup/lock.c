@@ -1,12 +1,14 @@
 /*
  * lock — BACKUP_DIR/.lock, the exclusive lock of backups, restores and
- * pruning.  See backup.h.
+ * pruning.  See lock.h.
  *
  * flock(2) rather than a pid file: the kernel drops the lock when its holder
  * dies (kill -9 included), so a crash never leaves a stale lock behind.  The
  * pid inside is only for the message.  The descriptor is close-on-exec, so
  * that pg_dump cannot inherit (and outlive us holding) the lock.
  */
+#include "backup/lock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
 #include "common/util.h"
 
 struct backup_lock {

@@ -1,6 +1,6 @@
 /*
  * manifest — the .json beside each backup: what it holds and how to check
- * it.  See backup.h (reading) and backup_internal.h (writing).
+ * it.  See manifest.h.
  *
  * The document (format 1):
  *   {"format": 1, "program": "citaplanner", "version": "0.1.0",
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "backup/manifest.h"
 #include "common/util.h"
 #include "version.h"

@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "common/err.h"
 #include "db/db.h"
 #include "db/db_backup.h"
+
+#define BACKUP_MANIFEST_FORMAT 1
 
 /* A manifest read back (verify and restore use it). */
 struct backup_manifest {

@@ -1,6 +1,6 @@
 /*
  * pgdump — running pg_dump in a snapshot shared with the manifest's row
- * counts.  See backup_internal.h.
+ * counts.  See pgdump.h.
  *
  * Why a snapshot: pg_dump and our count(*) queries run on two connections;
  * without a shared snapshot a row inserted between them would make the
@@ -23,7 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
 #include "backup/stream.h"
 #include "backup/pgdump.h"
 #include "db/db_backup.h"

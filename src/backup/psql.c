@@ -27,7 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
 #include "backup/files.h"
 #include "backup/dumphead.h"
 #include "backup/psql.h"
@@ -68,8 +67,7 @@ static int tool_version(const char *path, char **text, int *major)
     int status = 0, rc = -1;
 
     *text = NULL;
-    proc_env_init(&ev, NULL);
-    proc_env_set(&ev, "PATH", getenv("PATH") != NULL ? getenv("PATH") : "/usr/bin:/bin");
+    proc_env_minimal(&ev);
     proc_env_set(&ev, "LC_ALL", "C");
     if (proc_run_output(path, argv, ev.v, TOOL_VERSION_TIMEOUT_S, &out, &status) < 0 ||
         !proc_status_ok(status))
@@ -96,10 +94,19 @@ static int newest_first(const void *a, const void *b)
     return dir_major(*(char *const *)b) - dir_major(*(char *const *)a);
 }
 
+/* PG_DUMP and PSQL as configured; NULL: none. */
+static const char *configured_pg_dump, *configured_psql;
+
+void pgtool_set_paths(const char *pg_dump, const char *psql)
+{
+    configured_pg_dump = pg_dump;
+    configured_psql = psql;
+}
+
 int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct err *e)
 {
     const char *env_name = strcmp(tool, "pg_dump") == 0 ? "PG_DUMP" : "PSQL";
-    const char *env = getenv(env_name);
+    const char *env = strcmp(tool, "pg_dump") == 0 ? configured_pg_dump : configured_psql;
     char *cand[MAX_CANDIDATES];
     int n = 0, rc;
     struct buf seen = BUF_INIT;

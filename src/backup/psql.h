@@ -8,11 +8,11 @@
  * pg_dump refuses a server newer than itself, and a newer pg_dump/psql
  * handles every older server back to 9.2, so the rule is: the first
  * candidate whose major version is at least the server's.  Candidates, in
- * order: the program named by the environment ($PG_DUMP for pg_dump, $PSQL
- * for psql), /usr/lib/postgresql/<N>/bin/<tool> newest N first (Debian's
+ * order: the program configured (PG_DUMP for pg_dump, PSQL for psql, handed
+ * over by pgtool_set_paths), /usr/lib/postgresql/<N>/bin/<tool> newest N first (Debian's
  * layout, several versions side by side), then <tool> on PATH.  Each is
  * asked `--version`; one that is missing or does not answer is passed over,
- * except the environment's: a $PG_DUMP/$PSQL that does not run is an error.
+ * except the configured one: a PG_DUMP/PSQL that does not run is an error.
  */
 #ifndef CITAPLANNER_BACKUP_PSQL_H
 #define CITAPLANNER_BACKUP_PSQL_H
@@ -36,6 +36,12 @@ struct pgtool {
 int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct err *e);
 
 void pgtool_free(struct pgtool *t);
+
+/*
+ * The pg_dump and psql to try first (config's pg_dump and psql; NULL or "":
+ * none).  Called once at start (cmd.c), before any thread; borrowed.
+ */
+void pgtool_set_paths(const char *pg_dump, const char *psql);
 
 /* Parse "pg_dump (PostgreSQL) 15.20 (Debian …)" into its major version (15; 9 for 9.6). */
 int backup_pg_dump_parse_version(const char *text, int *major);

@@ -1,7 +1,7 @@
 /*
  * remote — copies of the backups kept off BACKUP_DIR (issue 10): the policy
  * only (what goes where, verification of each copy, rotation, lag).  See
- * backup.h ("copies off the machine") for the contract.  The stores are in
+ * remote.h for the contract.  The stores are in
  * src/storage/: dir.c (BACKUP_MIRROR_DIR, a second directory with the same
  * layout) and s3.c (BACKUP_S3_URL, S3-compatible object storage).
  *
@@ -11,7 +11,9 @@
  * fails the local backup: every failure is logged and alerted, and the
  * function returns -1 for information only.
  */
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/rotate.h"
 #include "backup/alert.h"
 #include "backup/remote.h"
 

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "backup/verify.h"
 #include "common/err.h"
 #include "config/config.h"

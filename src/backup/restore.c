@@ -1,7 +1,7 @@
 /*
- * restore — put a backup back in place of the current data.  See backup.h
+ * restore — put a backup back in place of the current data.  See restore.h
  * (backup_restore) for the contract and the order of the steps, and
- * backup_internal.h (backup_psql_feed_file) for the PostgreSQL machinery.
+ * psql.h (backup_psql_feed_file) for the PostgreSQL machinery.
  *
  * Why psql gets "BEGIN" and "COMMIT" from us rather than --single-transaction:
  * with --single-transaction psql commits when its input ends, so a restore
@@ -25,7 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/lock.h"
+#include "backup/take.h"
 #include "backup/scan.h"
 #include "backup/dumphead.h"
 #include "backup/psql.h"

@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/rotate.h"
+#include "backup/take.h"
 #include "backup/manifest.h"
 #include "common/err.h"
 #include "common/url.h"

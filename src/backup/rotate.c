@@ -1,11 +1,13 @@
 /*
  * rotate — keep the newest N backups of each tier, `backup prune`, and the
- * closing summary of BACKUP_DIR.  See backup.h.
+ * closing summary of BACKUP_DIR.  See rotate.h.
  *
  * Rotation sorts by the timestamp in the name, never by file age: a week of
  * failed runs writes no new files, so it cannot push a good backup out (the
  * reference implementation's `find -mtime +7 -delete` did).
  */
+#include "backup/rotate.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/lock.h"
 #include "backup/manifest.h"
 #include "backup/verify.h"
 #include "backup/encrypt.h"

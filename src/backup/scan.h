@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backup/backup.h"
+#include "backup/take.h"
 #include "common/err.h"
 
 /*

@@ -1,6 +1,6 @@
 /*
  * stream — gzip + SHA-256 in one pass, compressing blocks in parallel.
- * See backup_internal.h.
+ * See stream.h.
  *
  * Slots form a ring indexed by sequence number (seq % nslots).  The calling
  * thread fills slot `filled`, hands it to the workers (QUEUED), and writes
@@ -17,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
 #include "backup/files.h"
 #include "backup/stream.h"
 #include "common/hash.h"

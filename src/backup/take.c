@@ -1,5 +1,5 @@
 /*
- * take — one backup run, start to finish.  See backup.h (backup_take) for
+ * take — one backup run, start to finish.  See take.h (backup_take) for
  * the contract and the crash-safety ordering this file implements.
  *
  * The steps, each logged with its duration, bytes and rate:
@@ -7,6 +7,8 @@
  *   free space → dump (pg_dump | copy) + compress + hash → fsync →
  *   commit the first tier → link the other tiers → rotate → summary.
  */
+#include "backup/take.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,7 +20,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
+#include "backup/lock.h"
+#include "backup/rotate.h"
 #include "backup/files.h"
 #include "backup/stream.h"
 #include "backup/pgdump.h"

@@ -1,5 +1,5 @@
 /*
- * verify — is this backup whole?  See backup.h (backup_verify_file) for the
+ * verify — is this backup whole?  See verify.h (backup_verify_file) for the
  * contract and backup/scan.h for the reader.
  *
  * One pass (backup/scan.h): every buffer read from the file goes to SHA-256
@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "backup/files.h"
 #include "backup/scan.h"
 #include "backup/psql.h"
@@ -138,7 +138,6 @@ cleanup:
 static char *tmp_dir_for(const struct backup_verify_opts *o, const char *path)
 {
     char *d;
-    const char *t;
 
     if (o->tmp_dir != NULL)
         return xstrdup(o->tmp_dir);
@@ -146,8 +145,7 @@ static char *tmp_dir_for(const struct backup_verify_opts *o, const char *path)
     if (access(d, W_OK) == 0)
         return d;
     free(d);
-    t = getenv("TMPDIR");
-    return xstrdup(t != NULL && t[0] != '\0' ? t : "/tmp");
+    return xstrdup(backup_tmp_dir());
 }
 
 static void unlink_sqlite(const char *p)
@@ -247,6 +245,7 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
     struct db *admin = NULL, *scratch = NULL;
     struct url su;
     unsigned char rnd[6];
+    char hex[2 * sizeof(rnd) + 1];
     char name[64];
     char **tables = NULL;
     int64_t *rows = NULL;
@@ -263,8 +262,8 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         return err_set(e, ERR_INTERNAL, "cannot draw random bytes");
     /* The creation time in the name lets a later run sweep what a killed run left. */
-    snprintf(name, sizeof(name), "%s%lld_%02x%02x%02x%02x%02x%02x", SCRATCH_PREFIX,
-             (long long)time(NULL), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    hex_encode(rnd, sizeof(rnd), hex);
+    snprintf(name, sizeof(name), "%s%lld_%s", SCRATCH_PREFIX, (long long)time(NULL), hex);
     rc = db_open(o->db, DB_CONNECT_TIMEOUT_S, &admin, e);
     if (rc < 0)
         goto cleanup;

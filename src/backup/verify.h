@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
+#include "backup/take.h"
 #include "backup/manifest.h"
 #include "common/err.h"
 #include "common/url.h"
@@ -36,7 +37,7 @@ struct backup_verify_opts {
     /*
      * Where temporary files go (the decompressed SQLite copy, the private
      * passfile directory): NULL = the backup's own directory when writable,
-     * else TMPDIR (or /tmp).
+     * else backup_tmp_dir() (TMPDIR, or /tmp).
      */
     const char *tmp_dir;
     /*

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
+#include "backup/take.h"
 #include "backup/alert.h"
 #include "common/cron.h"
 #include "common/log.h"
@@ -50,9 +51,7 @@ static int newest_good_backup(const struct config *cfg, time_t now, int64_t *epo
 /* The backups' clock (backup_clock: CITAPLANNER_FAKE_NOW, a testing aid, wins). */
 static time_t sched_now(void)
 {
-    time_t t;
-    backup_clock(&t, NULL);
-    return t;
+    return backup_clock();
 }
 
 /* The stale alert, shared with doctor and other instances (once a day per newest backup). */

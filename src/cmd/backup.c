@@ -11,7 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/rotate.h"
+#include "backup/take.h"
 #include "backup/report.h"
 #include "backup/remote.h"
 #include "backup/foreign.h"
@@ -137,9 +140,7 @@ static int run_take(struct cmd_ctx *ctx)
                                    tier);
         o.tier = (int)t;
     }
-    rc = backup_cmd_clock(&o.now);
-    if (rc != 0)
-        return rc;
+    o.now = backup_clock();
     if (ctx->cfg.database_url_defaulted)
         log_info("DATABASE_URL is not set: using the default '%s'", url_redacted(&ctx->cfg.db));
     backup_cmd_catch_signals();
@@ -291,8 +292,7 @@ struct fetched {
 
 static int fetch_remote_args(struct cmd_ctx *ctx, int n, char **in, struct fetched *f)
 {
-    const char *t = getenv("TMPDIR");
-    const char *tmp = t != NULL && t[0] != '\0' ? t : "/tmp";
+    const char *tmp = ctx->cfg.tmp_dir;
     struct err e;
 
     memset(f, 0, sizeof(*f));

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/lock.h"
 #include "backup/verify.h"
 #include "backup/encrypt.h"
 #include "backup/foreign.h"

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/take.h"
 #include "cmd/cmd.h"
 
 /*
@@ -32,13 +32,6 @@ int backup_cmd_adopt(struct cmd_ctx *ctx, int nfiles, char **files);
  * FILE`.  Returns the exit status (7 when cancelled or refused).
  */
 int backup_cmd_restore(struct cmd_ctx *ctx, const char *file);
-
-/*
- * The clock of a backup command: time(NULL), or the testing aid
- * CITAPLANNER_FAKE_NOW='YYYY-MM-DDTHH:MM:SS' (local time).  Returns 0, or
- * prints why the variable is invalid and returns the exit status 2.
- */
-int backup_cmd_clock(time_t *now);
 
 /*
  * A progress callback for struct backup_opts: one line on stdout, rewritten

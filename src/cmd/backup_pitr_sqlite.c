@@ -78,8 +78,7 @@ int backup_cmd_pitr_sqlite(struct cmd_ctx *ctx)
     o.cfg = &ctx->cfg;
     o.output = output;
     o.safety_backup = !cmd_has_flag(ctx, "no-safety-backup");
-    if ((rc = backup_cmd_clock(&o.now)) != 0)
-        return rc;
+    o.now = backup_clock();
     backup_cmd_catch_signals();
     o.cancel = backup_cmd_cancel_flag();
     if (archive_sqlite_restore(&o, &r, &e) < 0) {

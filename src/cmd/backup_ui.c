@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/take.h"
 #include "cmd/backup_cmds.h"
 
 static volatile int cancel_flag;
@@ -38,16 +40,6 @@ void backup_cmd_catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-}
-
-int backup_cmd_clock(time_t *now)
-{
-    struct err e;
-
-    err_clear(&e);
-    if (backup_clock(now, &e) < 0)
-        return cmd_fail(&e);
-    return 0;
 }
 
 void backup_cmd_progress(void *arg, const struct backup_progress *p)

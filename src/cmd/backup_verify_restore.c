@@ -2,7 +2,7 @@
  * cmd/backup_verify_restore.c — `backup verify [FILE…] [--deep]` and
  * `backup restore FILE [--yes] [--no-safety-backup]` (and the guide's
  * `--verify-only`, `--restore FILE`).  backup.c parses the command line;
- * the work is backup_verify_file() and backup_restore() (backup.h).
+ * the work is backup_verify_file() and backup_restore() (backup/verify.h, backup/restore.h).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/take.h"
 #include "backup/report.h"
 #include "backup/alert.h"
 #include "backup/manifest.h"
@@ -209,9 +210,7 @@ int backup_cmd_restore(struct cmd_ctx *ctx, const char *file)
     o.file = file;
     o.safety_backup = !cmd_has_flag(ctx, "no-safety-backup");
     o.force_secrets_key = cmd_has_flag(ctx, "force");
-    rc = backup_cmd_clock(&o.now);
-    if (rc != 0)
-        return rc;
+    o.now = backup_clock();
     if (ctx->cfg.database_url_defaulted)
         log_info("DATABASE_URL is not set: using the default '%s'", url_redacted(&ctx->cfg.db));
     backup_cmd_catch_signals();

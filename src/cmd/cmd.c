@@ -7,8 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backup/encrypt.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/psql.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "migrate/migrate.h"
 #include "version.h"
 
 extern const struct cmd cmd_serve;
@@ -153,6 +158,22 @@ static const struct cmd_flag *find_flag(const struct cmd *c, const char *name, s
  * "--" ends the flags.  Configuration flags (--database-url …) go to the
  * config; command flags to ctx->args.  Returns 0 or the exit status 2.
  */
+/*
+ * Hand the process-wide settings of cfg (options_tools.inc) to the modules
+ * that use them, as the log level is: the programs run as children, where
+ * temporary files go, the clock and the migrations (testing aids).  cfg
+ * outlives the command.
+ */
+static int apply_process_settings(const struct config *cfg, struct err *e)
+{
+    log_set_level(cfg->log_level);
+    pgtool_set_paths(cfg->pg_dump, cfg->psql);
+    backup_age_set_program(cfg->age);
+    backup_tmp_dir_set(cfg->tmp_dir);
+    migrate_set_dir(cfg->migrations_dir);
+    return backup_clock_set(cfg->fake_now, e);
+}
+
 static int parse_args(struct cmd_ctx *ctx, int argc, char **argv)
 {
     bool flags_done = false;
@@ -255,11 +276,10 @@ int cmd_main(int argc, char **argv)
     }
     ctx.tty = isatty(STDOUT_FILENO) == 1;
     if (ctx.cmd != &cmd_help && ctx.cmd != &cmd_version) {
-        if (config_load(&ctx.cfg, &e) < 0) {
+        if (config_load(&ctx.cfg, &e) < 0 || apply_process_settings(&ctx.cfg, &e) < 0) {
             rc = cmd_fail(&e);
             goto cleanup;
         }
-        log_set_level(ctx.cfg.log_level);
         if (ctx.database_url_flag && ctx.cfg.db.password != NULL)
             fprintf(stderr, "citaplanner: warning: the password given with --database-url is "
                             "visible to every user of this machine (ps, /proc); put the URL in "

@@ -41,9 +41,7 @@ static int run_doctor(struct cmd_ctx *ctx)
     time_t now;
     int rc;
 
-    rc = backup_cmd_clock(&now);
-    if (rc != 0)
-        return rc;
+    now = backup_clock();
     ops_doctor_run(&ctx->cfg, now, true, &r);
     if (ctx->json) {
         json_t *o = ops_doctor_json(&r);

@@ -99,7 +99,6 @@ static int run_import(struct cmd_ctx *ctx)
     struct import_report r;
     struct db *db = NULL;
     struct err e;
-    const char *t = getenv("TMPDIR");
     int rc;
 
     memset(&fu, 0, sizeof(fu));
@@ -125,8 +124,8 @@ static int run_import(struct cmd_ctx *ctx)
     o.from_backup = backup;
     o.scratch = scratch != NULL ? &su : &ctx->cfg.db;
     o.identity = ctx->cfg.backup_decrypt_identity;
-    o.tmp_dir = t != NULL && t[0] != '\0' ? t : "/tmp";
-    o.fail_at = getenv("CITAPLANNER_IMPORT_FAIL_AT");
+    o.tmp_dir = ctx->cfg.tmp_dir;
+    o.fail_at = ctx->cfg.import_fail_at;
     rc = cmd_open_db(ctx, &db);
     if (rc != 0)
         goto cleanup;

@@ -24,7 +24,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "backup/backup.h"
+#include "backup/layout.h"
+#include "backup/take.h"
 #include "boot/boot.h"
 #include "archive/sqlite_archive.h"
 #include "boot/scheduler.h"
@@ -118,7 +119,7 @@ static int premigrate_backup(struct cmd_ctx *ctx, struct db *db)
         .tier = BACKUP_PREMIGRATE,
         .rotate = true,
     };
-    backup_clock(&o.now, NULL);
+    o.now = backup_clock();
     if (backup_take(&o, &r, &e) < 0) {
         log_error("step 4/8: pre-migration backup failed, not migrating: %s", e.msg);
         rc = err_exit_status(e.code);

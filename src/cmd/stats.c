@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backup/files.h"
 #include "cmd/backup_cmds.h"
 #include "cmd/cmd.h"
 #include "common/util.h"
@@ -140,9 +141,7 @@ static int run_stats(struct cmd_ctx *ctx)
     int rc;
 
     err_clear(&e);
-    rc = backup_cmd_clock(&now);
-    if (rc != 0)
-        return rc;
+    now = backup_clock();
     rc = cmd_open_db(ctx, &db);
     if (rc != 0)
         return rc;

@@ -286,3 +286,17 @@ int tz_parse_instant(const char *s, int64_t *epoch)
              sign * (oh * 3600 + om * 60);
     return 0;
 }
+
+int tz_parse_hhmm(const char *s)
+{
+    int h, m;
+
+    if (s == NULL || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' || s[2] != ':' ||
+        s[3] < '0' || s[3] > '9' || s[4] < '0' || s[4] > '9' || s[5] != '\0')
+        return -1;
+    h = (s[0] - '0') * 10 + (s[1] - '0');
+    m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (h > 23 || m > 59)
+        return -1;
+    return h * 60 + m;
+}

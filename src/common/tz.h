@@ -85,6 +85,13 @@ int tz_format_instant(int64_t epoch, char out[32]);
 int tz_parse_instant(const char *s, int64_t *epoch);
 
 /*
+ * A time of day "HH:MM" (00:00-23:59, two digits each, nothing else) as
+ * minutes after midnight; -1 when s (may be NULL) is not that.  The one
+ * parser of working hours, the booking API and quiet hours.
+ */
+int tz_parse_hhmm(const char *s);
+
+/*
  * Calendar arithmetic on proleptic Gregorian dates, no zone involved.
  * tz_days_from_civil: days since 1970-01-01 of a date (which must be valid);
  * tz_civil_from_days: the inverse; tz_weekday: 0 = Sunday ... 6 = Saturday;

@@ -99,7 +99,7 @@ static int set_webhook(struct config *c, const struct option *o, const char *val
 #define FIELD(f) offsetof(struct config, f)
 
 /* The table.  Adding an option: one row here, one field in struct config, a test in
- * test/unit/common/config_test.c.  PUBLIC_URL's default derives from LISTEN: it comes after. */
+ * test/unit/config/config_test.c.  PUBLIC_URL's default derives from LISTEN: it comes after. */
 static const struct option options[] = {
     {.env = "DATABASE_URL",
      .flag = "database-url",
@@ -415,6 +415,7 @@ static const struct option options[] = {
 #include "config/options_notify.inc"
 #include "config/options_secrets.inc"
 #include "config/options_archive_sqlite.inc"
+#include "config/options_tools.inc"
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -808,6 +809,13 @@ void config_release(struct config *c)
 {
     if (c == NULL)
         return;
+    /* First every OPT_STRING field (freed and set to NULL), then the custom ones. */
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if (options[i].type == OPT_STRING) {
+            free_secret(*str_field(c, &options[i]));
+            *str_field(c, &options[i]) = NULL;
+        }
+    }
     free_secret(c->database_url);
     url_release(&c->db);
     free(c->listen);
@@ -818,23 +826,11 @@ void config_release(struct config *c)
     free(c->backup_dir);
     free(c->backup_schedule);
     free_secret(c->backup_alert_webhook);
-    free_secret(c->backup_alert_command);
-    free(c->backup_encrypt_recipient);
-    free(c->backup_decrypt_identity);
-    free(c->backup_mirror_dir);
-    free(c->backup_s3_url);
-    free(c->backup_s3_endpoint);
-    free(c->backup_s3_region);
-    free_secret(c->aws_access_key_id);
-    free_secret(c->aws_secret_access_key);
-    free(c->backup_s3_credentials_file), free(c->aws_profile);
     free(c->trusted_proxies);
     netmask_list_release(&c->trusted_proxies_list);
     free(c->metrics_allow);
     netmask_list_release(&c->metrics_allow_list);
     free_secret(c->metrics_token);
-    free_secret(c->smtp_url), free(c->smtp_from), free(c->secrets_key_file);
-    free(c->whatsapp_api_url), free(c->twilio_api_url);
     if (c->flag_values != NULL) {
         for (size_t i = 0; i < NOPTIONS; i++)
             free_secret(c->flag_values[i]);

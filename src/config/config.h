@@ -71,9 +71,9 @@ struct config {
     char *aws_profile;                /* its section, default "default" */
 
     /* What one HTTP client may hold (http/guard.h). */
-    int http_request_timeout;   /* seconds for a whole request after its first byte */
-    int http_idle_timeout;      /* seconds a connection may sit with no request begun */
-    int http_max_conns;         /* client connections at once, past which 503 */
+    int http_request_timeout;      /* seconds for a whole request after its first byte */
+    int http_idle_timeout;         /* seconds a connection may sit with no request begun */
+    int http_max_conns;            /* client connections at once, past which 503 */
     int http_max_conns_per_client; /* the same per client address; 0 = no cap */
 
     /* Proxies whose X-Forwarded-For / Forwarded is believed (issue 22). */
@@ -86,16 +86,26 @@ struct config {
     char *metrics_token;                    /* NULL = no token accepted (secret) */
 
     /* Notifications to clients (issue 17): options_notify.inc. */
-    char *smtp_url;         /* smtp://[user:pass@]host[:port] or smtps://; NULL = no e-mail (secret) */
-    char *smtp_from;        /* From: of the messages */
+    char *smtp_url;  /* smtp://[user:pass@]host[:port] or smtps://; NULL = no e-mail (secret) */
+    char *smtp_from; /* From: of the messages */
     char *whatsapp_api_url; /* WhatsApp Cloud API base, default https://graph.facebook.com */
     char *twilio_api_url;   /* Twilio REST API base, default https://api.twilio.com */
-    char *secrets_key_file; /* key sealing their credentials (options_secrets.inc); NULL = default */
+    char
+        *secrets_key_file; /* key sealing their credentials (options_secrets.inc); NULL = default */
 
     /* Continuous archiving of SQLite (issue 20): options_archive_sqlite.inc. */
     int archive_sqlite;                   /* 1: serve runs the archiver */
     int archive_sqlite_interval_ms;       /* between two polls of the WAL */
     int archive_sqlite_checkpoint_frames; /* the archiver checkpoints past this */
+
+    /* Programs run as children, temporary files, testing aids: options_tools.inc. */
+    char *pg_dump;        /* PG_DUMP; NULL = the newest found */
+    char *psql;           /* PSQL; NULL = the newest found */
+    char *age;            /* CITAPLANNER_AGE, default "age" (on PATH) */
+    char *tmp_dir;        /* TMPDIR, default /tmp */
+    char *fake_now;       /* CITAPLANNER_FAKE_NOW: the clock stays at this local time; NULL = off */
+    char *migrations_dir; /* CITAPLANNER_MIGRATIONS_DIR: DIR/pg, DIR/sqlite; NULL = built in */
+    char *import_fail_at; /* CITAPLANNER_IMPORT_FAIL_AT: import fails on reaching this table */
 
     /* Private to config.c: values given with config_set_flag(), one slot per option. */
     char **flag_values;

@@ -334,6 +334,18 @@ cleanup:
     return rc;
 }
 
+int db_count_rows(struct db *db, const char *table, int64_t *out, struct err *e)
+{
+    char *q = db_quote_ident(table);
+    char *sql = xasprintf(
+        db->kind == DB_PG ? "SELECT count(*) FROM public.%s" : "SELECT count(*) FROM %s", q);
+    int rc = db_query_int(db, sql, DB_NOPARAMS, out, e);
+
+    free(sql);
+    free(q);
+    return rc < 0 ? rc : 0;
+}
+
 int db_table_counts(struct db *db, char ***tables, int64_t **rows, int *count, struct err *e)
 {
     char **names = NULL;
@@ -347,14 +359,8 @@ int db_table_counts(struct db *db, char ***tables, int64_t **rows, int *count, s
     if (rc < 0)
         return rc;
     v = xcalloc((size_t)n + 1, sizeof(*v));
-    for (int i = 0; i < n && rc == 0; i++) {
-        char *q = db_quote_ident(names[i]);
-        char *sql = xasprintf(
-            db->kind == DB_PG ? "SELECT count(*) FROM public.%s" : "SELECT count(*) FROM %s", q);
-        rc = db_query_int(db, sql, DB_NOPARAMS, &v[i], e);
-        free(sql);
-        free(q);
-    }
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = db_count_rows(db, names[i], &v[i], e);
     if (rc < 0) {
         db_strv_free(names, n);
         free(v);

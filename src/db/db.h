@@ -146,6 +146,9 @@ int db_drop_all(struct db *db, struct err *e);
 /* Names of the user tables, sorted; caller frees with db_strv_free(). */
 int db_list_tables(struct db *db, char ***names, int *count, struct err *e);
 
+/* The rows of one user table (public schema on PostgreSQL), in db's current transaction. */
+int db_count_rows(struct db *db, const char *table, int64_t *out, struct err *e);
+
 /*
  * The user tables (as db_list_tables) and the rows of each, counted in db's
  * current transaction (a snapshot when the caller opened one): the one

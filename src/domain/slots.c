@@ -9,20 +9,6 @@
 
 #define DAY_S 86400
 
-int slots_parse_hhmm(const char *s)
-{
-    int h, m;
-
-    if (s == NULL || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' || s[2] != ':' ||
-        s[3] < '0' || s[3] > '9' || s[4] < '0' || s[4] > '9' || s[5] != '\0')
-        return -1;
-    h = (s[0] - '0') * 10 + (s[1] - '0');
-    m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (h > 23 || m > 59)
-        return -1;
-    return h * 60 + m;
-}
-
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;

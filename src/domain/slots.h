@@ -44,9 +44,6 @@ struct slot_hours {
     int end_min;   /* start_min < end_min <= 1439 (end_time is "HH:MM", at most "23:59") */
 };
 
-/* Minutes after midnight of a "HH:MM" text (00:00 - 23:59), or -1. */
-int slots_parse_hhmm(const char *s);
-
 /*
  * The working intervals of every date from first_day to last_day (days
  * since 1970-01-01, inclusive) in zone iana, from the weekly rows hours.

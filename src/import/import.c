@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "backup/backup.h"
 #include "backup/psql.h"
 #include "backup/verify.h"
 #include "backup/foreign.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/password.h"
 #include "common/util.h"
@@ -110,11 +110,7 @@ static int find_unplaced(struct import_ctx *c, struct err *e)
                 mapped = strcmp(names[i], tables[t].source) == 0;
             if (mapped)
                 continue;
-            char *q = db_quote_ident(names[i]);
-            char *sql = xasprintf("SELECT count(*) FROM %s", q);
-            rc = db_query_int(c->src, sql, DB_NOPARAMS, &rows, e);
-            free(sql);
-            free(q);
+            rc = db_count_rows(c->src, names[i], &rows, e);
             buf_addf(&b, "%s%s (%lld rows)", b.len ? ", " : "", names[i], (long long)rows);
         }
         db_strv_free(names, n);
@@ -273,6 +269,7 @@ static int scratch_load(const struct import_opts *o, struct url *su, struct db *
     struct backup_verify_result vr;
     struct backup_schema_scan sc;
     unsigned char rnd[6];
+    char hex[2 * sizeof(rnd) + 1];
     int rc;
 
     memset(&vo, 0, sizeof(vo));
@@ -303,8 +300,8 @@ static int scratch_load(const struct import_opts *o, struct url *su, struct db *
         rc = err_set(e, ERR_INTERNAL, "cannot draw random bytes");
         goto cleanup;
     }
-    snprintf(name, nname, "citaplanner_import_%lld_%02x%02x%02x%02x%02x%02x", (long long)time(NULL),
-             rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    hex_encode(rnd, sizeof(rnd), hex);
+    snprintf(name, nname, "citaplanner_import_%lld_%s", (long long)time(NULL), hex);
     rc = db_open(o->scratch, DB_CONNECT_TIMEOUT_S, admin, e);
     if (rc < 0)
         goto cleanup;

@@ -115,10 +115,17 @@ static int mig_cmp(const void *a, const void *b)
     return strcmp(((const struct mig *)a)->name, ((const struct mig *)b)->name);
 }
 
+/* The directory migrate_set_dir chose; NULL: the embedded migrations. */
+static const char *migrations_dir;
+
+void migrate_set_dir(const char *dir)
+{
+    migrations_dir = dir;
+}
+
 static const char *override_dir(void)
 {
-    const char *d = getenv(MIGRATIONS_DIR_ENV);
-    return d != NULL && d[0] != '\0' ? d : NULL;
+    return migrations_dir != NULL && migrations_dir[0] != '\0' ? migrations_dir : NULL;
 }
 
 static void warn_override(void)

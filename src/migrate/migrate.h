@@ -17,8 +17,9 @@
  * attempt marked rolled back, then the successful one).
  *
  * Development and tests: when CITAPLANNER_MIGRATIONS_DIR is set (and not
- * empty), the migrations are read from DIR/pg/ or DIR/sqlite/ instead of the
- * embedded ones: only files named NNNN_name.sql, sorted by name.
+ * empty; config's migrations_dir, handed over by migrate_set_dir), the
+ * migrations are read from DIR/pg/ or DIR/sqlite/ instead of the embedded
+ * ones: only files named NNNN_name.sql, sorted by name.
  */
 #ifndef CITAPLANNER_MIGRATE_H
 #define CITAPLANNER_MIGRATE_H
@@ -48,6 +49,13 @@ struct migrate_report {
     int count;
     int applied, pending, failed, modified, unknown;
 };
+
+/*
+ * Read the migrations from dir (CITAPLANNER_MIGRATIONS_DIR, a testing aid;
+ * NULL or "": the embedded ones).  Called at start (cmd.c) and by tests,
+ * never while a migration runs; dir is borrowed.
+ */
+void migrate_set_dir(const char *dir);
 
 /* Apply pending migrations (takes and releases the "migrate" lock itself).
  * *applied (may be NULL) gets how many were applied.  -ERR_MIGRATE naming the

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "common/tz.h"
 #include "common/util.h"
 #include "notify/notify.h"
@@ -19,9 +19,7 @@
 
 int64_t notify_now(void)
 {
-    time_t t;
-    backup_clock(&t, NULL); /* CITAPLANNER_FAKE_NOW (local time) when set */
-    return (int64_t)t;
+    return (int64_t)backup_clock(); /* CITAPLANNER_FAKE_NOW (local time) when set */
 }
 
 void notify_new_key(char out[40])

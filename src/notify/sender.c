@@ -22,7 +22,6 @@
 #include <time.h>
 
 #include "backup/alert.h"
-#include "backup/backup.h"
 #include "common/log.h"
 #include "common/tz.h"
 #include "common/util.h"
@@ -102,14 +101,6 @@ static int creds_load(struct db *db, const struct config *cfg, int64_t tenant_id
     return 0;
 }
 
-static int hhmm(const char *s)
-{
-    int h, m;
-    if (sscanf(s, "%d:%d", &h, &m) != 2)
-        return -1;
-    return h * 60 + m;
-}
-
 /*
  * When the quiet hours around now end (UTC), or 0 when now is not within
  * them.  Local wall time of the branch's zone, so a DST change moves the
@@ -119,7 +110,7 @@ static int64_t quiet_until(const struct notify_due *d, int64_t now)
 {
     struct tz_local l;
     struct err e;
-    int s = hhmm(d->quiet_start), end = hhmm(d->quiet_end), m, y, mon, day;
+    int s = tz_parse_hhmm(d->quiet_start), end = tz_parse_hhmm(d->quiet_end), m, y, mon, day;
     int64_t days, until = 0;
 
     if (s < 0 || end < 0 || s == end || tz_utc_to_local(d->tz, now, &l, &e) < 0)
@@ -325,7 +316,7 @@ static void *sender_main(void *arg)
         int rc, wait = POLL_MS;
 
         err_clear(&e);
-        if (db == NULL && db_open(&s->cfg->db, 10, &db, &e) < 0) {
+        if (db == NULL && db_open(&s->cfg->db, DB_CONNECT_TIMEOUT_S, &db, &e) < 0) {
             log_warn("notification sender: cannot connect: %s", e.msg);
             db = NULL;
             wait = LOCK_RETRY_MS * 2;

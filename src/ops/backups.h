@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "common/err.h"
 #include "config/config.h"
 

@@ -17,7 +17,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
 #include "backup/psql.h"
 #include "backup/manifest.h"
 #include "backup/remote.h"

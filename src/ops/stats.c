@@ -25,17 +25,6 @@ int ops_db_size(struct db *db, int64_t *out, struct err *e)
     return rc < 0 ? rc : 0;
 }
 
-static int count_rows(struct db *db, const char *table, int64_t *out, struct err *e)
-{
-    char *q = db_quote_ident(table);
-    char *sql = xasprintf("SELECT count(*) FROM %s", q);
-    int rc = db_query_int(db, sql, DB_NOPARAMS, out, e);
-
-    free(sql);
-    free(q);
-    return rc < 0 ? rc : 0;
-}
-
 /* Tables with rows and sizes from the catalog and the statistics views. */
 static int pg_tables(struct db *db, json_t *tables, struct err *e)
 {
@@ -59,7 +48,7 @@ static int pg_tables(struct db *db, json_t *tables, struct err *e)
         bool estimated = estimate >= EXACT_COUNT_LIMIT;
 
         if (!estimated) {
-            rc = count_rows(db, name, &rows, e);
+            rc = db_count_rows(db, name, &rows, e);
             if (rc < 0)
                 goto cleanup;
         }

@@ -234,22 +234,6 @@ static int insert_returning(struct seed_ctx *c, const char *what, const char *sq
     return rc < 0 ? rc : 0;
 }
 
-/* "HH:MM" to minutes after midnight; -1 when it is not that. */
-static int parse_hhmm(const char *s)
-{
-    int h, m;
-    if (s == NULL || strlen(s) != 5 || s[2] != ':')
-        return -1;
-    for (int i = 0; i < 5; i++)
-        if (i != 2 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    h = (s[0] - '0') * 10 + (s[1] - '0');
-    m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (h > 24 || m > 59 || (h == 24 && m != 0))
-        return -1;
-    return h * 60 + m;
-}
-
 /* ------------------------------------------------------------------ steps */
 
 static int seed_tenant(struct seed_ctx *c)
@@ -523,8 +507,8 @@ static int load_week(struct seed_ctx *c, struct week *w)
         goto cleanup;
     while (db_res_next(res) == 1) {
         int64_t dow = db_res_int(res, 0);
-        int start = parse_hhmm(db_res_text(res, 1));
-        int end = parse_hhmm(db_res_text(res, 2));
+        int start = tz_parse_hhmm(db_res_text(res, 1));
+        int end = tz_parse_hhmm(db_res_text(res, 2));
         if (dow < 0 || dow > 6 || start < 0 || end <= start || w->n[dow] >= MAX_INTERVALS)
             continue;
         w->iv[dow][w->n[dow]++] = (struct interval){start, end};

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "db/db_backup.h"
 #include "backup/manifest.h"
 #include "backup/foreign.h"

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "backup/files.h"
 #include "testutil.h"
 

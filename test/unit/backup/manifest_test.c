@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "db/db_backup.h"
 #include "backup/psql.h"
 #include "backup/manifest.h"

@@ -12,7 +12,10 @@
 
 #include <sys/time.h>
 
-#include "backup/backup.h"
+#include "backup/files.h"
+#include "backup/layout.h"
+#include "backup/lock.h"
+#include "backup/rotate.h"
 #include "testutil.h"
 
 static char *mkbackup(const char *dir, const char *tier, int day, time_t mtime)

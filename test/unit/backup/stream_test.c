@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 
-#include "backup/backup.h"
 #include "backup/stream.h"
 #include "testutil.h"
 

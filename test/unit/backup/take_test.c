@@ -11,7 +11,9 @@
 
 #include <dirent.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
+#include "backup/lock.h"
+#include "backup/take.h"
 #include "backup/manifest.h"
 #include "testutil.h"
 

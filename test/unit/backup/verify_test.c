@@ -16,7 +16,7 @@
 #include <libdeflate.h>
 #include <openssl/evp.h>
 
-#include "backup/backup.h"
+#include "backup/layout.h"
 #include "backup/manifest.h"
 #include "db/db_backup.h"
 #include "backup/scan.h"

@@ -58,19 +58,6 @@ static void assert_mins(const int64_t *got, size_t n, const int64_t *want, size_
         assert_int_equal(got[i], want[i]);
 }
 
-static void test_parse_hhmm(void **state)
-{
-    (void)state;
-    assert_int_equal(slots_parse_hhmm("00:00"), 0);
-    assert_int_equal(slots_parse_hhmm("09:30"), 570);
-    assert_int_equal(slots_parse_hhmm("23:59"), 1439);
-    assert_int_equal(slots_parse_hhmm("24:00"), -1);
-    assert_int_equal(slots_parse_hhmm("9:30"), -1);
-    assert_int_equal(slots_parse_hhmm("09:60"), -1);
-    assert_int_equal(slots_parse_hhmm("09:30:00"), -1);
-    assert_int_equal(slots_parse_hhmm(NULL), -1);
-}
-
 static void test_whole_grid_without_busy(void **state)
 {
     struct slot_span w = {WED + 9 * H, WED + 12 * H};
@@ -315,7 +302,6 @@ static void test_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_hhmm),
         cmocka_unit_test(test_whole_grid_without_busy),
         cmocka_unit_test(test_hours_end_before_service_fits),
         cmocka_unit_test(test_back_to_back_appointments),

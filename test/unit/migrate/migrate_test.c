@@ -6,7 +6,8 @@
  * PostgreSQL group fails: it is never skipped.
  *
  * Tests that need their own migrations write the embedded ones, plus theirs,
- * into a temporary directory and set CITAPLANNER_MIGRATIONS_DIR.
+ * into a temporary directory and hand it over as CITAPLANNER_MIGRATIONS_DIR
+ * (migrate_set_dir).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,6 +47,18 @@ static const char *dialect(enum db_kind kind)
     return kind == DB_PG ? "pg" : "sqlite";
 }
 
+/* CITAPLANNER_MIGRATIONS_DIR as config hands it over: migrate_set_dir(dir), a copy kept. */
+static char *test_dir;
+
+static void use_dir(const char *dir)
+{
+    char *old = test_dir;
+
+    test_dir = dir != NULL ? xstrdup(dir) : NULL;
+    migrate_set_dir(test_dir);
+    free(old);
+}
+
 /* DIR/<dialect>/ with the embedded migrations; CITAPLANNER_MIGRATIONS_DIR=DIR. */
 static char *override_dir(struct tu_db *f)
 {
@@ -62,7 +75,7 @@ static char *override_dir(struct tu_db *f)
         tu_write(p, migrate_embedded[i].sql);
         free(p);
     }
-    setenv("CITAPLANNER_MIGRATIONS_DIR", root, 1);
+    use_dir(root);
     free(root);
     return sub;
 }
@@ -105,7 +118,7 @@ static int setup(void **state)
 {
     struct tu_db *f;
 
-    unsetenv("CITAPLANNER_MIGRATIONS_DIR");
+    use_dir(NULL);
     f = tu_db_new(*state, "test.db");
     if (mkdir(f->dir, 0700) < 0 && errno != EEXIST)
         fail_msg("mkdir '%s'", f->dir);
@@ -115,7 +128,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    unsetenv("CITAPLANNER_MIGRATIONS_DIR");
+    use_dir(NULL);
     return tu_db_teardown(state);
 }
 
@@ -146,7 +159,7 @@ static void t_embedded_catalog(void **state)
                             strcmp(migrate_embedded[j].name, m->name) == 0);
         assert_true(twin);
     }
-    unsetenv("CITAPLANNER_MIGRATIONS_DIR");
+    use_dir(NULL);
     assert_non_null(migrate_latest_name(DB_PG));
     assert_string_equal(migrate_latest_name(DB_PG), migrate_latest_name(DB_SQLITE));
     assert_string_equal(migrate_state_name(MIGRATION_ROLLED_BACK), "rolled_back");
@@ -363,7 +376,7 @@ static void t_bad_override_dir(void **state)
     char *missing = xasprintf("%s/missing", f->dir);
 
     err_clear(&e);
-    setenv("CITAPLANNER_MIGRATIONS_DIR", missing, 1);
+    use_dir(missing);
     CHECK_ERR(migrate_status(f->db, &r, &e), ERR_CONFIG);
     assert_non_null(strstr(e.msg, "CITAPLANNER_MIGRATIONS_DIR"));
     migrate_report_release(&r);

@@ -1,7 +1,7 @@
 /*
- * pgtools_test — choosing pg_dump/psql by version (src/backup/pgtools.c),
+ * psql_test — choosing pg_dump/psql by version (src/backup/psql.c),
  * with the machine's real client tools: a server no newer than them gets
- * the newest; $PG_DUMP/$PSQL win when new enough, and one that does not run
+ * the newest; PG_DUMP/PSQL (pgtool_set_paths) win when new enough, and one that does not run
  * is an error; a server newer than every tool is refused with the version
  * needed.  (One older than the server is passed over: test_backup.py.)
  */
@@ -39,6 +39,12 @@ static int newest(const char *tool, char *path, size_t cap)
     return best;
 }
 
+/* PG_DUMP or PSQL (envs[i]) as config hands it over; NULL: unset. */
+static void configure(int i, const char *path)
+{
+    pgtool_set_paths(i == 0 ? path : NULL, i == 1 ? path : NULL);
+}
+
 static void test_choice(void **state)
 {
     (void)state;
@@ -51,7 +57,7 @@ static void test_choice(void **state)
         struct pgtool t;
         struct err e = {0};
 
-        unsetenv(envs[i]);
+        configure(i, NULL);
         assert_true(major >= 13);
         /* An older server: the newest tool. */
         assert_int_equal(pgtool_find(tools[i], 13, &t, &e), 0);
@@ -60,21 +66,21 @@ static void test_choice(void **state)
         assert_non_null(strstr(t.version, "(PostgreSQL)"));
         pgtool_free(&t);
 
-        /* The environment's tool first, when new enough. */
-        setenv(envs[i], want, 1);
+        /* The configured tool first, when new enough. */
+        configure(i, want);
         assert_int_equal(pgtool_find(tools[i], major, &t, &e), 0);
         assert_string_equal(t.path, want);
         pgtool_free(&t);
 
         /* One that does not run is a mistake, named, not stepped over. */
-        setenv(envs[i], "/nonexistent/bin/tool", 1);
+        configure(i, "/nonexistent/bin/tool");
         assert_int_equal(pgtool_find(tools[i], major, &t, &e), -ERR_BACKUP);
         assert_null(t.path);
         assert_non_null(strstr(e.msg, "/nonexistent/bin/tool"));
         assert_non_null(strstr(e.msg, envs[i]));
 
         /* A server newer than every tool: refused, naming the version it needs. */
-        unsetenv(envs[i]);
+        configure(i, NULL);
         assert_int_equal(pgtool_find(tools[i], major + 1, &t, &e), -ERR_BACKUP);
         assert_null(t.path);
         char *need = xasprintf("install postgresql-client-%d", major + 1);

@@ -350,6 +350,22 @@ static void test_calendar(void **state)
     }
 }
 
+/* "HH:MM", one meaning everywhere: 00:00-23:59, two digits each, nothing else. */
+static void test_parse_hhmm(void **state)
+{
+    (void)state;
+    assert_int_equal(tz_parse_hhmm("00:00"), 0);
+    assert_int_equal(tz_parse_hhmm("09:30"), 570);
+    assert_int_equal(tz_parse_hhmm("23:59"), 1439);
+    assert_int_equal(tz_parse_hhmm("24:00"), -1);
+    assert_int_equal(tz_parse_hhmm("9:30"), -1);
+    assert_int_equal(tz_parse_hhmm("09:60"), -1);
+    assert_int_equal(tz_parse_hhmm("09:30 "), -1);
+    assert_int_equal(tz_parse_hhmm("09:30:00"), -1);
+    assert_int_equal(tz_parse_hhmm("0a:30"), -1);
+    assert_int_equal(tz_parse_hhmm(NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_invalid_wall_times),  cmocka_unit_test(test_round_trip_wall_times),
         cmocka_unit_test(test_round_trip_instants), cmocka_unit_test(test_format_instant),
         cmocka_unit_test(test_parse_instant),       cmocka_unit_test(test_calendar),
+        cmocka_unit_test(test_parse_hhmm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

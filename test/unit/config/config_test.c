@@ -57,6 +57,13 @@ static const char *const all_vars[] = {
     "ARCHIVE_SQLITE",
     "ARCHIVE_SQLITE_INTERVAL_MS",
     "ARCHIVE_SQLITE_CHECKPOINT_FRAMES",
+    "PG_DUMP",
+    "PSQL",
+    "CITAPLANNER_AGE",
+    "TMPDIR",
+    "CITAPLANNER_FAKE_NOW",
+    "CITAPLANNER_MIGRATIONS_DIR",
+    "CITAPLANNER_IMPORT_FAIL_AT",
     NULL,
 };
 
@@ -120,6 +127,46 @@ static void test_defaults(void **state)
     assert_int_equal(c.db_connect_timeout, 60);
     config_release(&c);
     config_release(NULL);
+}
+
+/* The programs run as children, TMPDIR and the testing aids (options_tools.inc). */
+static void test_tools(void **state)
+{
+    static const struct {
+        const char *var, *value, *def; /* def: NULL = unset */
+        size_t field;
+    } rows[] = {
+        {"PG_DUMP", "/opt/pg/bin/pg_dump", NULL, offsetof(struct config, pg_dump)},
+        {"PSQL", "/opt/pg/bin/psql", NULL, offsetof(struct config, psql)},
+        {"CITAPLANNER_AGE", "/opt/age/age", "age", offsetof(struct config, age)},
+        {"TMPDIR", "/var/tmp", "/tmp", offsetof(struct config, tmp_dir)},
+        {"CITAPLANNER_FAKE_NOW", "2025-01-09T02:00:00", NULL, offsetof(struct config, fake_now)},
+        {"CITAPLANNER_MIGRATIONS_DIR", "/src/migrations", NULL,
+         offsetof(struct config, migrations_dir)},
+        {"CITAPLANNER_IMPORT_FAIL_AT", "clients", NULL, offsetof(struct config, import_fail_at)},
+    };
+    const size_t n = sizeof(rows) / sizeof(rows[0]);
+    struct config c;
+    struct err e;
+
+    /* Unset, then empty (the same as unset): the default; then set: the value. */
+    for (int pass = 0; pass < 3; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            if (pass == 0)
+                unsetenv(rows[i].var);
+            else
+                setenv(rows[i].var, pass == 1 ? "" : rows[i].value, 1);
+        }
+        assert_int_equal(load(&c, &e), 0);
+        for (size_t i = 0; i < n; i++) {
+            const char *got = *(char **)((char *)&c + rows[i].field);
+            const char *want = pass == 2 ? rows[i].value : rows[i].def;
+            if (want == NULL ? got != NULL : got == NULL || strcmp(got, want) != 0)
+                fail_msg("%s (pass %d): '%s', not '%s'", rows[i].var, pass, got ? got : "(null)",
+                         want ? want : "(null)");
+        }
+        config_release(&c);
+    }
 }
 
 static void test_in_container(void **state)
@@ -594,6 +641,20 @@ static void test_help(void **state)
     assert_non_null(strstr(text, "0 2 * * *"));
     assert_null(strstr(text, "--session-secret"));
     assert_null(strstr(text, "--master-password-hash"));
+    /* The testing aids say so, and have no flag. */
+    const char *aids[] = {"CITAPLANNER_FAKE_NOW", "CITAPLANNER_MIGRATIONS_DIR",
+                          "CITAPLANNER_IMPORT_FAIL_AT"};
+    for (int i = 0; i < 3; i++) {
+        char *line = strstr(text, aids[i]);
+        while (line > text && line[-1] != '\n')
+            line--;
+        char *end = strchr(line, '\n');
+        assert_non_null(end);
+        char *one = xstrndup(line, (size_t)(end - line));
+        if (strstr(one, "testing aid:") == NULL || strstr(one, "(no flag)") == NULL)
+            fail_msg("--help does not mark %s as a testing aid: '%s'", aids[i], one);
+        free(one);
+    }
 
     /* One line per option, the variable column aligned. */
     int lines = 0;
@@ -619,8 +680,8 @@ static void test_help(void **state)
         line = nl + 1;
     }
     /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 5 of issue 17 (notifications),
-     * 3 of issue 20 (SQLite archiving) */
-    assert_int_equal(lines, 48);
+     * 3 of issue 20 (SQLite archiving), 7 of issue 21 (tools, TMPDIR, testing aids) */
+    assert_int_equal(lines, 55);
     free(text);
 }
 
@@ -643,6 +704,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_defaults, clean_env),
+        cmocka_unit_test_setup(test_tools, clean_env),
         cmocka_unit_test_setup(test_in_container, clean_env),
         cmocka_unit_test_setup(test_good_values, clean_env),
         cmocka_unit_test_setup(test_listen_forms, clean_env),
