@@ -569,7 +569,8 @@ static int worker_setup(struct http_server *srv, struct http_worker *w, struct e
         rc = err_set(e, ERR_INTERNAL, "cannot create the event loop of http worker %d", w->index);
         goto cleanup;
     }
-    /* Up to twice the limit, the body is read so that the 413 is ours (JSON). */
+    /* Backstops only: the guard's precheck refuses a body over max_body and
+     * headers over the limit (in JSON) before evhttp reads them. */
     evhttp_set_max_body_size(w->http, (ev_ssize_t)(2 * srv->max_body));
     evhttp_set_max_headers_size(w->http, MAX_HEADERS_SIZE);
     evhttp_set_timeout(w->http, srv->read_timeout_s);

@@ -138,7 +138,7 @@ def test_equal_duplicate_content_lengths_are_refused_too(srv, token):
     b"Transfer-Encoding: chunked, gzip\r\n",                    # chunked not last
     b"Transfer-Encoding : chunked\r\n",                          # space before the colon
     b"Transfer-Encoding:\tchunked\r\n",                          # evhttp kept the tab in the value
-])
+], ids=["te-and-cl", "gzip-and-cl", "chunked-not-last", "space-before-colon", "tab"])
 def test_ambiguous_transfer_encodings_are_refused(srv, token, framing):
     server, database = srv
     before = clients(database)
@@ -216,7 +216,8 @@ def test_a_body_over_the_limit_is_413_json(srv, token):
     (b"BREW /healthz HTTP/1.1", 501),
     (b"TRACE /healthz HTTP/1.1", 501),
     (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400),  # TLS to a plain port
-])
+], ids=["no-version", "two-spaces", "trailing", "space-in-target", "bad-version", "nul",
+        "method-not-token", "http2", "unknown-method", "trace", "tls"])
 def test_a_malformed_request_line_is_json(srv, line, status):
     server, _ = srv
     refused(exchange(server, line + b"\r\nHost: x\r\n\r\n"), status)
@@ -231,7 +232,8 @@ def test_a_malformed_request_line_is_json(srv, line, status):
     (b"Host: y\r\n", 400),                    # a second Host
     (b"Expect: 200-ok\r\n", 417),
     (b"X-Big: " + b"a" * 70000 + b"\r\n", 431),
-])
+], ids=["name-ctl", "value-nul", "bare-cr", "no-colon", "empty-name", "two-hosts", "expect",
+        "too-large"])
 def test_malformed_headers_are_json(srv, head, status):
     server, _ = srv
     refused(exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n"), status)
