@@ -266,7 +266,12 @@ static void conn_close(struct conn *c, bool timed_out)
 /*
  * Replace what follows the first keep bytes of the input with add.  The
  * buffer has no way to cut its end, so the bytes kept are moved aside and
- * back (whole chains: no copy).  False if the buffer refused.
+ * back (whole chains: no copy).  Called from the input callback, within
+ * the socket read that added the bytes: evhttp reads the buffer only after
+ * it, and libevent leaves the buffer's end open to additions then.  Our
+ * own changes call the callback again: c->rewriting tells it.  False if
+ * the buffer refused: then all of it is dropped (the caller closes), so
+ * evhttp is never given bytes the precheck did not pass.
  */
 static bool input_replace_tail(struct conn *c, struct evbuffer *buf, size_t keep, const void *add,
                                size_t len)

@@ -22,6 +22,15 @@
  *     refuses; a recipient must ignore those it does not know) and empty
  *     lines before a request line (RFC 9112 §2.2).
  *
+ * Where the RFCs leave a choice: duplicate Content-Length headers are
+ * refused even when equal (RFC 9110 §8.6 allows refusing or keeping one:
+ * one answer for every duplicate leaves nothing to read two ways), and so
+ * is a Transfer-Encoding beside Content-Length (RFC 9112 §6.3); a line may
+ * end in LF alone, as evhttp reads it; trailer fields are refused (evhttp
+ * would merge them into the headers); a HEAD request with a body, a
+ * Transfer-Encoding in HTTP/1.0 and more than one Host are 400; an Expect
+ * other than 100-continue is 417.
+ *
  * Positions count the bytes given on to evhttp (what is removed is not
  * counted), from the start of the connection.
  *
