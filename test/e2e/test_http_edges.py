@@ -16,6 +16,7 @@ import time
 import pytest
 
 from api_client import login, seeded_server
+from server import Server
 
 CLIENT = b'{"first_name": "Edge", "phone": "+52 55 7100 0001"}'
 _serial = iter(range(2, 10000))
@@ -287,3 +288,12 @@ def test_keep_alive_still_works_and_malformed_ones_are_counted(srv):
     n = [line for line in body.splitlines()
          if line.startswith("citaplanner_http_requests_malformed_total ")]
     assert n and float(n[0].split()[1]) >= 1, n
+
+
+def test_refusals_behind_https_say_strict_transport_security(db):
+    with Server(db, {"PUBLIC_URL": "https://citas.example.com"}) as s:
+        s.wait_ready()
+        raw = exchange(s, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n\r\n")
+        refused(raw, 400, "bad_request")
+        assert answers(raw)[0][1]["strict-transport-security"].startswith("max-age=")
+        assert s.stop() == 0, s.log[-3000:]
