@@ -36,7 +36,7 @@ struct http_metrics {
     int nroutes;                     /* per_route[nroutes] counts unmatched requests */
     struct http_route_metrics *per_route;
     int threads;
-    atomic_int busy; /* requests inside http_dispatch now */
+    atomic_int busy;                 /* requests inside http_dispatch now */
     struct http_guard_counts *guard; /* connections; may be NULL */
 };
 

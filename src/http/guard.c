@@ -16,6 +16,8 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "http/dispatch.h"
+#include "http/precheck.h"
 
 /* How often a worker looks at its connections. */
 #define GUARD_TICK_MS 200
@@ -50,12 +52,16 @@ struct conn {
     struct evbuffer_cb_entry *input_cb;
     struct http_guard_worker *gw;
     enum conn_state state;
-    double since; /* monotonic seconds: state entered */
-    bool registered; /* counted (address known) */
+    double since;       /* monotonic seconds: state entered */
+    bool registered;    /* counted (address known) */
     bool capped_client; /* counted per client too */
     bool refused;       /* past a cap */
     bool closed;        /* shut down by the guard */
+    bool rewriting;     /* the guard's own change to the input: not new bytes */
+    bool refusing;      /* a request refused: answered once those before it are */
+    bool lingering;     /* refused and answered: input dropped until the client closes */
     unsigned char addr[16];
+    struct http_precheck pre;
 };
 
 struct http_guard_worker {
@@ -65,6 +71,8 @@ struct http_guard_worker {
     void *arg;
     struct conn **conns;
     int n, cap;
+    unsigned char *scratch; /* the bytes that just arrived, copied */
+    size_t scratch_cap;
 };
 
 static double mono_now(void)
@@ -231,47 +239,161 @@ static void conn_enter(struct conn *c, enum conn_state state)
     c->since = mono_now();
 }
 
-/* Data came in or went out of the connection's input. */
-static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-    struct conn *c = arg;
-
-    (void)buf;
-    if (info->n_added == 0 || c->state != CONN_WAITING || c->closed)
-        return;
-    if (!conn_register(c))
-        return;
-    conn_enter(c, CONN_READING);
-    if (c->gw->first_bytes != NULL)
-        c->gw->first_bytes(c->gw->arg);
-}
-
 /*
  * End a connection evhttp still holds: shut its socket, so that evhttp
  * reads the end and frees it.  A request half arrived gets a 408 first
  * (nothing else is being written while a request is read).
  */
-static void conn_close(struct conn *c, const char *status_line)
+static void conn_close(struct conn *c, bool timed_out)
 {
     evutil_socket_t fd = bufferevent_getfd(c->bev);
 
     c->closed = true;
     if (fd < 0)
         return;
-    if (status_line != NULL) {
-        char answer[512];
-        static const char body[] =
-            "{\"error\":{\"code\":\"request_timeout\",\"message\":\"the request did not arrive in "
-            "time\"}}";
-        int n = snprintf(answer, sizeof(answer),
-                         "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
-                         "X-Content-Type-Options: nosniff\r\nConnection: close\r\n"
-                         "Content-Length: %zu\r\n\r\n%s",
-                         status_line, sizeof(body) - 1, body);
-        if (n > 0 && (size_t)n < sizeof(answer))
-            (void)send(fd, answer, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (timed_out) {
+        char answer[640], id[17];
+        size_t n;
+        http_request_id(id);
+        n = http_precheck_answer(408, "request_timeout", "the request did not arrive in time", id,
+                                 c->gw->g->opts.hsts, answer, sizeof(answer));
+        if (n > 0)
+            (void)send(fd, answer, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
     shutdown(fd, SHUT_RDWR);
+}
+
+/*
+ * Replace what follows the first keep bytes of the input with add.  The
+ * buffer has no way to cut its end, so the bytes kept are moved aside and
+ * back (whole chains: no copy).  Called from the input callback, within
+ * the socket read that added the bytes: evhttp reads the buffer only after
+ * it, and libevent leaves the buffer's end open to additions then.  Our
+ * own changes call the callback again: c->rewriting tells it.  False if
+ * the buffer refused: then all of it is dropped (the caller closes), so
+ * evhttp is never given bytes the precheck did not pass.
+ */
+static bool input_replace_tail(struct conn *c, struct evbuffer *buf, size_t keep, const void *add,
+                               size_t len)
+{
+    struct evbuffer *front = NULL;
+    bool ok = true;
+
+    c->rewriting = true;
+    if (keep > 0 || len > 0) {
+        front = evbuffer_new();
+        ok = front != NULL;
+    }
+    if (ok && front != NULL)
+        ok = evbuffer_remove_buffer(buf, front, keep) == (int)keep &&
+             evbuffer_drain(buf, evbuffer_get_length(buf)) == 0 &&
+             evbuffer_add_buffer(buf, front) == 0 && (len == 0 || evbuffer_add(buf, add, len) == 0);
+    if (!ok || front == NULL)
+        evbuffer_drain(buf, evbuffer_get_length(buf));
+    c->rewriting = false;
+    if (front != NULL)
+        evbuffer_free(front);
+    return ok;
+}
+
+/* Answer the refused request and stop reading: see guard.h. */
+static void conn_refuse(struct conn *c)
+{
+    struct http_precheck_refusal *r = &c->pre.refusal;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    char answer[640], id[17];
+    size_t n;
+
+    http_request_id(id);
+    n = http_precheck_answer(r->status, r->code, r->message, id, c->gw->g->opts.hsts, answer,
+                             sizeof(answer));
+    atomic_fetch_add(&c->gw->g->counts.malformed, 1);
+    log_set_context(id);
+    log_info("request refused before parsing: %d %s: %s", r->status, r->code, r->message);
+    log_set_context(NULL);
+    c->refusing = false;
+    c->closed = true;
+    c->lingering = true;
+    conn_enter(c, c->state);
+    if (fd < 0)
+        return;
+    if (n > 0)
+        (void)send(fd, answer, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(fd, SHUT_WR);
+}
+
+/*
+ * The n bytes at the end of buf just arrived: through the precheck.  What
+ * it cuts is cut from buf; a refused request is answered now if nothing
+ * before it waits, else once the last request before it is answered
+ * (http_guard_request_ends).
+ */
+static void conn_precheck(struct conn *c, struct evbuffer *buf, size_t n)
+{
+    struct http_guard_worker *gw = c->gw;
+    size_t old = evbuffer_get_length(buf) - n;
+    uint64_t p0 = c->pre.pos;
+    struct evbuffer_ptr at;
+    size_t kept;
+
+    if (n > gw->scratch_cap) {
+        unsigned char *grown = realloc(gw->scratch, n);
+        if (grown == NULL) {
+            input_replace_tail(c, buf, 0, NULL, 0);
+            conn_close(c, false);
+            return;
+        }
+        gw->scratch = grown;
+        gw->scratch_cap = n;
+    }
+    if (evbuffer_ptr_set(buf, &at, old, EVBUFFER_PTR_SET) != 0 ||
+        evbuffer_copyout_from(buf, &at, gw->scratch, n) != (ev_ssize_t)n) {
+        input_replace_tail(c, buf, 0, NULL, 0);
+        conn_close(c, false);
+        return;
+    }
+    kept = http_precheck_feed(&c->pre, gw->scratch, n, gw->scratch);
+    if (c->pre.refusal.status != 0) {
+        uint64_t bad = c->pre.refused_at;
+        uint64_t first = p0 - old; /* position of the buffer's first byte */
+        if (bad <= p0)
+            input_replace_tail(c, buf, bad > first ? (size_t)(bad - first) : 0, NULL, 0);
+        else
+            input_replace_tail(c, buf, old, gw->scratch, (size_t)(bad - p0));
+        if (evbuffer_get_length(buf) == 0 && c->state != CONN_BUSY)
+            conn_refuse(c);
+        else
+            c->refusing = true;
+    } else if (kept != n && !input_replace_tail(c, buf, old, gw->scratch, kept)) {
+        conn_close(c, false);
+    }
+}
+
+/* Data came in or went out of the connection's input. */
+static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+
+    if (info->n_added == 0 || c->rewriting)
+        return;
+    if (c->closed) {
+        /* refused or shut: evhttp is given nothing more */
+        input_replace_tail(c, buf, 0, NULL, 0);
+        return;
+    }
+    if (c->refusing) {
+        /* the requests before the refused one stay */
+        input_replace_tail(c, buf, evbuffer_get_length(buf) - info->n_added, NULL, 0);
+        return;
+    }
+    if (c->state == CONN_WAITING) {
+        if (!conn_register(c))
+            return;
+        conn_enter(c, CONN_READING);
+        if (c->gw->first_bytes != NULL)
+            c->gw->first_bytes(c->gw->arg);
+    }
+    conn_precheck(c, buf, info->n_added);
 }
 
 static void conn_drop(struct http_guard_worker *gw, int i)
@@ -279,6 +401,7 @@ static void conn_drop(struct http_guard_worker *gw, int i)
     struct conn *c = gw->conns[i];
 
     conn_unregister(c);
+    http_precheck_release(&c->pre);
     evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
     bufferevent_decref(c->bev);
     free(c);
@@ -311,18 +434,25 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             conn_drop(gw, i);
             continue;
         }
+        if (c->lingering) {
+            if (age > GUARD_REFUSED_LINGER_S) {
+                c->lingering = false;
+                shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+            }
+            continue;
+        }
         if (!conn_register(c) || c->closed)
             continue;
         if (c->state == CONN_BUSY)
             continue;
         if (c->refused && age > GUARD_REFUSED_LINGER_S) {
-            conn_close(c, NULL);
+            conn_close(c, false);
         } else if (c->state == CONN_READING && age > o->request_timeout_s) {
             atomic_fetch_add(&gw->g->counts.timed_out, 1);
-            conn_close(c, "408 Request Timeout");
+            conn_close(c, true);
         } else if (c->state == CONN_WAITING && age > o->idle_timeout_s) {
             atomic_fetch_add(&gw->g->counts.timed_out, 1);
-            conn_close(c, NULL);
+            conn_close(c, false);
         }
     }
 }
@@ -356,6 +486,7 @@ void http_guard_worker_free(struct http_guard_worker *gw)
     while (gw->n > 0)
         conn_drop(gw, gw->n - 1);
     free(gw->conns);
+    free(gw->scratch);
     free(gw);
 }
 
@@ -389,6 +520,7 @@ struct bufferevent *http_guard_connection(struct http_guard_worker *gw)
     bufferevent_incref(bev);
     c->bev = bev;
     c->gw = gw;
+    http_precheck_init(&c->pre, gw->g->opts.max_head, gw->g->opts.max_body);
     conn_enter(c, CONN_WAITING);
     gw->conns[gw->n++] = c;
     return bev;
@@ -411,7 +543,12 @@ void http_guard_request_ends(struct http_guard_worker *gw, struct bufferevent *b
 
     if (c == NULL)
         return;
+    if (c->refusing && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+        /* the last request before the refused one is answered */
+        conn_refuse(c);
+        return;
+    }
     /* A pipelined request may be waiting already. */
-    conn_enter(c, evbuffer_get_length(bufferevent_get_input(bev)) > 0 ? CONN_READING
-                                                                        : CONN_WAITING);
+    conn_enter(c,
+               evbuffer_get_length(bufferevent_get_input(bev)) > 0 ? CONN_READING : CONN_WAITING);
 }

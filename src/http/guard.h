@@ -25,6 +25,16 @@
  *     except the probes (routes flagged HTTP_ROUTE_QUIET: /healthz, /readyz,
  *     /metrics), which are served anyway, so a monitor still sees the truth.
  *
+ *   - every byte a connection sends goes through the precheck (precheck.h)
+ *     before evhttp sees it.  A request it refuses is answered here, in our
+ *     JSON error format, once the requests before it on the connection are
+ *     answered; the rest of the input is dropped, so evhttp never completes
+ *     it, and the connection is closed (its reading side after a short
+ *     linger, so that a client still sending its body reads the answer
+ *     rather than a reset).  What it removes (chunk extensions, empty lines
+ *     before a request) is cut out of the input buffer before evhttp reads
+ *     it.
+ *
  * Why not the request headers and body separately: evhttp parses the headers
  * inside itself and shows nothing until the whole request is read, so the
  * guard can only time the request as a whole.
@@ -48,18 +58,22 @@ struct http_guard;
 struct http_guard_worker;
 
 struct http_guard_opts {
-    int request_timeout_s; /* a request whole within this after its first byte */
-    int idle_timeout_s;    /* no request begun: closed after this */
-    int max_conns;         /* open connections in total */
-    int max_per_client;    /* open connections per client address; 0 = no cap */
+    int request_timeout_s;               /* a request whole within this after its first byte */
+    int idle_timeout_s;                  /* no request begun: closed after this */
+    int max_conns;                       /* open connections in total */
+    int max_per_client;                  /* open connections per client address; 0 = no cap */
     const struct netmask_list *uncapped; /* counted in total only; may be NULL */
+    size_t max_head;                     /* request line and headers (precheck.h) */
+    size_t max_body;                     /* request body */
+    bool hsts;                           /* the guard's own answers say Strict-Transport-Security */
 };
 
 /* What the guard did, for /metrics. */
 struct http_guard_counts {
-    atomic_int open;                 /* connections open now */
-    atomic_uint_fast64_t refused;    /* answered 503 past a cap */
-    atomic_uint_fast64_t timed_out;  /* closed by a deadline */
+    atomic_int open;                /* connections open now */
+    atomic_uint_fast64_t refused;   /* answered 503 past a cap */
+    atomic_uint_fast64_t timed_out; /* closed by a deadline */
+    atomic_uint_fast64_t malformed; /* requests refused by the precheck (precheck.h) */
 };
 
 int http_guard_new(const struct http_guard_opts *opts, struct http_guard **out, struct err *e);

@@ -677,10 +677,14 @@ void http_metrics_write(const struct http_req *req, struct buf *out)
                  "# HELP citaplanner_http_connections_timed_out_total Connections closed by "
                  "HTTP_REQUEST_TIMEOUT or HTTP_IDLE_TIMEOUT.\n"
                  "# TYPE citaplanner_http_connections_timed_out_total counter\n"
-                 "citaplanner_http_connections_timed_out_total %llu\n",
-                 atomic_load(&m->guard->open),
-                 (unsigned long long)atomic_load(&m->guard->refused),
-                 (unsigned long long)atomic_load(&m->guard->timed_out));
+                 "citaplanner_http_connections_timed_out_total %llu\n"
+                 "# HELP citaplanner_http_requests_malformed_total Requests refused before "
+                 "parsing (malformed, ambiguous framing, over a limit).\n"
+                 "# TYPE citaplanner_http_requests_malformed_total counter\n"
+                 "citaplanner_http_requests_malformed_total %llu\n",
+                 atomic_load(&m->guard->open), (unsigned long long)atomic_load(&m->guard->refused),
+                 (unsigned long long)atomic_load(&m->guard->timed_out),
+                 (unsigned long long)atomic_load(&m->guard->malformed));
 }
 
 static int hex_digit(char c)

@@ -37,7 +37,7 @@
  * (until its first byte arrives): short, since a flood of silent
  * connections is accepted at one per ACCEPT_HOLD_MS per worker.
  */
-#define ACCEPT_HOLD_MS 10
+#define ACCEPT_HOLD_MS          10
 #define DEFAULT_REQUEST_TIMEOUT 30
 #define DEFAULT_IDLE_TIMEOUT    60
 #define DEFAULT_MAX_CONNS       4096
@@ -449,12 +449,15 @@ static int bound_port(int fd)
 static int guard_setup(const struct http_server_opts *opts, struct http_server *srv, struct err *e)
 {
     struct http_guard_opts g = {
-        .request_timeout_s = opts->request_timeout_s > 0 ? opts->request_timeout_s
-                                                         : DEFAULT_REQUEST_TIMEOUT,
+        .request_timeout_s =
+            opts->request_timeout_s > 0 ? opts->request_timeout_s : DEFAULT_REQUEST_TIMEOUT,
         .idle_timeout_s = opts->idle_timeout_s > 0 ? opts->idle_timeout_s : DEFAULT_IDLE_TIMEOUT,
         .max_conns = opts->max_conns > 0 ? opts->max_conns : DEFAULT_MAX_CONNS,
         .max_per_client = opts->max_per_client > 0 ? opts->max_per_client : 0,
         .uncapped = opts->uncapped,
+        .max_head = MAX_HEADERS_SIZE,
+        .max_body = srv->max_body,
+        .hsts = opts->hsts,
     };
     struct rlimit rl;
 
@@ -566,7 +569,8 @@ static int worker_setup(struct http_server *srv, struct http_worker *w, struct e
         rc = err_set(e, ERR_INTERNAL, "cannot create the event loop of http worker %d", w->index);
         goto cleanup;
     }
-    /* Up to twice the limit, the body is read so that the 413 is ours (JSON). */
+    /* Backstops only: the guard's precheck refuses a body over max_body and
+     * headers over the limit (in JSON) before evhttp reads them. */
     evhttp_set_max_body_size(w->http, (ev_ssize_t)(2 * srv->max_body));
     evhttp_set_max_headers_size(w->http, MAX_HEADERS_SIZE);
     evhttp_set_timeout(w->http, srv->read_timeout_s);

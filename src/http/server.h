@@ -13,19 +13,19 @@
  * share the traffic instead of failing with "address in use", and closing
  * one of several sockets resets the connections waiting in its queue.
  *
- * Limits: request headers 64 KiB.  A body over max_body is answered 413
- * before any handler runs: up to twice max_body it is read and refused with
- * the SPEC §8 error; beyond that libevent refuses it before reading it, with
- * its own HTML 413 page, and closes the connection (libevent 2.1 has no hook
- * to shape that answer, and reading any size first would let one client
- * make the server hold any amount of memory).  What one client may hold
+ * Limits: request line and headers 64 KiB (a request line 8 KiB).  Every
+ * request is checked as its bytes arrive, before evhttp parses it
+ * (precheck.h, through guard.h): a body announced over max_body (by
+ * Content-Length or by its chunk sizes), ambiguous framing, a malformed
+ * request and a method other than GET HEAD POST PUT PATCH DELETE OPTIONS
+ * are answered there, in the SPEC §8 error format with nosniff, before any
+ * handler runs, and the connection is closed; evhttp never sees them, so
+ * its own HTML error pages are not sent.  What one client may hold
  * (connections, time for a request, idle time) is guard.h's; the
  * descriptor limit is raised to its hard limit at start.  read_timeout_s without
  * progress on a connection (reading a request, writing an answer or waiting
- * idle between two requests) closes it.  libevent also answers requests it
- * cannot parse with its own 400 page, and methods other than GET HEAD POST
- * PUT PATCH DELETE OPTIONS with 501: those few answers are HTML and never
- * reach the access log.
+ * idle between two requests) closes it.  Requests refused before parsing
+ * are logged at info level and counted in /metrics, not in the access log.
  *
  * Access log: one line per request, at info level (debug for routes flagged
  * HTTP_ROUTE_QUIET), with the request id as the line's context:

@@ -560,7 +560,7 @@ static void test_json_body(void **state)
     resp_release(&r);
     /* Whatever the route and its method: the body never reaches a handler. */
     expect_status("POST", "/nope", "text/plain", big, 413, NULL);
-    /* Far over the limit: refused before it is read (libevent's own page). */
+    /* Far over the limit: the same, refused before the body is read (precheck.h). */
     big[TEST_MAX_BODY] = ' ';
     big[sizeof(big) - 2] = '}';
     big[sizeof(big) - 1] = '\0';
