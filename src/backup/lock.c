@@ -55,7 +55,8 @@ int backup_lock_acquire(const char *dir, struct backup_lock **out, struct err *e
     *out = NULL;
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot open the lock file '%s': %s", path, strerror(errno));
+        rc = err_set(e, errno == ENOSPC || errno == EDQUOT ? ERR_NO_SPACE : ERR_BACKUP,
+                     "cannot open the lock file '%s': %s", path, strerror(errno));
         goto cleanup;
     }
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "backup/runtime.h"
 #include "backup/files.h"
 #include "backup/stream.h"
 #include "backup/pgdump.h"
@@ -330,12 +331,16 @@ static int link_or_copy(const char *src, const char *dst, struct err *e)
     return backup_copy_file(src, dst, e);
 }
 
-/* The error codes a take reports as such; anything else is "backup failed" (exit 5). */
+/*
+ * The error codes a take reports as such; anything else is "backup failed"
+ * (exit 5).  A rejected password is exit 3: retrying will not heal it.
+ */
 static int normalize_error(int rc, struct err *e)
 {
     if (rc >= 0)
         return rc;
     switch (e->code) {
+    case ERR_DB_AUTH:
     case ERR_LOCKED:
     case ERR_NO_SPACE:
     case ERR_USAGE:
@@ -683,6 +688,7 @@ int backup_take(const struct backup_opts *o, struct backup_result *r, struct err
     rc = backup_cleanup_stale(run.dir, NULL, e);
     if (rc < 0)
         goto cleanup;
+    backup_runtime_sweep(o->db);
 
     /* Two runs within one second (or one fake clock) must not collide. */
     for (int i = 0; name_taken(run.dir, run.tiers, when, run.fmt); i++) {
