@@ -422,7 +422,8 @@ static int dump(struct run *run, struct err *e)
     fd = open(run->data_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot create '%s': %s",
-                     run->data_tmp, strerror(errno));
+                     run->data_tmp,
+                     errno == ENOSPC ? backup_enospc_why(run->data_tmp) : strerror(errno));
         goto cleanup;
     }
     if (run->recipient != NULL) {
