@@ -341,6 +341,15 @@ def test_a_backup_without_its_indexes_and_constraints_is_refused(db, tmp_path):
     assert p.returncode == 7, p.stdout + p.stderr
     assert "schema" in p.stderr and "manifest" in p.stderr, p.stderr
     assert db_dump(db) == before
+    # A manifest without the list (an older backup's shape): the no-double-booking
+    # guard every version of ours has is still required.
+    older = {k: v for k, v in manifest.items() if k != "schema_objects"}
+    path = str(tmp_path / f"citaplanner_daily_20250102_000000{ext}")
+    write_backup(path, data, older, raw_len=raw_len)
+    p = run(["backup", "restore", path, "--yes"], database=db, env=benv(bdir))
+    assert p.returncode == 7, p.stdout + p.stderr
+    assert "appointments_no_overlap" in p.stderr, p.stderr
+    assert db_dump(db) == before
     # The good backup itself still restores.
     p = run(["backup", "restore", good, "--yes", "--no-safety-backup"], database=db,
             env=benv(bdir))
