@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "backup/layout.h"
@@ -21,13 +22,25 @@
 const char *const backup_subdirs[] = {"daily",      "weekly", "monthly", "premigrate",
                                       "prerestore", "logs",   NULL};
 
+const char *backup_enospc_why(const char *path)
+{
+    char *dir = path_dir(path);
+    struct statvfs sv;
+    bool inodes = statvfs(dir, &sv) == 0 && sv.f_files > 0 && sv.f_favail == 0 && sv.f_bavail > 0;
+
+    free(dir);
+    return inodes ? "no free inodes left on its filesystem (space remains: too many files)"
+                  : strerror(ENOSPC);
+}
+
 static int io_error(struct err *e, int errnum, const char *fmt, const char *what)
 {
     enum err_code code = (errnum == ENOSPC || errnum == EDQUOT) ? ERR_NO_SPACE : ERR_BACKUP;
     char msg[512];
 
     snprintf(msg, sizeof(msg), fmt, what);
-    return err_set(e, code, "%s: %s", msg, strerror(errnum));
+    return err_set(e, code, "%s: %s", msg,
+                   errnum == ENOSPC ? backup_enospc_why(what) : strerror(errnum));
 }
 
 int backup_write_all(int fd, const void *p, size_t n, const char *what, struct err *e)

@@ -18,6 +18,13 @@
  */
 int backup_write_all(int fd, const void *p, size_t n, const char *what, struct err *e);
 
+/*
+ * Why creating or writing path failed with ENOSPC, in words: "no free inodes
+ * left on its filesystem (…)" when its blocks remain but its inodes are
+ * gone, else strerror(ENOSPC).  Static text.
+ */
+const char *backup_enospc_why(const char *path);
+
 /* fsync a directory, so that the renames in it survive a power loss. */
 int backup_fsync_dir(const char *dir, struct err *e);
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup/files.h"
 #include "common/util.h"
 
 struct backup_lock {
@@ -56,7 +57,9 @@ int backup_lock_acquire(const char *dir, struct backup_lock **out, struct err *e
     *out = NULL;
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        rc = err_set(e, ERR_BACKUP, "cannot open the lock file '%s': %s", path, strerror(errno));
+        rc = err_set(e, errno == ENOSPC || errno == EDQUOT ? ERR_NO_SPACE : ERR_BACKUP,
+                     "cannot open the lock file '%s': %s", path,
+                     errno == ENOSPC ? backup_enospc_why(path) : strerror(errno));
         goto cleanup;
     }
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {

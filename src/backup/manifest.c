@@ -11,6 +11,7 @@
  *                 "url": "postgresql://u:***@h:5432/db", "pg_dump": "pg_dump (PostgreSQL) 15.20"},
  *    "schema_version": "0001_init",
  *    "tables": {"appointments": 6, ...},
+ *    "schema_objects": ["column appointments.id", ..., "table users"],
  *    "bytes": {"uncompressed": 123456, "compressed": 23456},
  *    "sha256": "…64 hex…"}
  */
@@ -76,6 +77,12 @@ char *backup_manifest_render(const struct backup_manifest_in *in)
         tables = json_null(); /* row counts unknown (an adopted backup, not counted) */
     }
     json_object_set_new(root, "tables", tables);
+    if (in->stats->objects != NULL) {
+        json_t *objects = json_array();
+        for (int i = 0; i < in->stats->nobjects; i++)
+            json_array_append_new(objects, json_string(in->stats->objects[i]));
+        json_object_set_new(root, "schema_objects", objects);
+    }
     json_object_set_new(root, "bytes", bytes);
     if (in->origin != NULL)
         json_object_set_new(root, "origin", json_string(in->origin));
@@ -111,6 +118,11 @@ static int need_uint(json_t *o, const char *key, uint64_t *out, const char *path
         return err_set(e, ERR_VERIFY, "manifest '%s': '%s' is missing or not a count", path, key);
     *out = (uint64_t)json_integer_value(v);
     return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int cmp_index(const void *a, const void *b, void *names)
@@ -197,6 +209,25 @@ int backup_manifest_load(const char *path, struct backup_manifest *m, struct err
     v = json_object_get(root, "secrets_key");
     if (json_is_string(v))
         m->secrets_key = xstrdup(json_string_value(v));
+    v = json_object_get(root, "schema_objects");
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *o;
+        m->objects = xcalloc(json_array_size(v) + 1, sizeof(char *));
+        json_array_foreach(v, i, o)
+        {
+            if (!json_is_string(o)) {
+                rc = err_set(e, ERR_VERIFY, "manifest '%s': 'schema_objects' holds a non-string",
+                             path);
+                goto cleanup;
+            }
+            m->objects[m->nobjects++] = xstrdup(json_string_value(o));
+        }
+        qsort(m->objects, (size_t)m->nobjects, sizeof(char *), cmp_str);
+    } else if (v != NULL) {
+        rc = err_set(e, ERR_VERIFY, "manifest '%s': 'schema_objects' is not a list", path);
+        goto cleanup;
+    }
     if (json_is_null(tables))
         m->ntables = -1; /* row counts unknown */
     else {
@@ -258,5 +289,8 @@ void backup_manifest_release(struct backup_manifest *m)
         free(m->tables[i]);
     free(m->tables);
     free(m->rows);
+    for (int i = 0; i < m->nobjects; i++)
+        free(m->objects[i]);
+    free(m->objects);
     memset(m, 0, sizeof(*m));
 }

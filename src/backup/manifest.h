@@ -30,6 +30,9 @@ struct backup_manifest {
     char **tables;        /* sorted names */
     int64_t *rows;        /* rows[i] of tables[i] */
     int ntables;
+    /* db_schema_objects at backup time, sorted; NULL when not recorded (older manifests) */
+    char **objects;
+    int nobjects;
     uint64_t raw_bytes, gz_bytes;
     char sha256[65];
     char *origin;      /* NULL: ours; "adopted": another tool's, adopted; "other tool": none read */

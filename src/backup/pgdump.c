@@ -43,6 +43,9 @@ static int read_stats(struct db *db, struct db_snapshot_stats *st, struct err *e
 {
     int rc = db_table_counts(db, &st->tables, &st->rows, &st->ntables, e);
 
+    if (rc == 0)
+        rc = db_schema_objects(db, &st->objects, &st->nobjects, e);
+
     for (int i = 0; rc == 0 && i < st->ntables; i++)
         if (strcmp(st->tables[i], "_migrations") == 0)
             rc = migrate_schema_version(db, &st->schema_version, e);

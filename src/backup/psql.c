@@ -30,6 +30,7 @@
 #include "backup/files.h"
 #include "backup/dumphead.h"
 #include "backup/psql.h"
+#include "backup/runtime.h"
 #include "backup/scan.h"
 #include "common/log.h"
 #include "common/proc.h"
@@ -306,14 +307,24 @@ static void env_connection(struct proc_env *ev, const struct url *u, const char 
     proc_env_set(ev, "LC_MESSAGES", "C");
 }
 
-/* Create the private passfile directory and file; *dir and *file: caller frees. */
-static int make_passfile(const char *priv_dir, const char *password, char **dir, char **file,
-                         struct err *e)
+/*
+ * Create the private passfile directory and file in the private runtime
+ * directory (runtime.h), never beside a backup; *dir and *file: caller frees.
+ */
+static int make_passfile(const char *password, char **dir, char **file, struct err *e)
 {
-    char *line = NULL;
+    static int counter;
+    char *line = NULL, *runtime = NULL;
     int rc;
 
-    *dir = xasprintf("%s/.pgpass.tmp.%ld", priv_dir, (long)getpid());
+    *dir = *file = NULL;
+    rc = backup_runtime_dir(&runtime, e);
+    if (rc < 0)
+        return rc;
+    /* One per passfile: a verify and a restore of the same run may overlap (threads). */
+    *dir = xasprintf("%s/.pgpass%d.tmp.%ld", runtime,
+                     __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED), (long)getpid());
+    free(runtime);
     *file = xasprintf("%s/pgpass", *dir);
     if (mkdir(*dir, 0700) != 0) {
         rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP,
@@ -369,7 +380,8 @@ void backup_pg_env_free(char **env)
 int backup_pg_passfile_new(const char *priv_dir, const char *password, char **dir, char **file,
                            struct err *e)
 {
-    return make_passfile(priv_dir, password, dir, file, e);
+    (void)priv_dir; /* the passfile never goes beside backups any more */
+    return make_passfile(password, dir, file, e);
 }
 
 void backup_pg_passfile_remove(char *dir, char *file)

@@ -64,9 +64,11 @@ char **backup_pg_env_new(const struct url *u, const char *passfile);
 void backup_pg_env_free(char **env);
 
 /*
- * A private passfile for password in a new directory under priv_dir
- * (".pgpass.tmp.<pid>", 0700, removed by the next cleanup after a crash).
- * *dir and *file: release both with backup_pg_passfile_remove.
+ * A private passfile for password in a new directory ".pgpass<n>.tmp.<pid>"
+ * (0700) of the private runtime directory (runtime.h: outside BACKUP_DIR and
+ * every backup's directory; a killed run's is removed by the next sweep).
+ * priv_dir is no longer used (kept for callers).  *dir and *file: release
+ * both with backup_pg_passfile_remove.
  */
 int backup_pg_passfile_new(const char *priv_dir, const char *password, char **dir, char **file,
                            struct err *e);
@@ -77,7 +79,7 @@ void backup_pg_passfile_remove(char *dir, char *file);
 struct backup_psql_feed {
     const struct url *url; /* the database psql connects to */
     int server_major;      /* which psql (pgtool_find) */
-    const char *priv_dir;  /* where the private passfile directory goes */
+    const char *priv_dir;  /* unused: the passfile goes to the private runtime directory */
     const char *prologue;  /* SQL sent before the dump; may be NULL */
     /*
      * SQL sent after the dump (restore: "COMMIT"), only when the whole file

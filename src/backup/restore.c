@@ -32,6 +32,7 @@
 #include "backup/scan.h"
 #include "backup/dumphead.h"
 #include "backup/psql.h"
+#include "backup/runtime.h"
 #include "backup/manifest.h"
 #include "backup/secrets_key.h"
 #include "backup/verify.h"
@@ -39,6 +40,7 @@
 #include "backup/encrypt.h"
 #include "backup/foreign.h"
 #include "common/log.h"
+#include "db/db_backup.h"
 #include "common/proc.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
@@ -77,11 +79,82 @@ static void unlink_sqlite(const char *p)
     }
 }
 
+/* What the schema check raises: a restore refused, not failed. */
+#define SCHEMA_CHECK_MARK "citaplanner schema check"
+
+/*
+ * What our schema has had at every version, whatever a manifest says (or
+ * leaves out): the no-double-booking guard.  Names as db_schema_objects.
+ */
+static const char *const required_pg[] = {"constraint appointments.appointments_no_overlap", NULL};
+static const char *const required_sqlite[] = {"trigger appointments_no_overlap_insert",
+                                              "trigger appointments_no_overlap_update", NULL};
+
+/* ARRAY[E'…', …]::text[] of n strings (n < 0: up to a NULL), or NULL::text[] when v is NULL. */
+static void add_text_array(struct buf *b, const char *const *v, int n)
+{
+    if (v == NULL) {
+        buf_adds(b, "NULL::text[]");
+        return;
+    }
+    buf_adds(b, "ARRAY[");
+    for (int i = 0; n < 0 ? v[i] != NULL : i < n; i++) {
+        buf_adds(b, i > 0 ? ", E'" : "E'");
+        for (const char *c = v[i]; *c != '\0'; c++) {
+            if (*c == '\'' || *c == '\\')
+                buf_addc(b, *c);
+            buf_addc(b, *c);
+        }
+        buf_addc(b, '\'');
+    }
+    buf_adds(b, "]::text[]");
+}
+
+/*
+ * The epilogue of a PostgreSQL restore: the loaded catalog compared, in the
+ * restore's own transaction, with the schema objects the manifest records
+ * (objects NULL: not recorded, not compared) and checked for the required
+ * ones (ours: the dump holds our schema), then COMMIT.  A difference raises
+ * an error: psql stops (ON_ERROR_STOP) before COMMIT and the server rolls
+ * everything back.  Caller frees.
+ */
+static char *restore_epilogue(char *const *objects, int n, bool ours)
+{
+    struct buf b = BUF_INIT;
+
+    if (objects == NULL && !ours)
+        return xstrdup("\nCOMMIT;\n");
+    buf_adds(&b, "\nDO $citaplanner$DECLARE want text[] := ");
+    add_text_array(&b, (const char *const *)objects, n);
+    buf_adds(&b, "; need text[] := ");
+    add_text_array(&b, ours ? required_pg : NULL, -1);
+    buf_adds(&b,
+             "; have text[]; missing text; extra text; BEGIN\n"
+             "have := ARRAY(SELECT h.o FROM (" DB_PG_SCHEMA_OBJECTS ") AS h);\n"
+             "IF want IS NOT NULL THEN\n"
+             "SELECT string_agg(o, ', ' ORDER BY o) INTO missing FROM (SELECT unnest(want) AS o "
+             "EXCEPT SELECT unnest(have)) d;\n"
+             "SELECT string_agg(o, ', ' ORDER BY o) INTO extra FROM (SELECT unnest(have) AS o "
+             "EXCEPT SELECT unnest(want)) d;\n"
+             "IF missing IS NOT NULL OR extra IS NOT NULL THEN RAISE EXCEPTION '" SCHEMA_CHECK_MARK
+             ": the loaded schema differs from the one its manifest records (missing: %; "
+             "unexpected: %)', coalesce(left(missing, 400), 'none'), coalesce(left(extra, 400), "
+             "'none'); END IF;\nEND IF;\n"
+             "SELECT string_agg(o, ', ' ORDER BY o) INTO missing FROM (SELECT unnest(need) AS o "
+             "EXCEPT SELECT unnest(have)) d;\n"
+             "IF missing IS NOT NULL THEN RAISE EXCEPTION '" SCHEMA_CHECK_MARK
+             ": the loaded schema lacks what every version of ours has: %', missing; END IF;\n"
+             "END$citaplanner$;\nCOMMIT;\n");
+    return buf_detach(&b);
+}
+
 /* PostgreSQL: one transaction, dropped schema and the whole dump, or nothing. */
-static int restore_pg(const struct backup_restore_opts *o, const char *sha, struct err *e)
+static int restore_pg(const struct backup_restore_opts *o, const char *sha,
+                      const struct backup_manifest *m, bool ours, struct err *e)
 {
     struct db *db = NULL;
     char *prologue = NULL;
+    char *epilogue = restore_epilogue(m->objects, m->nobjects, ours);
     struct backup_tick tk = {o->progress, o->progress_arg, "restore", time_mono()};
     int rc;
 
@@ -116,7 +189,7 @@ static int restore_pg(const struct backup_restore_opts *o, const char *sha, stru
             .server_major = db_server_version_num(db) / 10000,
             .priv_dir = o->cfg->backup_dir,
             .prologue = prologue,
-            .epilogue = "\nCOMMIT;\n",
+            .epilogue = epilogue,
             .expect_sha256 = sha,
             .cancel = o->cancel,
             .tick = backup_progress_tick,
@@ -139,9 +212,43 @@ static int restore_pg(const struct backup_restore_opts *o, const char *sha, stru
         }
     }
 
+    if (rc < 0 && strstr(e->msg, SCHEMA_CHECK_MARK) != NULL)
+        e->code = ERR_RESTORE_REFUSED; /* rolled back: the old data stays */
+
 cleanup:
     db_close(db);
     free(prologue);
+    free(epilogue);
+    return rc;
+}
+
+/*
+ * SQLite: the checked copy's schema objects against the manifest's (when it
+ * records them) and the required ones (ours), before it replaces anything.
+ */
+static int check_sqlite_schema(const char *file, const char *copy, const struct backup_manifest *m,
+                               bool ours, struct err *e)
+{
+    struct db_snapshot_stats st;
+    struct buf why = BUF_INIT;
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    rc = db_sqlite_stats(copy, &st, e);
+    for (int i = 0; rc == 0 && ours && required_sqlite[i] != NULL; i++) {
+        bool found = false;
+        for (int k = 0; k < st.nobjects && !found; k++)
+            found = strcmp(st.objects[k], required_sqlite[i]) == 0;
+        if (!found)
+            buf_add_reason(&why, "the schema lacks '%s', which every version of ours has",
+                           required_sqlite[i]);
+    }
+    if (rc == 0 && m->objects != NULL && st.objects != NULL)
+        backup_schema_compare(m->objects, m->nobjects, st.objects, st.nobjects, &why);
+    if (rc == 0 && why.len > 0)
+        rc = err_set(e, ERR_RESTORE_REFUSED, "refusing to restore '%s': %s", file, buf_str(&why));
+    db_snapshot_stats_release(&st);
+    buf_release(&why);
     return rc;
 }
 
@@ -159,6 +266,7 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     unsigned char key[SEAL_KEY_LEN];
     bool has_key = false;
     struct backup_schema_scan schema;
+    bool ours = false; /* the backup holds our schema (not another tool's) */
     double t0 = time_mono(), ts;
     int rc;
 
@@ -181,6 +289,7 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     rc = backup_cleanup_stale(dir, NULL, e);
     if (rc < 0)
         goto cleanup;
+    backup_runtime_sweep(o->db);
     if (backup_name_encrypted(o->file) &&
         backup_decrypt_identity(o->cfg->backup_decrypt_identity) == NULL) {
         rc = err_set(e, ERR_CONFIG,
@@ -217,8 +326,11 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
         }
         rc = backup_verify_file(&vo, o->file, &vr, e);
         if (rc < 0) {
-            if (e->code == ERR_VERIFY)
+            /* A damaged backup is refused (exit 7), like any other reason not to restore. */
+            if (e->code == ERR_VERIFY) {
                 err_prefix(e, "refusing to restore '%s', it is damaged", o->file);
+                e->code = ERR_RESTORE_REFUSED;
+            }
             goto cleanup;
         }
     }
@@ -247,7 +359,17 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
             goto cleanup;
         log_info("restore: '%s' holds the schema %s%s%s", o->file, backup_schema_name(sk),
                  schema.version != NULL ? " at " : "", schema.version ? schema.version : "");
+        ours = sk == BACKUP_SCHEMA_OURS;
     }
+
+    /* The schema the backup holds must be the one it recorded (PostgreSQL: before COMMIT). */
+    if (vr.m.objects == NULL)
+        log_warn("restore: the manifest of '%s' records no schema objects (an older backup): "
+                 "only the no-double-booking guard is checked",
+                 o->file);
+    if (kind == DB_SQLITE &&
+        (rc = check_sqlite_schema(o->file, vr.sqlite_copy, &vr.m, ours, e)) < 0)
+        goto cleanup;
 
     /* The credentials' key the backup carries (encrypted backups): refused now, put later. */
     if (vr.has_manifest && vr.m.secrets_key != NULL) {
@@ -311,12 +433,14 @@ int backup_restore(const struct backup_restore_opts *o, struct backup_restore_re
     /* 4. The data. */
     ts = time_mono();
     if (kind == DB_PG) {
-        rc = restore_pg(o, vr.decrypted ? vr.inner_sha256 : vr.sha256, e);
+        rc = restore_pg(o, vr.decrypted ? vr.inner_sha256 : vr.sha256, &vr.m, ours, e);
     } else {
         rc = db_sqlite_restore(vr.sqlite_copy, o->db->path, o->cancel, e);
     }
     if (rc < 0) {
-        if (e->code != ERR_NO_SPACE && e->code != ERR_VERIFY)
+        if (e->code == ERR_VERIFY)
+            e->code = ERR_RESTORE_REFUSED; /* the file changed since it was verified */
+        else if (e->code != ERR_NO_SPACE && e->code != ERR_RESTORE_REFUSED)
             e->code = ERR_BACKUP;
         err_prefix(e, "restore failed, the database is unchanged");
         goto cleanup;

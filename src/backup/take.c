@@ -23,6 +23,7 @@
 #include "backup/layout.h"
 #include "backup/lock.h"
 #include "backup/rotate.h"
+#include "backup/runtime.h"
 #include "backup/files.h"
 #include "backup/stream.h"
 #include "backup/pgdump.h"
@@ -334,12 +335,16 @@ static int link_or_copy(const char *src, const char *dst, struct err *e)
     return backup_copy_file(src, dst, e);
 }
 
-/* The error codes a take reports as such; anything else is "backup failed" (exit 5). */
+/*
+ * The error codes a take reports as such; anything else is "backup failed"
+ * (exit 5).  A rejected password is exit 3: retrying will not heal it.
+ */
 static int normalize_error(int rc, struct err *e)
 {
     if (rc >= 0)
         return rc;
     switch (e->code) {
+    case ERR_DB_AUTH:
     case ERR_LOCKED:
     case ERR_NO_SPACE:
     case ERR_USAGE:
@@ -421,7 +426,8 @@ static int dump(struct run *run, struct err *e)
     fd = open(run->data_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot create '%s': %s",
-                     run->data_tmp, strerror(errno));
+                     run->data_tmp,
+                     errno == ENOSPC ? backup_enospc_why(run->data_tmp) : strerror(errno));
         goto cleanup;
     }
     if (run->recipient != NULL) {
@@ -687,6 +693,7 @@ int backup_take(const struct backup_opts *o, struct backup_result *r, struct err
     rc = backup_cleanup_stale(run.dir, NULL, e);
     if (rc < 0)
         goto cleanup;
+    backup_runtime_sweep(o->db);
 
     /* Two runs within one second (or one fake clock) must not collide. */
     for (int i = 0; name_taken(run.dir, run.tiers, when, run.fmt); i++) {

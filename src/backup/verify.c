@@ -21,6 +21,7 @@
 #include "backup/files.h"
 #include "backup/scan.h"
 #include "backup/psql.h"
+#include "backup/runtime.h"
 #include "backup/manifest.h"
 #include "backup/verify.h"
 #include "backup/encrypt.h"
@@ -40,7 +41,20 @@ static const char sqlite_header[16] = "SQLite format 3";
 
 /* ---- the content check ---- */
 
+/* The rows of a plain dump's COPY blocks (plain verify compares them with the manifest). */
+#define COPY_LINE_MAX 256
+struct copy_count {
+    char line[COPY_LINE_MAX];
+    size_t len;
+    bool in_copy;
+    char **tables; /* in the dump's order */
+    int64_t *rows;
+    int n, cap;
+};
+
 struct content {
+    bool count_copies; /* not a SQLite backup by its name */
+    struct copy_count copies;
     char head[HEAD_MAX];
     size_t head_len;
     char tail[TAIL_MAX];
@@ -51,12 +65,81 @@ struct content {
     void *also_arg;
 };
 
+/* The name in "COPY public.NAME (…) FROM stdin;" (quoted or not); caller frees. */
+static char *copy_table_name(const char *line)
+{
+    const char *p = line + strlen("COPY public.");
+    struct buf b = BUF_INIT;
+
+    if (*p == '"') {
+        for (p++; *p != '\0'; p++) {
+            if (*p == '"' && p[1] != '"')
+                break;
+            if (*p == '"')
+                p++;
+            buf_addc(&b, *p);
+        }
+    } else {
+        buf_add(&b, p, strcspn(p, " ("));
+    }
+    return buf_detach(&b);
+}
+
+/* One whole line of a plain dump (its first COPY_LINE_MAX - 1 bytes). */
+static void copy_count_line(struct copy_count *k)
+{
+    k->line[k->len] = '\0';
+    if (k->in_copy) {
+        if (strcmp(k->line, "\\.") == 0)
+            k->in_copy = false;
+        else
+            k->rows[k->n - 1]++;
+    } else if (strncmp(k->line, "COPY public.", strlen("COPY public.")) == 0) {
+        if (k->n == k->cap) {
+            k->cap = k->cap ? k->cap * 2 : 32;
+            k->tables = xrealloc(k->tables, sizeof(*k->tables) * (size_t)k->cap);
+            k->rows = xrealloc(k->rows, sizeof(*k->rows) * (size_t)k->cap);
+        }
+        k->tables[k->n] = copy_table_name(k->line);
+        k->rows[k->n++] = 0;
+        k->in_copy = true;
+    }
+    k->len = 0;
+}
+
+/* The rows of each table's COPY block, counted as the dump goes by. */
+static void copy_count_feed(struct copy_count *k, const char *b, size_t n)
+{
+    while (n > 0) {
+        const char *nl = memchr(b, '\n', n);
+        size_t take = nl != NULL ? (size_t)(nl - b) : n;
+        size_t room = COPY_LINE_MAX - 1 - k->len;
+        memcpy(k->line + k->len, b, take < room ? take : room);
+        k->len += take < room ? take : room;
+        if (nl == NULL)
+            break;
+        copy_count_line(k);
+        b = nl + 1;
+        n -= take + 1;
+    }
+}
+
+static void copy_count_release(struct copy_count *k)
+{
+    for (int i = 0; i < k->n; i++)
+        free(k->tables[i]);
+    free(k->tables);
+    free(k->rows);
+}
+
 static int content_sink(void *arg, const void *p, size_t n, struct err *e)
 {
     struct content *c = arg;
     const char *b = p;
     int rc;
 
+    if (c->count_copies)
+        copy_count_feed(&c->copies, b, n);
     if (c->also != NULL && (rc = c->also(c->also_arg, p, n, e)) < 0)
         return rc;
     if (c->head_len < HEAD_MAX) {
@@ -163,7 +246,7 @@ static void unlink_sqlite(const char *p)
 
 /* Compare a restored database's row counts with the manifest's. */
 static void compare_counts(const struct backup_manifest *m, char **tables, const int64_t *rows,
-                           int n, struct buf *why)
+                           int n, const char *where, struct buf *why)
 {
     int bad = 0;
 
@@ -175,13 +258,12 @@ static void compare_counts(const struct backup_manifest *m, char **tables, const
             j++;
         if (j == n) {
             if (bad++ < 3)
-                buf_add_reason(why, "table '%s' of the manifest is missing after the restore",
-                               m->tables[i]);
+                buf_add_reason(why, "table '%s' of the manifest is missing %s", m->tables[i],
+                               where);
         } else if (rows[j] != m->rows[i]) {
             if (bad++ < 3)
-                buf_add_reason(why,
-                               "table '%s' has %lld rows after the restore, the manifest says %lld",
-                               m->tables[i], (long long)rows[j], (long long)m->rows[i]);
+                buf_add_reason(why, "table '%s' has %lld rows %s, the manifest says %lld",
+                               m->tables[i], (long long)rows[j], where, (long long)m->rows[i]);
         }
     }
     for (int j = 0; j < n; j++) {
@@ -193,6 +275,31 @@ static void compare_counts(const struct backup_manifest *m, char **tables, const
     }
     if (bad > 3)
         buf_add_reason(why, "%d row-count differences in all", bad);
+}
+
+void backup_schema_compare(char *const *want, int nwant, char *const *got, int ngot,
+                           struct buf *why)
+{
+    struct buf missing = BUF_INIT, extra = BUF_INIT;
+    int i = 0, j = 0, nmissing = 0, nextra = 0;
+
+    while (i < nwant || j < ngot) {
+        int c = i == nwant ? 1 : j == ngot ? -1 : strcmp(want[i], got[j]);
+        if (c < 0 && nmissing++ < 5)
+            buf_addf(&missing, "%s'%s'", missing.len ? ", " : "", want[i]);
+        else if (c > 0 && nextra++ < 5)
+            buf_addf(&extra, "%s'%s'", extra.len ? ", " : "", got[j]);
+        i += c <= 0;
+        j += c >= 0;
+    }
+    if (nmissing > 0)
+        buf_add_reason(why, "the schema lacks %d object%s its manifest records: %s%s", nmissing,
+                       nmissing == 1 ? "" : "s", buf_str(&missing), nmissing > 5 ? ", ..." : "");
+    if (nextra > 0)
+        buf_add_reason(why, "the schema has %d object%s its manifest does not record: %s%s", nextra,
+                       nextra == 1 ? "" : "s", buf_str(&extra), nextra > 5 ? ", ..." : "");
+    buf_release(&missing);
+    buf_release(&extra);
 }
 
 /*
@@ -251,6 +358,7 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
     int64_t *rows = NULL;
     int n = 0;
     bool created = false;
+    char *record = NULL;
     struct backup_tick tk = {o->progress, o->progress_arg, "deep", time_mono()};
     int rc;
 
@@ -268,6 +376,10 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
     if (rc < 0)
         goto cleanup;
     sweep_scratch_databases(admin);
+    /* Recorded first: a run killed from here on leaves a record the next run acts on. */
+    rc = backup_runtime_record(BACKUP_RECORD_DATABASE, name, o->db, &record, e);
+    if (rc < 0)
+        goto cleanup;
     {
         char *q = db_quote_ident(name);
         char *sql = xasprintf("CREATE DATABASE %s TEMPLATE template0", q);
@@ -323,7 +435,16 @@ static int deep_pg(const struct backup_verify_opts *o, const char *path, const c
     rc = db_table_counts(scratch, &tables, &rows, &n, e);
     if (rc < 0)
         goto cleanup;
-    compare_counts(&r->m, tables, rows, n, why);
+    compare_counts(&r->m, tables, rows, n, "after the restore", why);
+    if (r->m.objects != NULL) {
+        char **objects = NULL;
+        int nobjects = 0;
+        rc = db_schema_objects(scratch, &objects, &nobjects, e);
+        if (rc < 0)
+            goto cleanup;
+        backup_schema_compare(r->m.objects, r->m.nobjects, objects, nobjects, why);
+        db_strv_free(objects, nobjects);
+    }
     if (r->no_manifest) { /* the counts, for backup adopt */
         r->m.tables = tables, r->m.rows = rows, r->m.ntables = n;
         tables = NULL, rows = NULL, n = 0;
@@ -342,9 +463,15 @@ cleanup:
         err_clear(&de);
         if (db_exec(admin, sql, &de) < 0)
             log_error("cannot drop the scratch database '%s': %s", name, de.msg);
+        else
+            created = false;
         free(sql);
         free(q);
     }
+    if (!created) /* kept while the database may still exist */
+        backup_runtime_forget(record);
+    else
+        free(record);
     db_close(admin);
     db_strv_free(tables, n);
     free(rows);
@@ -354,12 +481,40 @@ cleanup:
 
 /* ---- one file ---- */
 
+/*
+ * The unpacked SQLite copy against the manifest: its row counts, and when
+ * deep its schema objects; a backup without a manifest gets the counts (for
+ * backup adopt).
+ */
+static void check_sqlite_copy(const char *copy, struct backup_verify_result *r, bool deep,
+                              struct buf *why)
+{
+    struct db_snapshot_stats st;
+    struct err de;
+
+    memset(&st, 0, sizeof(st));
+    err_clear(&de);
+    if (db_sqlite_stats(copy, &st, &de) < 0)
+        buf_add_reason(why, "%s", de.msg);
+    else
+        compare_counts(&r->m, st.tables, st.rows, st.ntables,
+                       deep ? "after the restore" : "in the backup", why);
+    if (deep && r->m.objects != NULL && st.objects != NULL)
+        backup_schema_compare(r->m.objects, r->m.nobjects, st.objects, st.nobjects, why);
+    if (r->no_manifest) {
+        r->m.tables = st.tables, r->m.rows = st.rows, r->m.ntables = st.ntables;
+        st.tables = NULL, st.rows = NULL, st.ntables = 0;
+    }
+    db_snapshot_stats_release(&st);
+}
+
 void backup_verify_result_release(struct backup_verify_result *r)
 {
     if (r == NULL)
         return;
     backup_manifest_release(&r->m);
     free(r->sqlite_copy);
+    backup_runtime_forget(r->sqlite_copy_record);
     memset(r, 0, sizeof(*r));
 }
 
@@ -377,15 +532,19 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
     const char *identity = enc ? backup_decrypt_identity(o->identity) : NULL;
     struct backup_age *age = NULL;
     const char *scan_path = path;
+    char *copy_record = NULL;
     double t0 = time_mono();
     int rc = 0;
 
     memset(r, 0, sizeof(*r));
+    /* What killed runs left: scratch databases, unpacked copies, passfiles. */
+    backup_runtime_sweep(o->db);
     memset(&c, 0, sizeof(c));
     memset(&sc, 0, sizeof(sc));
     c.copy_fd = -1;
     c.also = o->content_sink;
     c.also_arg = o->content_arg;
+    c.count_copies = !name_sqlite && !o->deep;
     r->format = name_sqlite ? BACKUP_FMT_SQLITE : BACKUP_FMT_SQL;
     if (stat(path, &sb) != 0) {
         rc = err_set(e, ERR_VERIFY, "cannot read '%s': %s", path, strerror(errno));
@@ -443,6 +602,9 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
             free(b);
         }
         c.copy_path = copy;
+        rc = backup_runtime_record(BACKUP_RECORD_FILE, copy, NULL, &copy_record, e);
+        if (rc < 0)
+            goto cleanup;
         c.copy_fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (c.copy_fd < 0) {
             rc = err_set(e, ERR_VERIFY, "cannot create the temporary copy '%s': %s", copy,
@@ -515,23 +677,19 @@ int backup_verify_file(const struct backup_verify_opts *o, const char *path,
                        (unsigned long long)sc.raw_bytes, (unsigned long long)r->m.raw_bytes);
     }
 
+    /* The row counts a quick check can see: a dump's COPY blocks, a SQLite copy's tables. */
+    if (why.len == 0 && !o->deep && r->has_manifest && r->m.ntables >= 0) {
+        if (r->format == BACKUP_FMT_SQL && c.count_copies) {
+            compare_counts(&r->m, c.copies.tables, c.copies.rows, c.copies.n, "in the dump", &why);
+        } else if (r->format == BACKUP_FMT_SQLITE && copy != NULL) {
+            check_sqlite_copy(copy, r, false, &why);
+        }
+    }
     if (r->no_manifest)
         backup_manifest_synthesize(path, r); /* another tool's: its content was the check */
     if (why.len == 0 && o->deep) {
         if (r->format == BACKUP_FMT_SQLITE) {
-            struct db_snapshot_stats st;
-            struct err de;
-            memset(&st, 0, sizeof(st));
-            err_clear(&de);
-            if (db_sqlite_stats(copy, &st, &de) < 0)
-                buf_add_reason(&why, "%s", de.msg);
-            else
-                compare_counts(&r->m, st.tables, st.rows, st.ntables, &why);
-            if (r->no_manifest) { /* the counts, for backup adopt */
-                r->m.tables = st.tables, r->m.rows = st.rows, r->m.ntables = st.ntables;
-                st.tables = NULL, st.rows = NULL, st.ntables = 0;
-            }
-            db_snapshot_stats_release(&st);
+            check_sqlite_copy(copy, r, true, &why);
         } else {
             char *priv = tdir != NULL ? xstrdup(tdir) : tmp_dir_for(o, path);
             rc = deep_pg(o, path, priv, r, &why, e);
@@ -547,6 +705,7 @@ verdict:
 
 cleanup:
     backup_age_abort(age);
+    copy_count_release(&c.copies);
     if (c.copy_fd >= 0)
         close(c.copy_fd);
     if (copy != NULL && rc == 0 && o->keep_copy) {
@@ -555,6 +714,11 @@ cleanup:
     }
     if (copy != NULL)
         unlink_sqlite(copy);
+    /* A copy handed over stays recorded until its new owner is done (or dead). */
+    if (copy != NULL || r->sqlite_copy == NULL)
+        backup_runtime_forget(copy_record);
+    else
+        r->sqlite_copy_record = copy_record;
     free(copy);
     free(tdir);
     buf_release(&why);

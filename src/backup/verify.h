@@ -12,6 +12,7 @@
 #include "backup/manifest.h"
 #include "common/err.h"
 #include "common/url.h"
+#include "common/util.h"
 
 /* ---- verifying and restoring (verify.c, restore.c) ---- */
 
@@ -76,6 +77,7 @@ struct backup_verify_result {
     double seconds;
     /* keep_copy and a good SQLite backup: the copy; the caller removes it and frees. */
     char *sqlite_copy;
+    char *sqlite_copy_record; /* its record (runtime.h), forgotten by the release */
     /* An encrypted backup: decrypted and checked (identity given). */
     bool decrypted;
     /* An encrypted backup, decrypted: SHA-256 of the gzip data inside ("" otherwise). */
@@ -93,5 +95,13 @@ struct backup_verify_result {
 int backup_verify_file(const struct backup_verify_opts *o, const char *path,
                        struct backup_verify_result *r, struct err *e);
 void backup_verify_result_release(struct backup_verify_result *r);
+
+/*
+ * Compare the schema objects a manifest records (want) with those a restored
+ * database has (got; both sorted, db_schema_objects): each difference, the
+ * first five of each kind named, becomes a reason in why.
+ */
+void backup_schema_compare(char *const *want, int nwant, char *const *got, int ngot,
+                           struct buf *why);
 
 #endif

@@ -11,6 +11,7 @@
 #include "backup/files.h"
 #include "backup/layout.h"
 #include "backup/psql.h"
+#include "backup/runtime.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "migrate/migrate.h"
@@ -170,6 +171,7 @@ static int apply_process_settings(const struct config *cfg, struct err *e)
     pgtool_set_paths(cfg->pg_dump, cfg->psql);
     backup_age_set_program(cfg->age);
     backup_tmp_dir_set(cfg->tmp_dir);
+    backup_runtime_set_dirs(cfg->runtime_dir, cfg->xdg_runtime_dir);
     migrate_set_dir(cfg->migrations_dir);
     return backup_clock_set(cfg->fake_now, e);
 }

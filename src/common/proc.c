@@ -5,10 +5,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,54 +82,130 @@ void proc_env_release(struct proc_env *ev)
 
 /* ---- starting, waiting ---- */
 
+/* The program to run: path itself when it has a '/', else the first executable on our PATH. */
+static char *resolve_program(const char *path)
+{
+    const char *dirs = getenv("PATH");
+    char *found = NULL;
+
+    if (strchr(path, '/') != NULL)
+        return xstrdup(path);
+    if (dirs == NULL || dirs[0] == '\0')
+        dirs = "/usr/local/bin:/usr/bin:/bin";
+    while (found == NULL) {
+        size_t len = strcspn(dirs, ":");
+        char *cand = xasprintf("%.*s/%s", (int)len, len > 0 ? dirs : ".", path);
+        if (access(cand, X_OK) == 0)
+            found = cand;
+        else
+            free(cand);
+        if (dirs[len] == '\0')
+            break;
+        dirs += len + 1;
+    }
+    return found;
+}
+
+/*
+ * The child between fork and exec: only async-signal-safe calls.  It dies
+ * with us (PR_SET_PDEATHSIG, and at once if we died before that was set),
+ * gets its standard descriptors, its process group, the default action for
+ * the signals that should stop it and none blocked, then the program.  An
+ * exec that fails writes its errno to report_fd.
+ */
+static void child_start(pid_t parent, const char *prog, char *const argv[], char *const envp[],
+                        const int fds_in[3], bool own_group, int report_fd)
+{
+    static const int defaults[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD};
+    int fds[3] = {fds_in[0], fds_in[1], fds_in[2]};
+    sigset_t none;
+    int err;
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
+    if (own_group)
+        setpgid(0, 0);
+    /* A source that is itself one of 0..2 moves out of the way first. */
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0 && fds[i] < 3 && fds[i] != i)
+            fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+    for (int i = 0; i < 3; i++) {
+        int fd = fds[i];
+        if (fd < 0 && (fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY)) < 0)
+            goto fail;
+        if (fd == i)
+            fcntl(fd, F_SETFD, 0); /* dup2 onto itself would keep FD_CLOEXEC */
+        else if (dup2(fd, i) < 0)
+            goto fail;
+        if (fds[i] < 0 && fd != i)
+            close(fd);
+    }
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        signal(defaults[i], SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(prog, argv, envp);
+fail:
+    err = errno;
+    if (write(report_fd, &err, sizeof(err)) < 0)
+        _exit(127);
+    _exit(127);
+}
+
 int proc_spawn(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd,
                int err_fd, bool own_group, int code, const char *hint, pid_t *pid, struct err *e)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, defs;
     const int fds[3] = {in_fd, out_fd, err_fd};
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    int rc = 0, sr;
+    char *prog = resolve_program(path);
+    int rp[2] = {-1, -1};
+    sigset_t all, old;
+    pid_t parent = getpid();
+    int rc = 0, child_errno = 0;
 
-    posix_spawn_file_actions_init(&fa);
-    for (int i = 0; i < 3; i++) {
-        if (fds[i] < 0)
-            posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
-        else
-            posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+    *pid = -1;
+    if (prog == NULL) {
+        rc = err_set(e, code, "cannot run '%s'%s: %s", path, hint != NULL ? hint : "",
+                     strerror(ENOENT));
+        goto cleanup;
     }
-    posix_spawnattr_init(&at);
-    /*
-     * We may run with signals blocked or ignored (the server's threads
-     * block them, serve ignores SIGPIPE) and a child inherits both: it
-     * starts with none blocked and the default action for those that
-     * should stop it.
-     */
-    sigemptyset(&none);
-    sigemptyset(&defs);
-    sigaddset(&defs, SIGPIPE);
-    sigaddset(&defs, SIGTERM);
-    sigaddset(&defs, SIGINT);
-    sigaddset(&defs, SIGHUP);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &defs);
-    if (own_group) {
-        posix_spawnattr_setpgroup(&at, 0);
-        flags |= POSIX_SPAWN_SETPGROUP;
+    if (pipe2(rp, O_CLOEXEC) != 0) {
+        rc = err_set(e, code, "cannot run '%s'%s: %s", path, hint != NULL ? hint : "",
+                     strerror(errno));
+        goto cleanup;
     }
-    posix_spawnattr_setflags(&at, flags);
-    if (strchr(path, '/') != NULL)
-        sr = posix_spawn(pid, path, &fa, &at, argv, envp);
-    else
-        sr = posix_spawnp(pid, path, &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (sr != 0) {
+    /* No handler of ours may run in the child before exec resets them. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    *pid = fork();
+    if (*pid == 0)
+        child_start(parent, prog, argv, envp, fds, own_group, rp[1]);
+    child_errno = *pid < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(rp[1]);
+    rp[1] = -1;
+    if (*pid > 0) {
+        ssize_t n;
+        while ((n = read(rp[0], &child_errno, sizeof(child_errno))) < 0 && errno == EINTR)
+            ;
+        if (n != (ssize_t)sizeof(child_errno)) {
+            child_errno = 0; /* end of file: the exec happened */
+        } else {
+            int status;
+            proc_wait(*pid, &status);
+            *pid = -1;
+        }
+    } else {
         *pid = -1;
-        rc =
-            err_set(e, code, "cannot run '%s'%s: %s", path, hint != NULL ? hint : "", strerror(sr));
     }
+    if (child_errno != 0)
+        rc = err_set(e, code, "cannot run '%s'%s: %s", path, hint != NULL ? hint : "",
+                     strerror(child_errno));
+
+cleanup:
+    for (int i = 0; i < 2; i++)
+        if (rp[i] >= 0)
+            close(rp[i]);
+    free(prog);
     return rc;
 }
 

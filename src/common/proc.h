@@ -39,13 +39,18 @@ void proc_env_release(struct proc_env *ev);
 /* ---- starting, waiting ---- */
 
 /*
- * Start path with argv and envp (posix_spawnp when path has no '/'): its
- * stdin, stdout and stderr are in_fd, out_fd and err_fd (-1: /dev/null),
- * with no signal blocked and SIGPIPE, SIGTERM, SIGINT and SIGHUP at their
- * default action (we may run with them blocked or ignored); own_group puts
- * it in a process group of its own (a ^C on the terminal reaches us, not
- * it).  The fds stay the caller's to close.  *pid is set (-1 on failure);
- * the error is code "cannot run 'PATH'HINT: why" (hint may be NULL).
+ * Start path with argv and envp (searched on our PATH when it has no '/'):
+ * its stdin, stdout and stderr are in_fd, out_fd and err_fd (-1:
+ * /dev/null), with no signal blocked and SIGPIPE, SIGTERM, SIGINT and SIGHUP
+ * at their default action (we may run with them blocked or ignored);
+ * own_group puts it in a process group of its own (a ^C on the terminal
+ * reaches us, not it).  It dies with us: PR_SET_PDEATHSIG(SIGKILL), and it
+ * never starts when we died before that was set, so a killed command leaves
+ * no child behind (a psql fed a restore cannot commit after we died).  The
+ * calling thread must outlive the child (the death signal follows the
+ * thread): every caller waits for its child.  The fds stay the caller's to
+ * close.  *pid is set (-1 on failure); the error is code "cannot run
+ * 'PATH'HINT: why" (hint may be NULL).
  */
 int proc_spawn(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd,
                int err_fd, bool own_group, int code, const char *hint, pid_t *pid, struct err *e);

@@ -99,10 +99,12 @@ struct config {
     int archive_sqlite_checkpoint_frames; /* the archiver checkpoints past this */
 
     /* Programs run as children, temporary files, testing aids: options_tools.inc. */
-    char *pg_dump;        /* PG_DUMP; NULL = the newest found */
-    char *psql;           /* PSQL; NULL = the newest found */
-    char *age;            /* CITAPLANNER_AGE, default "age" (on PATH) */
-    char *tmp_dir;        /* TMPDIR, default /tmp */
+    char *pg_dump;         /* PG_DUMP; NULL = the newest found */
+    char *psql;            /* PSQL; NULL = the newest found */
+    char *age;             /* CITAPLANNER_AGE, default "age" (on PATH) */
+    char *tmp_dir;         /* TMPDIR, default /tmp */
+    char *runtime_dir;     /* RUNTIME_DIRECTORY: the private runtime directory, NULL = derived */
+    char *xdg_runtime_dir; /* XDG_RUNTIME_DIR */
     char *fake_now;       /* CITAPLANNER_FAKE_NOW: the clock stays at this local time; NULL = off */
     char *migrations_dir; /* CITAPLANNER_MIGRATIONS_DIR: DIR/pg, DIR/sqlite; NULL = built in */
     char *import_fail_at; /* CITAPLANNER_IMPORT_FAIL_AT: import fails on reaching this table */

@@ -295,13 +295,11 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int db_list_tables(struct db *db, char ***names, int *count, struct err *e)
+/* The first column of every row of sql, sorted (not by ORDER BY: the server's collation may
+ * differ). */
+static int query_sorted_strings(struct db *db, const char *sql, char ***names, int *count,
+                                struct err *e)
 {
-    /* Sorted here rather than by ORDER BY: the server's collation may differ. */
-    static const char *const sql_pg =
-        "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public'";
-    static const char *const sql_sqlite = "SELECT name FROM sqlite_master WHERE type = 'table' "
-                                          "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
     struct db_res *r = NULL;
     char **v = NULL;
     int n = 0, cap = 0;
@@ -309,10 +307,8 @@ int db_list_tables(struct db *db, char ***names, int *count, struct err *e)
 
     *names = NULL;
     *count = 0;
-    rc = db_query(db, db->kind == DB_PG ? sql_pg : sql_sqlite, DB_NOPARAMS, &r, e);
-    if (rc < 0)
-        goto cleanup;
-    while (db_res_next(r) == 1) {
+    rc = db_query(db, sql, DB_NOPARAMS, &r, e);
+    while (rc == 0 && db_res_next(r) == 1) {
         const char *s = db_res_text(r, 0);
         if (s == NULL)
             continue;
@@ -322,16 +318,26 @@ int db_list_tables(struct db *db, char ***names, int *count, struct err *e)
         }
         v[n++] = xstrdup(s);
     }
+    db_res_free(r);
+    if (rc < 0) {
+        db_strv_free(v, n);
+        return rc;
+    }
     if (n > 1)
         qsort(v, (size_t)n, sizeof(*v), cmp_str);
     *names = v;
     *count = n;
-    v = NULL;
+    return 0;
+}
 
-cleanup:
-    db_res_free(r);
-    db_strv_free(v, n);
-    return rc;
+int db_list_tables(struct db *db, char ***names, int *count, struct err *e)
+{
+    static const char *const sql_pg =
+        "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public'";
+    static const char *const sql_sqlite = "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                          "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+
+    return query_sorted_strings(db, db->kind == DB_PG ? sql_pg : sql_sqlite, names, count, e);
 }
 
 int db_count_rows(struct db *db, const char *table, int64_t *out, struct err *e)
@@ -370,6 +376,12 @@ int db_table_counts(struct db *db, char ***tables, int64_t **rows, int *count, s
     *rows = v;
     *count = n;
     return 0;
+}
+
+int db_schema_objects(struct db *db, char ***names, int *count, struct err *e)
+{
+    return query_sorted_strings(
+        db, db->kind == DB_PG ? DB_PG_SCHEMA_OBJECTS : DB_SQLITE_SCHEMA_OBJECTS, names, count, e);
 }
 
 void db_strv_free(char **v, int count)

@@ -158,6 +158,43 @@ int db_count_rows(struct db *db, const char *table, int64_t *out, struct err *e)
 int db_table_counts(struct db *db, char ***tables, int64_t **rows, int *count, struct err *e);
 void db_strv_free(char **v, int count);
 
+/*
+ * The schema objects of the user tables, one name each, sorted: "table T",
+ * "column T.C", "index I", "constraint T.K" (PostgreSQL: primary, unique,
+ * foreign, check and exclusion constraints, by name) and "trigger T.G"
+ * (SQLite: its triggers; "trigger NAME").  What a backup's manifest records
+ * and restore and verify --deep compare.  The texts are DB_PG_SCHEMA_OBJECTS
+ * and DB_SQLITE_SCHEMA_OBJECTS (one column "o"; restore runs the first
+ * itself, before COMMIT).  *names: caller frees with db_strv_free.
+ */
+int db_schema_objects(struct db *db, char ***names, int *count, struct err *e);
+#define DB_PG_SCHEMA_OBJECTS                                                                       \
+    "SELECT 'table ' || c.relname AS o FROM pg_catalog.pg_class c "                                \
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "                                    \
+    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "                                      \
+    "UNION ALL SELECT 'column ' || c.relname || '.' || a.attname FROM pg_catalog.pg_attribute a "  \
+    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "                                            \
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "                                    \
+    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 "                     \
+    "AND NOT a.attisdropped "                                                                      \
+    "UNION ALL SELECT 'index ' || c.relname FROM pg_catalog.pg_class c "                           \
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "                                    \
+    "WHERE n.nspname = 'public' AND c.relkind IN ('i', 'I') "                                      \
+    "UNION ALL SELECT 'constraint ' || c.relname || '.' || k.conname "                             \
+    "FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid "            \
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "                                    \
+    "WHERE n.nspname = 'public' AND k.contype IN ('p', 'u', 'f', 'c', 'x') "                       \
+    "UNION ALL SELECT 'trigger ' || c.relname || '.' || g.tgname FROM pg_catalog.pg_trigger g "    \
+    "JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid "                                             \
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "                                    \
+    "WHERE n.nspname = 'public' AND NOT g.tgisinternal"
+#define DB_SQLITE_SCHEMA_OBJECTS                                                                   \
+    "SELECT type || ' ' || name AS o FROM sqlite_master "                                          \
+    "WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "      \
+    "UNION ALL SELECT 'column ' || m.name || '.' || p.name "                                       \
+    "FROM sqlite_master m, pragma_table_info(m.name) p "                                           \
+    "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+
 /* Quote an identifier for SQL text (both dialects accept "..."); caller frees. */
 char *db_quote_ident(const char *name);
 

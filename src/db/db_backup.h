@@ -19,7 +19,9 @@ struct db_snapshot_stats {
     char **tables; /* user tables, sorted by name (as db_list_tables) */
     int64_t *rows; /* rows[i] of tables[i] */
     int ntables;
-    char *schema_version;    /* newest applied migration in _migrations; NULL when none */
+    char *schema_version; /* newest applied migration in _migrations; NULL when none */
+    char **objects;       /* db_schema_objects (sorted); NULL when not read */
+    int nobjects;
     char server_version[64]; /* "PostgreSQL 15.20" / "SQLite 3.40.1" */
 };
 

@@ -1,4 +1,5 @@
 /* sqlite_backup — see db_backup.h.  The SQLite online backup API. */
+#include "db/db.h"
 #include "db/db_backup.h"
 
 #include <errno.h>
@@ -25,6 +26,9 @@ void db_snapshot_stats_release(struct db_snapshot_stats *s)
     free(s->tables);
     free(s->rows);
     free(s->schema_version);
+    for (int i = 0; i < s->nobjects; i++)
+        free(s->objects[i]);
+    free(s->objects);
     memset(s, 0, sizeof(*s));
 }
 
@@ -63,6 +67,34 @@ static int query_int(sqlite3 *c, const char *sql, int64_t *out)
     return rc;
 }
 
+/* The first column of every row of sql into *v (sorted, never NULL), *n; SQLITE_OK or the error. */
+static int sorted_strings(sqlite3 *c, const char *sql, char ***v, int *n)
+{
+    sqlite3_stmt *st = NULL;
+    int cap = 1;
+    int rc;
+
+    *v = xcalloc(1, sizeof(**v));
+    rc = sqlite3_prepare_v2(c, sql, -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        rc = SQLITE_OK;
+        if (t == NULL)
+            continue;
+        if (*n == cap) {
+            cap *= 2;
+            *v = xrealloc(*v, sizeof(**v) * (size_t)cap);
+        }
+        (*v)[(*n)++] = xstrdup(t);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return rc;
+    if (*n > 1)
+        qsort(*v, (size_t)*n, sizeof(**v), cmp_str);
+    return SQLITE_OK;
+}
+
 /*
  * Table names, row counts and the schema version, read through c inside its
  * open transaction (which the first SELECT turns into the snapshot).
@@ -75,30 +107,14 @@ static int read_stats(sqlite3 *c, const char *path, struct db_snapshot_stats *s,
         "SELECT name FROM _migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL "
         "ORDER BY name DESC LIMIT 1";
     sqlite3_stmt *st = NULL;
-    int cap = 0;
     bool has_ledger = false;
     int rc;
 
-    rc = sqlite3_prepare_v2(c, sql_tables, -1, &st, NULL);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        if (name == NULL)
-            continue;
-        if (s->ntables == cap) {
-            cap = cap ? cap * 2 : 16;
-            s->tables = xrealloc(s->tables, sizeof(*s->tables) * (size_t)cap);
-        }
-        s->tables[s->ntables++] = xstrdup(name);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (rc != SQLITE_DONE) {
+    rc = sorted_strings(c, sql_tables, &s->tables, &s->ntables);
+    if (rc != SQLITE_OK) {
         rc = sqlite_fail(e, c, rc, "cannot list the tables of", path);
         goto cleanup;
     }
-    if (s->ntables > 1)
-        qsort(s->tables, (size_t)s->ntables, sizeof(*s->tables), cmp_str);
     s->rows = xcalloc((size_t)s->ntables + 1, sizeof(*s->rows));
     for (int i = 0; i < s->ntables; i++) {
         char *sql = NULL;
@@ -120,6 +136,11 @@ static int read_stats(sqlite3 *c, const char *path, struct db_snapshot_stats *s,
         }
         if (strcmp(s->tables[i], "_migrations") == 0)
             has_ledger = true;
+    }
+    rc = sorted_strings(c, DB_SQLITE_SCHEMA_OBJECTS, &s->objects, &s->nobjects);
+    if (rc != SQLITE_OK) {
+        rc = sqlite_fail(e, c, rc, "cannot list the schema objects of", path);
+        goto cleanup;
     }
     if (has_ledger) {
         rc = sqlite3_prepare_v2(c, sql_ledger, -1, &st, NULL);

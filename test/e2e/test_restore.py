@@ -284,6 +284,78 @@ def test_dump_failing_halfway_leaves_the_database_unchanged(tmp_path):
         psql(pg_admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', check=False)
 
 
+# ---------------------------------------------------------------- the schema loaded
+
+def cut_schema(db, good, tmp_path):
+    """The backup good with its indexes, constraints and triggers gone, as
+    a dump cut just before that section would hold (the closing line put
+    back): bytes of a whole, well-formed backup, and its uncompressed size."""
+    if db.kind == "pg":
+        raw = gzip.decompress(open(good, "rb").read()).decode()
+        first = raw.index("ADD CONSTRAINT")
+        cut = raw.rindex("\n--\n-- Name: ", 0, first)
+        closing = raw.rindex("\n--\n-- PostgreSQL database dump complete")
+        bad = (raw[:cut] + raw[closing:]).encode()
+        assert b"appointments_no_overlap" not in bad
+        return gzip.compress(bad), len(bad)
+    import sqlite3
+    copy = str(tmp_path / "cut.sqlite")
+    with open(copy, "wb") as f:
+        f.write(gzip.decompress(open(good, "rb").read()))
+    con = sqlite3.connect(copy)
+    for kind, name in con.execute("SELECT type, name FROM sqlite_master WHERE type IN "
+                                  "('index', 'trigger') AND name NOT LIKE 'sqlite_%'").fetchall():
+        con.execute(f'DROP {kind} "{name}"')
+    con.commit()
+    con.execute("VACUUM")
+    con.close()
+    raw = open(copy, "rb").read()
+    return gzip.compress(raw), len(raw)
+
+
+def test_a_backup_without_its_indexes_and_constraints_is_refused(db, tmp_path):
+    """A dump cut just before its index and constraint section (SQLite: a
+    database without its indexes and triggers), sidecar and manifest
+    recomputed: whole to the quick check, refused by verify --deep and by
+    restore (exit 7), which leaves the old data."""
+    prepare(db)
+    bdir = tmp_path / "bk"
+    good = take(db, bdir)
+    manifest = json.load(open(good + ".json"))
+    objects = manifest["schema_objects"]
+    assert any("appointments_no_overlap" in o for o in objects), objects
+    data, raw_len = cut_schema(db, good, tmp_path)
+    ext = ".sql.gz" if db.kind == "pg" else ".sqlite.gz"
+    path = str(tmp_path / f"citaplanner_daily_20250101_000000{ext}")
+    write_backup(path, data, manifest, raw_len=raw_len)
+
+    p = run(["backup", "verify", path], database=db, env=benv(bdir))
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = run(["backup", "verify", "--deep", path], database=db, env=benv(bdir), timeout=300)
+    assert p.returncode == 6, p.stdout + p.stderr
+    assert "the schema lacks" in p.stdout, p.stdout
+
+    modify(db)
+    before = db_dump(db)
+    p = run(["backup", "restore", path, "--yes"], database=db, env=benv(bdir))
+    assert p.returncode == 7, p.stdout + p.stderr
+    assert "schema" in p.stderr and "manifest" in p.stderr, p.stderr
+    assert db_dump(db) == before
+    # A manifest without the list (an older backup's shape): the no-double-booking
+    # guard every version of ours has is still required.
+    older = {k: v for k, v in manifest.items() if k != "schema_objects"}
+    path = str(tmp_path / f"citaplanner_daily_20250102_000000{ext}")
+    write_backup(path, data, older, raw_len=raw_len)
+    p = run(["backup", "restore", path, "--yes"], database=db, env=benv(bdir))
+    assert p.returncode == 7, p.stdout + p.stderr
+    assert "appointments_no_overlap" in p.stderr, p.stderr
+    assert db_dump(db) == before
+    # The good backup itself still restores.
+    p = run(["backup", "restore", good, "--yes", "--no-safety-backup"], database=db,
+            env=benv(bdir))
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 # ---------------------------------------------------------------- schema versions
 
 def migrations_dir(tmp_path, extra):

@@ -225,7 +225,8 @@ def test_corruption_matrix_detected_by_verify_and_refused_by_restore(db, tmp_pat
         assert "1 backup verified: 0 OK, 1 FAILED" in p.stdout
 
         p = run(["backup", "restore", path, "--yes"], database=db, env=benv(bdir))
-        assert p.returncode == 6, f"restore {case}: {p.returncode} {p.stdout} {p.stderr}"
+        # Refused (exit 7, SPEC §2), not a failure of the command.
+        assert p.returncode == 7, f"restore {case}: {p.returncode} {p.stdout} {p.stderr}"
         assert "refusing to restore" in p.stderr, p.stderr
     # Nothing was touched: no safety backup either (refused before it).
     assert db_dump(db) == before
@@ -274,14 +275,17 @@ def test_deep_passes_and_fails_when_manifest_counts_disagree(db, tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     assert "row counts match" in p.stdout and "1 OK, 0 FAILED" in p.stdout
 
-    # The manifest is not covered by the .sha256: a quick check still passes.
+    # The manifest is not covered by the .sha256, but the quick check counts
+    # what it sees (a dump's COPY rows, the SQLite copy's tables) too.
     m = json.load(open(good + ".json"))
     m["tables"]["users"] += 1
     m["tables"]["bulk"] -= 7
     with open(good + ".json", "w") as f:
         json.dump(m, f)
     p = verify(db, bdir)
-    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.returncode == 6, p.stdout + p.stderr
+    where = "in the dump" if db.kind == "pg" else "in the backup"
+    assert f"'users' has 5 rows {where}, the manifest says 6" in p.stdout, p.stdout
     p = verify(db, bdir, "--deep", "--json")
     assert p.returncode == 6, p.stdout + p.stderr
     r = json.loads(p.stdout)["results"][0]

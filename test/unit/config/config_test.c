@@ -61,6 +61,8 @@ static const char *const all_vars[] = {
     "PSQL",
     "CITAPLANNER_AGE",
     "TMPDIR",
+    "RUNTIME_DIRECTORY",
+    "XDG_RUNTIME_DIR",
     "CITAPLANNER_FAKE_NOW",
     "CITAPLANNER_MIGRATIONS_DIR",
     "CITAPLANNER_IMPORT_FAIL_AT",
@@ -140,6 +142,8 @@ static void test_tools(void **state)
         {"PSQL", "/opt/pg/bin/psql", NULL, offsetof(struct config, psql)},
         {"CITAPLANNER_AGE", "/opt/age/age", "age", offsetof(struct config, age)},
         {"TMPDIR", "/var/tmp", "/tmp", offsetof(struct config, tmp_dir)},
+        {"RUNTIME_DIRECTORY", "/run/citaplanner", NULL, offsetof(struct config, runtime_dir)},
+        {"XDG_RUNTIME_DIR", "/run/user/1000", NULL, offsetof(struct config, xdg_runtime_dir)},
         {"CITAPLANNER_FAKE_NOW", "2025-01-09T02:00:00", NULL, offsetof(struct config, fake_now)},
         {"CITAPLANNER_MIGRATIONS_DIR", "/src/migrations", NULL,
          offsetof(struct config, migrations_dir)},
@@ -681,7 +685,7 @@ static void test_help(void **state)
     }
     /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 5 of issue 17 (notifications),
      * 3 of issue 20 (SQLite archiving), 7 of issue 21 (tools, TMPDIR, testing aids) */
-    assert_int_equal(lines, 55);
+    assert_int_equal(lines, 57);
     free(text);
 }
 
