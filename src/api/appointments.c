@@ -43,9 +43,10 @@ static const struct api_field create_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-enum { U_START, U_PROFESSIONAL, U_NOTES, U_STATUS, U_OVERRIDE };
+enum { U_START, U_END, U_PROFESSIONAL, U_NOTES, U_STATUS, U_OVERRIDE };
 static const struct api_field update_fields[] = {
     {"start", API_T_INSTANT, 0, 0, 0, NULL},
+    {"end", API_T_INSTANT, 0, 0, 0, NULL},
     {"professional_id", API_T_ID, 0, 0, 0, NULL},
     {"notes", API_T_STRING, API_NULLABLE, 0, NOTES_MAX, NULL},
     {"status", API_T_ENUM, 0, 0, 0, status_choices},
@@ -163,7 +164,7 @@ int api_appointments_create(struct http_req *req, struct err *e)
     a.idempotency_key = key != NULL ? xstrdup(key) : NULL;
     a.created_by = au.user_id;
     a.created = a.updated = now;
-    rc = appt_check_booking(req, db, &a, true, 0, override, e);
+    rc = appt_check_booking(req, db, &a, APPT_CHECK_SET_PRICE, 0, override, e);
     if (rc < 0)
         goto cleanup;
 
@@ -272,7 +273,8 @@ int api_appointments_update(struct http_req *req, struct err *e)
                          "only ADMIN and MANAGER may override working hours");
         goto cleanup;
     }
-    if (pro && (v[U_START].present || v[U_PROFESSIONAL].present || v[U_NOTES].present)) {
+    if (pro && (v[U_START].present || v[U_END].present || v[U_PROFESSIONAL].present ||
+                v[U_NOTES].present)) {
         rc = appt_refuse(req, e, 403, "forbidden", NULL,
                          "a professional may only mark an appointment COMPLETED or NO_SHOW");
         goto cleanup;
@@ -303,21 +305,39 @@ int api_appointments_update(struct http_req *req, struct err *e)
     }
     if (v[U_START].present)
         next.start = v[U_START].i;
+    /* a move keeps the length; an end given resizes */
+    next.end = v[U_END].present ? v[U_END].i : next.start + (cur.end - cur.start);
     if (v[U_PROFESSIONAL].present)
         next.professional_id = v[U_PROFESSIONAL].i;
+    if (next.end <= next.start || next.end - next.start > APPT_MAX_DURATION_MIN * 60) {
+        rc = appt_refuse(req, e, 400, "invalid", "end",
+                         "'end' must come after 'start', at most %d minutes later",
+                         APPT_MAX_DURATION_MIN);
+        goto cleanup;
+    }
     if (!appt_transition_allowed(cur.status, next.status)) {
         rc = appt_refuse(req, e, 409, "invalid_transition", "status",
                          "an appointment cannot go from %s to %s", cur.status, next.status);
         goto cleanup;
     }
-    moved = next.start != cur.start || next.professional_id != cur.professional_id;
+    if (strcmp(next.status, "NO_SHOW") == 0 && strcmp(cur.status, "NO_SHOW") != 0 &&
+        (int64_t)time(NULL) < cur.start) {
+        rc = appt_refuse(req, e, 409, "no_show_before_start", "status",
+                         "appointment '%lld' has not started yet: it cannot be a no-show",
+                         (long long)cur.id);
+        goto cleanup;
+    }
+    moved = next.start != cur.start || next.end != cur.end ||
+            next.professional_id != cur.professional_id;
     if (moved) {
         if (!appt_is_open(cur.status) || !appt_is_open(next.status)) {
             rc = appt_refuse(req, e, 409, "invalid_transition", "start",
                              "only a PENDING or CONFIRMED appointment can be rescheduled");
             goto cleanup;
         }
-        rc = appt_check_booking(req, db, &next, false, cur.end - cur.start, override, e);
+        rc = appt_check_booking(
+            req, db, &next, next.professional_id != cur.professional_id ? APPT_CHECK_NEW_PRO : 0,
+            next.end - next.start, override, e);
         if (rc < 0)
             goto cleanup;
     }

@@ -258,10 +258,10 @@ static void hours_parse(const char *text, struct api_branch_hours *bh)
 
 /*
  * Check the ids (answering 404 / 409 itself), fill a->tz, *duration_min,
- * a->price_cents (when set_price), *at_branch and the hours rows *bh
+ * a->price_cents (APPT_CHECK_SET_PRICE), *at_branch and the hours rows *bh
  * (caller releases with api_branch_hours_release).
  */
-static int check_refs(struct http_req *req, struct db *db, struct appt *a, bool set_price,
+static int check_refs(struct http_req *req, struct db *db, struct appt *a, unsigned flags,
                       int64_t *duration_min, bool *at_branch, struct api_branch_hours *bh,
                       struct err *e)
 {
@@ -303,8 +303,9 @@ static int check_refs(struct http_req *req, struct db *db, struct appt *a, bool 
         rc = appt_refuse(req, e, 409, "inactive", "professional_id",
                          "professional '%lld' is deactivated", (long long)a->professional_id);
     } else if (!db_res_bool(r, 7)) {
-        rc = appt_refuse(req, e, 409, "not_offered", "professional_id",
-                         "professional '%lld' does not offer service '%lld'",
+        rc = appt_refuse(req, e, 409,
+                         flags & APPT_CHECK_NEW_PRO ? "professional_unavailable" : "not_offered",
+                         "professional_id", "professional '%lld' does not offer service '%lld'",
                          (long long)a->professional_id, (long long)a->service_id);
     } else if (db_res_int(r, 1) > APPT_MAX_DURATION_MIN) {
         rc = appt_refuse(req, e, 400, "invalid", "service_id",
@@ -312,7 +313,7 @@ static int check_refs(struct http_req *req, struct db *db, struct appt *a, bool 
                          (long long)a->service_id);
     } else {
         *duration_min = db_res_int(r, 1);
-        if (set_price)
+        if (flags & APPT_CHECK_SET_PRICE)
             a->price_cents = db_res_int(r, 2);
         snprintf(a->tz, sizeof(a->tz), "%s", db_res_text(r, 4) ? db_res_text(r, 4) : "UTC");
         *at_branch = db_res_bool(r, 8);
@@ -360,9 +361,9 @@ bool appt_may_override(const struct api_auth *au)
 
 /*
  * The checks of a booking or a reschedule, before its write: ids, hours,
- * not in the past.  Sets a->end (and the price when set_price).
+ * not in the past.  Sets a->end (and the price: APPT_CHECK_SET_PRICE).
  */
-int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, bool set_price,
+int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, unsigned flags,
                        int64_t keep_length, bool override, struct err *e)
 {
     struct api_branch_hours bh = {0};
@@ -370,7 +371,7 @@ int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, bool
     bool at_branch = false;
     int rc;
 
-    rc = check_refs(req, db, a, set_price, &duration_min, &at_branch, &bh, e);
+    rc = check_refs(req, db, a, flags, &duration_min, &at_branch, &bh, e);
     if (rc < 0)
         goto cleanup;
     a->end = a->start + (keep_length > 0 ? keep_length : duration_min * 60);
@@ -381,8 +382,10 @@ int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, bool
         goto cleanup;
     }
     if (!at_branch) {
-        rc = appt_refuse(req, e, 409, "outside_working_hours", "branch_id",
-                         "professional '%lld' does not work at branch '%lld'",
+        rc = appt_refuse(req, e, 409,
+                         flags & APPT_CHECK_NEW_PRO ? "professional_unavailable"
+                                                    : "outside_working_hours",
+                         "branch_id", "professional '%lld' does not work at branch '%lld'",
                          (long long)a->professional_id, (long long)a->branch_id);
         goto cleanup;
     }
@@ -398,9 +401,10 @@ bool appt_transition_allowed(const char *from, const char *to)
 {
     if (strcmp(from, to) == 0)
         return true;
+    /* a walk-in is booked, done and paid: PENDING may be COMPLETED directly */
     if (strcmp(from, "PENDING") == 0)
-        return strcmp(to, "CONFIRMED") == 0 || strcmp(to, "CANCELLED") == 0 ||
-               strcmp(to, "NO_SHOW") == 0;
+        return strcmp(to, "CONFIRMED") == 0 || strcmp(to, "COMPLETED") == 0 ||
+               strcmp(to, "CANCELLED") == 0 || strcmp(to, "NO_SHOW") == 0;
     if (strcmp(from, "CONFIRMED") == 0)
         return strcmp(to, "COMPLETED") == 0 || strcmp(to, "CANCELLED") == 0 ||
                strcmp(to, "NO_SHOW") == 0;

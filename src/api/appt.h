@@ -91,12 +91,20 @@ int appt_reply_slot_taken(struct http_req *req, struct db *db, const struct appt
 /* May this caller book outside working hours (ADMIN, MANAGER)? */
 bool appt_may_override(const struct api_auth *au);
 
+/* What appt_check_booking() is asked besides the checks. */
+enum {
+    APPT_CHECK_SET_PRICE = 1, /* a->price_cents from the service */
+    APPT_CHECK_NEW_PRO = 2,   /* another professional: one who cannot take it is
+                                 409 professional_unavailable */
+};
+
 /*
  * The checks of a booking or a reschedule, before its write: ids, hours,
  * not in the past.  Sets a->end (from the service's duration, or keep_length
- * seconds when > 0), a->tz, and the price when set_price.  Answers a refusal.
+ * seconds when > 0), a->tz, and the price (flags: APPT_CHECK_*).  Answers a
+ * refusal.
  */
-int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, bool set_price,
+int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, unsigned flags,
                        int64_t keep_length, bool override, struct err *e);
 
 /* The status life cycle (booking.h): may an appointment go from `from` to `to`? */

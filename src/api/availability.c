@@ -371,7 +371,8 @@ int api_availability_get(struct http_req *req, struct err *e)
     char tz[64];
     size_t npros = 0;
     int64_t service_id = 0, branch_id = 0, only_id = 0, first = 0, last = 0, duration_min = 0;
-    bool has_pro = false;
+    int64_t except_id = 0;
+    bool has_pro = false, has_except = false;
     int rc;
 
     if (api_auth_require(req, "availability", API_ACT_READ, &au) < 0)
@@ -379,6 +380,7 @@ int api_availability_get(struct http_req *req, struct err *e)
     if ((rc = query_required_id(req, "service_id", &service_id, e)) < 0 ||
         (rc = query_required_id(req, "branch_id", &branch_id, e)) < 0 ||
         (rc = api_query_id(req, "professional_id", &only_id, &has_pro, e)) < 0 ||
+        (rc = api_query_id(req, "exclude_appointment_id", &except_id, &has_except, e)) < 0 ||
         (rc = query_date(req, "from", &first, e)) < 0 || (rc = query_date(req, "to", &last, e)) < 0)
         goto cleanup;
     /* A PROFESSIONAL plans its own time only. */
@@ -403,11 +405,24 @@ int api_availability_get(struct http_req *req, struct err *e)
     rc = load_service_branch(req, db, au.tenant_id, service_id, branch_id, &duration_min, tz, e);
     if (rc < 0)
         goto cleanup;
+    /* a reschedule: the appointment being moved is no obstacle to itself */
+    if (has_except) {
+        rc = api_row_exists(db, "appointments", except_id, au.tenant_id, e);
+        if (rc < 0)
+            goto cleanup;
+        if (rc == 0) {
+            http_reply_error(req, 404, "not_found", "exclude_appointment_id",
+                             "no appointment '%lld'", (long long)except_id);
+            rc = err_set(e, ERR_NOT_FOUND, "no appointment");
+            goto cleanup;
+        }
+    }
     q = (struct api_free_query){
         .tenant_id = au.tenant_id,
         .service_id = service_id,
         .branch_id = branch_id,
         .only_id = only_id,
+        .except_id = except_id,
         .tz = tz,
         .duration_s = duration_min * 60,
         .first_day = first,

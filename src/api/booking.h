@@ -48,13 +48,16 @@
  *         notes?, status? (PENDING|CONFIRMED), override_hours?}; Idempotency-Key header
  *         (a retry whose body matches the stored appointment answers 200 with it).
  *   GET   /api/v1/appointments/{id}
- *   PATCH /api/v1/appointments/{id} {start?, professional_id?, notes?, status?, override_hours?}
- *         a reschedule keeps the length and is checked like a booking.
+ *   PATCH /api/v1/appointments/{id} {start?, end?, professional_id?, notes?, status?,
+ *         override_hours?}  a reschedule keeps the length unless `end` resizes it, and
+ *         is checked like a booking; another professional who does not offer the
+ *         service at the branch is 409 professional_unavailable.  NO_SHOW before the
+ *         start is 409 no_show_before_start.
  *   POST  /api/v1/appointments/{id}/cancel
- * Status life cycle: PENDING -> CONFIRMED -> COMPLETED; PENDING or CONFIRMED ->
- * CANCELLED or NO_SHOW; COMPLETED, CANCELLED and NO_SHOW are final.
- * A PROFESSIONAL sees only their own appointments and may only set COMPLETED or
- * NO_SHOW on them.
+ * Status life cycle: PENDING -> CONFIRMED -> COMPLETED; PENDING -> COMPLETED (a
+ * walk-in); PENDING or CONFIRMED -> CANCELLED or NO_SHOW; COMPLETED, CANCELLED and NO_SHOW are
+ * final. A PROFESSIONAL sees only their own appointments and may only set COMPLETED or NO_SHOW on
+ * them.
  */
 int api_appointments_list(struct http_req *req, struct err *e);
 int api_appointments_create(struct http_req *req, struct err *e);
@@ -64,7 +67,8 @@ int api_appointments_cancel(struct http_req *req, struct err *e);
 
 /*
  * availability.c
- *   GET /api/v1/availability?service_id&branch_id[&professional_id]&from&to
+ *   GET /api/v1/availability?service_id&branch_id[&professional_id&exclude_appointment_id]
+ *       &from&to   (exclude_appointment_id: an appointment of the tenant not counted busy)
  *   from/to: dates in the branch's zone, inclusive, at most 62 days.
  *   200 {"service_id","branch_id","timezone","duration_min","step_min",
  *        "professionals":[{"professional_id","first_name","last_name",

@@ -232,8 +232,6 @@ def test_status_life_cycle(bk):
     day = future_monday(16)
     _, a = bk.book(start=day_at(day, 10))
     path = f"/api/v1/appointments/{a['id']}"
-    st, e = bk.call("recep", "PATCH", path, {"status": "COMPLETED"})  # skips CONFIRMED
-    assert st == 409 and e["error"]["code"] == "invalid_transition"
     assert bk.call("recep", "PATCH", path, {"status": "CONFIRMED"})[1]["status"] == "CONFIRMED"
     assert bk.call("recep", "PATCH", path, {"status": "COMPLETED"})[1]["status"] == "COMPLETED"
     for to in ("CANCELLED", "NO_SHOW", "PENDING", "CONFIRMED"):
@@ -243,9 +241,13 @@ def test_status_life_cycle(bk):
     assert st == 409 and e["error"]["code"] == "invalid_transition"
     st, e = bk.call("recep", "PATCH", path, {"status": "DONE"})
     assert st == 400 and e["error"]["field"] == "status"
+    # A walk-in goes PENDING -> COMPLETED; NO_SHOW waits for the start (test_day_one_api.py).
     _, b = bk.book(start=day_at(day, 12))
-    st, ns = bk.call("recep", "PATCH", f"/api/v1/appointments/{b['id']}", {"status": "NO_SHOW"})
-    assert st == 200 and ns["status"] == "NO_SHOW"
+    st, done = bk.call("recep", "PATCH", f"/api/v1/appointments/{b['id']}", {"status": "COMPLETED"})
+    assert st == 200 and done["status"] == "COMPLETED"
+    _, c = bk.book(start=day_at(day, 14))
+    st, e = bk.call("recep", "PATCH", f"/api/v1/appointments/{c['id']}", {"status": "NO_SHOW"})
+    assert st == 409 and e["error"]["code"] == "no_show_before_start"
 
 
 def test_list_filters_range_and_pages(bk):
