@@ -24,8 +24,10 @@ void appt_release(struct appt *a)
 {
     free(a->notes);
     free(a->idempotency_key);
+    free(a->cancel_reason);
     a->notes = NULL;
     a->idempotency_key = NULL;
+    a->cancel_reason = NULL;
 }
 
 static int64_t instant_of(const char *s)
@@ -64,6 +66,10 @@ void appt_from_row(const struct db_res *r, struct appt *a)
     snprintf(a->tz, sizeof(a->tz), "%s", tz != NULL ? tz : "UTC");
     snprintf(a->source, sizeof(a->source), "%s",
              db_res_text(r, 16) != NULL ? db_res_text(r, 16) : "staff");
+    a->cancel_reason = dup_or_null(db_res_text(r, 17));
+    a->cancelled_at = instant_of(db_res_text(r, 18));
+    snprintf(a->cancelled_from, sizeof(a->cancelled_from), "%s",
+             db_res_text(r, 19) != NULL ? db_res_text(r, 19) : "");
 }
 
 void api_booking_format(const char *iana, int64_t t, char out[32])
@@ -90,14 +96,15 @@ static json_t *str_or_null(const char *s)
 /* The resource's JSON (SPEC §8: its columns); NULL when a text is not UTF-8. */
 json_t *appt_json(const struct appt *a)
 {
-    char start[32], end[32], created[32], updated[32];
+    char start[32], end[32], created[32], updated[32], cancelled[32];
 
     api_booking_format(a->tz, a->start, start);
     api_booking_format(a->tz, a->end, end);
     api_booking_format(a->tz, a->created, created);
     api_booking_format(a->tz, a->updated, updated);
+    api_booking_format(a->tz, a->cancelled_at, cancelled);
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, "
-                     "s:s, s:s, s:s}",
+                     "s:s, s:s, s:s, s:o, s:o, s:o}",
                      "id", (json_int_t)a->id, "tenant_id", (json_int_t)a->tenant_id, "branch_id",
                      (json_int_t)a->branch_id, "client_id", (json_int_t)a->client_id, "service_id",
                      (json_int_t)a->service_id, "professional_id", (json_int_t)a->professional_id,
@@ -105,7 +112,10 @@ json_t *appt_json(const struct appt *a)
                      (json_int_t)a->price_cents, "notes", str_or_null(a->notes), "idempotency_key",
                      str_or_null(a->idempotency_key), "created_by", int_or_null(a->created_by),
                      "created_at", created, "updated_at", updated, "timezone", a->tz, "source",
-                     a->source[0] != '\0' ? a->source : "staff");
+                     a->source[0] != '\0' ? a->source : "staff", "cancel_reason",
+                     str_or_null(a->cancel_reason), "cancelled_at",
+                     a->cancelled_at != 0 ? json_string(cancelled) : json_null(), "cancelled_from",
+                     a->cancelled_from[0] != '\0' ? json_string(a->cancelled_from) : json_null());
 }
 
 int appt_reply(struct http_req *req, int status, const struct appt *a)
@@ -424,29 +434,46 @@ bool appt_is_open(const char *status)
 int appt_write(struct http_req *req, struct db *db, const struct appt *cur, struct appt *next,
                struct err *e)
 {
-    char s_txt[32], e_txt[32], cs_txt[32], now_txt[32];
+    char s_txt[32], e_txt[32], cs_txt[32], ce_txt[32], now_txt[32], ca_txt[32];
     int64_t affected = 0;
     int rc;
 
     next->updated = (int64_t)time(NULL);
+    /* a cancellation remembers when and from what; leaving CANCELLED forgets it */
+    if (strcmp(next->status, "CANCELLED") == 0 && strcmp(cur->status, "CANCELLED") != 0) {
+        next->cancelled_at = next->updated;
+        snprintf(next->cancelled_from, sizeof(next->cancelled_from), "%s", cur->status);
+    } else if (strcmp(next->status, "CANCELLED") != 0) {
+        next->cancelled_at = 0;
+        next->cancelled_from[0] = '\0';
+        free(next->cancel_reason);
+        next->cancel_reason = NULL;
+    }
+    tz_format_instant(next->cancelled_at, ca_txt);
     tz_format_instant(next->start, s_txt);
     tz_format_instant(next->end, e_txt);
     tz_format_instant(cur->start, cs_txt);
+    tz_format_instant(cur->end, ce_txt);
     tz_format_instant(next->updated, now_txt);
     /* the change and its messages (notify.h) commit together, or neither does */
     rc = db_begin(db, e);
     if (rc < 0)
         goto cleanup;
-    rc = db_exec_params(db,
-                        "UPDATE appointments SET start_at = $1, end_at = $2, professional_id = $3, "
-                        "status = $4, notes = $5, updated_at = $6 "
-                        "WHERE tenant_id = $7 AND id = $8 AND status = $9 AND start_at = $10 "
-                        "AND professional_id = $11",
-                        DB_PARAMS(DB_TEXT(s_txt), DB_TEXT(e_txt), DB_INT(next->professional_id),
-                                  DB_TEXT(next->status), DB_TEXT(next->notes), DB_TEXT(now_txt),
-                                  DB_INT(cur->tenant_id), DB_INT(cur->id), DB_TEXT(cur->status),
-                                  DB_TEXT(cs_txt), DB_INT(cur->professional_id)),
-                        &affected, e);
+    rc = db_exec_params(
+        db,
+        "UPDATE appointments SET start_at = $1, end_at = $2, professional_id = $3, "
+        "status = $4, notes = $5, updated_at = $6, cancel_reason = $12, "
+        "cancelled_at = $13, cancelled_from = $14 "
+        "WHERE tenant_id = $7 AND id = $8 AND status = $9 AND start_at = $10 "
+        "AND professional_id = $11 AND end_at = $15",
+        DB_PARAMS(DB_TEXT(s_txt), DB_TEXT(e_txt), DB_INT(next->professional_id),
+                  DB_TEXT(next->status), DB_TEXT(next->notes), DB_TEXT(now_txt),
+                  DB_INT(cur->tenant_id), DB_INT(cur->id), DB_TEXT(cur->status), DB_TEXT(cs_txt),
+                  DB_INT(cur->professional_id), DB_TEXT(next->cancel_reason),
+                  next->cancelled_at != 0 ? DB_TEXT(ca_txt) : DB_NULL,
+                  next->cancelled_from[0] != '\0' ? DB_TEXT(next->cancelled_from) : DB_NULL,
+                  DB_TEXT(ce_txt)),
+        &affected, e);
     if (rc == 0 && affected == 1)
         rc = notify_appointment_changed(
             db, ((struct api_worker *)http_req_worker(req))->app->cfg, cur->tenant_id, cur->id,
@@ -480,4 +507,5 @@ void appt_copy(struct appt *dst, const struct appt *src)
     *dst = *src;
     dst->notes = dup_or_null(src->notes);
     dst->idempotency_key = dup_or_null(src->idempotency_key);
+    dst->cancel_reason = dup_or_null(src->cancel_reason);
 }

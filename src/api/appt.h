@@ -36,17 +36,21 @@ struct appt {
     int64_t price_cents;
     int64_t created_by; /* 0: NULL */
     char status[16];
-    char *notes;           /* NULL: NULL */
-    char *idempotency_key; /* NULL: NULL */
-    char tz[64];           /* the branch's zone */
-    char source[8];        /* "staff" or "online" (who booked it) */
+    char *notes;             /* NULL: NULL */
+    char *idempotency_key;   /* NULL: NULL */
+    char tz[64];             /* the branch's zone */
+    char source[8];          /* "staff" or "online" (who booked it) */
+    char *cancel_reason;     /* NULL: none */
+    int64_t cancelled_at;    /* 0: not cancelled */
+    char cancelled_from[16]; /* the status before CANCELLED ("" none): an undo returns to it */
 };
 
 /* The columns appt_from_row() reads, and the FROM clause they need (alias a). */
 #define APPT_COLS                                                                                  \
     "a.id, a.tenant_id, a.branch_id, a.client_id, a.service_id, a.professional_id, a.start_at, "   \
     "a.end_at, a.status, a.price_cents, a.notes, a.idempotency_key, a.created_by, a.created_at, "  \
-    "a.updated_at, COALESCE(b.timezone, t.timezone), a.source "
+    "a.updated_at, COALESCE(b.timezone, t.timezone), a.source, a.cancel_reason, a.cancelled_at, "  \
+    "a.cancelled_from "
 #define APPT_FROM                                                                                  \
     "FROM appointments a JOIN branches b ON b.id = a.branch_id "                                   \
     "JOIN tenants t ON t.id = a.tenant_id "

@@ -53,7 +53,12 @@
  *         is checked like a booking; another professional who does not offer the
  *         service at the branch is 409 professional_unavailable.  NO_SHOW before the
  *         start is 409 no_show_before_start.
- *   POST  /api/v1/appointments/{id}/cancel
+ *   POST  /api/v1/appointments/{id}/cancel {reason} (400 required without a reason); the
+ *         reason, the time and the status it left are kept (cancel_reason, cancelled_at,
+ *         cancelled_from).
+ *   POST  /api/v1/appointments/{id}/uncancel  ADMIN, MANAGER: back to cancelled_from, on the
+ *         day of the cancellation (branch's zone) only, else 409 uncancel_expired; 409
+ *         slot_taken when the time was booked meanwhile.
  * Status life cycle: PENDING -> CONFIRMED -> COMPLETED; PENDING -> COMPLETED (a
  * walk-in); PENDING or CONFIRMED -> CANCELLED or NO_SHOW; COMPLETED, CANCELLED and NO_SHOW are
  * final. A PROFESSIONAL sees only their own appointments and may only set COMPLETED or NO_SHOW on
@@ -64,6 +69,7 @@ int api_appointments_create(struct http_req *req, struct err *e);
 int api_appointments_get(struct http_req *req, struct err *e);
 int api_appointments_update(struct http_req *req, struct err *e);
 int api_appointments_cancel(struct http_req *req, struct err *e);
+int api_appointments_uncancel(struct http_req *req, struct err *e);
 
 /*
  * availability.c

@@ -112,3 +112,53 @@ def test_no_show_only_after_the_start(bk):
     past = book_past(bk, client_id=3)
     st, ns = bk.call("pro1", "PATCH", f"/api/v1/appointments/{past['id']}", {"status": "NO_SHOW"})
     assert st == 200 and ns["status"] == "NO_SHOW"
+
+
+def test_cancel_needs_a_reason_and_keeps_it(bk):
+    day = future_monday(34)
+    _, a = bk.book(start=day_at(day, 10), status="CONFIRMED")
+    path = f"/api/v1/appointments/{a['id']}"
+    assert a["cancel_reason"] is None and a["cancelled_at"] is None
+    for body in (None, {}, {"reason": "   "}, {"reason": None}):
+        st, e = bk.call("recep", "POST", path + "/cancel", body)
+        assert st == 400 and e["error"]["code"] == "required", (body, e)
+        assert e["error"]["field"] == "reason"
+    assert bk.call("recep", "GET", path)[1]["status"] == "CONFIRMED"
+    st, c = bk.call("recep", "POST", path + "/cancel", {"reason": "se enfermó"})
+    assert st == 200 and c["status"] == "CANCELLED" and c["cancel_reason"] == "se enfermó"
+    assert c["cancelled_at"].startswith(dt.date.today().isoformat()[:4])
+    assert c["cancelled_from"] == "CONFIRMED"
+    assert bk.call("recep", "GET", path)[1] == c
+    rows = bk.sql(f"SELECT cancel_reason, cancelled_from FROM appointments WHERE id = {a['id']}")
+    assert tuple(rows[0]) == ("se enfermó", "CONFIRMED")
+
+
+def test_uncancel_same_day_by_admin_or_manager(bk):
+    day = future_monday(35)
+    _, a = bk.book(start=day_at(day, 10), status="CONFIRMED")
+    path = f"/api/v1/appointments/{a['id']}"
+    assert bk.call("recep", "POST", path + "/cancel", {"reason": "error"})[0] == 200
+    # The reception cancels but does not undo; nor does a professional.
+    for who in ("recep", "pro1"):
+        st, e = bk.call(who, "POST", path + "/uncancel")
+        assert st == 403 and e["error"]["code"] == "forbidden"
+    st, back = bk.call("manager", "POST", path + "/uncancel")
+    assert st == 200 and back["status"] == "CONFIRMED", back
+    assert back["cancel_reason"] is None and back["cancelled_at"] is None
+    st, e = bk.call("manager", "POST", path + "/uncancel")
+    assert st == 409 and e["error"]["code"] == "invalid_transition"
+    # The slot was booked meanwhile: 409 slot_taken, still cancelled.
+    assert bk.call("recep", "POST", path + "/cancel", {"reason": "otra vez"})[0] == 200
+    _, b = bk.book(start=day_at(day, 10), client_id=2)
+    st, e = bk.call("admin", "POST", path + "/uncancel")
+    assert st == 409 and e["error"]["code"] == "slot_taken", e
+    assert bk.call("admin", "GET", path)[1]["status"] == "CANCELLED"
+    # Another day: too late.
+    assert bk.call("recep", "POST", f"/api/v1/appointments/{b['id']}/cancel",
+                   {"reason": "x"})[0] == 200
+    bk.sql("UPDATE appointments SET cancelled_at = '2020-01-01 12:00:00+00' "
+           f"WHERE id = {a['id']}")
+    st, e = bk.call("admin", "POST", path + "/uncancel")
+    assert st == 409 and e["error"]["code"] == "uncancel_expired"
+    # Another tenant's id is not found.
+    assert bk.call("admin", "POST", "/api/v1/appointments/999999/uncancel")[0] == 404
