@@ -339,29 +339,37 @@ cleanup:
 static int check_hours(struct http_req *req, const struct appt *a,
                        const struct api_branch_hours *bh, struct err *e)
 {
-    struct slot_hours *rows = NULL;
-    struct slot_span *spans = NULL;
-    struct tz_local l;
-    size_t nrows = 0, nspans = 0;
-    int64_t day;
-    int rc;
+    bool fits = false;
+    int rc = api_branch_hours_fits(bh, a->professional_id, a->tz, a->start, a->end, &fits, e);
 
-    rc = tz_utc_to_local(a->tz, a->start, &l, e);
-    if (rc < 0)
-        goto cleanup;
-    day = tz_days_from_civil(l.y, l.mon, l.d);
-    api_branch_hours_for(bh, a->professional_id, &rows, &nrows);
-    rc = slots_working_spans(a->tz, day, day, rows, nrows, &spans, &nspans, e);
-    if (rc < 0)
-        goto cleanup;
-    if (!slots_span_fits(spans, nspans, a->start, a->end))
+    if (rc == 0 && !fits)
         rc = appt_refuse(req, e, 409, "outside_working_hours", "start",
                          "professional '%lld' does not work then", (long long)a->professional_id);
-
-cleanup:
-    free(spans);
-    free(rows);
     return rc;
+}
+
+/* Is the professional away (time_off) during [a->start, a->end)?  Not even an override books it. */
+static int check_time_off(struct http_req *req, struct db *db, const struct appt *a, struct err *e)
+{
+    char s_txt[32], e_txt[32];
+    int64_t id = 0;
+    int rc;
+
+    tz_format_instant(a->start, s_txt);
+    tz_format_instant(a->end, e_txt);
+    rc = db_query_int(
+        db,
+        "SELECT id FROM time_off WHERE tenant_id = $1 AND user_id = $2 "
+        "AND start_at < $3 AND end_at > $4 LIMIT 1",
+        DB_PARAMS(DB_INT(a->tenant_id), DB_INT(a->professional_id), DB_TEXT(e_txt), DB_TEXT(s_txt)),
+        &id, e);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return appt_refuse(req, e, 409, "professional_unavailable", "professional_id",
+                           "professional '%lld' is away (time off) then",
+                           (long long)a->professional_id);
+    return 0;
 }
 
 bool appt_may_override(const struct api_auth *au)
@@ -385,7 +393,8 @@ int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, unsi
     if (rc < 0)
         goto cleanup;
     a->end = a->start + (keep_length > 0 ? keep_length : duration_min * 60);
-    if (override)
+    rc = check_time_off(req, db, a, e);
+    if (rc < 0 || override)
         goto cleanup;
     if (a->start < (int64_t)time(NULL)) {
         rc = appt_refuse(req, e, 400, "invalid", "start", "'start' is in the past");

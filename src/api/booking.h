@@ -31,6 +31,7 @@
 #ifndef CITAPLANNER_API_BOOKING_H
 #define CITAPLANNER_API_BOOKING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -176,5 +177,12 @@ void api_branch_hours_release(struct api_branch_hours *bh);
  */
 void api_branch_hours_for(const struct api_branch_hours *bh, int64_t professional_id,
                           struct slot_hours **out, size_t *n);
+
+/*
+ * Does [start, end) lie within the hours of bh that apply to
+ * professional_id on its local day in zone tz?  *out; 0 or negative.
+ */
+int api_branch_hours_fits(const struct api_branch_hours *bh, int64_t professional_id,
+                          const char *tz, int64_t start, int64_t end, bool *out, struct err *e);
 
 #endif

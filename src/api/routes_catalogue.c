@@ -49,6 +49,9 @@ const struct http_route api_catalogue_routes[] = {
     {"PUT", "/api/v1/working-hours", api_working_hours_replace, 0},
     {"PATCH", "/api/v1/working-hours/{id}", api_working_hours_update, 0},
     {"DELETE", "/api/v1/working-hours/{id}", api_working_hours_delete, 0},
+    {"GET", "/api/v1/time-off", api_time_off_list, 0},
+    {"POST", "/api/v1/time-off", api_time_off_create, 0},
+    {"DELETE", "/api/v1/time-off/{id}", api_time_off_delete, 0},
 
     {NULL, NULL, NULL, 0},
 };

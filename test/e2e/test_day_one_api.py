@@ -162,3 +162,90 @@ def test_uncancel_same_day_by_admin_or_manager(bk):
     assert st == 409 and e["error"]["code"] == "uncancel_expired"
     # Another tenant's id is not found.
     assert bk.call("admin", "POST", "/api/v1/appointments/999999/uncancel")[0] == 404
+
+
+def new_professional(bk, service=FACIAL):
+    """A professional of branch 1 offering service, for tests that change its hours."""
+    st, u = bk.call("admin", "POST", "/api/v1/users", {
+        "email": f"pro-{uuid.uuid4().hex[:8]}@bellavita.example", "password": "prof12345",
+        "first_name": "Nueva", "last_name": "Estilista", "role": "PROFESSIONAL", "branch_id": BRANCH})
+    assert st == 201, u
+    bk.sql(f"INSERT INTO service_professionals (tenant_id, service_id, user_id) "
+           f"VALUES (1, {service}, {u['id']})")
+    return u["id"]
+
+
+def test_time_off_hides_slots_refuses_bookings_and_asks_over_appointments(bk):
+    day = future_monday(36)
+    pro = new_professional(bk)
+    _, a = bk.book(start=day_at(day, 16), professional_id=pro)
+    body = {"user_id": pro, "start": day_at(day, 12), "end": day_at(day, 18), "reason": "curso"}
+    # Only ADMIN and MANAGER give time off.
+    for who in ("recep", "pro1"):
+        assert bk.call(who, "POST", "/api/v1/time-off", body)[0] == 403
+    st, e = bk.call("manager", "POST", "/api/v1/time-off", body)
+    assert st == 409 and e["error"]["code"] == "appointments_outside_hours", e
+    assert [x["id"] for x in e["error"]["appointments"]] == [a["id"]]
+    listed = e["error"]["appointments"][0]
+    assert listed["client_name"] == "Isabella Torres" and listed["service_name"]
+    assert listed["start"] == a["start_at"] and listed["professional_id"] == pro
+    assert bk.call("manager", "GET", f"/api/v1/time-off?user_id={pro}")[1]["items"] == []
+    st, off = bk.call("manager", "POST", "/api/v1/time-off", dict(body, confirm=True))
+    assert st == 201 and off["reason"] == "curso" and off["start"] == day_at(day, 12), off
+    # Availability skips it; a booking inside it is refused, even with override.
+    slots = slots_of(bk, day, pro=pro)
+    assert day_at(day, 11) in slots and day_at(day, 11, 15) not in slots
+    assert not [s for s in slots if s >= day_at(day, 12)]
+    for who, extra in (("recep", {}), ("manager", {"override_hours": True})):
+        st, e = bk.book(who, start=day_at(day, 13), professional_id=pro, **extra)
+        assert st == 409 and e["error"]["code"] == "professional_unavailable", e
+    st, e = bk.call("recep", "PATCH", f"/api/v1/appointments/{a['id']}", {"start": day_at(day, 14)})
+    assert st == 409 and e["error"]["code"] == "professional_unavailable"
+    # Reading: staff anyone's, a professional only its own.
+    st, got = bk.call("recep", "GET", f"/api/v1/time-off?user_id={pro}&from={day}&to={day}")
+    assert st == 200 and [x["id"] for x in got["items"]] == [off["id"]]
+    assert bk.call("pro1", "GET", f"/api/v1/time-off?user_id={pro}")[0] == 403
+    assert bk.call("pro1", "GET", "/api/v1/time-off")[1]["items"] == []
+    st, e = bk.call("manager", "POST", "/api/v1/time-off", dict(body, end=day_at(day, 12)))
+    assert st == 400 and e["error"]["field"] == "end"
+    st, e = bk.call("manager", "POST", "/api/v1/time-off", dict(body, user_id=999999))
+    assert st == 404 and e["error"]["field"] == "user_id"
+    # Removed: bookable again.
+    assert bk.call("recep", "DELETE", f"/api/v1/time-off/{off['id']}")[0] == 403
+    assert bk.call("admin", "DELETE", f"/api/v1/time-off/{off['id']}")[0] == 204
+    assert bk.call("admin", "DELETE", f"/api/v1/time-off/{off['id']}")[0] == 404
+    assert bk.book(start=day_at(day, 13), professional_id=pro)[0] == 201
+
+
+def test_working_hours_that_strand_appointments_ask_first(bk):
+    day = future_monday(37)
+    pro = new_professional(bk)
+    _, a = bk.book(start=day_at(day, 16), professional_id=pro)   # Monday 16:00-17:00
+    _, b = bk.book(start=day_at(day, 10), professional_id=pro)   # Monday 10:00-11:00
+    # Own hours for Monday with a break 13:00-14:00: 16:00 falls outside.
+    hours = {"branch_id": BRANCH, "user_id": pro, "hours": [
+        {"day_of_week": d, "start_time": "09:00", "end_time": "13:00"} for d in range(1, 6)] + [
+        {"day_of_week": d, "start_time": "14:00", "end_time": "15:00"} for d in range(1, 6)]}
+    st, e = bk.call("manager", "PUT", "/api/v1/working-hours", hours)
+    assert st == 409 and e["error"]["code"] == "appointments_outside_hours", e
+    assert [x["id"] for x in e["error"]["appointments"]] == [a["id"]]
+    assert bk.call("manager", "GET", f"/api/v1/working-hours?user_id={pro}")[1]["items"] == []
+    st, rows = bk.call("manager", "PUT", "/api/v1/working-hours?confirm=1", hours)
+    assert st == 200 and len(rows["items"]) == 10, rows
+    # Deleting Monday's morning would strand the 10:00 one.
+    monday = [r for r in rows["items"] if r["day_of_week"] == 1 and r["start_time"] == "09:00"][0]
+    st, e = bk.call("admin", "DELETE", f"/api/v1/working-hours/{monday['id']}")
+    assert st == 409 and [x["id"] for x in e["error"]["appointments"]] == [b["id"]]
+    # So would shortening it; lengthening strands nothing.
+    path = f"/api/v1/working-hours/{monday['id']}"
+    st, e = bk.call("admin", "PATCH", path, {"start_time": "10:30"})
+    assert st == 409 and e["error"]["code"] == "appointments_outside_hours"
+    assert bk.call("admin", "PATCH", path, {"end_time": "13:30"})[0] == 200
+    st, e = bk.call("admin", "PATCH", path, {"start_time": "10:30", "confirm": True})
+    assert st == 200 and e["start_time"] == "10:30"
+    assert bk.call("admin", "DELETE", path + "?confirm=1")[0] == 204
+    # A new row never strands anything that fitted before.
+    st, r = bk.call("admin", "POST", "/api/v1/working-hours", {
+        "branch_id": BRANCH, "user_id": pro, "day_of_week": 6, "start_time": "10:00",
+        "end_time": "12:00"})
+    assert st == 201, r
