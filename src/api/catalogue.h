@@ -60,6 +60,9 @@ int api_users_get(struct http_req *req, struct err *e);
 int api_users_create(struct http_req *req, struct err *e);
 int api_users_update(struct http_req *req, struct err *e);
 int api_users_delete(struct http_req *req, struct err *e);
+/* POST /users/{id}/password {password}: an ADMIN of the tenant (the master admin: any user)
+ * sets it; every session of that user ends; 204. */
+int api_users_set_password(struct http_req *req, struct err *e);
 
 /* services.c: /services, /services/{id}, /services/{id}/professionals. */
 int api_services_list(struct http_req *req, struct err *e);

@@ -28,6 +28,7 @@ const struct http_route api_catalogue_routes[] = {
     {"POST", "/api/v1/users", api_users_create, 0},
     {"PATCH", "/api/v1/users/{id}", api_users_update, 0},
     {"DELETE", "/api/v1/users/{id}", api_users_delete, 0},
+    {"POST", "/api/v1/users/{id}/password", api_users_set_password, 0},
 
     {"GET", "/api/v1/services", api_services_list, 0},
     {"GET", "/api/v1/services/{id}", api_services_get, 0},

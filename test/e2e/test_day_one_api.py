@@ -249,3 +249,67 @@ def test_working_hours_that_strand_appointments_ask_first(bk):
         "branch_id": BRANCH, "user_id": pro, "day_of_week": 6, "start_time": "10:00",
         "end_time": "12:00"})
     assert st == 201, r
+
+
+def test_phones_in_e164_and_duplicates_named(bk):
+    path = "/api/v1/clients"
+    st, c = bk.call("recep", "POST", path, {"first_name": "Paola", "phone": "55 3131 0001"})
+    assert st == 201 and c["phone"] == "+525531310001", c
+    for form in ("5531310001", "+52 55 3131 0001", "0052 55 3131 0001", "+52 1 55 3131 0001",
+                 "(55) 3131-0001"):
+        st, e = bk.call("recep", "POST", path, {"first_name": "Otra", "phone": form})
+        assert st == 409 and e["error"]["code"] == "duplicate", (form, e)
+        assert e["error"]["field"] == "phone" and e["error"]["existing_id"] == c["id"]
+    # The seed's numbers, stored with spaces, are the same numbers.
+    st, e = bk.call("recep", "POST", path, {"first_name": "Copia", "phone": "5511110002"})
+    assert st == 409 and e["error"]["existing_id"] == 2, e
+    # Search by any form.
+    for q in ("5531310001", "%2B52%2055%203131%200001", "3131"):
+        st, page = bk.call("recep", "GET", f"{path}?q={q}")
+        assert st == 200 and c["id"] in [x["id"] for x in page["items"]], q
+    # Another country's number keeps its code; the tenant's default can change.
+    st, us = bk.call("recep", "POST", path, {"first_name": "Ann", "phone": "+1 (415) 555-0100"})
+    assert st == 201 and us["phone"] == "+14155550100"
+    st, p = bk.call("recep", "PATCH", f"{path}/{c['id']}", {"phone": "55 3131 0002"})
+    assert st == 200 and p["phone"] == "+525531310002"
+    bk.sql("UPDATE tenants SET default_country_code = '34' WHERE id = 1")
+    try:
+        st, es = bk.call("recep", "POST", path, {"first_name": "Lola", "phone": "612 345 678"})
+        assert st == 201 and es["phone"] == "+34612345678"
+    finally:
+        bk.sql("UPDATE tenants SET default_country_code = '52' WHERE id = 1")
+
+
+def test_admin_sets_a_password_and_ends_the_sessions(bk):
+    from conftest import run
+    st, u = bk.call("admin", "POST", "/api/v1/users", {
+        "email": f"recep-{uuid.uuid4().hex[:8]}@bellavita.example", "password": "primera123",
+        "first_name": "Rosa", "role": "RECEPTIONIST", "branch_id": BRANCH})
+    assert st == 201, u
+    old = bk.login(u["email"], "primera123")
+    assert bk.call(old, "GET", "/api/v1/auth/me")[0] == 200
+    path = f"/api/v1/users/{u['id']}/password"
+    for who in ("manager", "recep", old):
+        st, e = bk.call(who, "POST", path, {"password": "segunda123"})
+        assert st == 403 and e["error"]["code"] == "forbidden", (who, e)
+    st, e = bk.call("admin", "POST", path, {"password": "corta"})
+    assert st == 400 and e["error"]["field"] == "password"
+    assert bk.call("admin", "POST", "/api/v1/users/999999/password",
+                   {"password": "segunda123"})[0] == 404
+    st, _ = bk.call("admin", "POST", path, {"password": "segunda123"})
+    assert st == 204
+    assert bk.call(old, "GET", "/api/v1/auth/me")[0] == 401
+    st, _, _ = bk.server.request("POST", "/api/v1/auth/login",
+                                 {"email": u["email"], "password": "primera123"})
+    assert st == 401
+    fresh = bk.login(u["email"], "segunda123")
+    # The master admin sets any tenant's user's; deactivating is PATCH active:false.
+    p = run(["admin", "master-password"], database=bk.db, input="master-pass-31337\n")
+    assert p.returncode == 0, p.stderr
+    st, _, m = bk.server.request("POST", "/api/v1/admin/login", {"password": "master-pass-31337"})
+    assert st == 200, m
+    assert bk.call(m["token"], "POST", path, {"password": "tercera123"})[0] == 204
+    assert bk.call(fresh, "GET", "/api/v1/auth/me")[0] == 401
+    bk.login(u["email"], "tercera123")
+    st, off = bk.call("admin", "PATCH", f"/api/v1/users/{u['id']}", {"active": False})
+    assert st == 200 and off["active"] is False
