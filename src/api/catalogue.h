@@ -88,6 +88,9 @@ int api_working_hours_replace(struct http_req *req, struct err *e);
 int api_working_hours_update(struct http_req *req, struct err *e);
 int api_working_hours_delete(struct http_req *req, struct err *e);
 
+/* client_history.c: GET /clients/{id}/history (see there) */
+int api_clients_history(struct http_req *req, struct err *e);
+
 /* time_off.c: /api/v1/time-off (see there) */
 int api_time_off_list(struct http_req *req, struct err *e);
 int api_time_off_create(struct http_req *req, struct err *e);

@@ -43,6 +43,7 @@ const struct http_route api_catalogue_routes[] = {
     {"POST", "/api/v1/clients", api_clients_create, 0},
     {"PATCH", "/api/v1/clients/{id}", api_clients_update, 0},
     {"DELETE", "/api/v1/clients/{id}", api_clients_delete, 0},
+    {"GET", "/api/v1/clients/{id}/history", api_clients_history, 0},
 
     {"GET", "/api/v1/working-hours", api_working_hours_list, 0},
     {"GET", "/api/v1/working-hours/{id}", api_working_hours_get, 0},

@@ -313,3 +313,37 @@ def test_admin_sets_a_password_and_ends_the_sessions(bk):
     bk.login(u["email"], "tercera123")
     st, off = bk.call("admin", "PATCH", f"/api/v1/users/{u['id']}", {"active": False})
     assert st == 200 and off["active"] is False
+
+
+def test_client_history_whole_with_totals(bk):
+    st, c = bk.call("recep", "POST", "/api/v1/clients",
+                    {"first_name": "Historia", "last_name": "Larga", "phone": "55 4242 0001"})
+    assert st == 201, c
+    cid = c["id"]
+    old = book_past(bk, hours_ago=24 * 200, client_id=cid)          # 200 days ago
+    done = book_past(bk, hours_ago=24 * 3, client_id=cid)           # 3 days ago
+    bk.call("recep", "PATCH", f"/api/v1/appointments/{done['id']}", {"status": "COMPLETED"})
+    bk.call("recep", "PATCH", f"/api/v1/appointments/{old['id']}", {"status": "NO_SHOW"})
+    st, p = bk.call("recep", "POST", "/api/v1/payments", {
+        "appointment_id": done["id"], "amount_cents": 50000, "method": "CASH"})
+    assert st == 201, p
+    far = future_monday(60)                                          # over a year ahead
+    _, future = bk.book(start=day_at(far, 10), client_id=cid)
+    _, gone = bk.book(start=day_at(far, 12), client_id=cid)
+    bk.call("recep", "POST", f"/api/v1/appointments/{gone['id']}/cancel", {"reason": "viaje"})
+    st, h = bk.call("recep", "GET", f"/api/v1/clients/{cid}/history")
+    assert st == 200, h
+    assert h["client"]["id"] == cid and h["client"]["phone"] == "+525542420001"
+    assert [a["id"] for a in h["appointments"]] == [gone["id"], future["id"], done["id"], old["id"]]
+    first = h["appointments"][2]
+    assert first["service_name"] == "Facial Hidratante" and first["professional_name"] == \
+        "Lucía Navarro" and first["status"] == "COMPLETED"
+    assert first["price_cents"] == 85000 and first["paid_cents"] == 50000
+    assert h["appointments"][0]["cancel_reason"] == "viaje"
+    assert h["totals"] == {"visits": 4, "completed": 1, "no_shows": 1, "cancelled": 1,
+                           "spent_cents": 50000, "last_visit": done["start_at"]}
+    assert bk.call("recep", "GET", "/api/v1/clients/999999/history")[0] == 404
+    # A stylist sees its own clients' history, only its own appointments.
+    st, mine = bk.call("pro1", "GET", f"/api/v1/clients/{cid}/history")
+    assert st == 200 and len(mine["appointments"]) == 4
+    assert bk.call("pro2", "GET", f"/api/v1/clients/{cid}/history")[0] == 404
