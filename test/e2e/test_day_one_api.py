@@ -347,3 +347,36 @@ def test_client_history_whole_with_totals(bk):
     st, mine = bk.call("pro1", "GET", f"/api/v1/clients/{cid}/history")
     assert st == 200 and len(mine["appointments"]) == 4
     assert bk.call("pro2", "GET", f"/api/v1/clients/{cid}/history")[0] == 404
+
+
+def test_new_service_checked_whole_before_writing_and_coloured(bk):
+    def count(name):
+        return int(bk.sql(f"SELECT count(*) FROM services WHERE name = '{name}'")[0][0])
+
+    body = {"name": "Depilación", "duration_min": 30, "price_cents": 30000,
+            "professionals": [{"user_id": PRO1, "commission_pct": 40},
+                              {"user_id": PRO2, "commission_pct": 140}]}
+    st, e = bk.call("admin", "POST", "/api/v1/services", body)
+    assert st == 400 and e["error"]["field"] == "professionals[1].commission_pct", e
+    assert count("Depilación") == 0
+    st, e = bk.call("admin", "POST", "/api/v1/services",
+                    dict(body, professionals=[{"user_id": ADMIN_ID, "commission_pct": 10}]))
+    assert st in (400, 404, 409) and count("Depilación") == 0, e
+    before = int(bk.sql("SELECT count(*) FROM services WHERE tenant_id = 1")[0][0])
+    body["professionals"][1]["commission_pct"] = 40
+    st, s = bk.call("admin", "POST", "/api/v1/services", body)
+    assert st == 201, s
+    palette = ["#F472B6", "#60A5FA", "#F59E0B", "#34D399", "#A78BFA", "#F87171", "#2DD4BF",
+               "#FB923C"]
+    assert s["color"] == palette[before % 8]
+    st, pros = bk.call("admin", "GET", f"/api/v1/services/{s['id']}/professionals")
+    assert sorted(p["user_id"] for p in pros["items"]) == sorted([PRO1, PRO2])
+    st, s2 = bk.call("admin", "POST", "/api/v1/services",
+                     {"name": "Cejas", "duration_min": 15, "price_cents": 100, "color": None})
+    assert st == 201 and s2["color"] == palette[(before + 1) % 8]
+    st, s3 = bk.call("admin", "POST", "/api/v1/services",
+                     {"name": "Pestañas", "duration_min": 15, "price_cents": 100,
+                      "color": "#123456"})
+    assert st == 201 and s3["color"] == "#123456"
+    st, e = bk.call("admin", "PATCH", f"/api/v1/services/{s3['id']}", {"professionals": []})
+    assert st == 400 and e["error"]["field"] == "professionals"
