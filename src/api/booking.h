@@ -27,6 +27,11 @@
  *   409 idempotency_key_reused      same Idempotency-Key, another body
  *   409 conflict                    the appointment changed meanwhile: read it again
  *   409 overpayment                 payments of an appointment would exceed its price
+ *   409 professional_unavailable    another professional who cannot take it, or time off
+ *   409 no_show_before_start        NO_SHOW before the appointment's start
+ *   400 required (field reason)     a cancellation without a reason
+ *   409 uncancel_expired            an undo after the day of the cancellation
+ * Every code the API answers is listed in error_codes.txt (test_error_codes.py).
  */
 #ifndef CITAPLANNER_API_BOOKING_H
 #define CITAPLANNER_API_BOOKING_H
