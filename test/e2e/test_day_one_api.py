@@ -380,3 +380,30 @@ def test_new_service_checked_whole_before_writing_and_coloured(bk):
     assert st == 201 and s3["color"] == "#123456"
     st, e = bk.call("admin", "PATCH", f"/api/v1/services/{s3['id']}", {"professionals": []})
     assert st == 400 and e["error"]["field"] == "professionals"
+
+
+def test_another_tenant_reaches_none_of_it(bk):
+    day = future_monday(38)
+    _, a = bk.book(start=day_at(day, 10))
+    bk.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel", {"reason": "x"})
+    _, off = bk.call("admin", "POST", "/api/v1/time-off", {
+        "user_id": PRO2, "start": day_at(day, 9), "end": day_at(day, 10), "reason": "médico"})
+    email = f"admin-{uuid.uuid4().hex[:8]}@otro.example"
+    bk.sql(f"INSERT INTO tenants (name, email, timezone) VALUES ('Otro', '{email}', 'UTC')")
+    bk.sql("INSERT INTO users (tenant_id, email, password_hash, first_name, role) "
+           f"SELECT t.id, '{email}', u.password_hash, 'Otro', 'ADMIN' FROM tenants t, users u "
+           f"WHERE t.email = '{email}' AND u.email = 'admin@citaplanner.com'")
+    other = bk.login(email, "admin123")
+    assert bk.call(other, "POST", f"/api/v1/appointments/{a['id']}/uncancel")[0] == 404
+    assert bk.call(other, "GET", "/api/v1/clients/1/history")[0] == 404
+    assert bk.call(other, "POST", f"/api/v1/users/{PRO1}/password",
+                   {"password": "robada1234"})[0] == 404
+    assert bk.call(other, "GET", "/api/v1/time-off")[1]["items"] == []
+    assert bk.call(other, "GET", f"/api/v1/time-off?user_id={PRO2}")[1]["items"] == []
+    assert bk.call(other, "DELETE", f"/api/v1/time-off/{off['id']}")[0] == 404
+    st, e = bk.call(other, "POST", "/api/v1/time-off", {
+        "user_id": PRO2, "start": day_at(day, 11), "end": day_at(day, 12)})
+    assert st == 404 and e["error"]["field"] == "user_id"
+    assert bk.call("admin", "GET", f"/api/v1/time-off?user_id={PRO2}")[1]["items"][0]["id"] == \
+        off["id"]
+    bk.login("pro1@citaplanner.com", "prof123")  # PRO1's password untouched
