@@ -29,8 +29,9 @@
     "updated_at"
 #define API_USER_TYPES "iiisssssbtt"
 #define API_TENANT_COLUMNS                                                                         \
-    "id, name, email, phone, address, city, country, timezone, currency, created_at, updated_at"
-#define API_TENANT_TYPES "isssssssstt"
+    "id, name, email, phone, address, city, country, timezone, currency, created_at, updated_at, " \
+    "default_country_code"
+#define API_TENANT_TYPES "isssssssstts"
 
 /* What the resources share (the role matrix, lists, get, create, PATCH,
  * delete-or-deactivate) is driven by their descriptors: see resource.h. */

@@ -272,7 +272,12 @@ def test_phones_in_e164_and_duplicates_named(bk):
     assert st == 201 and us["phone"] == "+14155550100"
     st, p = bk.call("recep", "PATCH", f"{path}/{c['id']}", {"phone": "55 3131 0002"})
     assert st == 200 and p["phone"] == "+525531310002"
-    bk.sql("UPDATE tenants SET default_country_code = '34' WHERE id = 1")
+    assert bk.call("admin", "GET", "/api/v1/tenant")[1]["default_country_code"] == "52"
+    for bad in ("0", "1234", "+34", "3a"):
+        st, e = bk.call("admin", "PATCH", "/api/v1/tenant", {"default_country_code": bad})
+        assert st == 400 and e["error"]["field"] == "default_country_code", bad
+    st, t = bk.call("admin", "PATCH", "/api/v1/tenant", {"default_country_code": "34"})
+    assert st == 200 and t["default_country_code"] == "34"
     try:
         st, es = bk.call("recep", "POST", path, {"first_name": "Lola", "phone": "612 345 678"})
         assert st == 201 and es["phone"] == "+34612345678"
