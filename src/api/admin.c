@@ -19,6 +19,7 @@
 #include "backup/layout.h"
 #include "backup/take.h"
 #include "backup/report.h"
+#include "backup/verify_results.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -362,7 +363,7 @@ int api_admin_backups_list(struct http_req *req, struct err *e)
     struct api_worker *w = http_req_worker(req);
     struct backup_list l = {0};
     struct api_auth a;
-    json_t *body, *items, *it;
+    json_t *body, *items, *it, *verified, *last;
     size_t k;
     int rc;
 
@@ -374,8 +375,30 @@ int api_admin_backups_list(struct http_req *req, struct err *e)
         goto cleanup;
     body = backup_list_json(w->app->cfg, &l);
     items = json_object_get(body, "backups");
-    /* "size_bytes": "size" under its older name, which the web app reads. */
-    json_array_foreach(items, k, it) json_object_set(it, "size_bytes", json_object_get(it, "size"));
+    /* "size_bytes": "size" under its older name, which the web app reads; "verify": the
+     * latest verification of each, and "last_verify" the latest run (verify_results.h). */
+    verified = backup_verify_results_load(w->app->cfg->backup_dir);
+    json_array_foreach(items, k, it)
+    {
+        json_t *v = json_object_get(json_object_get(verified, "backups"),
+                                    json_string_value(json_object_get(it, "file")));
+
+        json_object_set(it, "size_bytes", json_object_get(it, "size"));
+        json_object_set_new(
+            it, "verify",
+            v != NULL ? json_pack("{s:O, s:O, s:O?}", "at", json_object_get(v, "at"), "ok",
+                                  json_object_get(v, "ok"), "error", json_object_get(v, "error"))
+                      : json_null());
+    }
+    last = json_object_get(verified, "last");
+    json_object_set_new(body, "last_verify",
+                        last != NULL
+                            ? json_pack("{s:O, s:O, s:O, s:O?}", "at", json_object_get(last, "at"),
+                                        "ok", json_object_get(last, "ok"), "damaged",
+                                        json_object_get(last, "damaged"), "failed",
+                                        json_object_get(last, "failed"))
+                            : json_null());
+    json_decref(verified);
     json_object_set(body, "items", items);
     json_object_del(body, "backups");
     json_object_set_new(body, "next_cursor", json_null());

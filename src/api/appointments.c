@@ -43,9 +43,10 @@ static const struct api_field create_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-enum { U_START, U_PROFESSIONAL, U_NOTES, U_STATUS, U_OVERRIDE };
+enum { U_START, U_END, U_PROFESSIONAL, U_NOTES, U_STATUS, U_OVERRIDE };
 static const struct api_field update_fields[] = {
     {"start", API_T_INSTANT, 0, 0, 0, NULL},
+    {"end", API_T_INSTANT, 0, 0, 0, NULL},
     {"professional_id", API_T_ID, 0, 0, 0, NULL},
     {"notes", API_T_STRING, API_NULLABLE, 0, NOTES_MAX, NULL},
     {"status", API_T_ENUM, 0, 0, 0, status_choices},
@@ -163,7 +164,7 @@ int api_appointments_create(struct http_req *req, struct err *e)
     a.idempotency_key = key != NULL ? xstrdup(key) : NULL;
     a.created_by = au.user_id;
     a.created = a.updated = now;
-    rc = appt_check_booking(req, db, &a, true, 0, override, e);
+    rc = appt_check_booking(req, db, &a, APPT_CHECK_SET_PRICE, 0, override, e);
     if (rc < 0)
         goto cleanup;
 
@@ -272,7 +273,8 @@ int api_appointments_update(struct http_req *req, struct err *e)
                          "only ADMIN and MANAGER may override working hours");
         goto cleanup;
     }
-    if (pro && (v[U_START].present || v[U_PROFESSIONAL].present || v[U_NOTES].present)) {
+    if (pro && (v[U_START].present || v[U_END].present || v[U_PROFESSIONAL].present ||
+                v[U_NOTES].present)) {
         rc = appt_refuse(req, e, 403, "forbidden", NULL,
                          "a professional may only mark an appointment COMPLETED or NO_SHOW");
         goto cleanup;
@@ -303,21 +305,39 @@ int api_appointments_update(struct http_req *req, struct err *e)
     }
     if (v[U_START].present)
         next.start = v[U_START].i;
+    /* a move keeps the length; an end given resizes */
+    next.end = v[U_END].present ? v[U_END].i : next.start + (cur.end - cur.start);
     if (v[U_PROFESSIONAL].present)
         next.professional_id = v[U_PROFESSIONAL].i;
+    if (next.end <= next.start || next.end - next.start > APPT_MAX_DURATION_MIN * 60) {
+        rc = appt_refuse(req, e, 400, "invalid", "end",
+                         "'end' must come after 'start', at most %d minutes later",
+                         APPT_MAX_DURATION_MIN);
+        goto cleanup;
+    }
     if (!appt_transition_allowed(cur.status, next.status)) {
         rc = appt_refuse(req, e, 409, "invalid_transition", "status",
                          "an appointment cannot go from %s to %s", cur.status, next.status);
         goto cleanup;
     }
-    moved = next.start != cur.start || next.professional_id != cur.professional_id;
+    if (strcmp(next.status, "NO_SHOW") == 0 && strcmp(cur.status, "NO_SHOW") != 0 &&
+        (int64_t)time(NULL) < cur.start) {
+        rc = appt_refuse(req, e, 409, "no_show_before_start", "status",
+                         "appointment '%lld' has not started yet: it cannot be a no-show",
+                         (long long)cur.id);
+        goto cleanup;
+    }
+    moved = next.start != cur.start || next.end != cur.end ||
+            next.professional_id != cur.professional_id;
     if (moved) {
         if (!appt_is_open(cur.status) || !appt_is_open(next.status)) {
             rc = appt_refuse(req, e, 409, "invalid_transition", "start",
                              "only a PENDING or CONFIRMED appointment can be rescheduled");
             goto cleanup;
         }
-        rc = appt_check_booking(req, db, &next, false, cur.end - cur.start, override, e);
+        rc = appt_check_booking(
+            req, db, &next, next.professional_id != cur.professional_id ? APPT_CHECK_NEW_PRO : 0,
+            next.end - next.start, override, e);
         if (rc < 0)
             goto cleanup;
     }
@@ -330,13 +350,46 @@ cleanup:
     return rc;
 }
 
+#define CANCEL_REASON_MAX 500
+
+static const struct api_field cancel_fields[] = {
+    {"reason", API_T_STRING, API_NULLABLE, 0, CANCEL_REASON_MAX, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+/* Is s NULL or only white space? */
+static bool blank(const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return false;
+    return true;
+}
+
+/* The appointment of the path's {id} (any professional's), 404 when not the tenant's. */
+static int load_of_path(struct http_req *req, const struct api_auth *au, struct db **db,
+                        struct appt *cur, struct err *e)
+{
+    int64_t id = 0;
+    int rc;
+
+    if ((rc = api_path_id(req, "id", &id, e)) < 0 ||
+        (rc = api_worker_db(http_req_worker(req), db, e)) < 0 ||
+        (rc = appt_load(*db, au->tenant_id, id, 0, cur, e)) < 0)
+        return rc;
+    if (rc == 0)
+        return err_set(e, ERR_NOT_FOUND, "no appointment '%lld'", (long long)id);
+    return 0;
+}
+
 int api_appointments_cancel(struct http_req *req, struct err *e)
 {
-    struct api_worker *w = http_req_worker(req);
+    struct api_value v[API_MAX_FIELDS];
     struct api_auth au;
     struct appt cur = {0}, next = {0};
     struct db *db = NULL;
-    int64_t id = 0;
+    json_t *body = NULL;
+    size_t len = 0;
     int rc;
 
     if (api_auth_require(req, "appointments", API_ACT_UPDATE, &au) < 0)
@@ -346,19 +399,19 @@ int api_appointments_cancel(struct http_req *req, struct err *e)
                          "a professional may only mark an appointment COMPLETED or NO_SHOW");
         goto cleanup;
     }
-    rc = api_path_id(req, "id", &id, e);
-    if (rc < 0)
+    /* the reason is required: no body at all is the same as none given */
+    http_req_body(req, &len);
+    v[0].present = false;
+    if (len > 0 && (rc = api_read_body(req, cancel_fields, API_CREATE, &body, v, e)) < 0)
         goto cleanup;
-    rc = api_worker_db(w, &db, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = appt_load(db, au.tenant_id, id, 0, &cur, e);
-    if (rc < 0)
-        goto cleanup;
-    if (rc == 0) {
-        rc = err_set(e, ERR_NOT_FOUND, "no appointment '%lld'", (long long)id);
+    if (!v[0].present || v[0].null || blank(v[0].s)) {
+        rc = appt_refuse(req, e, 400, "required", "reason",
+                         "'reason' is required to cancel an appointment");
         goto cleanup;
     }
+    rc = load_of_path(req, &au, &db, &cur, e);
+    if (rc < 0)
+        goto cleanup;
     if (!appt_is_open(cur.status)) {
         rc = appt_refuse(req, e, 409, "invalid_transition", "status",
                          "an appointment cannot go from %s to CANCELLED", cur.status);
@@ -366,6 +419,65 @@ int api_appointments_cancel(struct http_req *req, struct err *e)
     }
     appt_copy(&next, &cur);
     snprintf(next.status, sizeof(next.status), "CANCELLED");
+    free(next.cancel_reason);
+    next.cancel_reason = xstrdup(v[0].s);
+    rc = appt_write(req, db, &cur, &next, e);
+
+cleanup:
+    appt_release(&cur);
+    appt_release(&next);
+    json_decref(body);
+    return rc;
+}
+
+/* Were t1 and t2 on the same local day in zone tz? */
+static int same_local_day(const char *tz, int64_t t1, int64_t t2, bool *same, struct err *e)
+{
+    struct tz_local l1, l2;
+    int rc;
+
+    if ((rc = tz_utc_to_local(tz, t1, &l1, e)) < 0 || (rc = tz_utc_to_local(tz, t2, &l2, e)) < 0)
+        return rc;
+    *same = l1.y == l2.y && l1.mon == l2.mon && l1.d == l2.d;
+    return 0;
+}
+
+int api_appointments_uncancel(struct http_req *req, struct err *e)
+{
+    struct api_auth au;
+    struct appt cur = {0}, next = {0};
+    struct db *db = NULL;
+    bool same = false;
+    int rc;
+
+    if (api_auth_require(req, "appointments", API_ACT_UPDATE, &au) < 0)
+        return 0;
+    if (au.role != API_ROLE_ADMIN && au.role != API_ROLE_MANAGER) {
+        rc = appt_refuse(req, e, 403, "forbidden", NULL,
+                         "only ADMIN and MANAGER may undo a cancellation");
+        goto cleanup;
+    }
+    rc = load_of_path(req, &au, &db, &cur, e);
+    if (rc < 0)
+        goto cleanup;
+    if (strcmp(cur.status, "CANCELLED") != 0) {
+        rc = appt_refuse(req, e, 409, "invalid_transition", "status",
+                         "appointment '%lld' is not cancelled", (long long)cur.id);
+        goto cleanup;
+    }
+    if (cur.cancelled_at != 0 && cur.cancelled_from[0] != '\0') {
+        rc = same_local_day(cur.tz, cur.cancelled_at, (int64_t)time(NULL), &same, e);
+        if (rc < 0)
+            goto cleanup;
+    }
+    if (!same) {
+        rc = appt_refuse(req, e, 409, "uncancel_expired", "status",
+                         "a cancellation can only be undone on the day it was made");
+        goto cleanup;
+    }
+    appt_copy(&next, &cur);
+    snprintf(next.status, sizeof(next.status), "%s", cur.cancelled_from);
+    /* the no-overlap rule answers 409 slot_taken if the time was booked meanwhile */
     rc = appt_write(req, db, &cur, &next, e);
 
 cleanup:

@@ -24,8 +24,10 @@ void appt_release(struct appt *a)
 {
     free(a->notes);
     free(a->idempotency_key);
+    free(a->cancel_reason);
     a->notes = NULL;
     a->idempotency_key = NULL;
+    a->cancel_reason = NULL;
 }
 
 static int64_t instant_of(const char *s)
@@ -64,6 +66,10 @@ void appt_from_row(const struct db_res *r, struct appt *a)
     snprintf(a->tz, sizeof(a->tz), "%s", tz != NULL ? tz : "UTC");
     snprintf(a->source, sizeof(a->source), "%s",
              db_res_text(r, 16) != NULL ? db_res_text(r, 16) : "staff");
+    a->cancel_reason = dup_or_null(db_res_text(r, 17));
+    a->cancelled_at = instant_of(db_res_text(r, 18));
+    snprintf(a->cancelled_from, sizeof(a->cancelled_from), "%s",
+             db_res_text(r, 19) != NULL ? db_res_text(r, 19) : "");
 }
 
 void api_booking_format(const char *iana, int64_t t, char out[32])
@@ -90,14 +96,15 @@ static json_t *str_or_null(const char *s)
 /* The resource's JSON (SPEC §8: its columns); NULL when a text is not UTF-8. */
 json_t *appt_json(const struct appt *a)
 {
-    char start[32], end[32], created[32], updated[32];
+    char start[32], end[32], created[32], updated[32], cancelled[32];
 
     api_booking_format(a->tz, a->start, start);
     api_booking_format(a->tz, a->end, end);
     api_booking_format(a->tz, a->created, created);
     api_booking_format(a->tz, a->updated, updated);
+    api_booking_format(a->tz, a->cancelled_at, cancelled);
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, "
-                     "s:s, s:s, s:s}",
+                     "s:s, s:s, s:s, s:o, s:o, s:o}",
                      "id", (json_int_t)a->id, "tenant_id", (json_int_t)a->tenant_id, "branch_id",
                      (json_int_t)a->branch_id, "client_id", (json_int_t)a->client_id, "service_id",
                      (json_int_t)a->service_id, "professional_id", (json_int_t)a->professional_id,
@@ -105,7 +112,10 @@ json_t *appt_json(const struct appt *a)
                      (json_int_t)a->price_cents, "notes", str_or_null(a->notes), "idempotency_key",
                      str_or_null(a->idempotency_key), "created_by", int_or_null(a->created_by),
                      "created_at", created, "updated_at", updated, "timezone", a->tz, "source",
-                     a->source[0] != '\0' ? a->source : "staff");
+                     a->source[0] != '\0' ? a->source : "staff", "cancel_reason",
+                     str_or_null(a->cancel_reason), "cancelled_at",
+                     a->cancelled_at != 0 ? json_string(cancelled) : json_null(), "cancelled_from",
+                     a->cancelled_from[0] != '\0' ? json_string(a->cancelled_from) : json_null());
 }
 
 int appt_reply(struct http_req *req, int status, const struct appt *a)
@@ -258,10 +268,10 @@ static void hours_parse(const char *text, struct api_branch_hours *bh)
 
 /*
  * Check the ids (answering 404 / 409 itself), fill a->tz, *duration_min,
- * a->price_cents (when set_price), *at_branch and the hours rows *bh
+ * a->price_cents (APPT_CHECK_SET_PRICE), *at_branch and the hours rows *bh
  * (caller releases with api_branch_hours_release).
  */
-static int check_refs(struct http_req *req, struct db *db, struct appt *a, bool set_price,
+static int check_refs(struct http_req *req, struct db *db, struct appt *a, unsigned flags,
                       int64_t *duration_min, bool *at_branch, struct api_branch_hours *bh,
                       struct err *e)
 {
@@ -303,8 +313,9 @@ static int check_refs(struct http_req *req, struct db *db, struct appt *a, bool 
         rc = appt_refuse(req, e, 409, "inactive", "professional_id",
                          "professional '%lld' is deactivated", (long long)a->professional_id);
     } else if (!db_res_bool(r, 7)) {
-        rc = appt_refuse(req, e, 409, "not_offered", "professional_id",
-                         "professional '%lld' does not offer service '%lld'",
+        rc = appt_refuse(req, e, 409,
+                         flags & APPT_CHECK_NEW_PRO ? "professional_unavailable" : "not_offered",
+                         "professional_id", "professional '%lld' does not offer service '%lld'",
                          (long long)a->professional_id, (long long)a->service_id);
     } else if (db_res_int(r, 1) > APPT_MAX_DURATION_MIN) {
         rc = appt_refuse(req, e, 400, "invalid", "service_id",
@@ -312,7 +323,7 @@ static int check_refs(struct http_req *req, struct db *db, struct appt *a, bool 
                          (long long)a->service_id);
     } else {
         *duration_min = db_res_int(r, 1);
-        if (set_price)
+        if (flags & APPT_CHECK_SET_PRICE)
             a->price_cents = db_res_int(r, 2);
         snprintf(a->tz, sizeof(a->tz), "%s", db_res_text(r, 4) ? db_res_text(r, 4) : "UTC");
         *at_branch = db_res_bool(r, 8);
@@ -328,29 +339,37 @@ cleanup:
 static int check_hours(struct http_req *req, const struct appt *a,
                        const struct api_branch_hours *bh, struct err *e)
 {
-    struct slot_hours *rows = NULL;
-    struct slot_span *spans = NULL;
-    struct tz_local l;
-    size_t nrows = 0, nspans = 0;
-    int64_t day;
-    int rc;
+    bool fits = false;
+    int rc = api_branch_hours_fits(bh, a->professional_id, a->tz, a->start, a->end, &fits, e);
 
-    rc = tz_utc_to_local(a->tz, a->start, &l, e);
-    if (rc < 0)
-        goto cleanup;
-    day = tz_days_from_civil(l.y, l.mon, l.d);
-    api_branch_hours_for(bh, a->professional_id, &rows, &nrows);
-    rc = slots_working_spans(a->tz, day, day, rows, nrows, &spans, &nspans, e);
-    if (rc < 0)
-        goto cleanup;
-    if (!slots_span_fits(spans, nspans, a->start, a->end))
+    if (rc == 0 && !fits)
         rc = appt_refuse(req, e, 409, "outside_working_hours", "start",
                          "professional '%lld' does not work then", (long long)a->professional_id);
-
-cleanup:
-    free(spans);
-    free(rows);
     return rc;
+}
+
+/* Is the professional away (time_off) during [a->start, a->end)?  Not even an override books it. */
+static int check_time_off(struct http_req *req, struct db *db, const struct appt *a, struct err *e)
+{
+    char s_txt[32], e_txt[32];
+    int64_t id = 0;
+    int rc;
+
+    tz_format_instant(a->start, s_txt);
+    tz_format_instant(a->end, e_txt);
+    rc = db_query_int(
+        db,
+        "SELECT id FROM time_off WHERE tenant_id = $1 AND user_id = $2 "
+        "AND start_at < $3 AND end_at > $4 LIMIT 1",
+        DB_PARAMS(DB_INT(a->tenant_id), DB_INT(a->professional_id), DB_TEXT(e_txt), DB_TEXT(s_txt)),
+        &id, e);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return appt_refuse(req, e, 409, "professional_unavailable", "professional_id",
+                           "professional '%lld' is away (time off) then",
+                           (long long)a->professional_id);
+    return 0;
 }
 
 bool appt_may_override(const struct api_auth *au)
@@ -360,9 +379,9 @@ bool appt_may_override(const struct api_auth *au)
 
 /*
  * The checks of a booking or a reschedule, before its write: ids, hours,
- * not in the past.  Sets a->end (and the price when set_price).
+ * not in the past.  Sets a->end (and the price: APPT_CHECK_SET_PRICE).
  */
-int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, bool set_price,
+int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, unsigned flags,
                        int64_t keep_length, bool override, struct err *e)
 {
     struct api_branch_hours bh = {0};
@@ -370,19 +389,22 @@ int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, bool
     bool at_branch = false;
     int rc;
 
-    rc = check_refs(req, db, a, set_price, &duration_min, &at_branch, &bh, e);
+    rc = check_refs(req, db, a, flags, &duration_min, &at_branch, &bh, e);
     if (rc < 0)
         goto cleanup;
     a->end = a->start + (keep_length > 0 ? keep_length : duration_min * 60);
-    if (override)
+    rc = check_time_off(req, db, a, e);
+    if (rc < 0 || override)
         goto cleanup;
     if (a->start < (int64_t)time(NULL)) {
         rc = appt_refuse(req, e, 400, "invalid", "start", "'start' is in the past");
         goto cleanup;
     }
     if (!at_branch) {
-        rc = appt_refuse(req, e, 409, "outside_working_hours", "branch_id",
-                         "professional '%lld' does not work at branch '%lld'",
+        rc = appt_refuse(req, e, 409,
+                         flags & APPT_CHECK_NEW_PRO ? "professional_unavailable"
+                                                    : "outside_working_hours",
+                         "branch_id", "professional '%lld' does not work at branch '%lld'",
                          (long long)a->professional_id, (long long)a->branch_id);
         goto cleanup;
     }
@@ -398,9 +420,10 @@ bool appt_transition_allowed(const char *from, const char *to)
 {
     if (strcmp(from, to) == 0)
         return true;
+    /* a walk-in is booked, done and paid: PENDING may be COMPLETED directly */
     if (strcmp(from, "PENDING") == 0)
-        return strcmp(to, "CONFIRMED") == 0 || strcmp(to, "CANCELLED") == 0 ||
-               strcmp(to, "NO_SHOW") == 0;
+        return strcmp(to, "CONFIRMED") == 0 || strcmp(to, "COMPLETED") == 0 ||
+               strcmp(to, "CANCELLED") == 0 || strcmp(to, "NO_SHOW") == 0;
     if (strcmp(from, "CONFIRMED") == 0)
         return strcmp(to, "COMPLETED") == 0 || strcmp(to, "CANCELLED") == 0 ||
                strcmp(to, "NO_SHOW") == 0;
@@ -420,29 +443,46 @@ bool appt_is_open(const char *status)
 int appt_write(struct http_req *req, struct db *db, const struct appt *cur, struct appt *next,
                struct err *e)
 {
-    char s_txt[32], e_txt[32], cs_txt[32], now_txt[32];
+    char s_txt[32], e_txt[32], cs_txt[32], ce_txt[32], now_txt[32], ca_txt[32];
     int64_t affected = 0;
     int rc;
 
     next->updated = (int64_t)time(NULL);
+    /* a cancellation remembers when and from what; leaving CANCELLED forgets it */
+    if (strcmp(next->status, "CANCELLED") == 0 && strcmp(cur->status, "CANCELLED") != 0) {
+        next->cancelled_at = next->updated;
+        snprintf(next->cancelled_from, sizeof(next->cancelled_from), "%s", cur->status);
+    } else if (strcmp(next->status, "CANCELLED") != 0) {
+        next->cancelled_at = 0;
+        next->cancelled_from[0] = '\0';
+        free(next->cancel_reason);
+        next->cancel_reason = NULL;
+    }
+    tz_format_instant(next->cancelled_at, ca_txt);
     tz_format_instant(next->start, s_txt);
     tz_format_instant(next->end, e_txt);
     tz_format_instant(cur->start, cs_txt);
+    tz_format_instant(cur->end, ce_txt);
     tz_format_instant(next->updated, now_txt);
     /* the change and its messages (notify.h) commit together, or neither does */
     rc = db_begin(db, e);
     if (rc < 0)
         goto cleanup;
-    rc = db_exec_params(db,
-                        "UPDATE appointments SET start_at = $1, end_at = $2, professional_id = $3, "
-                        "status = $4, notes = $5, updated_at = $6 "
-                        "WHERE tenant_id = $7 AND id = $8 AND status = $9 AND start_at = $10 "
-                        "AND professional_id = $11",
-                        DB_PARAMS(DB_TEXT(s_txt), DB_TEXT(e_txt), DB_INT(next->professional_id),
-                                  DB_TEXT(next->status), DB_TEXT(next->notes), DB_TEXT(now_txt),
-                                  DB_INT(cur->tenant_id), DB_INT(cur->id), DB_TEXT(cur->status),
-                                  DB_TEXT(cs_txt), DB_INT(cur->professional_id)),
-                        &affected, e);
+    rc = db_exec_params(
+        db,
+        "UPDATE appointments SET start_at = $1, end_at = $2, professional_id = $3, "
+        "status = $4, notes = $5, updated_at = $6, cancel_reason = $12, "
+        "cancelled_at = $13, cancelled_from = $14 "
+        "WHERE tenant_id = $7 AND id = $8 AND status = $9 AND start_at = $10 "
+        "AND professional_id = $11 AND end_at = $15",
+        DB_PARAMS(DB_TEXT(s_txt), DB_TEXT(e_txt), DB_INT(next->professional_id),
+                  DB_TEXT(next->status), DB_TEXT(next->notes), DB_TEXT(now_txt),
+                  DB_INT(cur->tenant_id), DB_INT(cur->id), DB_TEXT(cur->status), DB_TEXT(cs_txt),
+                  DB_INT(cur->professional_id), DB_TEXT(next->cancel_reason),
+                  next->cancelled_at != 0 ? DB_TEXT(ca_txt) : DB_NULL,
+                  next->cancelled_from[0] != '\0' ? DB_TEXT(next->cancelled_from) : DB_NULL,
+                  DB_TEXT(ce_txt)),
+        &affected, e);
     if (rc == 0 && affected == 1)
         rc = notify_appointment_changed(
             db, ((struct api_worker *)http_req_worker(req))->app->cfg, cur->tenant_id, cur->id,
@@ -476,4 +516,5 @@ void appt_copy(struct appt *dst, const struct appt *src)
     *dst = *src;
     dst->notes = dup_or_null(src->notes);
     dst->idempotency_key = dup_or_null(src->idempotency_key);
+    dst->cancel_reason = dup_or_null(src->cancel_reason);
 }

@@ -36,17 +36,21 @@ struct appt {
     int64_t price_cents;
     int64_t created_by; /* 0: NULL */
     char status[16];
-    char *notes;           /* NULL: NULL */
-    char *idempotency_key; /* NULL: NULL */
-    char tz[64];           /* the branch's zone */
-    char source[8];        /* "staff" or "online" (who booked it) */
+    char *notes;             /* NULL: NULL */
+    char *idempotency_key;   /* NULL: NULL */
+    char tz[64];             /* the branch's zone */
+    char source[8];          /* "staff" or "online" (who booked it) */
+    char *cancel_reason;     /* NULL: none */
+    int64_t cancelled_at;    /* 0: not cancelled */
+    char cancelled_from[16]; /* the status before CANCELLED ("" none): an undo returns to it */
 };
 
 /* The columns appt_from_row() reads, and the FROM clause they need (alias a). */
 #define APPT_COLS                                                                                  \
     "a.id, a.tenant_id, a.branch_id, a.client_id, a.service_id, a.professional_id, a.start_at, "   \
     "a.end_at, a.status, a.price_cents, a.notes, a.idempotency_key, a.created_by, a.created_at, "  \
-    "a.updated_at, COALESCE(b.timezone, t.timezone), a.source "
+    "a.updated_at, COALESCE(b.timezone, t.timezone), a.source, a.cancel_reason, a.cancelled_at, "  \
+    "a.cancelled_from "
 #define APPT_FROM                                                                                  \
     "FROM appointments a JOIN branches b ON b.id = a.branch_id "                                   \
     "JOIN tenants t ON t.id = a.tenant_id "
@@ -91,12 +95,20 @@ int appt_reply_slot_taken(struct http_req *req, struct db *db, const struct appt
 /* May this caller book outside working hours (ADMIN, MANAGER)? */
 bool appt_may_override(const struct api_auth *au);
 
+/* What appt_check_booking() is asked besides the checks. */
+enum {
+    APPT_CHECK_SET_PRICE = 1, /* a->price_cents from the service */
+    APPT_CHECK_NEW_PRO = 2,   /* another professional: one who cannot take it is
+                                 409 professional_unavailable */
+};
+
 /*
  * The checks of a booking or a reschedule, before its write: ids, hours,
  * not in the past.  Sets a->end (from the service's duration, or keep_length
- * seconds when > 0), a->tz, and the price when set_price.  Answers a refusal.
+ * seconds when > 0), a->tz, and the price (flags: APPT_CHECK_*).  Answers a
+ * refusal.
  */
-int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, bool set_price,
+int appt_check_booking(struct http_req *req, struct db *db, struct appt *a, unsigned flags,
                        int64_t keep_length, bool override, struct err *e);
 
 /* The status life cycle (booking.h): may an appointment go from `from` to `to`? */

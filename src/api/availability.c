@@ -93,6 +93,32 @@ void api_branch_hours_for(const struct api_branch_hours *bh, int64_t professiona
     }
 }
 
+int api_branch_hours_fits(const struct api_branch_hours *bh, int64_t professional_id,
+                          const char *tz, int64_t start, int64_t end, bool *out, struct err *e)
+{
+    struct slot_hours *rows = NULL;
+    struct slot_span *spans = NULL;
+    struct tz_local l;
+    size_t nrows = 0, nspans = 0;
+    int64_t day;
+    int rc;
+
+    rc = tz_utc_to_local(tz, start, &l, e);
+    if (rc < 0)
+        goto cleanup;
+    day = tz_days_from_civil(l.y, l.mon, l.d);
+    api_branch_hours_for(bh, professional_id, &rows, &nrows);
+    rc = slots_working_spans(tz, day, day, rows, nrows, &spans, &nspans, e);
+    if (rc < 0)
+        goto cleanup;
+    *out = slots_span_fits(spans, nspans, start, end);
+
+cleanup:
+    free(spans);
+    free(rows);
+    return rc;
+}
+
 void api_free_times_free(struct api_free_pro *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -220,6 +246,24 @@ static struct api_free_pro *pro_find(struct api_free_pro *p, size_t n, int64_t i
     return NULL;
 }
 
+/* Rows (professional, start, end) of r into the busy intervals of their professional. */
+static void add_busy_rows(struct db_res *r, struct api_free_pro *pros, size_t npros)
+{
+    while (db_res_next(r)) {
+        struct api_free_pro *p = pro_find(pros, npros, db_res_int(r, 0));
+        struct slot_span s;
+
+        if (p == NULL || tz_parse_instant(db_res_text(r, 1), &s.start) < 0 ||
+            tz_parse_instant(db_res_text(r, 2), &s.end) < 0)
+            continue;
+        if (p->nbusy == p->capbusy) {
+            p->capbusy = p->capbusy ? 2 * p->capbusy : 32;
+            p->busy = xrealloc(p->busy, p->capbusy * sizeof(*p->busy));
+        }
+        p->busy[p->nbusy++] = s;
+    }
+}
+
 /*
  * Every busy interval of the professionals in [lo, hi), in one query:
  * the appointments that hold their slot (the no-overlap rule's statuses).
@@ -252,21 +296,30 @@ static int load_busy(struct db *db, int64_t tenant_id, int64_t service_id, int64
                   &r, e);
     if (rc < 0)
         goto cleanup;
-    while (db_res_next(r)) {
-        struct api_free_pro *p = pro_find(pros, npros, db_res_int(r, 0));
-        struct slot_span s;
-
-        if (p == NULL || tz_parse_instant(db_res_text(r, 1), &s.start) < 0 ||
-            tz_parse_instant(db_res_text(r, 2), &s.end) < 0)
-            continue;
-        if (p->nbusy == p->capbusy) {
-            p->capbusy = p->capbusy ? 2 * p->capbusy : 32;
-            p->busy = xrealloc(p->busy, p->capbusy * sizeof(*p->busy));
-        }
-        p->busy[p->nbusy++] = s;
-    }
+    add_busy_rows(r, pros, npros);
 
 cleanup:
+    db_res_free(r);
+    return rc;
+}
+
+/* The time off of the professionals (one, or all) reaching into [lo, hi): busy too. */
+static int load_time_off(struct db *db, int64_t tenant_id, int64_t only_id, int64_t lo, int64_t hi,
+                         struct api_free_pro *pros, size_t npros, struct err *e)
+{
+    char hi_txt[32], lo_txt[32];
+    struct db_res *r = NULL;
+    int rc;
+
+    tz_format_instant(hi, hi_txt);
+    tz_format_instant(lo, lo_txt);
+    rc = db_query(db,
+                  "SELECT user_id, start_at, end_at FROM time_off WHERE tenant_id = $1 "
+                  "AND (user_id = $2 OR $2 = 0) AND start_at < $3 AND end_at > $4",
+                  DB_PARAMS(DB_INT(tenant_id), DB_INT(only_id), DB_TEXT(hi_txt), DB_TEXT(lo_txt)),
+                  &r, e);
+    if (rc == 0)
+        add_busy_rows(r, pros, npros);
     db_res_free(r);
     return rc;
 }
@@ -341,6 +394,8 @@ int api_free_times(struct db *db, const struct api_free_query *q, struct api_fre
     if (lo < hi) {
         rc = load_busy(db, q->tenant_id, q->service_id, q->only_id, q->except_id, lo, hi, pros,
                        npros, e);
+        if (rc == 0)
+            rc = load_time_off(db, q->tenant_id, q->only_id, lo, hi, pros, npros, e);
         if (rc < 0)
             goto cleanup;
     }
@@ -371,7 +426,8 @@ int api_availability_get(struct http_req *req, struct err *e)
     char tz[64];
     size_t npros = 0;
     int64_t service_id = 0, branch_id = 0, only_id = 0, first = 0, last = 0, duration_min = 0;
-    bool has_pro = false;
+    int64_t except_id = 0;
+    bool has_pro = false, has_except = false;
     int rc;
 
     if (api_auth_require(req, "availability", API_ACT_READ, &au) < 0)
@@ -379,6 +435,7 @@ int api_availability_get(struct http_req *req, struct err *e)
     if ((rc = query_required_id(req, "service_id", &service_id, e)) < 0 ||
         (rc = query_required_id(req, "branch_id", &branch_id, e)) < 0 ||
         (rc = api_query_id(req, "professional_id", &only_id, &has_pro, e)) < 0 ||
+        (rc = api_query_id(req, "exclude_appointment_id", &except_id, &has_except, e)) < 0 ||
         (rc = query_date(req, "from", &first, e)) < 0 || (rc = query_date(req, "to", &last, e)) < 0)
         goto cleanup;
     /* A PROFESSIONAL plans its own time only. */
@@ -403,11 +460,24 @@ int api_availability_get(struct http_req *req, struct err *e)
     rc = load_service_branch(req, db, au.tenant_id, service_id, branch_id, &duration_min, tz, e);
     if (rc < 0)
         goto cleanup;
+    /* a reschedule: the appointment being moved is no obstacle to itself */
+    if (has_except) {
+        rc = api_row_exists(db, "appointments", except_id, au.tenant_id, e);
+        if (rc < 0)
+            goto cleanup;
+        if (rc == 0) {
+            http_reply_error(req, 404, "not_found", "exclude_appointment_id",
+                             "no appointment '%lld'", (long long)except_id);
+            rc = err_set(e, ERR_NOT_FOUND, "no appointment");
+            goto cleanup;
+        }
+    }
     q = (struct api_free_query){
         .tenant_id = au.tenant_id,
         .service_id = service_id,
         .branch_id = branch_id,
         .only_id = only_id,
+        .except_id = except_id,
         .tz = tz,
         .duration_s = duration_min * 60,
         .first_day = first,

@@ -27,10 +27,16 @@
  *   409 idempotency_key_reused      same Idempotency-Key, another body
  *   409 conflict                    the appointment changed meanwhile: read it again
  *   409 overpayment                 payments of an appointment would exceed its price
+ *   409 professional_unavailable    another professional who cannot take it, or time off
+ *   409 no_show_before_start        NO_SHOW before the appointment's start
+ *   400 required (field reason)     a cancellation without a reason
+ *   409 uncancel_expired            an undo after the day of the cancellation
+ * Every code the API answers is listed in error_codes.txt (test_error_codes.py).
  */
 #ifndef CITAPLANNER_API_BOOKING_H
 #define CITAPLANNER_API_BOOKING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,23 +54,33 @@
  *         notes?, status? (PENDING|CONFIRMED), override_hours?}; Idempotency-Key header
  *         (a retry whose body matches the stored appointment answers 200 with it).
  *   GET   /api/v1/appointments/{id}
- *   PATCH /api/v1/appointments/{id} {start?, professional_id?, notes?, status?, override_hours?}
- *         a reschedule keeps the length and is checked like a booking.
- *   POST  /api/v1/appointments/{id}/cancel
- * Status life cycle: PENDING -> CONFIRMED -> COMPLETED; PENDING or CONFIRMED ->
- * CANCELLED or NO_SHOW; COMPLETED, CANCELLED and NO_SHOW are final.
- * A PROFESSIONAL sees only their own appointments and may only set COMPLETED or
- * NO_SHOW on them.
+ *   PATCH /api/v1/appointments/{id} {start?, end?, professional_id?, notes?, status?,
+ *         override_hours?}  a reschedule keeps the length unless `end` resizes it, and
+ *         is checked like a booking; another professional who does not offer the
+ *         service at the branch is 409 professional_unavailable.  NO_SHOW before the
+ *         start is 409 no_show_before_start.
+ *   POST  /api/v1/appointments/{id}/cancel {reason} (400 required without a reason); the
+ *         reason, the time and the status it left are kept (cancel_reason, cancelled_at,
+ *         cancelled_from).
+ *   POST  /api/v1/appointments/{id}/uncancel  ADMIN, MANAGER: back to cancelled_from, on the
+ *         day of the cancellation (branch's zone) only, else 409 uncancel_expired; 409
+ *         slot_taken when the time was booked meanwhile.
+ * Status life cycle: PENDING -> CONFIRMED -> COMPLETED; PENDING -> COMPLETED (a
+ * walk-in); PENDING or CONFIRMED -> CANCELLED or NO_SHOW; COMPLETED, CANCELLED and NO_SHOW are
+ * final. A PROFESSIONAL sees only their own appointments and may only set COMPLETED or NO_SHOW on
+ * them.
  */
 int api_appointments_list(struct http_req *req, struct err *e);
 int api_appointments_create(struct http_req *req, struct err *e);
 int api_appointments_get(struct http_req *req, struct err *e);
 int api_appointments_update(struct http_req *req, struct err *e);
 int api_appointments_cancel(struct http_req *req, struct err *e);
+int api_appointments_uncancel(struct http_req *req, struct err *e);
 
 /*
  * availability.c
- *   GET /api/v1/availability?service_id&branch_id[&professional_id]&from&to
+ *   GET /api/v1/availability?service_id&branch_id[&professional_id&exclude_appointment_id]
+ *       &from&to   (exclude_appointment_id: an appointment of the tenant not counted busy)
  *   from/to: dates in the branch's zone, inclusive, at most 62 days.
  *   200 {"service_id","branch_id","timezone","duration_min","step_min",
  *        "professionals":[{"professional_id","first_name","last_name",
@@ -166,5 +182,12 @@ void api_branch_hours_release(struct api_branch_hours *bh);
  */
 void api_branch_hours_for(const struct api_branch_hours *bh, int64_t professional_id,
                           struct slot_hours **out, size_t *n);
+
+/*
+ * Does [start, end) lie within the hours of bh that apply to
+ * professional_id on its local day in zone tz?  *out; 0 or negative.
+ */
+int api_branch_hours_fits(const struct api_branch_hours *bh, int64_t professional_id,
+                          const char *tz, int64_t start, int64_t end, bool *out, struct err *e);
 
 #endif

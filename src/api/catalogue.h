@@ -29,8 +29,9 @@
     "updated_at"
 #define API_USER_TYPES "iiisssssbtt"
 #define API_TENANT_COLUMNS                                                                         \
-    "id, name, email, phone, address, city, country, timezone, currency, created_at, updated_at"
-#define API_TENANT_TYPES "isssssssstt"
+    "id, name, email, phone, address, city, country, timezone, currency, created_at, updated_at, " \
+    "default_country_code"
+#define API_TENANT_TYPES "isssssssstts"
 
 /* What the resources share (the role matrix, lists, get, create, PATCH,
  * delete-or-deactivate) is driven by their descriptors: see resource.h. */
@@ -60,6 +61,9 @@ int api_users_get(struct http_req *req, struct err *e);
 int api_users_create(struct http_req *req, struct err *e);
 int api_users_update(struct http_req *req, struct err *e);
 int api_users_delete(struct http_req *req, struct err *e);
+/* POST /users/{id}/password {password}: an ADMIN of the tenant (the master admin: any user)
+ * sets it; every session of that user ends; 204. */
+int api_users_set_password(struct http_req *req, struct err *e);
 
 /* services.c: /services, /services/{id}, /services/{id}/professionals. */
 int api_services_list(struct http_req *req, struct err *e);
@@ -84,5 +88,13 @@ int api_working_hours_create(struct http_req *req, struct err *e);
 int api_working_hours_replace(struct http_req *req, struct err *e);
 int api_working_hours_update(struct http_req *req, struct err *e);
 int api_working_hours_delete(struct http_req *req, struct err *e);
+
+/* client_history.c: GET /clients/{id}/history (see there) */
+int api_clients_history(struct http_req *req, struct err *e);
+
+/* time_off.c: /api/v1/time-off (see there) */
+int api_time_off_list(struct http_req *req, struct err *e);
+int api_time_off_create(struct http_req *req, struct err *e);
+int api_time_off_delete(struct http_req *req, struct err *e);
 
 #endif

@@ -1,8 +1,12 @@
 /*
  * clients — /api/v1/clients: the people who book.  A phone number is
- * unique within a tenant and stored normalised ("+525511110001"); rows
- * written before normalisation (the seed writes "+52 55 1111 0001") are
- * compared by their digits, so the same number cannot enter twice.
+ * unique within a tenant and stored in E.164 ("+525511110001"): a number
+ * without its country code ("55 1111 0001") takes the tenant's
+ * (tenants.default_country_code), as the public booking's do
+ * (domain/phone.h).  Rows written before (the seed writes "+52 55 1111
+ * 0001") are compared by their digits, with and without the code, so the
+ * same number cannot enter twice: 409 duplicate naming "phone", with the
+ * "existing_id" for "use the existing client".
  * `?q=` searches first and last name and email, case-insensitively, and
  * when q looks like a phone number (digits and separators, 3 digits at
  * least) the phone by its digits; LIKE wildcards in q are matched literally.
@@ -13,6 +17,7 @@
 #include "api/api.h"
 #include "api/catalogue.h"
 #include "api/resource.h"
+#include "domain/phone.h"
 
 #define QUERY_MAX 100
 
@@ -30,6 +35,7 @@ static const struct api_field client_fields[] = {
     {"active", API_T_BOOL, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
+enum { F_PHONE = 2 }; /* client_fields' "phone" */
 
 /* "%q%" for LIKE ... ESCAPE '\', lower-cased (ASCII), with %, _ and \ escaped. */
 static char *like_pattern(const char *q, bool digits_only)
@@ -92,28 +98,56 @@ static int search_where(struct http_req *req, struct api_sql *q, char *keep[4], 
     return 0;
 }
 
-/* prepare: 409 naming "phone" when another client of the tenant has the same number. */
+/*
+ * prepare: the phone to E.164 with the tenant's country code (400 when it
+ * is no number then), and 409 naming "phone" when another client of the
+ * tenant has the same number in any of its stored forms.
+ */
 static int check_phone_free(struct api_write *w, struct err *e)
 {
-    const struct api_value *phone = api_value_of(client_fields, w->v, "phone");
+    struct api_value *phone = &w->v[F_PHONE];
+    char e164[PHONE_E164_MAX], national[PHONE_E164_MAX] = "";
+    char *cc = NULL;
     int64_t other = 0;
     int rc;
 
     if (!phone->present)
         return 0;
+    rc = db_query_text(w->db, "SELECT default_country_code FROM tenants WHERE id = $1",
+                       DB_PARAMS(DB_INT(w->a.tenant_id)), &cc, e);
+    if (rc < 0)
+        goto cleanup;
+    if (phone_e164(phone->s, cc != NULL ? cc : "52", e164) < 0) {
+        rc = api_reply_invalid(w->req, e, "phone",
+                               "'phone' must be a phone number of 8 to 15 digits with its "
+                               "country code");
+        goto cleanup;
+    }
+    snprintf(phone->norm, sizeof(phone->norm), "%s", e164);
+    phone->s = phone->norm;
+    if (cc != NULL && strncmp(e164 + 1, cc, strlen(cc)) == 0)
+        snprintf(national, sizeof(national), "%s", e164 + 1 + strlen(cc));
     rc = db_query_int(w->db,
                       "SELECT id FROM clients WHERE tenant_id = $1 AND id <> $2 AND "
-                      "(phone = $3 OR " PHONE_STRIPPED " = $3)",
-                      DB_PARAMS(DB_INT(w->a.tenant_id), DB_INT(w->id), DB_TEXT(phone->s)), &other,
-                      e);
+                      "(phone = $3 OR " PHONE_STRIPPED " IN ($3, $4, $5)) ORDER BY id LIMIT 1",
+                      DB_PARAMS(DB_INT(w->a.tenant_id), DB_INT(w->id), DB_TEXT(e164),
+                                DB_TEXT(e164 + 1), DB_TEXT(national[0] ? national : e164)),
+                      &other, e);
     if (rc < 0)
-        return rc;
+        goto cleanup;
     if (rc == 0) {
-        http_reply_error(w->req, 409, "duplicate", "phone",
-                         "a client with this 'phone' already exists (id %lld)", (long long)other);
-        return err_set(e, ERR_DB_UNIQUE, "duplicate phone");
+        http_reply_json(w->req, 409,
+                        json_pack("{s:{s:s, s:s, s:s, s:I}}", "error", "code", "duplicate", "field",
+                                  "phone", "message", "a client with this 'phone' already exists",
+                                  "existing_id", (json_int_t)other));
+        rc = err_set(e, ERR_DB_UNIQUE, "duplicate phone");
+        goto cleanup;
     }
-    return 0;
+    rc = 0;
+
+cleanup:
+    free(cc);
+    return rc;
 }
 
 static const struct api_resource clients = {

@@ -250,7 +250,8 @@ int api_public_manage_cancel(struct http_req *req, struct err *e)
         goto cleanup;
     rc = db_exec_params(
         db,
-        "UPDATE appointments SET status = 'CANCELLED', updated_at = $1 "
+        "UPDATE appointments SET status = 'CANCELLED', updated_at = $1, cancelled_at = $1, "
+        "cancelled_from = status "
         "WHERE id = $2 AND tenant_id = $3 AND status = $4",
         DB_PARAMS(DB_TEXT(now_txt), DB_INT(bk.id), DB_INT(bk.tenant_id), DB_TEXT(bk.status)),
         &affected, e);

@@ -28,6 +28,7 @@ const struct http_route api_catalogue_routes[] = {
     {"POST", "/api/v1/users", api_users_create, 0},
     {"PATCH", "/api/v1/users/{id}", api_users_update, 0},
     {"DELETE", "/api/v1/users/{id}", api_users_delete, 0},
+    {"POST", "/api/v1/users/{id}/password", api_users_set_password, 0},
 
     {"GET", "/api/v1/services", api_services_list, 0},
     {"GET", "/api/v1/services/{id}", api_services_get, 0},
@@ -42,6 +43,7 @@ const struct http_route api_catalogue_routes[] = {
     {"POST", "/api/v1/clients", api_clients_create, 0},
     {"PATCH", "/api/v1/clients/{id}", api_clients_update, 0},
     {"DELETE", "/api/v1/clients/{id}", api_clients_delete, 0},
+    {"GET", "/api/v1/clients/{id}/history", api_clients_history, 0},
 
     {"GET", "/api/v1/working-hours", api_working_hours_list, 0},
     {"GET", "/api/v1/working-hours/{id}", api_working_hours_get, 0},
@@ -49,6 +51,9 @@ const struct http_route api_catalogue_routes[] = {
     {"PUT", "/api/v1/working-hours", api_working_hours_replace, 0},
     {"PATCH", "/api/v1/working-hours/{id}", api_working_hours_update, 0},
     {"DELETE", "/api/v1/working-hours/{id}", api_working_hours_delete, 0},
+    {"GET", "/api/v1/time-off", api_time_off_list, 0},
+    {"POST", "/api/v1/time-off", api_time_off_create, 0},
+    {"DELETE", "/api/v1/time-off/{id}", api_time_off_delete, 0},
 
     {NULL, NULL, NULL, 0},
 };

@@ -3,7 +3,10 @@
  * price in integer cents), and /services/{id}/professionals: who offers
  * it, with their commission (0-100 %).  Only PROFESSIONAL users of the same
  * tenant can be assigned; PUT replaces the whole assignment list in one
- * transaction.
+ * transaction.  POST /services may carry the list too ("professionals"):
+ * all of it is checked before the service is written, so a bad commission
+ * creates nothing.  A service created without a colour takes the next of
+ * a palette of 8 (by the tenant's count of services).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -26,8 +29,73 @@ static const struct api_field service_fields[] = {
     {"price_cents", API_T_INT, API_REQUIRED, 0, PRICE_MAX, NULL},
     {"color", API_T_STRING, API_NULLABLE, 0, 32, NULL},
     {"active", API_T_BOOL, 0, 0, 0, NULL},
+    {"professionals", API_T_ARRAY, 0, 0, ASSIGNMENTS_MAX, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
+enum { F_COLOR = 4, F_PROFESSIONALS = 6 }; /* in service_fields */
+static const char *const not_columns[] = {"professionals", NULL};
+
+/* The colours a new service takes in turn when none is given. */
+static const char *const palette[] = {"#F472B6", "#60A5FA", "#F59E0B", "#34D399",
+                                      "#A78BFA", "#F87171", "#2DD4BF", "#FB923C"};
+#define PALETTE_N (sizeof(palette) / sizeof(palette[0]))
+
+static int check_assignments(struct http_req *req, struct db *db, json_t *list, int64_t tenant_id,
+                             int64_t *users, int64_t *pcts, struct err *e);
+static int insert_assignments(struct db *db, int64_t tenant_id, int64_t service_id,
+                              const int64_t *users, const int64_t *pcts, size_t n, struct err *e);
+
+/* check: the list of professionals comes with a new service only (later: PUT). */
+static int check_service(struct api_write *w, struct err *e)
+{
+    if (w->mode == API_UPDATE && w->v[F_PROFESSIONALS].present)
+        return api_reply_invalid(w->req, e, "professionals",
+                                 "'professionals' of a service are set with PUT "
+                                 "/services/{id}/professionals");
+    return 0;
+}
+
+/* prepare (create): the professionals checked before anything is written; the colour. */
+static int prepare_service(struct api_write *w, struct err *e)
+{
+    int64_t users[ASSIGNMENTS_MAX], pcts[ASSIGNMENTS_MAX], count = 0;
+    struct api_value *color = &w->v[F_COLOR];
+    int rc;
+
+    if (w->mode != API_CREATE)
+        return 0;
+    if (w->v[F_PROFESSIONALS].present) {
+        rc = check_assignments(w->req, w->db, w->v[F_PROFESSIONALS].json, w->a.tenant_id, users,
+                               pcts, e);
+        if (rc < 0)
+            return rc;
+    }
+    if (color->present && !color->null && color->s[0] != '\0')
+        return 0;
+    rc = db_query_int(w->db, "SELECT count(*) FROM services WHERE tenant_id = $1",
+                      DB_PARAMS(DB_INT(w->a.tenant_id)), &count, e);
+    if (rc < 0)
+        return rc;
+    color->present = false;
+    api_write_extra(w, "color", DB_TEXT(palette[(size_t)count % PALETTE_N]));
+    return 0;
+}
+
+/* done (create): the professionals, checked in prepare. */
+static int add_professionals(struct api_write *w, struct err *e)
+{
+    int64_t users[ASSIGNMENTS_MAX], pcts[ASSIGNMENTS_MAX];
+    int rc;
+
+    if (w->mode != API_CREATE || !w->v[F_PROFESSIONALS].present)
+        return 0;
+    rc = check_assignments(w->req, w->db, w->v[F_PROFESSIONALS].json, w->a.tenant_id, users, pcts,
+                           e);
+    if (rc == 0)
+        rc = insert_assignments(w->db, w->a.tenant_id, w->id, users, pcts,
+                                json_array_size(w->v[F_PROFESSIONALS].json), e);
+    return rc;
+}
 
 static const struct api_resource services = {
     .right = "services",
@@ -37,6 +105,10 @@ static const struct api_resource services = {
     .types = "iissiisbtt",
     .what = "service",
     .fields = service_fields,
+    .skip = not_columns,
+    .check = check_service,
+    .prepare = prepare_service,
+    .done = add_professionals,
     .unique = "name",
     .a_what = "a service",
     .filters = api_filters_active,
@@ -168,6 +240,24 @@ static int check_assignments(struct http_req *req, struct db *db, json_t *list, 
     return 0;
 }
 
+static int insert_assignments(struct db *db, int64_t tenant_id, int64_t service_id,
+                              const int64_t *users, const int64_t *pcts, size_t n, struct err *e)
+{
+    char now[32];
+    int rc = 0;
+
+    api_now_text(now);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = db_exec_params(db,
+                            "INSERT INTO service_professionals (tenant_id, service_id, user_id, "
+                            "commission_pct, created_at, updated_at) "
+                            "VALUES ($1, $2, $3, $4, $5, $5)",
+                            DB_PARAMS(DB_INT(tenant_id), DB_INT(service_id), DB_INT(users[i]),
+                                      DB_INT(pcts[i]), DB_TEXT(now)),
+                            NULL, e);
+    return rc;
+}
+
 int api_services_professionals_put(struct http_req *req, struct err *e)
 {
     struct api_auth a;
@@ -177,7 +267,6 @@ int api_services_professionals_put(struct http_req *req, struct err *e)
     int64_t users[ASSIGNMENTS_MAX], pcts[ASSIGNMENTS_MAX];
     int64_t id = 0;
     size_t n;
-    char now[32];
     int rc;
 
     rc = api_auth_require(req, "services", API_ACT_UPDATE, &a);
@@ -196,21 +285,14 @@ int api_services_professionals_put(struct http_req *req, struct err *e)
     if (rc < 0)
         goto cleanup;
     n = json_array_size(v[0].json);
-    api_now_text(now);
     rc = db_begin(db, e);
     if (rc < 0)
         goto cleanup;
     rc = db_exec_params(
         db, "DELETE FROM service_professionals WHERE service_id = $1 AND tenant_id = $2",
         DB_PARAMS(DB_INT(id), DB_INT(a.tenant_id)), NULL, e);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = db_exec_params(db,
-                            "INSERT INTO service_professionals (tenant_id, service_id, user_id, "
-                            "commission_pct, created_at, updated_at) "
-                            "VALUES ($1, $2, $3, $4, $5, $5)",
-                            DB_PARAMS(DB_INT(a.tenant_id), DB_INT(id), DB_INT(users[i]),
-                                      DB_INT(pcts[i]), DB_TEXT(now)),
-                            NULL, e);
+    if (rc == 0)
+        rc = insert_assignments(db, a.tenant_id, id, users, pcts, n, e);
     if (rc == 0)
         rc = db_commit(db, e);
     if (rc < 0) {

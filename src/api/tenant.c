@@ -2,7 +2,11 @@
  * tenant — GET /api/v1/tenant, PATCH /api/v1/tenant: the session's own
  * tenant (there is no way to name another).  The zone must be an IANA name
  * (tz_valid): availability and the seed's appointments are computed in it.
+ * default_country_code ("52") is the calling code a client's phone number
+ * written without one takes (clients.c).
  */
+#include <string.h>
+
 #include "api/api.h"
 #include "api/catalogue.h"
 #include "api/resource.h"
@@ -16,18 +20,26 @@ static const struct api_field tenant_fields[] = {
     {"country", API_T_STRING, API_NULLABLE, 0, 100, NULL},
     {"timezone", API_T_TZ, API_REQUIRED, 0, 0, NULL},
     {"currency", API_T_STRING, API_REQUIRED, 3, 3, NULL},
+    {"default_country_code", API_T_STRING, 0, 1, 3, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-/* check: a currency is an ISO 4217 code (three capital letters). */
+/* check: a currency is an ISO 4217 code (three capital letters); a calling code digits. */
 static int check_currency(struct api_write *w, struct err *e)
 {
     const struct api_value *cur = api_value_of(tenant_fields, w->v, "currency");
+    const struct api_value *cc;
 
     if (cur->present && !(cur->s[0] >= 'A' && cur->s[0] <= 'Z' && cur->s[1] >= 'A' &&
                           cur->s[1] <= 'Z' && cur->s[2] >= 'A' && cur->s[2] <= 'Z'))
         return api_reply_invalid(w->req, e, "currency",
                                  "'currency' must be an ISO 4217 code of three capital letters");
+    cc = api_value_of(tenant_fields, w->v, "default_country_code");
+    if (cc->present &&
+        (cc->s[0] < '1' || cc->s[0] > '9' || strspn(cc->s, "0123456789") != strlen(cc->s)))
+        return api_reply_invalid(w->req, e, "default_country_code",
+                                 "'default_country_code' must be a country calling code of 1 to 3 "
+                                 "digits (\"52\")");
     return 0;
 }
 

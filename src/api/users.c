@@ -7,7 +7,9 @@
  * update their own row ("users_self": name, phone, password), but nobody
  * changes their own role, email, branch or active flag through it, and
  * nobody deactivates or deletes themselves.  A password change ends the
- * user's other sessions; a deactivation ends them all.
+ * user's other sessions; a deactivation ends them all.  An ADMIN (the
+ * master admin for any tenant) may also set a password outright with
+ * POST /users/{id}/password: every session of that user ends.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -220,4 +222,54 @@ int api_users_update(struct http_req *req, struct err *e)
 int api_users_delete(struct http_req *req, struct err *e)
 {
     return api_resource_delete(req, &users, e);
+}
+
+static const struct api_field password_fields[] = {
+    {"password", API_T_STRING, API_REQUIRED, PASSWORD_MIN, PASSWORD_MAX, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+int api_users_set_password(struct http_req *req, struct err *e)
+{
+    struct api_value v[API_MAX_FIELDS];
+    struct api_auth au;
+    struct db *db = NULL;
+    json_t *body = NULL;
+    char hash[PASSWORD_HASH_SIZE] = "", now[32];
+    int64_t id = 0, affected = 0;
+    int rc;
+
+    if (api_auth_session(req, &au) < 0)
+        return 0;
+    if (au.role != API_ROLE_MASTER && au.role != API_ROLE_ADMIN) {
+        http_reply_error(req, 403, "forbidden", NULL,
+                         "only an ADMIN may set another user's password");
+        return -ERR_USAGE;
+    }
+    if ((rc = api_path_id(req, "id", &id, e)) < 0 ||
+        (rc = api_read_body(req, password_fields, API_CREATE, &body, v, e)) < 0 ||
+        (rc = hash_password(req, v[0].s, hash, e)) < 0 ||
+        (rc = api_worker_db(http_req_worker(req), &db, e)) < 0)
+        goto cleanup;
+    api_now_text(now);
+    /* the master admin has no tenant (0): any user */
+    rc = db_exec_params(db,
+                        "UPDATE users SET password_hash = $1, updated_at = $2 "
+                        "WHERE id = $3 AND (tenant_id = $4 OR $4 = 0)",
+                        DB_PARAMS(DB_TEXT(hash), DB_TEXT(now), DB_INT(id), DB_INT(au.tenant_id)),
+                        &affected, e);
+    if (rc < 0)
+        goto cleanup;
+    if (affected == 0) {
+        rc = err_set(e, ERR_NOT_FOUND, "no user '%lld'", (long long)id);
+        goto cleanup;
+    }
+    rc = api_auth_end_user_sessions(db, id, 0, e);
+    if (rc == 0)
+        rc = http_reply_empty(req, 204);
+
+cleanup:
+    secure_zero(hash, sizeof(hash));
+    json_decref(body);
+    return rc;
 }

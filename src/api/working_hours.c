@@ -9,6 +9,9 @@
  *          replaces the whole set of (branch_id, user_id) in one transaction
  *   POST   /working-hours {branch_id, user_id?, day_of_week, start_time, end_time}
  *   GET, PATCH, DELETE /working-hours/{id}
+ * A change that would leave future appointments outside the hours is 409
+ * appointments_outside_hours listing them, until repeated with "confirm":
+ * true (or ?confirm=1): hours_check.h.  Breaks are several rows of a day.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include "api/api.h"
 #include "api/catalogue.h"
+#include "api/hours_check.h"
 #include "api/resource.h"
 #include "common/tz.h"
 
@@ -31,14 +35,17 @@ static const struct api_field wh_fields[] = {
     {"day_of_week", API_T_INT, API_REQUIRED, 0, 6, NULL},
     {"start_time", API_T_HHMM, API_REQUIRED, 0, 0, NULL},
     {"end_time", API_T_HHMM, API_REQUIRED, 0, 0, NULL},
+    {"confirm", API_T_BOOL, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 enum { F_BRANCH, F_USER, F_DAY, F_START, F_END };
+static const char *const wh_skip[] = {"confirm", NULL};
 
 static const struct api_field set_fields[] = {
     {"branch_id", API_T_ID, API_REQUIRED, 0, 0, NULL},
     {"user_id", API_T_ID, API_NULLABLE, 0, 0, NULL},
     {"hours", API_T_ARRAY, API_REQUIRED, 0, SET_MAX, NULL},
+    {"confirm", API_T_BOOL, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -115,6 +122,32 @@ static int overlaps_stored(struct db *db, int64_t tenant_id, int64_t branch_id, 
     return rc == 0 ? 1 : 0;
 }
 
+/*
+ * The appointments of branch_id that fit the hours now and not `after`
+ * (of professional_id, or of all when 0): refused unless confirmed.
+ * after is released.
+ */
+static int check_stranded(struct http_req *req, struct db *db, int64_t tenant_id, int64_t branch_id,
+                          int64_t professional_id, struct api_branch_hours *after, bool confirmed,
+                          struct err *e)
+{
+    struct api_branch_hours before = {0};
+    json_t *list = NULL;
+    int rc;
+
+    rc = api_branch_hours_load(db, tenant_id, branch_id, 0, &before, e);
+    if (rc == 0)
+        rc =
+            api_hours_stranded(db, tenant_id, branch_id, professional_id, &before, after, &list, e);
+    if (rc == 0)
+        rc = api_hours_refuse(req, list, confirmed, e);
+    else
+        json_decref(list);
+    api_branch_hours_release(&before);
+    api_branch_hours_release(after);
+    return rc;
+}
+
 static int reply_overlap(struct http_req *req, const char *field, struct err *e)
 {
     http_reply_error(req, 409, "overlap", field,
@@ -139,13 +172,14 @@ static int check_row(struct api_write *w, struct err *e)
 {
     struct api_value *v = w->v;
     struct db_res *r = NULL;
-    int64_t branch_id, user_id, day;
+    struct api_branch_hours after = {0};
+    int64_t branch_id, user_id, day, old_branch, old_user;
     char start[6], end[6];
     int rc = 0;
 
     if (w->mode == API_CREATE) {
-        branch_id = v[F_BRANCH].i;
-        user_id = v[F_USER].null ? 0 : v[F_USER].i;
+        branch_id = old_branch = v[F_BRANCH].i;
+        user_id = old_user = v[F_USER].present && !v[F_USER].null ? v[F_USER].i : 0;
         day = v[F_DAY].i;
         snprintf(start, sizeof(start), "%s", v[F_START].s);
         snprintf(end, sizeof(end), "%s", v[F_END].s);
@@ -160,9 +194,10 @@ static int check_row(struct api_write *w, struct err *e)
             rc = err_set(e, ERR_NOT_FOUND, "no working hours '%lld'", (long long)w->id);
             goto cleanup;
         }
-        branch_id = v[F_BRANCH].present ? v[F_BRANCH].i : db_res_int(r, 0);
-        user_id = v[F_USER].present ? (v[F_USER].null ? 0 : v[F_USER].i)
-                                    : (db_res_isnull(r, 1) ? 0 : db_res_int(r, 1));
+        old_branch = db_res_int(r, 0);
+        old_user = db_res_isnull(r, 1) ? 0 : db_res_int(r, 1);
+        branch_id = v[F_BRANCH].present ? v[F_BRANCH].i : old_branch;
+        user_id = v[F_USER].present ? (v[F_USER].null ? 0 : v[F_USER].i) : old_user;
         day = v[F_DAY].present ? v[F_DAY].i : db_res_int(r, 2);
         snprintf(start, sizeof(start), "%s", v[F_START].present ? v[F_START].s : db_res_text(r, 3));
         snprintf(end, sizeof(end), "%s", v[F_END].present ? v[F_END].s : db_res_text(r, 4));
@@ -178,8 +213,50 @@ static int check_row(struct api_write *w, struct err *e)
     rc = overlaps_stored(w->db, w->a.tenant_id, branch_id, user_id, day, start, end, w->id, e);
     if (rc == 1)
         rc = reply_overlap(w->req, "start_time", e);
+    if (rc < 0)
+        goto cleanup;
+    /* the hours of the row's (old) branch as they would be: only there can some go */
+    rc = api_hours_load_except(w->db, w->a.tenant_id, old_branch, w->id, false, 0, &after, e);
+    if (rc < 0)
+        goto cleanup;
+    if (branch_id == old_branch)
+        api_hours_add(&after, user_id, (int)day, api_hhmm_parse(start), api_hhmm_parse(end));
+    rc =
+        check_stranded(w->req, w->db, w->a.tenant_id, old_branch, old_user == user_id ? user_id : 0,
+                       &after, api_hours_confirmed(w->req, w->body), e);
 
 cleanup:
+    api_branch_hours_release(&after);
+    db_res_free(r);
+    return rc;
+}
+
+/* delete_hook: the appointments the row's removal would leave outside the hours. */
+static int check_delete(struct http_req *req, struct db *db, const struct api_auth *a, int64_t id,
+                        bool done, struct err *e)
+{
+    struct api_branch_hours after = {0};
+    struct db_res *r = NULL;
+    int64_t branch_id, user_id;
+    int rc;
+
+    if (done)
+        return 0;
+    rc = db_query(db,
+                  "SELECT branch_id, COALESCE(user_id, 0) FROM working_hours "
+                  "WHERE id = $1 AND tenant_id = $2",
+                  DB_PARAMS(DB_INT(id), DB_INT(a->tenant_id)), &r, e);
+    if (rc < 0 || !db_res_next(r))
+        goto cleanup;
+    branch_id = db_res_int(r, 0);
+    user_id = db_res_int(r, 1);
+    rc = api_hours_load_except(db, a->tenant_id, branch_id, id, false, 0, &after, e);
+    if (rc == 0)
+        rc = check_stranded(req, db, a->tenant_id, branch_id, user_id, &after,
+                            api_hours_confirmed(req, NULL), e);
+
+cleanup:
+    api_branch_hours_release(&after);
     db_res_free(r);
     return rc;
 }
@@ -191,9 +268,11 @@ static const struct api_resource working_hours = {
     .types = WH_TYPES,
     .what = "working hours",
     .fields = wh_fields,
+    .skip = wh_skip,
     .filters = wh_filters,
     .check = check_interval,
     .prepare = check_row,
+    .delete_hook = check_delete,
 };
 
 int api_working_hours_list(struct http_req *req, struct err *e)
@@ -263,6 +342,7 @@ int api_working_hours_replace(struct http_req *req, struct err *e)
     struct api_sql del = {0};
     struct api_sql sel = {0};
     struct api_page all = {.limit = SET_MAX + 1, .after_id = 0};
+    struct api_branch_hours after = {0};
     json_t *body = NULL;
     struct db *db = NULL;
     int64_t user_id;
@@ -287,6 +367,15 @@ int api_working_hours_replace(struct http_req *req, struct err *e)
         goto cleanup;
     user_id = v[1].present && !v[1].null ? v[1].i : 0;
     n = json_array_size(v[2].json);
+    rc = api_hours_load_except(db, a.tenant_id, v[0].i, 0, true, user_id, &after, e);
+    if (rc < 0)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++)
+        api_hours_add(&after, user_id, (int)set[i].day, set[i].start, set[i].end);
+    rc = check_stranded(req, db, a.tenant_id, v[0].i, user_id, &after,
+                        api_hours_confirmed(req, body), e);
+    if (rc < 0)
+        goto cleanup;
 
     /* The set: this branch, and this user or the branch's default. */
     api_sql_init(&del, "DELETE FROM working_hours WHERE tenant_id = ");
@@ -334,6 +423,7 @@ int api_working_hours_replace(struct http_req *req, struct err *e)
     rc = api_list_reply(req, db, &all, buf_str(&sel.text), sel.nparams, sel.params, WH_TYPES, e);
 
 cleanup:
+    api_branch_hours_release(&after);
     api_sql_release(&del);
     api_sql_release(&sel);
     json_decref(body);

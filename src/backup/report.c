@@ -9,6 +9,7 @@
 #include "backup/report.h"
 #include "backup/alert.h"
 #include "backup/verify.h"
+#include "backup/verify_results.h"
 #include "backup/encrypt.h"
 #include "backup/remote.h"
 #include "backup/foreign.h"
@@ -206,6 +207,9 @@ int backup_verify_many(const struct backup_verify_many_opts *o, struct backup_ve
     /* What /metrics, stats and doctor report. */
     backup_state_record_verify(o->cfg->backup_dir, time(NULL), s->count, s->failed, failed,
                                nfailed);
+    /* What the master's page shows after a reload. */
+    backup_verify_results_record(o->cfg->backup_dir, time(NULL), s->results, s->passed, s->damaged,
+                                 s->failed);
     /* The one alert rule: a backup found damaged. */
     if (s->damaged > 0) {
         struct backup_alert_facts af;

@@ -134,6 +134,20 @@ def test_admin_backups_and_stats(db, tmp_path):
         assert job["result"]["files"][0]["ok"] is False
         recorded = json.loads((bdir / ".last_verify.json").read_text())
         assert recorded["failed"] == 1 and recorded["failed_files"] == [name]
+        # The outcomes are kept with their time (issue 16): the list shows the latest run
+        # and each backup's latest result, the damaged one's and the others' before it.
+        status, _, body = srv.request("GET", "/api/v1/admin/backups", headers=master)
+        assert status == 200
+        last = body["last_verify"]
+        assert (last["ok"], last["damaged"]) == (0, 1) and last["at"].endswith("Z"), last
+        by_name = {it["file"]: it["verify"] for it in body["items"]}
+        assert by_name[name]["ok"] is False and by_name[name]["error"], by_name
+        assert by_name[name]["at"] == last["at"]
+        others = [v for n, v in by_name.items() if n != name]
+        assert others and all(v["ok"] is True and "error" not in v or v["error"] is None
+                              for v in others), others
+        assert (bdir / ".verify_results.json").exists()
+        assert oct(os.stat(bdir / ".verify_results.json").st_mode & 0o777) == "0o600"
         # Only names of backups in BACKUP_DIR, never a path.
         status, _, body = srv.request("POST", "/api/v1/admin/backups/verify",
                                       body={"files": ["../../etc/passwd"]}, headers=master)
@@ -191,9 +205,11 @@ def test_cli_and_api_give_the_same_json_for_the_same_backups(db, tmp_path):
         job = wait_job(srv, master, body["job"]["id"])
         assert srv.stop() == 0
 
-    # The list: the same entries; the API adds only "size_bytes", the same number.
+    # The list: the same entries; the API adds only "size_bytes", the same number, and
+    # "verify", the latest verification of each (issue 16).
     for item in api_list["items"]:
         assert item.pop("size_bytes") == item["size"]
+        item.pop("verify")
     assert api_list["items"] == cli_list["backups"]
     for k in ("backup_dir", "count", "tiers"):
         assert api_list[k] == cli_list[k]

@@ -217,11 +217,13 @@ def test_cancelled_slot_is_bookable_again(bk):
     day = future_monday(15)
     _, a = bk.book(start=day_at(day, 10))
     assert bk.book(start=day_at(day, 10), client_id=2)[0] == 409
-    st, c = bk.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel")
+    st, c = bk.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel",
+                {"reason": "la clienta avisó"})
     assert st == 200 and c["status"] == "CANCELLED"
     st, again = bk.book(start=day_at(day, 10), client_id=2)
     assert st == 201, again
-    st, e = bk.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel")
+    st, e = bk.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel",
+                {"reason": "la clienta avisó"})
     assert st == 409 and e["error"]["code"] == "invalid_transition"
     # Nothing leaves CANCELLED (it would also double-book the slot).
     st, e = bk.call("admin", "PATCH", f"/api/v1/appointments/{a['id']}", {"status": "PENDING"})
@@ -232,8 +234,6 @@ def test_status_life_cycle(bk):
     day = future_monday(16)
     _, a = bk.book(start=day_at(day, 10))
     path = f"/api/v1/appointments/{a['id']}"
-    st, e = bk.call("recep", "PATCH", path, {"status": "COMPLETED"})  # skips CONFIRMED
-    assert st == 409 and e["error"]["code"] == "invalid_transition"
     assert bk.call("recep", "PATCH", path, {"status": "CONFIRMED"})[1]["status"] == "CONFIRMED"
     assert bk.call("recep", "PATCH", path, {"status": "COMPLETED"})[1]["status"] == "COMPLETED"
     for to in ("CANCELLED", "NO_SHOW", "PENDING", "CONFIRMED"):
@@ -243,9 +243,13 @@ def test_status_life_cycle(bk):
     assert st == 409 and e["error"]["code"] == "invalid_transition"
     st, e = bk.call("recep", "PATCH", path, {"status": "DONE"})
     assert st == 400 and e["error"]["field"] == "status"
+    # A walk-in goes PENDING -> COMPLETED; NO_SHOW waits for the start (test_day_one_api.py).
     _, b = bk.book(start=day_at(day, 12))
-    st, ns = bk.call("recep", "PATCH", f"/api/v1/appointments/{b['id']}", {"status": "NO_SHOW"})
-    assert st == 200 and ns["status"] == "NO_SHOW"
+    st, done = bk.call("recep", "PATCH", f"/api/v1/appointments/{b['id']}", {"status": "COMPLETED"})
+    assert st == 200 and done["status"] == "COMPLETED"
+    _, c = bk.book(start=day_at(day, 14))
+    st, e = bk.call("recep", "PATCH", f"/api/v1/appointments/{c['id']}", {"status": "NO_SHOW"})
+    assert st == 409 and e["error"]["code"] == "no_show_before_start"
 
 
 def test_list_filters_range_and_pages(bk):
@@ -257,7 +261,8 @@ def test_list_filters_range_and_pages(bk):
     assert st == 200 and sorted(i["id"] for i in page["items"]) == sorted(ids)
     st, page = bk.call("recep", "GET", q + f"&professional_id={PRO2}")
     assert [i["id"] for i in page["items"]] == ids[3:]
-    bk.call("recep", "POST", f"/api/v1/appointments/{ids[0]}/cancel")
+    bk.call("recep", "POST", f"/api/v1/appointments/{ids[0]}/cancel",
+                {"reason": "la clienta avisó"})
     st, page = bk.call("recep", "GET", q + "&status=CANCELLED")
     assert [i["id"] for i in page["items"]] == [ids[0]]
     # RFC 3339 bounds, half-open: [11:00, 14:00) holds only the 12:00 one.
@@ -296,7 +301,8 @@ def test_professional_sees_and_marks_only_their_own(bk):
     assert bk.call("pro1", "GET", f"/api/v1/appointments/{mine['id']}")[0] == 200
     # May not book, cancel, reschedule, confirm; may complete their own.
     assert bk.book("pro1", start=day_at(day, 15))[0] == 403
-    assert bk.call("pro1", "POST", f"/api/v1/appointments/{mine['id']}/cancel")[0] == 403
+    assert bk.call("pro1", "POST", f"/api/v1/appointments/{mine['id']}/cancel",
+                {"reason": "la clienta avisó"})[0] == 403
     path = f"/api/v1/appointments/{mine['id']}"
     assert bk.call("pro1", "PATCH", path, {"start": day_at(day, 15)})[0] == 403
     assert bk.call("pro1", "PATCH", path, {"status": "CONFIRMED"})[0] == 403
@@ -330,7 +336,8 @@ def test_another_tenant_sees_nothing(bk):
     assert bk.call(other, "GET", f"/api/v1/appointments/{a['id']}")[0] == 404
     assert bk.call(other, "PATCH", f"/api/v1/appointments/{a['id']}",
                    {"notes": "x"})[0] == 404
-    assert bk.call(other, "POST", f"/api/v1/appointments/{a['id']}/cancel")[0] == 404
+    assert bk.call(other, "POST", f"/api/v1/appointments/{a['id']}/cancel",
+                {"reason": "la clienta avisó"})[0] == 404
     st, page = bk.call(other, "GET", f"/api/v1/appointments?from={day}&to={day}")
     assert st == 200 and page["items"] == []
     # Tenant 1's client, service, professional and branch are not theirs.

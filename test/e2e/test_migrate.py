@@ -352,3 +352,30 @@ def test_concurrent_deploys_apply_each_migration_once(db, cp):
     assert sorted(applied) == BUILT_IN  # each applied by exactly one process
     assert ledger(db) == [[n, True, False, ""] for n in BUILT_IN]
     assert cp(["migrate", "status"], database=db).returncode == 0
+
+
+def test_0008_normalises_clients_phones_where_unambiguous(db, cp, migdir):
+    """Issue 16: clients' numbers to E.164 with the tenant's code; a number
+    that is none, or that two clients would share, is left as it was."""
+    env = {"CITAPLANNER_MIGRATIONS_DIR": str(migdir)}
+    later = [p for p in (migdir / dialect(db)).iterdir() if p.name >= "0008"]
+    kept = {p: p.read_text() for p in later}
+    for p in later:
+        p.unlink()
+    assert cp(["migrate", "deploy"], database=db, env=env).returncode == 0
+    db.query("INSERT INTO tenants (name, email, timezone) VALUES ('Spa', 'spa@example.com', 'UTC')")
+    phones = {"55 1111 0001": "+525511110001", "+52 55 1111 0002": "+525511110002",
+              "0052 55 1111 0003": "+525511110003", "+52 1 55 1111 0004": "+525511110004",
+              "(55) 1111-0007": "+525511110007", "+525511110006": "+525511110006",
+              "no tengo": "no tengo", "55-1111-0005": "55-1111-0005", "5511110005": "5511110005"}
+    for i, raw in enumerate(phones):
+        db.query("INSERT INTO clients (tenant_id, first_name, phone) "
+                 f"SELECT id, 'C{i}', '{raw}' FROM tenants WHERE email = 'spa@example.com'")
+    for p, text in kept.items():
+        p.write_text(text)
+    r = cp(["migrate", "deploy"], database=db, env=env)
+    assert r.returncode == 0, r.stderr
+    got = dict((row[0], row[1]) for row in db.query(
+        "SELECT first_name, phone FROM clients ORDER BY id"))
+    assert got == {f"C{i}": want for i, want in enumerate(phones.values())}
+    assert not has_table(db, "phone_norm_0008")

@@ -271,8 +271,11 @@ def test_cancelled_offers_only_the_deposit_refund_or_retention(bk, final):
     # Retention only after the appointment fell through.
     refused(bk, bk.call("recep", "POST", f"/api/v1/payments/{d['id']}/retain", {}), 409,
             "appointment_not_cancelled")
-    st, _ = bk.call("recep", "PATCH", f"/api/v1/appointments/{a['id']}", {"status": final})
-    assert st == 200
+    if final == "NO_SHOW":  # a future visit: the API takes NO_SHOW only after the start
+        bk.sql(f"UPDATE appointments SET status = 'NO_SHOW' WHERE id = {a['id']}")
+    else:
+        st, _ = bk.call("recep", "PATCH", f"/api/v1/appointments/{a['id']}", {"status": final})
+        assert st == 200
     m = money(bk, a)
     assert m["actions"] == ["refund_deposit", "retain_deposit"]
     before = snapshot(bk)

@@ -146,7 +146,8 @@ def test_sms_429_retry_after_then_sent_and_4xx_fails_with_reason(nt):
     nt.api.script.append(("twilio", 400, {"code": 21211, "message":
                                           "The 'To' number +525511110003 is not a valid phone "
                                           "number.", "status": 400}, {}, 0))
-    st, b = nt.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel")
+    st, b = nt.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel",
+                {"reason": "la clienta avisó"})
     assert st == 200, b
     bad = wait_for(lambda: [r for r in rows(nt, a["id"]) if r["kind"] == "cancellation"
                             and r["status"] == "failed"], 5)
@@ -165,7 +166,8 @@ def test_whatsapp_5xx_is_retried_and_auth_error_fails(nt):
     nt.api.script.append(("whatsapp", 401, {"error": {
         "message": "Error validating access token", "type": "OAuthException", "code": 190}},
         {}, 0))
-    st, b = nt.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel")
+    st, b = nt.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel",
+                {"reason": "la clienta avisó"})
     assert st == 200, b
     bad = wait_for(lambda: [r for r in rows(nt, a["id"]) if r["kind"] == "cancellation"
                             and r["status"] == "failed"], 5)
@@ -191,7 +193,8 @@ def test_reschedule_voids_old_reminders_and_plans_new_ones(nt):
     assert wait_for(lambda: [r for r in rows(nt, a["id"]) if r["kind"] == "reschedule"
                              and r["status"] == "sent"], 3)
     # a cancellation voids the new ones and says so
-    st, b = nt.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel")
+    st, b = nt.call("recep", "POST", f"/api/v1/appointments/{a['id']}/cancel",
+                {"reason": "la clienta avisó"})
     assert st == 200
     rs = rows(nt, a["id"])
     assert not [r for r in rs if r["kind"] == "reminder" and r["status"] == "pending"]

@@ -17,7 +17,7 @@ from conftest import pg_parts
 # The data model, as agreed (SPEC §7 and the shared data-model decisions).
 TABLES = {
     "tenants": ["id", "name", "email", "phone", "address", "city", "country", "timezone",
-                "currency", "created_at", "updated_at", "slug"],
+                "currency", "created_at", "updated_at", "slug", "default_country_code"],
     "branches": ["id", "tenant_id", "name", "email", "phone", "address", "timezone", "active",
                  "created_at", "updated_at", "slug"],
     "users": ["id", "tenant_id", "branch_id", "email", "password_hash", "first_name",
@@ -34,7 +34,9 @@ TABLES = {
     "appointments": ["id", "tenant_id", "branch_id", "client_id", "service_id",
                      "professional_id", "start_at", "end_at", "status", "price_cents", "notes",
                      "idempotency_key", "created_by", "created_at", "updated_at", "source",
-                     "manage_token_hash", "manage_expires_at"],
+                     "manage_token_hash", "manage_expires_at",
+                     # the staff app's day one (0008, issue 16)
+                     "cancel_reason", "cancelled_at", "cancelled_from"],
     # Online booking (0002, issue 18).
     "online_booking_rules": ["id", "tenant_id", "enabled", "min_notice_min", "horizon_days",
                              "step_min", "initial_status", "cancel_cutoff_min", "message",
@@ -99,6 +101,8 @@ TABLES = {
     "notification_replies": ["id", "tenant_id", "client_id", "appointment_id", "channel",
                              "sender", "body", "action", "provider_id", "created_at",
                              "updated_at"],
+    # Time off (0008, issue 16).
+    "time_off": ["id", "tenant_id", "user_id", "start_at", "end_at", "reason", "created_at"],
     "_migrations": ["id", "name", "checksum", "started_at", "finished_at", "rolled_back_at",
                     "logs"],
 }
@@ -118,6 +122,7 @@ INDEXES = [
     "notification_outbox_tenant_id_appointment_id_idx",
     "notification_outbox_tenant_id_created_at_idx",
     "notification_replies_tenant_id_created_at_idx",
+    "time_off_tenant_id_user_id_start_at_idx",
 ]
 
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00$")

@@ -33,6 +33,8 @@ static const struct {
     {"services", {STAFF, A | M, A | M, A | M}},
     {"clients", {STAFF, A | M | R, A | M | R, A | M}},
     {"working_hours", {STAFF, A | M, A | M, A | M}},
+    /* issue 16: a PROFESSIONAL reads its own only (time_off.c narrows) */
+    {"time_off", {STAFF, A | M, 0, A | M}},
     {"appointments", {STAFF, A | M | R, STAFF, A | M}},
     {"payments", {A | M | R, A | M | R, A | M | R, A | M}},
     {"availability", {STAFF, 0, 0, 0}},
