@@ -41,7 +41,7 @@ int api_hours_load_except(struct db *db, int64_t tenant_id, int64_t branch_id, i
                   &r, e);
     while (rc == 0 && db_res_next(r))
         api_hours_add(out, db_res_int(r, 0), (int)db_res_int(r, 1),
-                      slots_parse_hhmm(db_res_text(r, 2)), slots_parse_hhmm(db_res_text(r, 3)));
+                      tz_parse_hhmm(db_res_text(r, 2)), tz_parse_hhmm(db_res_text(r, 3)));
     db_res_free(r);
     return rc;
 }

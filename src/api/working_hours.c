@@ -220,7 +220,7 @@ static int check_row(struct api_write *w, struct err *e)
     if (rc < 0)
         goto cleanup;
     if (branch_id == old_branch)
-        api_hours_add(&after, user_id, (int)day, api_hhmm_parse(start), api_hhmm_parse(end));
+        api_hours_add(&after, user_id, (int)day, tz_parse_hhmm(start), tz_parse_hhmm(end));
     rc =
         check_stranded(w->req, w->db, w->a.tenant_id, old_branch, old_user == user_id ? user_id : 0,
                        &after, api_hours_confirmed(w->req, w->body), e);
