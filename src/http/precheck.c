@@ -46,10 +46,11 @@ void http_precheck_release(struct http_precheck *p)
     p->line_len = p->line_cap = 0;
 }
 
-static void refuse(struct http_precheck *p, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void precheck_refuse(struct http_precheck *p, int status, const char *code, const char *fmt,
+                            ...) __attribute__((format(printf, 4, 5)));
 
-static void refuse(struct http_precheck *p, int status, const char *code, const char *fmt, ...)
+static void precheck_refuse(struct http_precheck *p, int status, const char *code, const char *fmt,
+                            ...)
 {
     va_list ap;
 
@@ -63,7 +64,7 @@ static void refuse(struct http_precheck *p, int status, const char *code, const 
 
 static void bad(struct http_precheck *p, const char *message)
 {
-    refuse(p, 400, "bad_request", "%s", message);
+    precheck_refuse(p, 400, "bad_request", "%s", message);
 }
 
 /* c should be the LF after a CR: true if it is, else the request is refused. */
@@ -155,7 +156,8 @@ static void request_line(struct http_precheck *p)
         return;
     }
     if (version[5] != '1') {
-        refuse(p, 505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
+        precheck_refuse(p, 505, "http_version_not_supported",
+                        "only HTTP/1.0 and HTTP/1.1 are served");
         return;
     }
     p->minor = version[7] - '0';
@@ -164,7 +166,7 @@ static void request_line(struct http_precheck *p)
             memcmp(line, methods[i], strlen(methods[i])) == 0)
             known = true;
     if (!known) {
-        refuse(p, 501, "not_implemented", "the request method is not implemented");
+        precheck_refuse(p, 501, "not_implemented", "the request method is not implemented");
         return;
     }
     p->head = sp1 - line == 4 && memcmp(line, "HEAD", 4) == 0;
@@ -214,15 +216,16 @@ static void field_end(struct http_precheck *p)
         }
         p->length = n;
         if (huge || n > p->max_body)
-            refuse(p, 413, "payload_too_large", "the request body is larger than %zu bytes",
-                   p->max_body);
+            precheck_refuse(p, 413, "payload_too_large",
+                            "the request body is larger than %zu bytes", p->max_body);
     } else if (strcmp(p->name, "transfer-encoding") == 0) {
         p->n_te++;
         p->te_long = p->value_long;
         memcpy(p->te, v, vlen + 1);
     } else if (strcmp(p->name, "expect") == 0) {
         if (p->value_long || strcasecmp(v, "100-continue") != 0)
-            refuse(p, 417, "expectation_failed", "only 'Expect: 100-continue' is understood");
+            precheck_refuse(p, 417, "expectation_failed",
+                            "only 'Expect: 100-continue' is understood");
     } else if (strcmp(p->name, "host") == 0) {
         if (++p->n_host > 1)
             bad(p, "the request has more than one Host header");
@@ -272,7 +275,8 @@ static void head_end(struct http_precheck *p)
         } else if (p->te_long || !chunked_last(p->te)) {
             bad(p, "the body's length cannot be known: chunked is not its last transfer coding");
         } else if (p->n_te > 1 || strcasecmp(p->te, "chunked") != 0) {
-            refuse(p, 501, "not_implemented", "the only transfer coding accepted is chunked");
+            precheck_refuse(p, 501, "not_implemented",
+                            "the only transfer coding accepted is chunked");
         } else if (p->head) {
             bad(p, "a HEAD request has no body");
         } else {
@@ -294,8 +298,8 @@ static void head_end(struct http_precheck *p)
 static bool head_byte(struct http_precheck *p, unsigned char c)
 {
     if (++p->head_bytes > p->max_head) {
-        refuse(p, 431, "headers_too_large",
-               "the request line and headers are larger than %zu bytes", p->max_head);
+        precheck_refuse(p, 431, "headers_too_large",
+                        "the request line and headers are larger than %zu bytes", p->max_head);
         return false;
     }
     switch (p->state) {
@@ -314,10 +318,10 @@ static bool head_byte(struct http_precheck *p, unsigned char c)
             p->line_len = 0;
             p->state = S_FIELD_START;
         } else if (p->line_len >= HTTP_PRECHECK_MAX_LINE) {
-            refuse(p, 414, "uri_too_long", "the request line is longer than %d bytes",
-                   HTTP_PRECHECK_MAX_LINE);
+            precheck_refuse(p, 414, "uri_too_long", "the request line is longer than %d bytes",
+                            HTTP_PRECHECK_MAX_LINE);
         } else if (!line_add(p, c)) {
-            refuse(p, 503, "server_busy", "out of memory");
+            precheck_refuse(p, 503, "server_busy", "out of memory");
         }
         return true;
     case S_EMPTY_LF:
@@ -405,8 +409,8 @@ static bool chunk_byte(struct http_precheck *p, unsigned char c)
             p->digits = true;
             p->left = p->left * 16 + (uint64_t)hex_value(c);
             if (p->left > p->max_body || p->total + p->left > p->max_body)
-                refuse(p, 413, "payload_too_large", "the request body is larger than %zu bytes",
-                       p->max_body);
+                precheck_refuse(p, 413, "payload_too_large",
+                                "the request body is larger than %zu bytes", p->max_body);
         } else if (p->digits && (c == ';' || c == ' ' || c == '\t')) {
             /* chunk-ext, BWS first: evhttp refuses extensions, so it is not shown them */
             p->state = S_CHUNK_EXT;

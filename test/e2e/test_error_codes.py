@@ -2,7 +2,8 @@
 (issue 16), the list the web app's translations are checked against
 (web/assets/errors.js, es and en: the web tests).  The codes are read from
 the C sources: the code argument of http_reply_error(), appt_refuse(),
-public_book.c's refuse() and request.c's reply_error_extra(), and the
+public_book.c's refuse(), request.c's reply_error_extra(), the HTTP layer's
+own refusals (http/precheck.c, guard.c), and the
 "error": {"code": …} objects built by hand.  A code missing from the list,
 or listed but no longer answered, fails."""
 import pathlib
@@ -13,7 +14,8 @@ from conftest import ROOT
 SRC = pathlib.Path(ROOT) / "src"
 LISTED = SRC / "api" / "error_codes.txt"
 # function -> index of its code argument
-CALLS = {"http_reply_error": 2, "appt_refuse": 3, "refuse": 3, "reply_error_extra": 2}
+CALLS = {"http_reply_error": 2, "appt_refuse": 3, "refuse": 3, "reply_error_extra": 2,
+         "precheck_refuse": 2, "http_precheck_answer": 1}
 
 
 def call_args(text, i):
@@ -74,4 +76,5 @@ def test_every_code_the_api_answers_is_listed_and_no_other():
     assert codes - set(listed) == set(), "answered but not in src/api/error_codes.txt"
     assert set(listed) - codes == set(), "listed but answered nowhere"
     # A code passed through a variable is only allowed in the helpers that take it.
-    assert {name for name, _ in variable} <= {"appt.c", "public_book.c", "request.c"}, variable
+    assert {name for name, _ in variable} <= {"appt.c", "public_book.c", "request.c",
+                                              "precheck.c", "guard.c"}, variable
