@@ -292,7 +292,9 @@ static int s3_copy_one(const struct storage_s3 *s, const struct backup_entry *it
         char *file = xasprintf("%s%s", it->path, sfx[i]);
         free(key);
         key = s3_key(s, it->tier, it->name, sfx[i]);
-        rc = storage_s3_put_file(s, key, file, e);
+        /* the sidecars are small: one request each, only the data in parts */
+        rc = sfx[i][0] != '\0' ? storage_s3_put_whole(s, key, file, e)
+                               : storage_s3_put_file(s, key, file, e);
         free(file);
     }
     if (rc == 0)

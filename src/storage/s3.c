@@ -552,12 +552,8 @@ cleanup:
     return rc;
 }
 
-/*
- * PUT a local file as key, signed with its SHA-256 (the service checks the
- * body against it); a file larger than the part size goes up in parts.
- */
-int storage_s3_put_file(const struct storage_s3 *s, const char *key, const char *file,
-                        struct err *e)
+static int put_file(const struct storage_s3 *s, const char *key, const char *file, bool parts,
+                    struct err *e)
 {
     struct s3_io io;
     char sha[65];
@@ -567,7 +563,7 @@ int storage_s3_put_file(const struct storage_s3 *s, const char *key, const char 
     int rc = 0;
 
     s3_io_init(&io);
-    if (stat(file, &sb) == 0 && (uint64_t)sb.st_size > s->part_size) {
+    if (parts && stat(file, &sb) == 0 && (uint64_t)sb.st_size > s->part_size) {
         io.up = fopen(file, "rb");
         if (io.up == NULL)
             rc = err_set(e, ERR_BACKUP, "cannot open '%s': %s", file, strerror(errno));
@@ -592,6 +588,22 @@ cleanup:
     buf_release(&io.body);
     free(path);
     return rc;
+}
+
+/*
+ * PUT a local file as key, signed with its SHA-256 (the service checks the
+ * body against it); a file larger than the part size goes up in parts.
+ */
+int storage_s3_put_file(const struct storage_s3 *s, const char *key, const char *file,
+                        struct err *e)
+{
+    return put_file(s, key, file, true, e);
+}
+
+int storage_s3_put_whole(const struct storage_s3 *s, const char *key, const char *file,
+                         struct err *e)
+{
+    return put_file(s, key, file, false, e);
 }
 
 /* GET key into fd (may be -1: only hashed), its SHA-256 into sha. */

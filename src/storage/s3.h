@@ -47,6 +47,9 @@ const char *storage_s3_prefix(const struct storage_s3 *s);
 /* PUT the local file as key (the full key, prefix included), streamed.  -ERR_BACKUP. */
 int storage_s3_put_file(const struct storage_s3 *s, const char *key, const char *file,
                         struct err *e);
+/* The same in one request whatever the part size: a manifest or a checksum. */
+int storage_s3_put_whole(const struct storage_s3 *s, const char *key, const char *file,
+                         struct err *e);
 
 /* GET key into fd (-1: only hashed); its SHA-256 (hex) and size (may be NULL). */
 int storage_s3_get(const struct storage_s3 *s, const char *key, int fd, char sha[65],
