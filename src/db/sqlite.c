@@ -53,6 +53,9 @@ static struct sq_conn *conn_of(const struct db *db)
 
 /* The SQLite trigger's message that means "two appointments overlap". */
 #define OVERLAP_MESSAGE "slot_taken"
+/* Opening: how often and how long journal_mode is retried while busy (5 s). */
+#define SQLITE_OPEN_BUSY_TRIES 250
+#define SQLITE_OPEN_BUSY_SLEEP_US 20000
 
 /* Map an SQLite result code (extended codes are on) and message to struct err. */
 static int sq_error(int code, const char *msg, struct err *e)
@@ -153,10 +156,21 @@ static int sq_open(struct db *db, int connect_timeout_s, struct err *e)
     sqlite3_extended_result_codes(c->h, 1);
     sqlite3_busy_timeout(c->h, 5000);
 
-    /* journal_mode answers with the mode in force: check that WAL took. */
+    /*
+     * journal_mode answers with the mode in force: check that WAL took.  It
+     * can answer SQLITE_BUSY at once, without the busy handler (another
+     * process creating the file or recovering its WAL): retried as long as
+     * the busy timeout would have waited.
+     */
     src = sqlite3_prepare_v2(c->h, "PRAGMA journal_mode=WAL", -1, &st, NULL);
-    if (src == SQLITE_OK)
+    for (int tries = 0; src == SQLITE_OK; tries++) {
         src = sqlite3_step(st);
+        if ((src & 0xff) != SQLITE_BUSY || tries >= SQLITE_OPEN_BUSY_TRIES)
+            break;
+        sqlite3_reset(st);
+        src = SQLITE_OK;
+        usleep(SQLITE_OPEN_BUSY_SLEEP_US);
+    }
     if (src != SQLITE_ROW) {
         rc = err_set(e, ERR_DB_CONNECT, "cannot open '%s': %s", shown, sqlite3_errmsg(c->h));
         goto cleanup;
