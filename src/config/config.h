@@ -13,6 +13,7 @@
 #define CITAPLANNER_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/err.h"
@@ -71,9 +72,9 @@ struct config {
     char *aws_profile;                /* its section, default "default" */
 
     /* What one HTTP client may hold (http/guard.h). */
-    int http_request_timeout;   /* seconds for a whole request after its first byte */
-    int http_idle_timeout;      /* seconds a connection may sit with no request begun */
-    int http_max_conns;         /* client connections at once, past which 503 */
+    int http_request_timeout;      /* seconds for a whole request after its first byte */
+    int http_idle_timeout;         /* seconds a connection may sit with no request begun */
+    int http_max_conns;            /* client connections at once, past which 503 */
     int http_max_conns_per_client; /* the same per client address; 0 = no cap */
 
     /* Proxies whose X-Forwarded-For / Forwarded is believed (issue 22). */
@@ -86,20 +87,36 @@ struct config {
     char *metrics_token;                    /* NULL = no token accepted (secret) */
 
     /* Notifications to clients (issue 17): options_notify.inc. */
-    char *smtp_url;         /* smtp://[user:pass@]host[:port] or smtps://; NULL = no e-mail (secret) */
-    char *smtp_from;        /* From: of the messages */
+    char *smtp_url;  /* smtp://[user:pass@]host[:port] or smtps://; NULL = no e-mail (secret) */
+    char *smtp_from; /* From: of the messages */
     char *whatsapp_api_url; /* WhatsApp Cloud API base, default https://graph.facebook.com */
     char *twilio_api_url;   /* Twilio REST API base, default https://api.twilio.com */
-    char *secrets_key_file; /* key sealing their credentials (options_secrets.inc); NULL = default */
+    char
+        *secrets_key_file; /* key sealing their credentials (options_secrets.inc); NULL = default */
 
     /* Continuous archiving of SQLite (issue 20): options_archive_sqlite.inc. */
     int archive_sqlite;                   /* 1: serve runs the archiver */
     int archive_sqlite_interval_ms;       /* between two polls of the WAL */
     int archive_sqlite_checkpoint_frames; /* the archiver checkpoints past this */
 
+    /* Continuous archiving of PostgreSQL (issue 20): options_archive_pg.inc. */
+    int archive_pg;                 /* 1: serve runs pg_receivewal under its supervision */
+    int archive_max_lag_s;          /* alert past this age of unarchived WAL */
+    int64_t archive_slot_max_bytes; /* the slot is dropped before it retains more */
+    char *backup_base_schedule;     /* cron of the base backups; NULL = off */
+    int archive_checkpoint_spread;  /* 1: pg_basebackup --checkpoint=spread */
+
     /* Private to config.c: values given with config_set_flag(), one slot per option. */
     char **flag_values;
 };
+
+/*
+ * ARCHIVE_SLOT_MAX_BYTES: a size ("4GB", "512MB", "65536kB", bytes), at
+ * least 64MB (size.c; a setter of config.c's table).
+ */
+struct option;
+int config_set_slot_max_bytes(struct config *c, const struct option *o, const char *value,
+                              const char *name, struct err *e);
 
 /* Zero c and apply every default. */
 void config_init(struct config *c);
