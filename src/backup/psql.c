@@ -14,6 +14,7 @@
  * that stopped (ON_ERROR_STOP) returns EPIPE without raising SIGPIPE in
  * this process (send with MSG_NOSIGNAL).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -98,7 +99,13 @@ static int newest_first(const void *a, const void *b)
 
 int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct err *e)
 {
-    const char *env_name = strcmp(tool, "pg_dump") == 0 ? "PG_DUMP" : "PSQL";
+    /* pg_dump and psql read every older server; the archive's tools want its own major. */
+    bool exact = strcmp(tool, "pg_dump") != 0 && strcmp(tool, "psql") != 0;
+    char env_name[32];
+    size_t len = 0;
+    for (; tool[len] != '\0' && len < sizeof(env_name) - 1; len++)
+        env_name[len] = (char)toupper((unsigned char)tool[len]);
+    env_name[len] = '\0';
     const char *env = getenv(env_name);
     char *cand[MAX_CANDIDATES];
     int n = 0, rc;
@@ -140,7 +147,7 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
             }
             continue;
         }
-        if (major >= server_major) {
+        if (exact ? major == server_major : major >= server_major) {
             out->path = cand[i];
             out->version = text;
             out->major = major;
@@ -158,10 +165,10 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
         rc = 0;
     } else {
         rc = err_set(e, ERR_BACKUP,
-                     "no %s of version %d or newer found for this PostgreSQL %d server "
+                     "no %s of version %d%s found for this PostgreSQL %d server "
                      "(found: %s): install postgresql-client-%d, or set %s to its %s",
-                     tool, server_major, server_major, seen.len ? buf_str(&seen) : "none",
-                     server_major, env_name, tool);
+                     tool, server_major, exact ? "" : " or newer", server_major,
+                     seen.len ? buf_str(&seen) : "none", server_major, env_name, tool);
     }
     buf_release(&seen);
     return rc;

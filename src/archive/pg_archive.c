@@ -1,0 +1,380 @@
+/*
+ * pg_archive — pg_receivewal supervised (see pg_archive.h).
+ */
+#include "archive/pg_archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive/pg_wal.h"
+#include "archive/thread.h"
+#include "backup/alert.h"
+#include "backup/psql.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "common/util.h"
+#include "db/db.h"
+
+#define ARCHIVE_LOCK   "archive_pg"
+#define BACKOFF_MAX_S  60
+#define HEALTHY_RUN_S  30 /* a run this long resets the count of failures */
+#define TOOL_TIMEOUT_S 30
+#define STOP_GRACE_S   10.0
+
+struct arch {
+    const struct config *cfg;
+    char *dir;     /* BACKUP_DIR/wal */
+    char *pidfile; /* BACKUP_DIR/.archive-pg.pid: pg_receivewal's pid */
+    char *passdir, *passfile;
+    char **env;
+    struct pgtool tool;
+    struct pg_wal_manifest m;
+    pid_t child;
+    int err_fd;
+    double started; /* time_time_mono() of the child's start */
+    char line[1024];
+    size_t linelen;
+};
+
+static int mkdir_private(const char *path, struct err *e)
+{
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot create '%s': %s",
+                       path, strerror(errno));
+    return 0;
+}
+
+/* The password in a passfile of our own (0600 in a 0700 directory), for as long as we run. */
+static int write_passfile(struct arch *a, struct err *e)
+{
+    const char *pw = backup_pg_password(&a->cfg->db);
+    char *line;
+    int rc;
+
+    if (pw == NULL)
+        return 0;
+    a->passdir = xasprintf("%s/.archive-pg.pgpass", a->cfg->backup_dir);
+    a->passfile = xasprintf("%s/pgpass", a->passdir);
+    rc = mkdir_private(a->passdir, e);
+    if (rc < 0)
+        return rc;
+    line = backup_pgpass_line(pw);
+    rc = file_write_atomic(a->passfile, line, strlen(line), 0600, ERR_BACKUP, e);
+    secure_zero(line, strlen(line));
+    free(line);
+    return rc;
+}
+
+/* A pg_receivewal left running by an archiver killed -9 holds the slot: stop it. */
+static void stop_orphan(struct arch *a)
+{
+    char buf[64] = "", comm[64] = "";
+    FILE *f = fopen(a->pidfile, "r");
+    long pid = 0;
+
+    if (f == NULL)
+        return;
+    if (fgets(buf, sizeof(buf), f) != NULL)
+        pid = strtol(buf, NULL, 10);
+    fclose(f);
+    char *cpath = xasprintf("/proc/%ld/comm", pid);
+    f = pid > 1 ? fopen(cpath, "r") : NULL;
+    free(cpath);
+    if (f == NULL)
+        return;
+    if (fgets(comm, sizeof(comm), f) == NULL)
+        comm[0] = '\0';
+    fclose(f);
+    if (strncmp(comm, "pg_receivewal", 13) != 0)
+        return;
+    log_warn("archive: stopping pg_receivewal (pid %ld) left by an archiver that died", pid);
+    kill((pid_t)pid, SIGTERM);
+    for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
+        sleep_ms(50);
+    if (kill((pid_t)pid, 0) == 0)
+        kill((pid_t)pid, SIGKILL);
+    for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
+        sleep_ms(50);
+}
+
+/* Run the tool with args to its end; its first error lines into the error. */
+static int run_tool(struct arch *a, char *const argv[], struct err *e)
+{
+    int pfd[2] = {-1, -1}, status = 0, rc;
+    pid_t pid = -1;
+    struct proc_output out;
+    char why[PROC_STATUS_MAX], first[512];
+
+    memset(&out, 0, sizeof(out));
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return err_set(e, ERR_INTERNAL, "pipe: %s", strerror(errno));
+    rc = proc_spawn(a->tool.path, argv, a->env, -1, -1, pfd[1], true, ERR_BACKUP, NULL, &pid, e);
+    close(pfd[1]);
+    if (rc == 0) {
+        proc_output_drain(&pfd[0], &out);
+        if (proc_wait_until(pid, time_mono() + TOOL_TIMEOUT_S, &status) != 0 ||
+            !proc_status_ok(status)) {
+            proc_first_lines(out.buf, first, sizeof(first));
+            rc = err_set(e, ERR_BACKUP, "'%s %s' failed (%s): %s", a->tool.path, argv[1],
+                         proc_status_describe(status, why), first);
+        }
+    }
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    return rc;
+}
+
+static int create_slot(struct arch *a, struct err *e)
+{
+    char *argv[] = {a->tool.path,    "--slot", ARCHIVE_PG_SLOT, "--create-slot", "--if-not-exists",
+                    "--no-password", NULL};
+    return run_tool(a, argv, e);
+}
+
+static int spawn_receiver(struct arch *a, struct err *e)
+{
+    char *argv[] = {a->tool.path,    "--directory", a->dir,          "--slot",    ARCHIVE_PG_SLOT,
+                    "--synchronous", "--no-loop",   "--no-password", "--verbose", NULL};
+    int pfd[2], rc;
+    char pid[32];
+
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return err_set(e, ERR_INTERNAL, "pipe: %s", strerror(errno));
+    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    rc = proc_spawn(a->tool.path, argv, a->env, -1, -1, pfd[1], true, ERR_BACKUP, NULL, &a->child,
+                    e);
+    close(pfd[1]);
+    if (rc < 0) {
+        close(pfd[0]);
+        return rc;
+    }
+    a->err_fd = pfd[0];
+    a->started = time_mono();
+    a->linelen = 0;
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)a->child);
+    struct err pe;
+    if (file_write_atomic(a->pidfile, pid, (size_t)n, 0600, ERR_BACKUP, &pe) < 0)
+        log_warn("archive: %s", pe.msg);
+    log_info("archive: pg_receivewal (pid %ld) streaming into '%s' on slot %s", (long)a->child,
+             a->dir, ARCHIVE_PG_SLOT);
+    return 0;
+}
+
+/* Log what pg_receivewal said, line by line (it never sees the password to say it). */
+static void read_child_stderr(struct arch *a)
+{
+    char buf[512];
+    ssize_t n;
+
+    while (a->err_fd >= 0 && (n = read(a->err_fd, buf, sizeof(buf))) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN) {
+                close(a->err_fd);
+                a->err_fd = -1;
+            }
+            return;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] != '\n' && a->linelen < sizeof(a->line) - 1) {
+                a->line[a->linelen++] = buf[i];
+                continue;
+            }
+            if (buf[i] != '\n')
+                continue;
+            a->line[a->linelen] = '\0';
+            log_info("archive: %s", a->line);
+            a->linelen = 0;
+        }
+    }
+    close(a->err_fd);
+    a->err_fd = -1;
+}
+
+static void stop_child(struct arch *a)
+{
+    int status;
+
+    if (a->child > 0) {
+        kill(a->child, SIGTERM);
+        if (proc_wait_until(a->child, time_mono() + STOP_GRACE_S, &status) < 0)
+            proc_kill_wait(a->child, SIGKILL);
+        read_child_stderr(a);
+        a->child = -1;
+        unlink(a->pidfile);
+    }
+    if (a->err_fd >= 0)
+        close(a->err_fd);
+    a->err_fd = -1;
+}
+
+static void file_completed(struct arch *a)
+{
+    struct err fe;
+    int filed = 0;
+
+    err_clear(&fe);
+    if (pg_wal_file_completed(a->dir, &a->m, &filed, &fe) < 0)
+        log_error("archive: %s (retried)", fe.msg);
+    else if (filed > 0)
+        log_debug("archive: %d WAL file%s filed", filed, filed == 1 ? "" : "s");
+}
+
+static int setup(struct arch *a, struct db *db, struct err *e)
+{
+    int rc;
+
+    a->dir = xasprintf("%s/%s", a->cfg->backup_dir, ARCHIVE_PG_SUBDIR);
+    a->pidfile = xasprintf("%s/.archive-pg.pid", a->cfg->backup_dir);
+    if ((rc = mkdir_private(a->cfg->backup_dir, e)) < 0 || (rc = mkdir_private(a->dir, e)) < 0)
+        return rc;
+    rc = pgtool_find("pg_receivewal", db_server_version_num(db) / 10000, &a->tool, e);
+    if (rc < 0)
+        return rc;
+    rc = write_passfile(a, e);
+    if (rc < 0)
+        return rc;
+    a->env = backup_pg_env_new(&a->cfg->db, a->passfile);
+    rc = pg_wal_manifest_load(a->dir, &a->m, e);
+    if (rc < 0)
+        return rc;
+    stop_orphan(a);
+    return create_slot(a, e);
+}
+
+int archive_pg_run(const struct config *cfg, volatile int *stop, struct err *e)
+{
+    struct arch a;
+    struct db *db = NULL;
+    int rc, failures = 0;
+    double next_start = 0;
+    bool alerted = false;
+
+    memset(&a, 0, sizeof(a));
+    a.cfg = cfg;
+    a.child = -1;
+    a.err_fd = -1;
+    if (cfg->db.kind != URL_POSTGRES)
+        return err_set(e, ERR_CONFIG,
+                       "archive: the PostgreSQL archiver needs a PostgreSQL "
+                       "DATABASE_URL");
+    rc = db_open(&cfg->db, DB_CONNECT_TIMEOUT_S, &db, e);
+    if (rc < 0)
+        goto cleanup;
+    rc = db_lock(db, ARCHIVE_LOCK, false, e);
+    if (rc < 0) {
+        if (rc == -ERR_LOCKED)
+            err_set(e, ERR_LOCKED, "another archiver is archiving this database");
+        goto cleanup;
+    }
+    rc = setup(&a, db, e);
+    if (rc < 0)
+        goto cleanup;
+    while (*stop == 0) {
+        int status;
+
+        if (a.child < 0 && time_mono() >= next_start) {
+            struct err se;
+            err_clear(&se);
+            if (spawn_receiver(&a, &se) < 0) {
+                log_error("archive: %s", se.msg);
+                next_start = time_mono() + BACKOFF_MAX_S;
+            }
+        }
+        read_child_stderr(&a);
+        if (a.child > 0 && waitpid(a.child, &status, WNOHANG) == a.child) {
+            char why[PROC_STATUS_MAX];
+            read_child_stderr(&a);
+            if (time_mono() - a.started >= HEALTHY_RUN_S)
+                failures = 0;
+            failures++;
+            int backoff = failures >= 7 ? BACKOFF_MAX_S : 1 << (failures - 1);
+            backoff = backoff > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff;
+            log_warn("archive: pg_receivewal stopped (%s); restarting in %d s (failure %d)",
+                     proc_status_describe(status, why), backoff, failures);
+            a.child = -1;
+            unlink(a.pidfile);
+            if (a.err_fd >= 0)
+                close(a.err_fd);
+            a.err_fd = -1;
+            next_start = time_mono() + backoff;
+            if (failures >= ARCHIVE_ALERT_AFTER && !alerted) {
+                struct err ae;
+                err_set(&ae, ERR_BACKUP,
+                        "continuous archiving is down: pg_receivewal failed %d times in a row "
+                        "(%s); the archive's recovery point is falling behind",
+                        failures, why);
+                backup_alert(cfg, "archive_failed", &ae);
+                alerted = true;
+            }
+        } else if (a.child > 0 && time_mono() - a.started >= HEALTHY_RUN_S) {
+            failures = 0;
+            alerted = false;
+        }
+        file_completed(&a);
+        sleep_ms(100);
+    }
+    rc = 0;
+
+cleanup:
+    stop_child(&a);
+    if (a.dir != NULL && rc == 0)
+        file_completed(&a);
+    if (db != NULL)
+        db_close(db);
+    pgtool_free(&a.tool);
+    backup_pg_env_free(a.env);
+    if (a.passfile != NULL)
+        unlink(a.passfile);
+    if (a.passdir != NULL)
+        rmdir(a.passdir);
+    free(a.passfile);
+    free(a.passdir);
+    pg_wal_manifest_release(&a.m);
+    free(a.dir);
+    free(a.pidfile);
+    return rc;
+}
+
+/* ---- serve's thread ---- */
+
+struct archive_pg {
+    struct archive_thread *thread;
+    const struct config *cfg;
+};
+
+static int run_in_thread(void *arg, volatile int *stop, struct err *e)
+{
+    return archive_pg_run(((struct archive_pg *)arg)->cfg, stop, e);
+}
+
+struct archive_pg *archive_pg_start(const struct config *cfg)
+{
+    struct archive_pg *s = xcalloc(1, sizeof(*s));
+
+    s->cfg = cfg;
+    s->thread = archive_thread_start(run_in_thread, s);
+    if (s->thread == NULL) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void archive_pg_stop(struct archive_pg *s)
+{
+    if (s == NULL)
+        return;
+    archive_thread_stop(s->thread);
+    free(s);
+}

@@ -1,0 +1,248 @@
+"""Continuous archiving of PostgreSQL (issue 20): `citaplanner archive`
+(pg_receivewal supervised), serve's archiver, base backups, `wal-fetch`,
+`backup restore --to-time/--to-latest --pgdata`, the chain in `backup verify`.
+
+Each test runs its own PostgreSQL 15 cluster (initdb, the same binaries as
+scripts/pg-throwaway.sh: CITAPLANNER_TEST_PG_BINDIR), as the servers and the
+archive must be owned by one unprivileged user (the restored server's
+restore_command is `citaplanner wal-fetch`, run by it): everything runs as
+`nobody` when the tests run as root.  A cluster of its own per test also
+lets a test kill -9 it and keeps the slot's name to one archiver."""
+import glob
+import gzip
+import hashlib
+import os
+import pwd
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from test_archive_sqlite import free_port
+
+BIN = os.path.abspath(os.environ.get("CITAPLANNER_BIN", os.path.join(os.path.dirname(__file__), "../../build-test/citaplanner")))
+BINDIR = os.environ.get("CITAPLANNER_TEST_PG_BINDIR") or sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+PASSWORD = "Arch p@ss:w/rd%"
+USER = "citaplanner_arch"
+AS_ROOT = os.getuid() == 0
+RUNAS = ["runuser", "-u", "nobody", "--"] if AS_ROOT else []
+
+
+def own(path):
+    if AS_ROOT:
+        pw = pwd.getpwnam("nobody")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+class Cluster:
+    """A PostgreSQL server on its own data directory, run as nobody."""
+
+    def __init__(self, base, data=None, port=None):
+        self.base = base
+        self.data = data or os.path.join(base, "data")
+        self.port = port or free_port()
+        self.log = self.data + ".log"
+
+    def initdb(self):
+        pwfile = os.path.join(self.base, "pw")
+        with open(pwfile, "w") as f:
+            f.write(PASSWORD + "\n")
+        own(pwfile)
+        subprocess.run(RUNAS + [BINDIR + "/initdb", "-D", self.data, "-U", USER, "--pwfile=" + pwfile,
+                                "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
+                       check=True, capture_output=True)
+        os.unlink(pwfile)
+        return self
+
+    def start(self, wait=True):
+        r = subprocess.run(RUNAS + [BINDIR + "/pg_ctl", "-D", self.data, "-l", self.log, "-t", "120"] + (["-w"] if wait else ["-W"]) +
+                           ["-o", "-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s "
+                                  "-c max_wal_senders=5 -c fsync=on -c wal_keep_size=0" % (self.port, self.base), "start"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr + self.logtext()
+        return self
+
+    def logtext(self):
+        try:
+            return open(self.log).read()[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self, mode="fast"):
+        subprocess.run(RUNAS + [BINDIR + "/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop"], capture_output=True)
+
+    def kill9(self):
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            pid = int(f.readline())
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.3)
+        # its children notice the postmaster gone; wait for the port to be free
+        for _ in range(100):
+            if subprocess.run(["pgrep", "-f", "-d", ",", "postgres -D %s" % self.data], capture_output=True).returncode != 0:
+                break
+            time.sleep(0.1)
+
+    @property
+    def url(self):
+        return "postgresql://%s:%s@127.0.0.1:%d/postgres" % (USER, "Arch%20p%40ss%3Aw%2Frd%25", self.port)
+
+    def sql(self, sql, check=True):
+        env = dict(os.environ, PGPASSWORD=PASSWORD, PGCONNECT_TIMEOUT="10")
+        r = subprocess.run([BINDIR + "/psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                            "-p", str(self.port), "-U", USER, "-d", "postgres", "-c", sql],
+                           env=env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+
+@pytest.fixture
+def work():
+    d = tempfile.mkdtemp(prefix="citaplanner-archpg.")
+    os.chmod(d, 0o755)
+    own(d)
+    clusters = []
+    procs = []
+    yield {"dir": d, "clusters": clusters, "procs": procs}
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    for c in clusters:
+        c.stop("immediate")
+    subprocess.run(["pkill", "-9", "-f", "pg_receivewal --directory %s" % d], capture_output=True)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def new_cluster(work):
+    c = Cluster(work["dir"]).initdb().start()
+    work["clusters"].append(c)
+    return c
+
+
+def env_for(work, cluster, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARCHIVE", "BACKUP_", "DATABASE_", "PG"))}
+    env.update(DATABASE_URL=cluster.url, BACKUP_DIR=os.path.join(work["dir"], "bk"), BACKUP_SCHEDULE="off",
+               BACKUP_BASE_SCHEDULE="off", TZ="UTC", HOME=work["dir"], ASAN_OPTIONS="detect_leaks=0")
+    env.update(extra)
+    return env
+
+
+def run(env, *args, timeout=180):
+    return subprocess.run(RUNAS + [BIN, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=env["HOME"])
+
+
+def start_archiver(work, env):
+    p = subprocess.Popen(RUNAS + [BIN, "archive"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=env["HOME"])
+    work["procs"].append(p)
+    return p
+
+
+def archiver_pid(p):
+    """The archiver's own pid (runuser's child when run as root)."""
+    if not AS_ROOT:
+        return p.pid
+    for _ in range(100):
+        r = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True)
+        if r.stdout.strip():
+            return int(r.stdout.split()[0])
+        time.sleep(0.05)
+    raise AssertionError("no archiver under runuser")
+
+
+def stop(p, sig=signal.SIGTERM):
+    if p.poll() is None:
+        os.kill(archiver_pid(p), sig)
+    p.wait(timeout=60)
+    err = p.stderr.read() if p.stderr else ""
+    if sig == signal.SIGTERM:
+        assert p.returncode == 0 and "runtime error" not in err and "Sanitizer" not in err, err
+    return err
+
+
+def wal_dir(work):
+    return os.path.join(work["dir"], "bk", "wal")
+
+
+def manifest(work):
+    try:
+        with open(os.path.join(wal_dir(work), "manifest")) as f:
+            return [l.split() for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def slot_flush(cluster):
+    return cluster.sql("select coalesce(restart_lsn::text, '') from pg_replication_slots where slot_name = 'citaplanner_archive'")
+
+
+def lsn_int(text):
+    hi, lo = text.split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
+def wait_archived(cluster, lsn, limit=30.0):
+    """Until the slot (advanced by pg_receivewal's flush reports) reaches lsn; the seconds it took."""
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        s = slot_flush(cluster)
+        if s and lsn_int(s) >= lsn_int(lsn):
+            return time.time() - t0
+        time.sleep(0.01)
+    raise AssertionError("the archive did not reach %s in %.0f s (slot at %s)" % (lsn, limit, slot_flush(cluster)))
+
+
+def wait_streaming(cluster, limit=30.0):
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        if cluster.sql("select count(*) from pg_stat_replication where application_name = 'pg_receivewal'") == "1":
+            return
+        time.sleep(0.05)
+    raise AssertionError("pg_receivewal never connected")
+
+
+def utc(ts):
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_archiver_files_segments_and_keeps_the_password_off_argv(work):
+    c = new_cluster(work)
+    env = env_for(work, c)
+    arch = start_archiver(work, env)
+    try:
+        wait_streaming(c)
+        # the password reaches pg_receivewal through a passfile: no command line holds it
+        for cmd in glob.glob("/proc/[0-9]*/cmdline"):
+            try:
+                text = open(cmd, "rb").read().decode(errors="replace")
+            except OSError:
+                continue
+            assert PASSWORD not in text and "Arch%20p" not in text, text
+        c.sql("create table t(i int); insert into t select generate_series(1, 50000)")
+        c.sql("select pg_switch_wal()")
+        c.sql("insert into t values (0)")
+        lsn = c.sql("select pg_current_wal_lsn()")
+        wait_archived(c, lsn)
+        t0 = time.time()
+        while not manifest(work) and time.time() - t0 < 20:
+            time.sleep(0.05)
+        # a second archiver for the same database stands aside
+        r = run(env, "archive", timeout=60)
+        assert r.returncode == 8 and "another archiver" in r.stderr, r.stderr
+    finally:
+        stop(arch)
+    m = manifest(work)
+    assert m and m[0][0] == "segment"
+    for kind, name, sha, size, rawsize, _t in [l for l in m if l[0] == "segment"]:
+        path = os.path.join(wal_dir(work), name + ".gz")
+        data = open(path, "rb").read()
+        assert hashlib.sha256(data).hexdigest() == sha and len(data) == int(size)
+        assert len(gzip.decompress(data)) == int(rawsize) == 16 << 20
+        assert not os.path.exists(os.path.join(wal_dir(work), name))
+    partials = glob.glob(os.path.join(wal_dir(work), "*.partial"))
+    assert len(partials) == 1
