@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/pg_tool.h"
 #include "archive/pg_wal.h"
 #include "archive/thread.h"
 #include "backup/alert.h"
@@ -32,10 +33,9 @@
 
 struct arch {
     const struct config *cfg;
-    char *dir;     /* BACKUP_DIR/wal */
-    char *pidfile; /* BACKUP_DIR/.archive-pg.pid: pg_receivewal's pid */
-    char *passdir, *passfile;
-    char **env;
+    char *dir;             /* BACKUP_DIR/wal */
+    char *pidfile;         /* BACKUP_DIR/.archive-pg.pid: pg_receivewal's pid */
+    struct pg_tool_env pe; /* the connection for pg_receivewal */
     struct pgtool tool;
     struct pg_wal_manifest m;
     pid_t child;
@@ -51,27 +51,6 @@ static int mkdir_private(const char *path, struct err *e)
         return err_set(e, errno == ENOSPC ? ERR_NO_SPACE : ERR_BACKUP, "cannot create '%s': %s",
                        path, strerror(errno));
     return 0;
-}
-
-/* The password in a passfile of our own (0600 in a 0700 directory), for as long as we run. */
-static int write_passfile(struct arch *a, struct err *e)
-{
-    const char *pw = backup_pg_password(&a->cfg->db);
-    char *line;
-    int rc;
-
-    if (pw == NULL)
-        return 0;
-    a->passdir = xasprintf("%s/.archive-pg.pgpass", a->cfg->backup_dir);
-    a->passfile = xasprintf("%s/pgpass", a->passdir);
-    rc = mkdir_private(a->passdir, e);
-    if (rc < 0)
-        return rc;
-    line = backup_pgpass_line(pw);
-    rc = file_write_atomic(a->passfile, line, strlen(line), 0600, ERR_BACKUP, e);
-    secure_zero(line, strlen(line));
-    free(line);
-    return rc;
 }
 
 /* A pg_receivewal left running by an archiver killed -9 holds the slot: stop it. */
@@ -106,38 +85,11 @@ static void stop_orphan(struct arch *a)
         sleep_ms(50);
 }
 
-/* Run the tool with args to its end; its first error lines into the error. */
-static int run_tool(struct arch *a, char *const argv[], struct err *e)
-{
-    int pfd[2] = {-1, -1}, status = 0, rc;
-    pid_t pid = -1;
-    struct proc_output out;
-    char why[PROC_STATUS_MAX], first[512];
-
-    memset(&out, 0, sizeof(out));
-    if (pipe2(pfd, O_CLOEXEC) != 0)
-        return err_set(e, ERR_INTERNAL, "pipe: %s", strerror(errno));
-    rc = proc_spawn(a->tool.path, argv, a->env, -1, -1, pfd[1], true, ERR_BACKUP, NULL, &pid, e);
-    close(pfd[1]);
-    if (rc == 0) {
-        proc_output_drain(&pfd[0], &out);
-        if (proc_wait_until(pid, time_mono() + TOOL_TIMEOUT_S, &status) != 0 ||
-            !proc_status_ok(status)) {
-            proc_first_lines(out.buf, first, sizeof(first));
-            rc = err_set(e, ERR_BACKUP, "'%s %s' failed (%s): %s", a->tool.path, argv[1],
-                         proc_status_describe(status, why), first);
-        }
-    }
-    if (pfd[0] >= 0)
-        close(pfd[0]);
-    return rc;
-}
-
 static int create_slot(struct arch *a, struct err *e)
 {
     char *argv[] = {a->tool.path,    "--slot", ARCHIVE_PG_SLOT, "--create-slot", "--if-not-exists",
                     "--no-password", NULL};
-    return run_tool(a, argv, e);
+    return pg_tool_run(a->tool.path, argv, a->pe.env, TOOL_TIMEOUT_S, e);
 }
 
 static int spawn_receiver(struct arch *a, struct err *e)
@@ -150,8 +102,8 @@ static int spawn_receiver(struct arch *a, struct err *e)
     if (pipe2(pfd, O_CLOEXEC) != 0)
         return err_set(e, ERR_INTERNAL, "pipe: %s", strerror(errno));
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-    rc = proc_spawn(a->tool.path, argv, a->env, -1, -1, pfd[1], true, ERR_BACKUP, NULL, &a->child,
-                    e);
+    rc = proc_spawn(a->tool.path, argv, a->pe.env, -1, -1, pfd[1], true, ERR_BACKUP, NULL,
+                    &a->child, e);
     close(pfd[1]);
     if (rc < 0) {
         close(pfd[0]);
@@ -161,9 +113,9 @@ static int spawn_receiver(struct arch *a, struct err *e)
     a->started = time_mono();
     a->linelen = 0;
     int n = snprintf(pid, sizeof(pid), "%ld\n", (long)a->child);
-    struct err pe;
-    if (file_write_atomic(a->pidfile, pid, (size_t)n, 0600, ERR_BACKUP, &pe) < 0)
-        log_warn("archive: %s", pe.msg);
+    struct err we;
+    if (file_write_atomic(a->pidfile, pid, (size_t)n, 0600, ERR_BACKUP, &we) < 0)
+        log_warn("archive: %s", we.msg);
     log_info("archive: pg_receivewal (pid %ld) streaming into '%s' on slot %s", (long)a->child,
              a->dir, ARCHIVE_PG_SLOT);
     return 0;
@@ -241,10 +193,9 @@ static int setup(struct arch *a, struct db *db, struct err *e)
     rc = pgtool_find("pg_receivewal", db_server_version_num(db) / 10000, &a->tool, e);
     if (rc < 0)
         return rc;
-    rc = write_passfile(a, e);
+    rc = pg_tool_env_init(&a->pe, a->cfg, "archive-pg", e);
     if (rc < 0)
         return rc;
-    a->env = backup_pg_env_new(&a->cfg->db, a->passfile);
     rc = pg_wal_manifest_load(a->dir, &a->m, e);
     if (rc < 0)
         return rc;
@@ -333,13 +284,7 @@ cleanup:
     if (db != NULL)
         db_close(db);
     pgtool_free(&a.tool);
-    backup_pg_env_free(a.env);
-    if (a.passfile != NULL)
-        unlink(a.passfile);
-    if (a.passdir != NULL)
-        rmdir(a.passdir);
-    free(a.passfile);
-    free(a.passdir);
+    pg_tool_env_release(&a.pe);
     pg_wal_manifest_release(&a.m);
     free(a.dir);
     free(a.pidfile);

@@ -121,14 +121,12 @@ void pg_wal_manifest_release(struct pg_wal_manifest *m)
     memset(m, 0, sizeof(*m));
 }
 
-int pg_wal_manifest_add(const char *dir, struct pg_wal_manifest *m, const struct pg_wal_entry *x,
-                        struct err *e)
+static int manifest_write(const char *dir, const struct pg_wal_manifest *m, struct err *e)
 {
     struct buf b = BUF_INIT;
     char *path = xasprintf("%s/manifest", dir);
     int rc;
 
-    manifest_push(m, x);
     for (int i = 0; i < m->n; i++) {
         const struct pg_wal_entry *y = &m->v[i];
         if (y->history)
@@ -138,11 +136,37 @@ int pg_wal_manifest_add(const char *dir, struct pg_wal_manifest *m, const struct
             buf_addf(&b, "segment %s %s %" PRIu64 " %" PRIu64 " %lld\n", y->name, y->sha256,
                      y->size, y->rawsize, (long long)y->time);
     }
-    rc = file_write_atomic(path, b.data, b.len, 0600, ERR_BACKUP, e);
-    if (rc < 0)
-        m->n--;
+    rc = file_write_atomic(path, b.data != NULL ? b.data : "", b.len, 0600, ERR_BACKUP, e);
     buf_release(&b);
     free(path);
+    return rc;
+}
+
+int pg_wal_remove_before(const char *dir, const char *first, int *removed, struct err *e)
+{
+    struct pg_wal_manifest m, keep;
+    int rc;
+
+    *removed = 0;
+    memset(&keep, 0, sizeof(keep));
+    rc = pg_wal_manifest_load(dir, &m, e);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < m.n; i++)
+        if (m.v[i].history || strcmp(m.v[i].name, first) >= 0)
+            manifest_push(&keep, &m.v[i]);
+    if (keep.n != m.n)
+        rc = manifest_write(dir, &keep, e);
+    for (int i = 0; i < m.n && rc == 0; i++) {
+        if (m.v[i].history || strcmp(m.v[i].name, first) >= 0)
+            continue;
+        char *path = xasprintf("%s/%s.gz", dir, m.v[i].name);
+        if (unlink(path) == 0 || errno == ENOENT)
+            (*removed)++;
+        free(path);
+    }
+    pg_wal_manifest_release(&m);
+    pg_wal_manifest_release(&keep);
     return rc;
 }
 
@@ -152,6 +176,18 @@ const struct pg_wal_entry *pg_wal_manifest_find(const struct pg_wal_manifest *m,
         if (strcmp(m->v[i].name, name) == 0)
             return &m->v[i];
     return NULL;
+}
+
+int pg_wal_manifest_add(const char *dir, struct pg_wal_manifest *m, const struct pg_wal_entry *x,
+                        struct err *e)
+{
+    int rc;
+
+    manifest_push(m, x);
+    rc = manifest_write(dir, m, e);
+    if (rc < 0)
+        m->n--;
+    return rc;
 }
 
 /* ---- filing what pg_receivewal completed ---- */

@@ -70,6 +70,13 @@ const struct pg_wal_entry *pg_wal_manifest_find(const struct pg_wal_manifest *m,
 int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, int *filed, struct err *e);
 
 /*
+ * Remove the segments whose names sort before first (older timelines, or
+ * older on its own): their lines first (the manifest replaced atomically),
+ * then their files.  History files are kept.  *removed: how many.
+ */
+int pg_wal_remove_before(const char *dir, const char *first, int *removed, struct err *e);
+
+/*
  * The chain of segments of timeline-and-name order from first (NULL: the
  * oldest) up to last (NULL: the newest, the .partial included): every
  * filed segment's checksum, and no number missing within a timeline.

@@ -17,6 +17,7 @@ extern const struct cmd cmd_seed;
 extern const struct cmd cmd_admin;
 extern const struct cmd cmd_import;
 extern const struct cmd cmd_archive;
+extern const struct cmd cmd_wal_fetch;
 extern const struct cmd cmd_backup;
 extern const struct cmd cmd_stats;
 extern const struct cmd cmd_doctor;
@@ -24,8 +25,8 @@ static const struct cmd cmd_version;
 static const struct cmd cmd_help;
 
 const struct cmd *const cmd_table[] = {
-    &cmd_serve, &cmd_migrate, &cmd_seed,    &cmd_backup,  &cmd_stats, &cmd_doctor,
-    &cmd_admin, &cmd_import,  &cmd_archive, &cmd_version, &cmd_help,  NULL,
+    &cmd_serve,  &cmd_migrate, &cmd_seed,      &cmd_backup,  &cmd_stats, &cmd_doctor, &cmd_admin,
+    &cmd_import, &cmd_archive, &cmd_wal_fetch, &cmd_version, &cmd_help,  NULL,
 };
 
 /* Flags every command accepts. */

@@ -246,3 +246,64 @@ def test_archiver_files_segments_and_keeps_the_password_off_argv(work):
         assert not os.path.exists(os.path.join(wal_dir(work), name))
     partials = glob.glob(os.path.join(wal_dir(work), "*.partial"))
     assert len(partials) == 1
+
+
+def restored_cluster(work, pgdata):
+    """Start PostgreSQL on a restored directory; wait until it has promoted (or died)."""
+    c = Cluster(work["dir"], data=pgdata)
+    work["clusters"].append(c)
+    c.start(wait=False)
+    t0 = time.time()
+    while time.time() - t0 < 120:
+        r = c.sql("select pg_is_in_recovery()", check=False)
+        if r == "f":
+            return c
+        if "FATAL" in c.logtext() and "startup process" in c.logtext():
+            break
+        time.sleep(0.2)
+    raise AssertionError("the restored server did not open:\n" + c.logtext())
+
+
+def rows(c):
+    out = c.sql("select id, v from t order by id")
+    return [tuple(l.split("|")) for l in out.splitlines() if l]
+
+
+def test_restore_between_two_commits_and_to_latest(work):
+    c = new_cluster(work)
+    env = env_for(work, c)
+    c.sql("create table t(id int primary key, v text)")
+    arch = start_archiver(work, env)
+    try:
+        wait_streaming(c)
+        r = run(env, "backup", "base")
+        assert r.returncode == 0, r.stderr
+        assert "verified with pg_verifybackup" in r.stdout
+        c.sql("insert into t values (1, 'first'); insert into t values (2, 'second')")
+        time.sleep(1.2)
+        target = time.time()
+        time.sleep(1.2)
+        c.sql("update t set v = 'changed' where id = 1; insert into t values (3, 'third')")
+        c.sql("delete from t where id = 2")
+        # the last commit, archived (--synchronous): --to-latest must have it
+        c.sql("insert into t values (4, 'last')")
+        wait_archived(c, c.sql("select pg_current_wal_lsn()"))
+    finally:
+        stop(arch)
+    pgdata = os.path.join(work["dir"], "then")
+    r = run(env, "backup", "restore", "--to-time", utc(target), "--tz", "UTC", "--pgdata", pgdata)
+    assert r.returncode == 0, r.stderr
+    assert "recovery_target_time" in open(os.path.join(pgdata, "postgresql.auto.conf")).read()
+    assert "chown" in r.stdout and "docker compose up -d db" in r.stdout
+    then = restored_cluster(work, pgdata)
+    assert rows(then) == [("1", "first"), ("2", "second")]
+    then.stop()
+    latest = os.path.join(work["dir"], "latest")
+    r = run(env, "backup", "restore", "--to-latest", "--pgdata", latest)
+    assert r.returncode == 0, r.stderr
+    now = restored_cluster(work, latest)
+    assert rows(now) == [("1", "changed"), ("3", "third"), ("4", "last")]
+    now.stop()
+    # a directory that is not empty is refused
+    r = run(env, "backup", "restore", "--to-latest", "--pgdata", latest)
+    assert r.returncode == 7 and "not empty" in r.stderr
