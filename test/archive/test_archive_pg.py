@@ -77,15 +77,22 @@ class Cluster:
         subprocess.run(RUNAS + [BINDIR + "/pg_ctl", "-D", self.data, "-m", mode, "-w", "stop"], capture_output=True)
 
     def kill9(self):
+        """kill -9 the postmaster and every process of it, as a crash of the machine would."""
         with open(os.path.join(self.data, "postmaster.pid")) as f:
             pid = int(f.readline())
-        os.kill(pid, signal.SIGKILL)
-        time.sleep(0.3)
-        # its children notice the postmaster gone; wait for the port to be free
-        for _ in range(100):
-            if subprocess.run(["pgrep", "-f", "-d", ",", "postgres -D %s" % self.data], capture_output=True).returncode != 0:
-                break
-            time.sleep(0.1)
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        for p in [pid] + [int(k) for k in kids]:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for p in [pid] + [int(k) for k in kids]:
+            for _ in range(100):
+                try:
+                    os.kill(p, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
 
     @property
     def url(self):
@@ -307,3 +314,101 @@ def test_restore_between_two_commits_and_to_latest(work):
     # a directory that is not empty is refused
     r = run(env, "backup", "restore", "--to-latest", "--pgdata", latest)
     assert r.returncode == 7 and "not empty" in r.stderr
+
+
+def fill_segments(c, n):
+    """n more completed segments, each with a row."""
+    for i in range(n):
+        c.sql("insert into t values (%d, 'seg %d')" % (1000 + i, i))
+        c.sql("select pg_switch_wal()")
+
+
+def wait_filed(work, n, limit=30.0):
+    t0 = time.time()
+    while len([l for l in manifest(work) if l[0] == "segment"]) < n:
+        assert time.time() - t0 < limit, manifest(work)
+        time.sleep(0.05)
+
+
+def test_missing_or_damaged_segment_is_named_by_verify_and_restore(work):
+    c = new_cluster(work)
+    env = env_for(work, c)
+    c.sql("create table t(id int primary key, v text)")
+    arch = start_archiver(work, env)
+    try:
+        wait_streaming(c)
+        r = run(env, "backup", "base")
+        assert r.returncode == 0, r.stderr
+        fill_segments(c, 4)
+        wait_filed(work, 5)
+    finally:
+        stop(arch)
+    r = run(env, "backup", "verify")
+    assert r.returncode == 0 and "OK      archive WAL from base backup" in r.stdout, r.stdout + r.stderr
+    segs = [l[1] for l in manifest(work) if l[0] == "segment"]
+    victim = segs[-2]
+    path = os.path.join(wal_dir(work), victim + ".gz")
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    open(path, "wb").write(bytes(data))
+    r = run(env, "backup", "verify")
+    assert r.returncode == 6 and victim in r.stdout and "damaged" in r.stdout, r.stdout
+    pgdata = os.path.join(work["dir"], "r1")
+    r = run(env, "backup", "restore", "--to-latest", "--pgdata", pgdata)
+    assert r.returncode == 6 and victim in r.stderr and "before writing anything" in r.stderr, r.stderr
+    assert not os.path.exists(pgdata)
+    # wal-fetch refuses it too (PostgreSQL stops the recovery on 126)
+    r = run(env, "wal-fetch", victim, os.path.join(work["dir"], "x"))
+    assert r.returncode == 126 and victim in r.stderr
+    os.unlink(path)
+    r = run(env, "backup", "verify")
+    assert r.returncode == 6 and victim in r.stdout and "missing" in r.stdout, r.stdout
+    r = run(env, "backup", "restore", "--to-latest", "--pgdata", pgdata)
+    assert r.returncode == 6 and victim in r.stderr and "missing" in r.stderr, r.stderr
+    r = run(env, "wal-fetch", victim, os.path.join(work["dir"], "x"))
+    assert r.returncode == 126 and "missing" in r.stderr
+    # a name the archive never had (past its end): 1, the end of recovery
+    r = run(env, "wal-fetch", "0000000500000000000000FF", os.path.join(work["dir"], "x"))
+    assert r.returncode == 1
+
+
+def test_kill_9_archiver_and_postgres_no_gap(work):
+    """kill -9 the archiver (and twice PostgreSQL) at random moments: every commit the
+    slot saw archived is restored by --to-latest, and the chain verifies."""
+    c = new_cluster(work)
+    env = env_for(work, c)
+    c.sql("create table t(id int primary key, v text)")
+    rng = random.Random(20)
+    arch = start_archiver(work, env)
+    wait_streaming(c)
+    r = run(env, "backup", "base")
+    assert r.returncode == 0, r.stderr
+    next_id, worst = 1, 0.0
+    try:
+        for trial in range(8):
+            for _ in range(rng.randint(1, 30)):
+                c.sql("insert into t values (%d, repeat('x', 2000))" % next_id)
+                next_id += 1
+            if rng.random() < 0.3:
+                c.sql("select pg_switch_wal()")
+            time.sleep(rng.uniform(0.0, 0.5))
+            os.kill(archiver_pid(arch), signal.SIGKILL)
+            arch.wait()
+            if trial in (2, 5):
+                c.kill9()
+                c.start()
+            arch = start_archiver(work, env)
+            c.sql("insert into t values (%d, 'after restart %d')" % (next_id, trial))
+            next_id += 1
+            worst = max(worst, wait_archived(c, c.sql("select pg_current_wal_lsn()"), limit=60))
+    finally:
+        stop(arch)
+    r = run(env, "backup", "verify")
+    assert r.returncode == 0, r.stdout + r.stderr
+    pgdata = os.path.join(work["dir"], "latest")
+    r = run(env, "backup", "restore", "--to-latest", "--pgdata", pgdata)
+    assert r.returncode == 0, r.stderr
+    c.stop()
+    now = restored_cluster(work, pgdata)
+    assert [int(x[0]) for x in rows(now)] == list(range(1, next_id))
+    print("worst recovery point after a restart: %.2f s" % worst)
