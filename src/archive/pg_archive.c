@@ -14,11 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/pg_base.h"
+#include "archive/pg_slot.h"
 #include "archive/pg_tool.h"
 #include "archive/pg_wal.h"
 #include "archive/thread.h"
 #include "backup/alert.h"
 #include "backup/psql.h"
+#include "common/cron.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/proc.h"
@@ -30,6 +33,8 @@
 #define HEALTHY_RUN_S  30 /* a run this long resets the count of failures */
 #define TOOL_TIMEOUT_S 30
 #define STOP_GRACE_S   10.0
+#define WATCH_S        2.0
+#define BASE_RETRY_S   600
 
 struct arch {
     const struct config *cfg;
@@ -43,6 +48,15 @@ struct arch {
     double started; /* time_time_mono() of the child's start */
     char line[1024];
     size_t linelen;
+    struct db *db; /* holds the lock; watches the slot */
+    int failures;  /* of pg_receivewal in a row */
+    bool alerted, lag_alerted;
+    double next_start, next_watch;
+    struct pg_slot_lag *lag;
+    int64_t dropped;
+    struct cron cron; /* BACKUP_BASE_SCHEDULE */
+    bool has_cron;
+    time_t base_due; /* 0: none */
 };
 
 static int mkdir_private(const char *path, struct err *e)
@@ -199,17 +213,172 @@ static int setup(struct arch *a, struct db *db, struct err *e)
     rc = pg_wal_manifest_load(a->dir, &a->m, e);
     if (rc < 0)
         return rc;
+    if (a->cfg->backup_base_schedule != NULL) {
+        struct pg_base_list l = {0};
+        int64_t next = 0;
+        rc = cron_parse(a->cfg->backup_base_schedule, &a->cron, e);
+        if (rc < 0)
+            return rc;
+        a->has_cron = true;
+        if (cron_next(&a->cron, (int64_t)time(NULL), &next) == 0)
+            a->base_due = (time_t)next;
+        /* No base backup yet: the archive restores nothing without one; take it at once. */
+        if (pg_base_list_load(a->cfg->backup_dir, &l, e) == 0 && l.n == 0)
+            a->base_due = time(NULL) + 2;
+        pg_base_list_release(&l);
+    }
     stop_orphan(a);
     return create_slot(a, e);
+}
+
+/* pg_receivewal exited: back-off, and an alert after ARCHIVE_ALERT_AFTER failures in a row. */
+static void child_exited(struct arch *a, int status)
+{
+    char why[PROC_STATUS_MAX];
+    int backoff;
+
+    read_child_stderr(a);
+    if (time_mono() - a->started >= HEALTHY_RUN_S)
+        a->failures = 0;
+    a->failures++;
+    backoff = a->failures >= 7 ? BACKOFF_MAX_S : 1 << (a->failures - 1);
+    log_warn("archive: pg_receivewal stopped (%s); restarting in %d s (failure %d)",
+             proc_status_describe(status, why), backoff, a->failures);
+    a->child = -1;
+    unlink(a->pidfile);
+    if (a->err_fd >= 0)
+        close(a->err_fd);
+    a->err_fd = -1;
+    a->next_start = time_mono() + backoff;
+    if (a->failures >= ARCHIVE_ALERT_AFTER && !a->alerted) {
+        struct err ae;
+        err_set(&ae, ERR_BACKUP,
+                "continuous archiving is down: pg_receivewal failed %d times in a row (%s); the "
+                "archive's recovery point is falling behind",
+                a->failures, why);
+        backup_alert(a->cfg, "archive_failed", &ae);
+        a->alerted = true;
+    }
+}
+
+/* The connection that holds the lock and watches the slot, (re)opened; -ERR_LOCKED if taken. */
+static int connect_db(struct arch *a, struct err *e)
+{
+    int rc;
+
+    db_close(a->db);
+    a->db = NULL;
+    rc = db_open(&a->cfg->db, DB_CONNECT_TIMEOUT_S, &a->db, e);
+    if (rc == 0 && (rc = db_lock(a->db, ARCHIVE_LOCK, false, e)) == -ERR_LOCKED)
+        err_set(e, ERR_LOCKED, "another archiver is archiving this database");
+    return rc;
+}
+
+/*
+ * The slot would hold more than ARCHIVE_SLOT_MAX_BYTES: drop it (the server's
+ * disk comes first), set the broken archive aside and begin again: a new
+ * slot, a new directory, a base backup at once.  Loud: the chain is cut.
+ */
+static void drop_slot(struct arch *a, struct pg_slot_state *st)
+{
+    struct err e, ae;
+    char stamp[32], *aside;
+    time_t now = time(NULL);
+
+    stop_child(a);
+    err_clear(&e);
+    if (pg_slot_drop(a->db, &e) < 0) {
+        log_error("archive: cannot drop the slot %s: %s", ARCHIVE_PG_SLOT, e.msg);
+        return;
+    }
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
+    aside = xasprintf("%s.broken-%s", a->dir, stamp);
+    err_set(&ae, ERR_BACKUP,
+            "the replication slot %s held %lld bytes of WAL on the server (ARCHIVE_SLOT_MAX_BYTES "
+            "%lld): it was dropped to protect the server's disk; the archive is cut here (set "
+            "aside as '%s'): restores from older base backups stop at the cut; a new base backup "
+            "begins a new chain now",
+            ARCHIVE_PG_SLOT, (long long)st->retained, (long long)a->cfg->archive_slot_max_bytes,
+            aside);
+    backup_alert(a->cfg, "archive_slot_dropped", &ae);
+    if (rename(a->dir, aside) != 0 || mkdir(a->dir, 0700) != 0)
+        log_error("archive: cannot set '%s' aside: %s", a->dir, strerror(errno));
+    free(aside);
+    pg_wal_manifest_release(&a->m);
+    st->dropped = (int64_t)now;
+    a->dropped = (int64_t)now;
+    err_clear(&e);
+    if (create_slot(a, &e) < 0)
+        log_error("archive: %s", e.msg);
+    a->base_due = now;
+    a->next_start = 0;
+}
+
+/* Every WATCH_S: the slot's retained WAL and lag recorded, the guard, the lag alert. */
+static int watch_slot(struct arch *a, struct err *e)
+{
+    struct pg_slot_state st;
+    int rc;
+
+    if (time_mono() < a->next_watch)
+        return 0;
+    a->next_watch = time_mono() + WATCH_S;
+    rc = pg_slot_read(a->db, a->lag, &st, e);
+    if (rc < 0) {
+        log_warn("archive: cannot read the slot (%s): reconnecting", e->msg);
+        err_clear(e);
+        rc = connect_db(a, e);
+        return rc == -ERR_LOCKED ? rc : 0; /* a server restarting: retried at the next watch */
+    }
+    st.dropped = a->dropped;
+    if (st.retained > a->cfg->archive_slot_max_bytes)
+        drop_slot(a, &st);
+    if (st.lag_s > a->cfg->archive_max_lag_s && !a->lag_alerted) {
+        struct err ae;
+        err_set(&ae, ERR_BACKUP,
+                "the archive is %.0f s behind the server (ARCHIVE_MAX_LAG %d s); the slot holds "
+                "%lld bytes of WAL",
+                st.lag_s, a->cfg->archive_max_lag_s, (long long)st.retained);
+        backup_alert(a->cfg, "archive_lagging", &ae);
+        a->lag_alerted = true;
+    } else if (st.lag_s < a->cfg->archive_max_lag_s / 2.0) {
+        a->lag_alerted = false;
+    }
+    pg_slot_state_write(a->cfg->backup_dir, &st);
+    return 0;
+}
+
+/* BACKUP_BASE_SCHEDULE: a base backup when due (this instance is the archiver: one runs it). */
+static void base_if_due(struct arch *a)
+{
+    struct err e;
+    int nb = 0, nw = 0;
+    char *held = NULL;
+    int64_t next = 0;
+    time_t now = time(NULL);
+
+    if (a->base_due == 0 || now < a->base_due)
+        return;
+    err_clear(&e);
+    if (pg_base_take(a->cfg, NULL, &e) < 0) {
+        log_error("archive: scheduled base backup failed: %s", e.msg);
+        if (e.code != ERR_LOCKED)
+            backup_alert(a->cfg, "base_backup_failed", &e);
+        a->base_due = now + BASE_RETRY_S;
+        return;
+    }
+    if (pg_base_prune(a->cfg, &nb, &nw, &held, &e) < 0)
+        log_error("archive: retention: %s", e.msg);
+    else if (held != NULL)
+        log_warn("archive: retention: %s", held);
+    free(held);
+    a->base_due = a->has_cron && cron_next(&a->cron, (int64_t)now, &next) == 0 ? (time_t)next : 0;
 }
 
 int archive_pg_run(const struct config *cfg, volatile int *stop, struct err *e)
 {
     struct arch a;
-    struct db *db = NULL;
-    int rc, failures = 0;
-    double next_start = 0;
-    bool alerted = false;
+    int rc;
 
     memset(&a, 0, sizeof(a));
     a.cfg = cfg;
@@ -217,62 +386,32 @@ int archive_pg_run(const struct config *cfg, volatile int *stop, struct err *e)
     a.err_fd = -1;
     if (cfg->db.kind != URL_POSTGRES)
         return err_set(e, ERR_CONFIG,
-                       "archive: the PostgreSQL archiver needs a PostgreSQL "
-                       "DATABASE_URL");
-    rc = db_open(&cfg->db, DB_CONNECT_TIMEOUT_S, &db, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = db_lock(db, ARCHIVE_LOCK, false, e);
-    if (rc < 0) {
-        if (rc == -ERR_LOCKED)
-            err_set(e, ERR_LOCKED, "another archiver is archiving this database");
-        goto cleanup;
-    }
-    rc = setup(&a, db, e);
-    if (rc < 0)
+                       "archive: the PostgreSQL archiver needs a PostgreSQL DATABASE_URL");
+    a.lag = xcalloc(1, sizeof(*a.lag));
+    if ((rc = connect_db(&a, e)) < 0 || (rc = setup(&a, a.db, e)) < 0)
         goto cleanup;
     while (*stop == 0) {
         int status;
 
-        if (a.child < 0 && time_mono() >= next_start) {
+        if (a.child < 0 && time_mono() >= a.next_start) {
             struct err se;
             err_clear(&se);
             if (spawn_receiver(&a, &se) < 0) {
                 log_error("archive: %s", se.msg);
-                next_start = time_mono() + BACKOFF_MAX_S;
+                a.next_start = time_mono() + BACKOFF_MAX_S;
             }
         }
         read_child_stderr(&a);
         if (a.child > 0 && waitpid(a.child, &status, WNOHANG) == a.child) {
-            char why[PROC_STATUS_MAX];
-            read_child_stderr(&a);
-            if (time_mono() - a.started >= HEALTHY_RUN_S)
-                failures = 0;
-            failures++;
-            int backoff = failures >= 7 ? BACKOFF_MAX_S : 1 << (failures - 1);
-            backoff = backoff > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff;
-            log_warn("archive: pg_receivewal stopped (%s); restarting in %d s (failure %d)",
-                     proc_status_describe(status, why), backoff, failures);
-            a.child = -1;
-            unlink(a.pidfile);
-            if (a.err_fd >= 0)
-                close(a.err_fd);
-            a.err_fd = -1;
-            next_start = time_mono() + backoff;
-            if (failures >= ARCHIVE_ALERT_AFTER && !alerted) {
-                struct err ae;
-                err_set(&ae, ERR_BACKUP,
-                        "continuous archiving is down: pg_receivewal failed %d times in a row "
-                        "(%s); the archive's recovery point is falling behind",
-                        failures, why);
-                backup_alert(cfg, "archive_failed", &ae);
-                alerted = true;
-            }
+            child_exited(&a, status);
         } else if (a.child > 0 && time_mono() - a.started >= HEALTHY_RUN_S) {
-            failures = 0;
-            alerted = false;
+            a.failures = 0;
+            a.alerted = false;
         }
         file_completed(&a);
+        if ((rc = watch_slot(&a, e)) < 0)
+            goto cleanup;
+        base_if_due(&a);
         sleep_ms(100);
     }
     rc = 0;
@@ -281,11 +420,11 @@ cleanup:
     stop_child(&a);
     if (a.dir != NULL && rc == 0)
         file_completed(&a);
-    if (db != NULL)
-        db_close(db);
+    db_close(a.db);
     pgtool_free(&a.tool);
     pg_tool_env_release(&a.pe);
     pg_wal_manifest_release(&a.m);
+    free(a.lag);
     free(a.dir);
     free(a.pidfile);
     return rc;

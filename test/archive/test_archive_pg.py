@@ -412,3 +412,41 @@ def test_kill_9_archiver_and_postgres_no_gap(work):
     now = restored_cluster(work, pgdata)
     assert [int(x[0]) for x in rows(now)] == list(range(1, next_id))
     print("worst recovery point after a restart: %.2f s" % worst)
+
+
+def test_slot_guard_drops_the_slot_before_it_fills_the_disk(work):
+    """pg_receivewal cannot write (BACKUP_DIR/wal read-only): the slot holds the server's
+    WAL; past ARCHIVE_SLOT_MAX_BYTES it is dropped with an alert, the broken archive is
+    set aside and archiving begins again.  Doctor-facing state: .archive-pg.json."""
+    import json
+    c = new_cluster(work)
+    alerts = os.path.join(work["dir"], "alerts")
+    env = env_for(work, c, ARCHIVE_SLOT_MAX_BYTES="64MB", ARCHIVE_MAX_LAG="1",
+                  BACKUP_ALERT_COMMAND='echo "$CITAPLANNER_ALERT_EVENT" >> %s' % alerts)
+    c.sql("create table t(id int, v text)")
+    arch = start_archiver(work, env)
+    try:
+        wait_streaming(c)
+        os.chmod(wal_dir(work), 0o500)
+        deadline = time.time() + 120
+        dropped = False
+        while time.time() < deadline and not dropped:
+            c.sql("insert into t select g, repeat('y', 500) from generate_series(1, 20000) g")
+            c.sql("select pg_switch_wal()")
+            dropped = bool(glob.glob(wal_dir(work) + ".broken-*"))
+            time.sleep(0.3)
+        assert dropped, open(alerts).read() if os.path.exists(alerts) else "no alert"
+        events = open(alerts).read().split()
+        assert "archive_slot_dropped" in events and "archive_lagging" in events, events
+        # archiving begins again: a fresh slot, streaming into a fresh directory
+        wait_streaming(c, limit=60)
+        wait_archived(c, c.sql("select pg_current_wal_lsn()"))
+        state = json.load(open(os.path.join(work["dir"], "bk", ".archive-pg.json")))
+        assert state["dropped"] > 0 and state["slot_exists"] and state["retained_bytes"] < 64 << 20
+        r = run(env, "doctor")
+        line = [l for l in r.stdout.splitlines() if "archive" in l and "slot" in l]
+        assert line and "streaming" in line[0] and "NOT" not in line[0], r.stdout
+    finally:
+        for d in glob.glob(wal_dir(work) + "*"):
+            os.chmod(d, 0o700)
+        stop(arch)
