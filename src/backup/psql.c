@@ -99,7 +99,7 @@ static int newest_first(const void *a, const void *b)
 
 int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct err *e)
 {
-    /* pg_dump and psql read every older server; the archive's tools want its own major. */
+    /* pg_dump and psql read every older server; the archive's tools prefer its own major. */
     bool exact = strcmp(tool, "pg_dump") != 0 && strcmp(tool, "psql") != 0;
     char env_name[32];
     size_t len = 0;
@@ -126,6 +126,7 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
     free(pattern);
     cand[n++] = xstrdup(tool);
 
+    int fallback = -1;
     for (int i = 0; i < n && out->path == NULL; i++) {
         char *text = NULL;
         int major = 0;
@@ -147,6 +148,9 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
             }
             continue;
         }
+        /* The archive's tools: the server's own major first, a newer one when there is none. */
+        if (exact && major > server_major && fallback < 0 && i < n)
+            fallback = i;
         if (exact ? major == server_major : major >= server_major) {
             out->path = cand[i];
             out->version = text;
@@ -156,6 +160,11 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
             buf_addf(&seen, "%s'%s' (%d)", seen.len ? ", " : "", cand[i], major);
             free(text);
         }
+    }
+    if (out->path == NULL && fallback >= 0 &&
+        tool_version(cand[fallback], &out->version, &out->major) == 0) {
+        out->path = cand[fallback];
+        cand[fallback] = NULL;
     }
     for (int i = 0; i < n; i++)
         free(cand[i]);

@@ -30,8 +30,10 @@ struct pgtool {
 /*
  * Find tool ("pg_dump" or "psql") for a server of major version
  * server_major, and log which one was chosen.  The archive's tools
- * (pg_receivewal, pg_basebackup, pg_verifybackup, postgres...) must be of
- * the server's major exactly; the variable is the tool's name in capitals
+ * (pg_receivewal, pg_basebackup, pg_verifybackup) are taken of the
+ * server's major when one is installed, else the newest newer one (they
+ * handle older servers; a restore still needs a server of the backup's
+ * major); the variable is the tool's name in capitals
  * (PG_RECEIVEWAL).  When none fits: -ERR_BACKUP,
  * naming the version needed, the package that provides it and what was
  * found.  On success the caller frees out with pgtool_free.
