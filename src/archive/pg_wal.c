@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,27 @@ void pg_wal_name(char out[32], uint32_t tli, uint64_t segno, uint64_t segsize)
 }
 
 /* ---- the manifest ---- */
+
+/*
+ * The manifest's writers (the archiver filing segments, the retention
+ * removing them) take dir/.manifest.lock and read it anew, so neither
+ * writes back a stale copy.  -1 when the lock cannot be had (logged by the
+ * caller's error).
+ */
+static int manifest_lock(const char *dir, struct err *e)
+{
+    char *path = xasprintf("%s/.manifest.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        err_set(e, ERR_BACKUP, "cannot lock '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    free(path);
+    return fd;
+}
 
 static void manifest_push(struct pg_wal_manifest *m, const struct pg_wal_entry *x)
 {
@@ -149,9 +171,14 @@ int pg_wal_remove_before(const char *dir, const char *first, int *removed, struc
 
     *removed = 0;
     memset(&keep, 0, sizeof(keep));
+    int lock = manifest_lock(dir, e);
+    if (lock < 0)
+        return -ERR_BACKUP;
     rc = pg_wal_manifest_load(dir, &m, e);
-    if (rc < 0)
+    if (rc < 0) {
+        close(lock);
         return rc;
+    }
     for (int i = 0; i < m.n; i++)
         if (m.v[i].history || strcmp(m.v[i].name, first) >= 0)
             manifest_push(&keep, &m.v[i]);
@@ -165,6 +192,7 @@ int pg_wal_remove_before(const char *dir, const char *first, int *removed, struc
             (*removed)++;
         free(path);
     }
+    close(lock);
     pg_wal_manifest_release(&m);
     pg_wal_manifest_release(&keep);
     return rc;
@@ -283,10 +311,16 @@ cleanup:
 
 int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, int *filed, struct err *e)
 {
-    int n = 0, rc = 0;
+    int n = 0, rc = 0, lock = -1;
     char **names = list_dir(dir, is_completed, &n);
 
     *filed = 0;
+    if (n > 0 && (lock = manifest_lock(dir, e)) < 0)
+        rc = -ERR_BACKUP;
+    if (lock >= 0) {
+        pg_wal_manifest_release(m);
+        rc = pg_wal_manifest_load(dir, m, e);
+    }
     for (int i = 0; i < n && rc == 0; i++) {
         if (pg_wal_is_history(names[i]) && pg_wal_manifest_find(m, names[i]) != NULL)
             continue;
@@ -294,6 +328,8 @@ int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, int *filed
         if (rc == 0)
             (*filed)++;
     }
+    if (lock >= 0)
+        close(lock);
     free_list(names, n);
     return rc;
 }

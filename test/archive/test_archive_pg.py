@@ -460,3 +460,90 @@ def test_slot_guard_drops_the_slot_before_it_fills_the_disk(work):
         for d in glob.glob(wal_dir(work) + "*"):
             os.chmod(d, 0o700)
         stop(arch)
+
+
+def test_serve_runs_one_archiver_takes_the_first_base_and_shows_metrics(work):
+    """Two serve instances with ARCHIVE=on: one archives (and, with no base backup yet,
+    takes one at once), the other stands by; /metrics shows the slot; what serve archived
+    restores."""
+    import urllib.request
+    c = new_cluster(work)
+    env = env_for(work, c, ARCHIVE="on", SEED_ON_BOOT="never")
+    env.pop("BACKUP_BASE_SCHEDULE")
+    assert run(env, "migrate", "deploy").returncode == 0
+    c.sql("create table t(id int primary key, v text)")
+    procs, ports = [], []
+    for _ in range(2):
+        ports.append(free_port())
+        p = subprocess.Popen(RUNAS + [BIN, "serve"], env=dict(env, LISTEN="127.0.0.1:%d" % ports[-1]),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=env["HOME"])
+        work["procs"].append(p)
+        procs.append(p)
+    try:
+        wait_streaming(c, limit=60)
+        t0 = time.time()
+        while not glob.glob(os.path.join(work["dir"], "bk", "base", "*", "base.json")):
+            assert time.time() - t0 < 120, "no base backup"
+            time.sleep(0.2)
+        c.sql("insert into t values (1, 'through serve''s archiver')")
+        wait_archived(c, c.sql("select pg_current_wal_lsn()"))
+        time.sleep(2.5)  # one reading of the slot
+        text = ""
+        for port in ports:
+            try:
+                text += urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read().decode()
+            except OSError:
+                pass
+        assert "citaplanner_archive_slot_active 1" in text and "citaplanner_archive_lag_seconds" in text, text[-2000:]
+    finally:
+        logs = [stop(p) for p in procs]
+    assert sum("standing by" in l for l in logs) == 1, logs
+    pgdata = os.path.join(work["dir"], "latest")
+    r = run(env, "backup", "restore", "--to-latest", "--pgdata", pgdata)
+    assert r.returncode == 0, r.stderr
+    c.stop()
+    now = restored_cluster(work, pgdata)
+    assert rows(now) == [("1", "through serve's archiver")]
+
+
+def test_retention_keeps_every_chain_whole(work):
+    """BACKUP_KEEP_WEEKLY=1 and MONTHLY=1: the older bases go, then the WAL before the kept
+    one, but only when its chain is whole; the kept base still restores."""
+    c = new_cluster(work)
+    env = env_for(work, c, BACKUP_KEEP_WEEKLY="1", BACKUP_KEEP_MONTHLY="1")
+    c.sql("create table t(id int primary key, v text)")
+    arch = start_archiver(work, env)
+    try:
+        wait_streaming(c)
+        for i in range(3):
+            r = run(env, "backup", "base")
+            assert r.returncode == 0, r.stderr
+            c.sql("insert into t values (%d, 'b%d')" % (i, i))
+            c.sql("select pg_switch_wal()")
+            time.sleep(1.1)
+        wait_archived(c, c.sql("select pg_current_wal_lsn()"))
+        bases = sorted(glob.glob(os.path.join(work["dir"], "bk", "base", "*", "base.json")))
+        assert len(bases) == 1, bases  # the last take pruned the two before it
+        import json
+        start = json.load(open(bases[0]))["start_wal"]
+        segs = [l[1] for l in manifest(work) if l[0] == "segment"]
+        assert segs and min(segs) >= start, (segs, start)
+        # a gap after a base that stays kept (now two): the next take removes no WAL, says why
+        victim = segs[-1]
+        os.rename(os.path.join(wal_dir(work), victim + ".gz"), os.path.join(work["dir"], "aside.gz"))
+        time.sleep(1.1)
+        r = run(dict(env, BACKUP_KEEP_WEEKLY="2"), "backup", "base")
+        assert r.returncode == 0 and "chain from base backup" in r.stdout and victim in r.stdout, r.stdout
+        os.rename(os.path.join(work["dir"], "aside.gz"), os.path.join(wal_dir(work), victim + ".gz"))
+        c.sql("insert into t values (9, 'last')")
+        wait_archived(c, c.sql("select pg_current_wal_lsn()"))
+    finally:
+        stop(arch)
+    r = run(env, "backup", "verify")
+    assert r.returncode == 0, r.stdout + r.stderr
+    pgdata = os.path.join(work["dir"], "latest")
+    r = run(env, "backup", "restore", "--to-latest", "--pgdata", pgdata)
+    assert r.returncode == 0, r.stderr
+    c.stop()
+    now = restored_cluster(work, pgdata)
+    assert [x[0] for x in rows(now)] == ["0", "1", "2", "9"]
