@@ -197,12 +197,12 @@ def main():
         version = subprocess.run([BIN, "version"], capture_output=True, text=True).stdout.strip()
         print("%s, %d CPUs, PostgreSQL %s (fsync on), %.0f s per part"
               % (version, os.cpu_count(), os.path.basename(os.path.dirname(BINDIR)), SECS))
-        n, med, p99, mx = recovery_point(work, port)
-        print("  recovery point (commit -> flushed in BACKUP_DIR/wal by pg_receivewal --synchronous): "
-              "%d commits, median %.1f ms, p99 %.1f ms, max %.1f ms" % (n, med * 1000, p99 * 1000, mx * 1000))
         s = Psql(port)
         s.q("create database citaplanner")
         s.close()
+        n, med, p99, mx = recovery_point(work, port)
+        print("  recovery point (commit -> flushed in BACKUP_DIR/wal by pg_receivewal --synchronous): "
+              "%d commits, median %.1f ms, p99 %.1f ms, max %.1f ms" % (n, med * 1000, p99 * 1000, mx * 1000))
         env = env_for(work, port)
         subprocess.run([BIN, "migrate", "deploy"], env=env, check=True, capture_output=True)
         subprocess.run([BIN, "seed"], env=env, check=True, capture_output=True)

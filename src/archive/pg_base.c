@@ -89,6 +89,7 @@ static int base_load(const char *dir, const char *name, struct pg_base *b, struc
     copy_str(b->start_lsn, sizeof(b->start_lsn), o, "start_lsn");
     copy_str(b->end_lsn, sizeof(b->end_lsn), o, "end_lsn");
     copy_str(b->start_wal, sizeof(b->start_wal), o, "start_wal");
+    copy_str(b->check_lsn, sizeof(b->check_lsn), o, "check_lsn");
     files = json_object_get(o, "files");
     copy_str(b->sha_base, sizeof(b->sha_base), files, "base.tar.gz");
     copy_str(b->sha_wal, sizeof(b->sha_wal), files, "pg_wal.tar.gz");
@@ -239,10 +240,24 @@ static int write_json(const char *tmp, struct pg_base *b, struct db *db, struct 
         json_object_set_new(files, names[i], json_string(shas[i]));
         free(p);
     }
-    if (rc == 0 && db_table_counts(db, &tables, &rows, &n, e) == 0)
-        for (int i = 0; i < n; i++)
-            json_object_set_new(counts, tables[i], json_integer(rows[i]));
-    err_clear(e); /* the counts are a guide: a database without our tables has none */
+    /*
+     * The row counts and a WAL position that agree (for backup verify --check):
+     * one snapshot, and the insert position read in its first statement;
+     * restored up to (not including) it, the database should hold these rows.
+     */
+    if (rc == 0 && db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", e) == 0) {
+        char *lsn = NULL;
+        if (db_query_text(db, "SELECT pg_current_wal_insert_lsn()::text", DB_NOPARAMS, &lsn, e) ==
+                0 &&
+            db_table_counts(db, &tables, &rows, &n, e) == 0) {
+            for (int i = 0; i < n; i++)
+                json_object_set_new(counts, tables[i], json_integer(rows[i]));
+            json_object_set_new(o, "check_lsn", json_string(lsn));
+        }
+        free(lsn);
+        db_exec(db, "COMMIT", e);
+    }
+    err_clear(e); /* a database without our tables has nothing to check */
     json_object_set_new(o, "format", json_integer(1));
     json_object_set_new(o, "started", json_integer(b->started));
     json_object_set_new(o, "finished", json_integer(b->finished));

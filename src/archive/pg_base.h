@@ -12,8 +12,10 @@
  *    "start_wal": "000000010000000000000002", "server_major": 15,
  *    "files": {"base.tar.gz": SHA256, "pg_wal.tar.gz": SHA256,
  *              "backup_manifest": SHA256},
- *    "row_counts": {"table": N, ...}}
- * row_counts are read as the backup ends (a guide, the server being live).
+ *    "row_counts": {"table": N, ...}, "check_lsn": "0/3000150"}
+ * row_counts are read as the backup ends, in one snapshot with the WAL insert
+ * position check_lsn: the state a restore up to check_lsn must show (backup
+ * verify --check, pg_check.h).
  */
 #ifndef CITAPLANNER_ARCHIVE_PG_BASE_H
 #define CITAPLANNER_ARCHIVE_PG_BASE_H
@@ -35,6 +37,7 @@ struct pg_base {
     unsigned timeline;
     char start_lsn[32], end_lsn[32];
     char start_wal[32];
+    char check_lsn[32]; /* row_counts are the state up to this position ("" = none) */
     int server_major;
     char sha_base[HASH_SHA256_HEX], sha_wal[HASH_SHA256_HEX], sha_manifest[HASH_SHA256_HEX];
 };

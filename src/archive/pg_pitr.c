@@ -27,6 +27,8 @@ static const struct pg_base *choose_base(const struct pg_pitr_opts *o, const str
 {
     for (int i = l->n - 1; i >= 0; i--) {
         const struct pg_base *b = &l->v[i];
+        if (o->base != NULL && strcmp(b->name, o->base) != 0)
+            continue;
         if (o->kind == PG_TARGET_TIME && b->finished > o->time)
             continue;
         if (o->kind == PG_TARGET_LSN && pg_lsn_cmp(b->end_lsn, o->value) > 0)
@@ -121,6 +123,8 @@ static int write_recovery(const struct pg_pitr_opts *o, struct err *e)
     case PG_TARGET_LATEST:
         break;
     }
+    if (o->exclusive)
+        add_conf_string(&b, "recovery_target_inclusive", "off");
     add_conf_string(&b, "recovery_target_timeline", "latest");
     add_conf_string(&b, "recovery_target_action", "promote");
     fd = open(conf, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

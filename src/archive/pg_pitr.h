@@ -13,6 +13,7 @@
 #ifndef CITAPLANNER_ARCHIVE_PG_PITR_H
 #define CITAPLANNER_ARCHIVE_PG_PITR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -28,6 +29,8 @@ struct pg_pitr_opts {
     const char *value;  /* PG_TARGET_LSN "0/3000060", PG_TARGET_XID "1234" */
     const char *pgdata; /* the new data directory: missing or empty */
     const char *self;   /* this program's absolute path, for restore_command */
+    bool exclusive;     /* stop just before the target (recovery_target_inclusive off) */
+    const char *base;   /* this base backup's name, NULL: the newest before the target */
 };
 
 struct pg_pitr_result {

@@ -32,6 +32,7 @@ static const struct cmd_flag backup_flags[] = {
     {"to-latest", false, "restore: the archive's newest state"},
     {"to-lsn", true, "restore: up to this WAL position (PostgreSQL)"},
     {"to-xid", true, "restore: up to this transaction's commit (PostgreSQL)"},
+    {"check", false, "verify: also restore the PostgreSQL archive into a throwaway server"},
     {"pgdata", true, "restore --to-*: the new data directory to restore into (PostgreSQL)"},
     {"tz", true, "restore --to-time: the zone of the time (default: this machine's)"},
     {"output", true, "restore --to-*: write a new database file instead (SQLite)"},
