@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "archive/pg_base.h"
+#include "archive/pg_check.h"
 #include "archive/pg_slot.h"
 #include "archive/pg_tool.h"
 #include "archive/pg_wal.h"
@@ -35,6 +38,7 @@
 #define STOP_GRACE_S   10.0
 #define WATCH_S        2.0
 #define BASE_RETRY_S   600
+#define CHECK_EVERY_S  (7 * 24 * 3600)
 
 struct arch {
     const struct config *cfg;
@@ -56,7 +60,8 @@ struct arch {
     int64_t dropped;
     struct cron cron; /* BACKUP_BASE_SCHEDULE */
     bool has_cron;
-    time_t base_due; /* 0: none */
+    time_t base_due;  /* 0: none */
+    time_t check_due; /* the weekly restore check; 0: none */
 };
 
 static int mkdir_private(const char *path, struct err *e)
@@ -375,6 +380,57 @@ static void base_if_due(struct arch *a)
     a->base_due = a->has_cron && cron_next(&a->cron, (int64_t)now, &next) == 0 ? (time_t)next : 0;
 }
 
+/* The check's record: BACKUP_DIR/.archive-pg-check.json {"time": EPOCH, "ok": B, "message": S}. */
+static time_t last_check(const struct config *cfg)
+{
+    char *path = xasprintf("%s/.archive-pg-check.json", cfg->backup_dir);
+    json_t *o = json_load_file(path, 0, NULL);
+    time_t t = (time_t)json_integer_value(json_object_get(o, "time"));
+
+    json_decref(o);
+    free(path);
+    return t;
+}
+
+/*
+ * Weekly: backup verify --check (pg_check.h), the archive proven by a
+ * restore into a throwaway server; an alert when it fails.
+ */
+static void check_if_due(struct arch *a)
+{
+    struct pg_check_result r;
+    struct err e;
+    char self[PATH_MAX], *path, *text;
+    ssize_t n;
+    json_t *o;
+    time_t now = time(NULL);
+
+    if (a->check_due == 0 || now < a->check_due)
+        return;
+    a->check_due = now + CHECK_EVERY_S;
+    err_clear(&e);
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[n > 0 ? n : 0] = '\0';
+    log_info("archive: weekly check: restoring the archive into a throwaway server");
+    if (pg_check_run(a->cfg, self, &r, &e) < 0) {
+        log_error("archive: weekly check failed: %s", e.msg);
+        backup_alert(a->cfg, "archive_check_failed", &e);
+    } else {
+        log_info("archive: weekly check: base backup %s replayed to %s, %d tables hold the "
+                 "recorded row counts (%.1f s)",
+                 r.base, r.lsn, r.tables, r.seconds);
+    }
+    o = json_pack("{s:I, s:b, s:s}", "time", (json_int_t)now, "ok", e.code == ERR_OK, "message",
+                  e.code == ERR_OK ? "" : e.msg);
+    text = json_dumps(o, JSON_COMPACT);
+    path = xasprintf("%s/.archive-pg-check.json", a->cfg->backup_dir);
+    if (file_write_atomic(path, text, strlen(text), 0600, ERR_BACKUP, &e) < 0)
+        log_warn("archive: %s", e.msg);
+    free(path);
+    free(text);
+    json_decref(o);
+}
+
 int archive_pg_run(const struct config *cfg, volatile int *stop, struct err *e)
 {
     struct arch a;
@@ -390,6 +446,11 @@ int archive_pg_run(const struct config *cfg, volatile int *stop, struct err *e)
     a.lag = xcalloc(1, sizeof(*a.lag));
     if ((rc = connect_db(&a, e)) < 0 || (rc = setup(&a, a.db, e)) < 0)
         goto cleanup;
+    /* The weekly check: a week after the last one, or an hour after start when none ran. */
+    if (cfg->backup_base_schedule != NULL) {
+        time_t t = last_check(cfg);
+        a.check_due = t > 0 ? t + CHECK_EVERY_S : time(NULL) + 3600;
+    }
     while (*stop == 0) {
         int status;
 
@@ -412,6 +473,7 @@ int archive_pg_run(const struct config *cfg, volatile int *stop, struct err *e)
         if ((rc = watch_slot(&a, e)) < 0)
             goto cleanup;
         base_if_due(&a);
+        check_if_due(&a);
         sleep_ms(100);
     }
     rc = 0;

@@ -14,6 +14,11 @@
  * version as the server (pgtool_find; PG_RECEIVEWAL overrides); the
  * password reaches it through a private passfile, never its command line.
  *
+ * The archiver also takes the base backups on BACKUP_BASE_SCHEDULE (one at
+ * once when there is none: pg_base.h) and, weekly, proves the archive by a
+ * restore into a throwaway server (pg_check.h); both run in its loop while
+ * pg_receivewal goes on streaming.
+ *
  * One archiver per database: it holds the advisory lock "archive_pg" (the
  * way one serve instance runs the backup scheduler); a pg_receivewal left
  * running by an archiver that was killed (-9) is stopped by the next one

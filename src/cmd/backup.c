@@ -90,6 +90,14 @@ static const char backup_usage[] =
     "backup's counts.  An encrypted backup carries SECRETS_KEY_FILE (encrypted): it\n"
     "is put back when there is none, and a different one is replaced only with --force.\n"
     "\n"
+    "PostgreSQL's archive (citaplanner archive, ARCHIVE=on): base makes a base backup\n"
+    "(pg_basebackup, checked with pg_verifybackup) then applies the retention;\n"
+    "restore --to-time/--to-latest/--to-lsn/--to-xid --pgdata DIR extracts the newest\n"
+    "base before the target into the new or empty DIR, checks the WAL chain, writes\n"
+    "recovery.signal and restore_command (citaplanner wal-fetch) and prints how to\n"
+    "start PostgreSQL on it; verify checks the chain from every base, and --check\n"
+    "also restores the archive into a throwaway server and compares row counts.\n"
+    "\n"
     "Testing aid: CITAPLANNER_FAKE_NOW='YYYY-MM-DDTHH:MM:SS' (local time) replaces the\n"
     "clock of take (names, tiers, log file).  PG_DUMP names the pg_dump to run.\n";
 
