@@ -276,6 +276,10 @@ static int connect_db(struct arch *a, struct err *e)
     rc = db_open(&a->cfg->db, DB_CONNECT_TIMEOUT_S, &a->db, e);
     if (rc == 0 && (rc = db_lock(a->db, ARCHIVE_LOCK, false, e)) == -ERR_LOCKED)
         err_set(e, ERR_LOCKED, "another archiver is archiving this database");
+    if (rc < 0) {
+        db_close(a->db);
+        a->db = NULL;
+    }
     return rc;
 }
 
@@ -328,12 +332,27 @@ static int watch_slot(struct arch *a, struct err *e)
     if (time_mono() < a->next_watch)
         return 0;
     a->next_watch = time_mono() + WATCH_S;
+    if (a->db == NULL) { /* the server was away: connect (and lock) again */
+        rc = connect_db(a, e);
+        if (rc < 0) {
+            log_warn("archive: %s (retried)", e->msg);
+            if (rc != -ERR_LOCKED)
+                err_clear(e);
+            return rc == -ERR_LOCKED ? rc : 0;
+        }
+    }
     rc = pg_slot_read(a->db, a->lag, &st, e);
     if (rc < 0) {
         log_warn("archive: cannot read the slot (%s): reconnecting", e->msg);
         err_clear(e);
         rc = connect_db(a, e);
-        return rc == -ERR_LOCKED ? rc : 0; /* a server restarting: retried at the next watch */
+        if (rc < 0 && rc != -ERR_LOCKED) {
+            db_close(a->db); /* a server restarting: retried at the next watch */
+            a->db = NULL;
+            err_clear(e);
+            rc = 0;
+        }
+        return rc;
     }
     st.dropped = a->dropped;
     if (st.retained > a->cfg->archive_slot_max_bytes)

@@ -424,6 +424,28 @@ def test_kill_9_archiver_and_postgres_no_gap(work):
     print("worst recovery point after a restart: %.2f s" % worst)
 
 
+def test_postgres_killed_under_a_running_archiver(work):
+    """kill -9 PostgreSQL while the archiver runs: it reconnects (back-off), streams again,
+    loses nothing; stopped at the end with status 0."""
+    c = new_cluster(work)
+    env = env_for(work, c)
+    c.sql("create table t(id int primary key, v text)")
+    arch = start_archiver(work, env)
+    try:
+        wait_streaming(c)
+        for k in range(2):
+            c.sql("insert into t values (%d, 'before %d')" % (k, k))
+            c.kill9()
+            time.sleep(1.5)
+            c.start()
+            c.sql("insert into t values (%d, 'after %d')" % (100 + k, k))
+            wait_archived(c, c.sql("select pg_current_wal_lsn()"), limit=90)
+    finally:
+        stop(arch)
+    m = [l[1] for l in manifest(work) if l[0] == "segment"]
+    assert m == sorted(m)
+
+
 def test_slot_guard_drops_the_slot_before_it_fills_the_disk(work):
     """pg_receivewal cannot write (BACKUP_DIR/wal read-only): the slot holds the server's
     WAL; past ARCHIVE_SLOT_MAX_BYTES it is dropped with an alert, the broken archive is
