@@ -281,18 +281,24 @@ def restored_cluster(work, pgdata):
     raise AssertionError("the restored server did not open:\n" + c.logtext())
 
 
+def archiving(work, **extra):
+    """A new cluster with table t, and its archiver streaming."""
+    c = new_cluster(work)
+    env = env_for(work, c, **extra)
+    c.sql("create table t(id int primary key, v text)")
+    arch = start_archiver(work, env)
+    wait_streaming(c)
+    return c, env, arch
+
+
 def rows(c):
     out = c.sql("select id, v from t order by id")
     return [tuple(l.split("|")) for l in out.splitlines() if l]
 
 
 def test_restore_between_two_commits_and_to_latest(work):
-    c = new_cluster(work)
-    env = env_for(work, c)
-    c.sql("create table t(id int primary key, v text)")
-    arch = start_archiver(work, env)
+    c, env, arch = archiving(work)
     try:
-        wait_streaming(c)
         r = run(env, "backup", "base")
         assert r.returncode == 0, r.stderr
         assert "verified with pg_verifybackup" in r.stdout
@@ -341,12 +347,8 @@ def wait_filed(work, n, limit=30.0):
 
 
 def test_missing_or_damaged_segment_is_named_by_verify_and_restore(work):
-    c = new_cluster(work)
-    env = env_for(work, c)
-    c.sql("create table t(id int primary key, v text)")
-    arch = start_archiver(work, env)
+    c, env, arch = archiving(work)
     try:
-        wait_streaming(c)
         r = run(env, "backup", "base")
         assert r.returncode == 0, r.stderr
         fill_segments(c, 4)
@@ -427,12 +429,8 @@ def test_kill_9_archiver_and_postgres_no_gap(work):
 def test_postgres_killed_under_a_running_archiver(work):
     """kill -9 PostgreSQL while the archiver runs: it reconnects (back-off), streams again,
     loses nothing; stopped at the end with status 0."""
-    c = new_cluster(work)
-    env = env_for(work, c)
-    c.sql("create table t(id int primary key, v text)")
-    arch = start_archiver(work, env)
+    c, env, arch = archiving(work)
     try:
-        wait_streaming(c)
         for k in range(2):
             c.sql("insert into t values (%d, 'before %d')" % (k, k))
             c.kill9()
