@@ -176,7 +176,7 @@ def booking_run(work, port, archive_on, round_no):
                              env=dict(os.environ, BENCH_TOKEN=token, BENCH_PROS=pros, BENCH_BASE=str(base),
                                       BENCH_THREADS="2"), capture_output=True, text=True, check=True).stdout
         res = dict(re.findall(r"(\w+)=([\d.]+)", out.split("RESULT")[1]))
-        return float(res["created"]) / float(res["seconds"]), float(res["p99_ms"])
+        return float(res["created"]) / float(res["seconds"]), float(res["p99_ms"]), int(res["other"])
     finally:
         s.close()
         srv.terminate()
@@ -209,10 +209,10 @@ def main():
         rates = {False: [], True: []}
         for k in range(ROUNDS):
             for on in (False, True):
-                rate, p99b = booking_run(work, port, on, k * 2 + on)
+                rate, p99b, refused = booking_run(work, port, on, k * 2 + on)
                 rates[on].append(rate)
-                print("  booking, 8 connections, archiver %-3s: %7.0f bookings/s  p99 %.1f ms"
-                      % ("on" if on else "off", rate, p99b))
+                print("  booking, 8 connections, archiver %-3s: %7.0f bookings/s  p99 %.1f ms  (%d not 201)"
+                      % ("on" if on else "off", rate, p99b, refused))
         off, on = statistics.median(rates[False]), statistics.median(rates[True])
         print("  booking throughput, archiver on / off (medians of %d runs) = %.2fx  (goal >= 0.95)"
               % (ROUNDS, on / off))
