@@ -8,7 +8,8 @@
      reports), median, p99 and max.
   2. Booking throughput of `serve` on PostgreSQL (wrk, bench/booking_bench.lua:
      every request a real 201 booking) with ARCHIVE=on vs off, runs
-     interleaved (off, on, off, on, ...); the ratio of the medians.
+     interleaved (off, on, off, on, ...), each on a fresh copy of the seeded
+     database; the ratio of the medians.
 
   /usr/bin/python3 bench/archive_pg_bench.py
 
@@ -144,11 +145,17 @@ def recovery_point(work, port):
 
 
 def booking_run(work, port, archive_on, round_no):
+    """One run on a fresh copy of the seeded database (CREATE DATABASE ... TEMPLATE)."""
     hport = free_port()
+    dbname = "run%d" % round_no
+    admin = Psql(port)
+    admin.q("create database %s template citaplanner" % dbname)
+    admin.close()
     env = env_for(work, port, LISTEN="127.0.0.1:%d" % hport, ARCHIVE="on" if archive_on else "off")
+    env["DATABASE_URL"] = env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + dbname
     log = open(os.path.join(work, "serve.log"), "w")
     srv = subprocess.Popen([BIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    s = Psql(port, "citaplanner")
+    s = Psql(port, dbname)
     try:
         for _ in range(200):
             try:
