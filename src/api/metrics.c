@@ -86,6 +86,7 @@ int api_metrics(struct http_req *req, struct err *e)
     if (size >= 0 && notify_metrics_write(&out, db, &ie) < 0)
         log_warn("metrics: cannot count the notifications: %s", ie.msg);
     ops_metrics_write_remote(&out, w->app->cfg, time(NULL));
+    ops_metrics_write_archive(&out, w->app->cfg);
     ops_backup_facts_release(&f);
     http_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&out), out.len);
     buf_release(&out);

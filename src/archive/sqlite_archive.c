@@ -1,10 +1,10 @@
 /* sqlite_archive — see sqlite_archive.h. */
 #include "archive/sqlite_archive.h"
+#include "archive/thread.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +60,6 @@ static bool restored_since(struct arch *a)
         return false;
     a->restored_sb = sb;
     return true;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static int sql_fail(struct err *e, sqlite3 *c, const char *what, const char *path)
@@ -741,34 +735,26 @@ cleanup:
 /* ---- serve's thread ---- */
 
 struct archive_sqlite {
-    pthread_t thread;
-    volatile int stop;
+    struct archive_thread *thread;
     struct archive_sqlite_opts o;
     char *db_path, *backup_dir, *mirror_dir, *recipient;
 };
 
-static void *archive_thread(void *arg)
+static int run_in_thread(void *arg, volatile int *stop, struct err *e)
 {
     struct archive_sqlite *s = arg;
-    bool told = false;
 
-    log_set_context("archive");
-    while (s->stop == 0) {
-        struct err e;
-        err_clear(&e);
-        if (archive_sqlite_run(&s->o, &e) == 0)
-            break;
-        if (e.code == ERR_LOCKED) {
-            if (!told)
-                log_info("archive: %s: standing by", e.msg);
-            told = true;
-        } else {
-            log_error("%s", e.msg);
-        }
-        for (int i = 0; i < 100 && s->stop == 0; i++)
-            sleep_ms(50);
-    }
-    return NULL;
+    s->o.stop = stop;
+    return archive_sqlite_run(&s->o, e);
+}
+
+static void free_state(struct archive_sqlite *s)
+{
+    free(s->mirror_dir);
+    free(s->recipient);
+    free(s->db_path);
+    free(s->backup_dir);
+    free(s);
 }
 
 struct archive_sqlite *archive_sqlite_start(const struct config *cfg)
@@ -781,19 +767,14 @@ struct archive_sqlite *archive_sqlite_start(const struct config *cfg)
     s->o.backup_dir = s->backup_dir;
     s->o.interval_ms = cfg->archive_sqlite_interval_ms;
     s->o.checkpoint_frames = cfg->archive_sqlite_checkpoint_frames;
-    s->o.stop = &s->stop;
     s->o.cfg = cfg;
     s->o.recipient = s->recipient =
         cfg->backup_encrypt_recipient ? xstrdup(cfg->backup_encrypt_recipient) : NULL;
     s->o.mirror_dir = s->mirror_dir =
         cfg->backup_mirror_dir ? xstrdup(cfg->backup_mirror_dir) : NULL;
-    if (pthread_create(&s->thread, NULL, archive_thread, s) != 0) {
-        log_error("archive: cannot start the archiver thread");
-        free(s->mirror_dir);
-        free(s->recipient);
-        free(s->db_path);
-        free(s->backup_dir);
-        free(s);
+    s->thread = archive_thread_start(run_in_thread, s);
+    if (s->thread == NULL) {
+        free_state(s);
         return NULL;
     }
     return s;
@@ -803,11 +784,6 @@ void archive_sqlite_stop(struct archive_sqlite *s)
 {
     if (s == NULL)
         return;
-    s->stop = 1;
-    pthread_join(s->thread, NULL);
-    free(s->db_path);
-    free(s->backup_dir);
-    free(s->mirror_dir);
-    free(s->recipient);
-    free(s);
+    archive_thread_stop(s->thread);
+    free_state(s);
 }

@@ -14,6 +14,7 @@
  * that stopped (ON_ERROR_STOP) returns EPIPE without raising SIGPIPE in
  * this process (send with MSG_NOSIGNAL).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -95,19 +96,44 @@ static int newest_first(const void *a, const void *b)
     return dir_major(*(char *const *)b) - dir_major(*(char *const *)a);
 }
 
-/* PG_DUMP and PSQL as configured; NULL: none. */
-static const char *configured_pg_dump, *configured_psql;
+/* PG_DUMP, PSQL and the archive's PG_RECEIVEWAL, PG_BASEBACKUP, PG_VERIFYBACKUP as
+ * configured (borrowed from the config); NULL: none. */
+static const char *const tool_names[] = {"pg_dump", "psql", "pg_receivewal", "pg_basebackup",
+                                         "pg_verifybackup"};
+static const char *configured[5];
 
 void pgtool_set_paths(const char *pg_dump, const char *psql)
 {
-    configured_pg_dump = pg_dump;
-    configured_psql = psql;
+    configured[0] = pg_dump;
+    configured[1] = psql;
+}
+
+void pgtool_set_archive_paths(const char *receivewal, const char *basebackup,
+                              const char *verifybackup)
+{
+    configured[2] = receivewal;
+    configured[3] = basebackup;
+    configured[4] = verifybackup;
+}
+
+static const char *configured_path(const char *tool)
+{
+    for (size_t i = 0; i < sizeof(tool_names) / sizeof(tool_names[0]); i++)
+        if (strcmp(tool, tool_names[i]) == 0)
+            return configured[i];
+    return NULL;
 }
 
 int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct err *e)
 {
-    const char *env_name = strcmp(tool, "pg_dump") == 0 ? "PG_DUMP" : "PSQL";
-    const char *env = strcmp(tool, "pg_dump") == 0 ? configured_pg_dump : configured_psql;
+    /* pg_dump and psql read every older server; the archive's tools prefer its own major. */
+    bool exact = strcmp(tool, "pg_dump") != 0 && strcmp(tool, "psql") != 0;
+    char env_name[32];
+    size_t len = 0;
+    for (; tool[len] != '\0' && len < sizeof(env_name) - 1; len++)
+        env_name[len] = (char)toupper((unsigned char)tool[len]);
+    env_name[len] = '\0';
+    const char *env = configured_path(tool);
     char *cand[MAX_CANDIDATES];
     int n = 0, rc;
     struct buf seen = BUF_INIT;
@@ -127,6 +153,7 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
     free(pattern);
     cand[n++] = xstrdup(tool);
 
+    int fallback = -1;
     for (int i = 0; i < n && out->path == NULL; i++) {
         char *text = NULL;
         int major = 0;
@@ -148,7 +175,10 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
             }
             continue;
         }
-        if (major >= server_major) {
+        /* The archive's tools: the server's own major first, a newer one when there is none. */
+        if (exact && major > server_major && fallback < 0 && i < n)
+            fallback = i;
+        if (exact ? major == server_major : major >= server_major) {
             out->path = cand[i];
             out->version = text;
             out->major = major;
@@ -158,6 +188,11 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
             free(text);
         }
     }
+    if (out->path == NULL && fallback >= 0 &&
+        tool_version(cand[fallback], &out->version, &out->major) == 0) {
+        out->path = cand[fallback];
+        cand[fallback] = NULL;
+    }
     for (int i = 0; i < n; i++)
         free(cand[i]);
     if (out->path != NULL) {
@@ -166,10 +201,10 @@ int pgtool_find(const char *tool, int server_major, struct pgtool *out, struct e
         rc = 0;
     } else {
         rc = err_set(e, ERR_BACKUP,
-                     "no %s of version %d or newer found for this PostgreSQL %d server "
+                     "no %s of version %d%s found for this PostgreSQL %d server "
                      "(found: %s): install postgresql-client-%d, or set %s to its %s",
-                     tool, server_major, server_major, seen.len ? buf_str(&seen) : "none",
-                     server_major, env_name, tool);
+                     tool, server_major, exact ? "" : " or newer", server_major,
+                     seen.len ? buf_str(&seen) : "none", server_major, env_name, tool);
     }
     buf_release(&seen);
     return rc;

@@ -29,7 +29,12 @@ struct pgtool {
 
 /*
  * Find tool ("pg_dump" or "psql") for a server of major version
- * server_major, and log which one was chosen.  When none fits: -ERR_BACKUP,
+ * server_major, and log which one was chosen.  The archive's tools
+ * (pg_receivewal, pg_basebackup, pg_verifybackup) are taken of the
+ * server's major when one is installed, else the newest newer one (they
+ * handle older servers; a restore still needs a server of the backup's
+ * major); the variable is the tool's name in capitals
+ * (PG_RECEIVEWAL).  When none fits: -ERR_BACKUP,
  * naming the version needed, the package that provides it and what was
  * found.  On success the caller frees out with pgtool_free.
  */
@@ -42,6 +47,9 @@ void pgtool_free(struct pgtool *t);
  * none).  Called once at start (cmd.c), before any thread; borrowed.
  */
 void pgtool_set_paths(const char *pg_dump, const char *psql);
+/* The same for the archive's tools (PG_RECEIVEWAL, PG_BASEBACKUP, PG_VERIFYBACKUP). */
+void pgtool_set_archive_paths(const char *receivewal, const char *basebackup,
+                              const char *verifybackup);
 
 /* Parse "pg_dump (PostgreSQL) 15.20 (Debian …)" into its major version (15; 9 for 9.6). */
 int backup_pg_dump_parse_version(const char *text, int *major);

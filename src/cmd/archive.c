@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "archive/pg_archive.h"
 #include "archive/sqlite_archive.h"
 #include "cmd/backup_cmds.h"
 #include "cmd/cmd.h"
@@ -33,16 +34,23 @@ static int run_sqlite(struct cmd_ctx *ctx)
     return 0;
 }
 
+/* PostgreSQL: pg_receivewal supervised into BACKUP_DIR/wal (archive/pg_archive.h). */
+static int run_pg(struct cmd_ctx *ctx)
+{
+    struct err e;
+
+    err_clear(&e);
+    backup_cmd_catch_signals();
+    if (archive_pg_run(&ctx->cfg, backup_cmd_cancel_flag(), &e) < 0)
+        return cmd_fail(&e);
+    return 0;
+}
+
 static int run(struct cmd_ctx *ctx)
 {
     if (ctx->args.npos > 0)
         return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.pos[0]);
-    switch (ctx->cfg.db.kind) {
-    case URL_SQLITE:
-        return run_sqlite(ctx);
-    default:
-        return cmd_usage_error(ctx, "continuous archiving of PostgreSQL is not built yet");
-    }
+    return ctx->cfg.db.kind == URL_SQLITE ? run_sqlite(ctx) : run_pg(ctx);
 }
 
 const struct cmd cmd_archive = {
@@ -57,7 +65,16 @@ const struct cmd cmd_archive = {
              "GENERATION/, after a snapshot of the database; 'backup restore --to-time'\n"
              "rebuilds the database as of any moment they cover.  One archiver per\n"
              "BACKUP_DIR (BACKUP_DIR/.archive-sqlite.lock); serve runs it when\n"
-             "ARCHIVE_SQLITE=on.  Stops on SIGTERM or SIGINT.\n",
+             "ARCHIVE_SQLITE=on.  Stops on SIGTERM or SIGINT.\n"
+             "\n"
+             "PostgreSQL: pg_receivewal (the server's major version; PG_RECEIVEWAL names\n"
+             "another) streams the WAL on the replication slot citaplanner_archive with\n"
+             "--synchronous into BACKUP_DIR/wal/; each completed segment is compressed,\n"
+             "checksummed (SHA-256) and recorded in BACKUP_DIR/wal/manifest, and the\n"
+             "segment being written (.partial) is the recovery point.  It is restarted\n"
+             "with back-off and an alert goes out after 5 failures in a row.  Needs a role\n"
+             "with REPLICATION, max_wal_senders >= 2 and a pg_hba 'replication' line.  One\n"
+             "archiver per database; serve runs it when ARCHIVE=on.\n",
     .flags = NULL,
     .needs_db = true,
 };

@@ -31,8 +31,12 @@ static const struct cmd_flag backup_flags[] = {
     {"yes", false, "restore: do not ask for confirmation"},
     {"no-safety-backup", false, "restore: do not take a prerestore backup first"},
     {"force", false, "restore: replace a different SECRETS_KEY_FILE with the backup's"},
-    {"to-time", true, "restore: the archive's state at 'YYYY-MM-DD HH:MM:SS' (SQLite)"},
-    {"to-latest", false, "restore: the archive's newest state (SQLite)"},
+    {"to-time", true, "restore: the archive's state at 'YYYY-MM-DD HH:MM:SS'"},
+    {"to-latest", false, "restore: the archive's newest state"},
+    {"to-lsn", true, "restore: up to this WAL position (PostgreSQL)"},
+    {"to-xid", true, "restore: up to this transaction's commit (PostgreSQL)"},
+    {"check", false, "verify: also restore the PostgreSQL archive into a throwaway server"},
+    {"pgdata", true, "restore --to-*: the new data directory to restore into (PostgreSQL)"},
     {"tz", true, "restore --to-time: the zone of the time (default: this machine's)"},
     {"output", true, "restore --to-*: write a new database file instead (SQLite)"},
     {NULL, false, NULL},
@@ -47,6 +51,9 @@ static const char backup_usage[] =
     "       citaplanner backup restore FILE [--yes] [--no-safety-backup] [--force] [--json]\n"
     "                                  (or: backup --restore FILE)\n"
     "       citaplanner backup adopt [FILE...] [--deep] [--json]\n"
+    "       citaplanner backup base                (PostgreSQL: a base backup for the archive)\n"
+    "       citaplanner backup restore --to-time 'YYYY-MM-DD HH:MM:SS' [--tz ZONE] | --to-latest\n"
+    "                                  [--output FILE | --pgdata DIR]  (point in time, archive)\n"
     "\n"
     "take (the default) dumps the database once into BACKUP_DIR/<tier>/ as\n"
     "citaplanner_<tier>_YYYYMMDD_HHMMSS.sql.gz (PostgreSQL) or .sqlite.gz (SQLite),\n"
@@ -85,6 +92,14 @@ static const char backup_usage[] =
     "runs migrate deploy and prints users, appointments and clients beside the\n"
     "backup's counts.  An encrypted backup carries SECRETS_KEY_FILE (encrypted): it\n"
     "is put back when there is none, and a different one is replaced only with --force.\n"
+    "\n"
+    "PostgreSQL's archive (citaplanner archive, ARCHIVE=on): base makes a base backup\n"
+    "(pg_basebackup, checked with pg_verifybackup) then applies the retention;\n"
+    "restore --to-time/--to-latest/--to-lsn/--to-xid --pgdata DIR extracts the newest\n"
+    "base before the target into the new or empty DIR, checks the WAL chain, writes\n"
+    "recovery.signal and restore_command (citaplanner wal-fetch) and prints how to\n"
+    "start PostgreSQL on it; verify checks the chain from every base, and --check\n"
+    "also restores the archive into a throwaway server and compares row counts.\n"
     "\n"
     "Testing aid: CITAPLANNER_FAKE_NOW='YYYY-MM-DDTHH:MM:SS' (local time) replaces the\n"
     "clock of take (names, tiers, log file).  PG_DUMP names the pg_dump to run.\n";
@@ -238,6 +253,8 @@ static int run_list(struct cmd_ctx *ctx)
     }
     if (!ctx->json && ctx->cfg.db.kind == URL_SQLITE)
         backup_cmd_archive_list_sqlite(ctx);
+    else if (!ctx->json)
+        backup_cmd_archive_list_pg(ctx);
     backup_list_release(&l);
     return 0;
 }
@@ -330,8 +347,9 @@ static int verify_files(struct cmd_ctx *ctx, int n, char **files)
     if (rc == 0)
         rc = backup_cmd_verify(ctx, n, f.files);
     fetched_release(&f);
-    if (n == 0 && ctx->cfg.db.kind == URL_SQLITE) {
-        int arc = backup_cmd_archive_verify_sqlite(ctx);
+    if (n == 0) {
+        int arc = ctx->cfg.db.kind == URL_SQLITE ? backup_cmd_archive_verify_sqlite(ctx)
+                                                 : backup_cmd_archive_verify_pg(ctx);
         rc = rc != 0 ? rc : arc;
     }
     return rc;
@@ -369,9 +387,13 @@ static int run_backup(struct cmd_ctx *ctx)
         return verify_files(ctx, ctx->args.npos - 1, ctx->args.pos + 1);
     if (sub != NULL && strcmp(sub, "adopt") == 0)
         return backup_cmd_adopt(ctx, ctx->args.npos - 1, ctx->args.pos + 1);
-    if (sub != NULL && strcmp(sub, "restore") == 0 && ctx->cfg.db.kind == URL_SQLITE &&
-        (cmd_has_flag(ctx, "to-time") || cmd_has_flag(ctx, "to-latest")))
-        return backup_cmd_pitr_sqlite(ctx);
+    bool pitr = cmd_has_flag(ctx, "to-time") || cmd_has_flag(ctx, "to-latest") ||
+                cmd_has_flag(ctx, "to-lsn") || cmd_has_flag(ctx, "to-xid");
+    if (sub != NULL && strcmp(sub, "restore") == 0 && pitr)
+        return ctx->cfg.db.kind == URL_SQLITE ? backup_cmd_pitr_sqlite(ctx)
+                                              : backup_cmd_pitr_pg(ctx);
+    if (sub != NULL && strcmp(sub, "base") == 0 && ctx->args.npos == 1)
+        return backup_cmd_base_pg(ctx);
     if (sub != NULL && strcmp(sub, "restore") == 0) {
         if (ctx->args.npos != 2)
             return cmd_usage_error(ctx, "'backup restore' takes exactly one FILE");
@@ -386,7 +408,7 @@ static int run_backup(struct cmd_ctx *ctx)
     if (strcmp(sub, "prune") == 0)
         return run_prune(ctx);
     return cmd_usage_error(
-        ctx, "unknown sub-command '%s' (take, list, prune, verify, restore, adopt)", sub);
+        ctx, "unknown sub-command '%s' (take, list, prune, verify, restore, adopt, base)", sub);
 }
 
 const struct cmd cmd_backup = {

@@ -9,6 +9,7 @@
 #define CITAPLANNER_BACKUP_CMDS_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "backup/take.h"
@@ -57,8 +58,25 @@ void backup_cmd_print_json(json_t *o);
  * (returns the exit status), the chain's check after verify (0 or 6), and
  * list's "recoverable to any moment" line.
  */
+/*
+ * --to-time's "YYYY-MM-DD HH:MM:SS" in zone tz (NULL: this machine's local
+ * time) as milliseconds since the epoch; 0, or the exit status of a usage
+ * error already printed (backup_pitr_sqlite.c).
+ */
+int backup_cmd_parse_time(struct cmd_ctx *ctx, const char *s, const char *tz, int64_t *ms);
+
 int backup_cmd_pitr_sqlite(struct cmd_ctx *ctx);
 int backup_cmd_archive_verify_sqlite(struct cmd_ctx *ctx);
 void backup_cmd_archive_list_sqlite(struct cmd_ctx *ctx);
+
+/*
+ * PostgreSQL's archive in `backup` (backup_pitr_pg.c): `backup base` (a base
+ * backup, then the retention), `restore --to-time|--to-latest|--to-lsn|
+ * --to-xid --pgdata DIR`, the chain after `verify`, the range in `list`.
+ */
+int backup_cmd_base_pg(struct cmd_ctx *ctx);
+int backup_cmd_pitr_pg(struct cmd_ctx *ctx);
+int backup_cmd_archive_verify_pg(struct cmd_ctx *ctx);
+void backup_cmd_archive_list_pg(struct cmd_ctx *ctx);
 
 #endif

@@ -18,8 +18,7 @@
 #include "common/tz.h"
 #include "common/util.h"
 
-/* "YYYY-MM-DD HH:MM:SS" in zone tz (NULL: this machine's local time) as milliseconds. */
-static int parse_target(struct cmd_ctx *ctx, const char *s, const char *tz, int64_t *ms)
+int backup_cmd_parse_time(struct cmd_ctx *ctx, const char *s, const char *tz, int64_t *ms)
 {
     int y, mo, d, h, mi, sec;
     char tail;
@@ -67,7 +66,8 @@ int backup_cmd_pitr_sqlite(struct cmd_ctx *ctx)
     if (ctx->args.npos > 1)
         return cmd_usage_error(ctx, "'backup restore --to-*' takes no FILE");
     o.target_ms = INT64_MAX;
-    if (to_time != NULL && (rc = parse_target(ctx, to_time, cmd_flag(ctx, "tz"), &o.target_ms)))
+    if (to_time != NULL &&
+        (rc = backup_cmd_parse_time(ctx, to_time, cmd_flag(ctx, "tz"), &o.target_ms)))
         return rc;
     if (output == NULL && !cmd_has_flag(ctx, "yes")) {
         err_set(&e, ERR_RESTORE_REFUSED,

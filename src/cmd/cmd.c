@@ -23,6 +23,7 @@ extern const struct cmd cmd_seed;
 extern const struct cmd cmd_admin;
 extern const struct cmd cmd_import;
 extern const struct cmd cmd_archive;
+extern const struct cmd cmd_wal_fetch;
 extern const struct cmd cmd_backup;
 extern const struct cmd cmd_stats;
 extern const struct cmd cmd_doctor;
@@ -30,8 +31,8 @@ static const struct cmd cmd_version;
 static const struct cmd cmd_help;
 
 const struct cmd *const cmd_table[] = {
-    &cmd_serve, &cmd_migrate, &cmd_seed,    &cmd_backup,  &cmd_stats, &cmd_doctor,
-    &cmd_admin, &cmd_import,  &cmd_archive, &cmd_version, &cmd_help,  NULL,
+    &cmd_serve,  &cmd_migrate, &cmd_seed,      &cmd_backup,  &cmd_stats, &cmd_doctor, &cmd_admin,
+    &cmd_import, &cmd_archive, &cmd_wal_fetch, &cmd_version, &cmd_help,  NULL,
 };
 
 /* Flags every command accepts. */
@@ -169,6 +170,7 @@ static int apply_process_settings(const struct config *cfg, struct err *e)
 {
     log_set_level(cfg->log_level);
     pgtool_set_paths(cfg->pg_dump, cfg->psql);
+    pgtool_set_archive_paths(cfg->pg_receivewal, cfg->pg_basebackup, cfg->pg_verifybackup);
     backup_age_set_program(cfg->age);
     backup_tmp_dir_set(cfg->tmp_dir);
     backup_runtime_set_dirs(cfg->runtime_dir, cfg->xdg_runtime_dir);

@@ -27,6 +27,7 @@
 #include "backup/layout.h"
 #include "backup/take.h"
 #include "boot/boot.h"
+#include "archive/pg_archive.h"
 #include "archive/sqlite_archive.h"
 #include "boot/scheduler.h"
 #include "notify/notify.h"
@@ -266,6 +267,7 @@ static int run_serve(struct cmd_ctx *ctx)
     struct scheduler *sched = NULL;
     struct notify_sender *sender = NULL;
     struct archive_sqlite *archiver = NULL;
+    struct archive_pg *pg_archiver = NULL;
     pthread_t demo_thread;
     bool demo_started = false;
     char *secret = NULL;
@@ -331,6 +333,8 @@ static int run_serve(struct cmd_ctx *ctx)
         log_error("cannot start the notification sender: %s", e.msg);
     if (cfg->db.kind == URL_SQLITE && cfg->archive_sqlite)
         archiver = archive_sqlite_start(cfg);
+    if (cfg->db.kind == URL_POSTGRES && cfg->archive_pg)
+        pg_archiver = archive_pg_start(cfg);
     if (cfg->backup_schedule != NULL)
         log_info("backups scheduled at '%s' (local time) into '%s'", cfg->backup_schedule,
                  cfg->backup_dir);
@@ -349,6 +353,8 @@ static int run_serve(struct cmd_ctx *ctx)
         sender = NULL;
         archive_sqlite_stop(archiver); /* a segment being written finishes first */
         archiver = NULL;
+        archive_pg_stop(pg_archiver); /* pg_receivewal stopped, what it completed filed */
+        pg_archiver = NULL;
         int left = SHUTDOWN_GRACE_S - (int)(time_mono() - t_stop);
         scheduler_stop(sched, left > 1 ? left : 1);
         sched = NULL;
@@ -361,6 +367,7 @@ cleanup:
         pthread_join(demo_thread, NULL);
     notify_sender_stop(sender);
     archive_sqlite_stop(archiver);
+    archive_pg_stop(pg_archiver);
     scheduler_stop(sched, SHUTDOWN_GRACE_S);
     http_server_free(srv);
     db_close(db);

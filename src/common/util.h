@@ -71,4 +71,7 @@ void secure_zero(void *p, size_t n);
 /* Monotonic clock in seconds. */
 double time_mono(void);
 
+/* Sleep ms milliseconds (a signal may cut it short). */
+void sleep_ms(long ms);
+
 #endif

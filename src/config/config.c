@@ -204,6 +204,7 @@ static const struct option options[] = {
      .def = "0 2 * * *",
      .type = OPT_CUSTOM,
      .set = set_schedule,
+     .offset = FIELD(backup_schedule),
      .form = "off, or 5 cron fields (minute hour day-of-month month day-of-week) made of "
              "numbers, '*', ',', '-', '/' and day or month names, e.g. '0 2 * * *'",
      .help = "when serve takes backups (local time, TZ); off disables"},
@@ -416,6 +417,7 @@ static const struct option options[] = {
 #include "config/options_secrets.inc"
 #include "config/options_archive_sqlite.inc"
 #include "config/options_tools.inc"
+#include "config/options_archive_pg.inc"
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -652,7 +654,7 @@ static int set_webhook(struct config *c, const struct option *o, const char *val
     return 0;
 }
 
-/* --- BACKUP_SCHEDULE: a cron expression (common/cron.h) or "off" ------- */
+/* --- BACKUP_SCHEDULE, BACKUP_BASE_SCHEDULE: a cron expression (common/cron.h) or "off" ------- */
 
 static int set_schedule(struct config *c, const struct option *o, const char *value,
                         const char *name, struct err *e)
@@ -662,8 +664,7 @@ static int set_schedule(struct config *c, const struct option *o, const char *va
     char form[ERR_MSG_MAX];
 
     if (strcasecmp(value, "off") == 0) {
-        free(c->backup_schedule);
-        c->backup_schedule = NULL;
+        replace(str_field(c, o), NULL);
         return 0;
     }
     err_clear(&ce);
@@ -685,8 +686,8 @@ static int set_schedule(struct config *c, const struct option *o, const char *va
             buf_add(&norm, start, (size_t)(p - start));
         }
     }
-    free(c->backup_schedule);
-    c->backup_schedule = buf_detach(&norm);
+    free(*str_field(c, o));
+    *str_field(c, o) = buf_detach(&norm);
     return 0;
 }
 
@@ -824,7 +825,7 @@ void config_release(struct config *c)
     free_secret(c->session_secret);
     free_secret(c->master_password_hash);
     free(c->backup_dir);
-    free(c->backup_schedule);
+    free(c->backup_schedule), free(c->backup_base_schedule);
     free_secret(c->backup_alert_webhook);
     free(c->trusted_proxies);
     netmask_list_release(&c->trusted_proxies_list);

@@ -13,6 +13,7 @@
 #define CITAPLANNER_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/err.h"
@@ -101,6 +102,9 @@ struct config {
     /* Programs run as children, temporary files, testing aids: options_tools.inc. */
     char *pg_dump;         /* PG_DUMP; NULL = the newest found */
     char *psql;            /* PSQL; NULL = the newest found */
+    char *pg_receivewal;   /* PG_RECEIVEWAL; NULL = the server's major, else newer */
+    char *pg_basebackup;   /* PG_BASEBACKUP; as pg_receivewal */
+    char *pg_verifybackup; /* PG_VERIFYBACKUP; as pg_receivewal */
     char *age;             /* CITAPLANNER_AGE, default "age" (on PATH) */
     char *tmp_dir;         /* TMPDIR, default /tmp */
     char *runtime_dir;     /* RUNTIME_DIRECTORY: the private runtime directory, NULL = derived */
@@ -109,9 +113,24 @@ struct config {
     char *migrations_dir; /* CITAPLANNER_MIGRATIONS_DIR: DIR/pg, DIR/sqlite; NULL = built in */
     char *import_fail_at; /* CITAPLANNER_IMPORT_FAIL_AT: import fails on reaching this table */
 
+    /* Continuous archiving of PostgreSQL (issue 20): options_archive_pg.inc. */
+    int archive_pg;                 /* 1: serve runs pg_receivewal under its supervision */
+    int archive_max_lag_s;          /* alert past this age of unarchived WAL */
+    int64_t archive_slot_max_bytes; /* the slot is dropped before it retains more */
+    char *backup_base_schedule;     /* cron of the base backups; NULL = off */
+    int archive_checkpoint_spread;  /* 1: pg_basebackup --checkpoint=spread */
+
     /* Private to config.c: values given with config_set_flag(), one slot per option. */
     char **flag_values;
 };
+
+/*
+ * ARCHIVE_SLOT_MAX_BYTES: a size ("4GB", "512MB", "65536kB", bytes), at
+ * least 64MB (size.c; a setter of config.c's table).
+ */
+struct option;
+int config_set_slot_max_bytes(struct config *c, const struct option *o, const char *value,
+                              const char *name, struct err *e);
 
 /* Zero c and apply every default. */
 void config_init(struct config *c);

@@ -162,12 +162,6 @@ cleanup:
     return rc;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /*
  * Copy all of src's main database into dst's in one sqlite3_backup_step(-1),
  * retrying while the destination is busy (up to BUSY_LIMIT_S from t0) unless

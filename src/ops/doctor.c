@@ -17,6 +17,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "archive/pg_slot.h"
+#include "archive/pg_wal.h"
 #include "backup/files.h"
 #include "backup/layout.h"
 #include "backup/psql.h"
@@ -778,6 +780,57 @@ static void check_backup_remote(const struct config *cfg, time_t now, struct ops
     }
 }
 
+/* PostgreSQL's archive (issue 20): the slot's retained WAL on the server and the archive's lag. */
+static void check_archive(const struct config *cfg, struct db *db, time_t now,
+                          struct ops_doctor_report *r)
+{
+    struct pg_slot_state rec, st;
+    struct pg_slot_lag *lag = NULL;
+    struct err e;
+    bool recorded, fresh;
+    char ret[32], lim[32];
+
+    if (cfg->db.kind != URL_POSTGRES)
+        return;
+    recorded = pg_slot_state_read(cfg->backup_dir, &rec) == 0;
+    fresh = recorded && now - rec.time < 60;
+    if (!cfg->archive_pg && !recorded) {
+        add(r, "archive", OPS_OK, NULL,
+            "continuous archiving is off (ARCHIVE=off): the newest restorable state is the "
+            "newest dump");
+        return;
+    }
+    err_clear(&e);
+    lag = xcalloc(1, sizeof(*lag));
+    if (db == NULL || pg_slot_read(db, lag, &st, &e) < 0) {
+        add(r, "archive", OPS_WARN, "fix the database line first", "not checked: %s",
+            db == NULL ? "the database is unreachable" : e.msg);
+        free(lag);
+        return;
+    }
+    free(lag);
+    fmt_bytes(ret, (uint64_t)st.retained);
+    fmt_bytes(lim, (uint64_t)cfg->archive_slot_max_bytes);
+    if (!st.exists)
+        add(r, "archive", OPS_FAIL,
+            "run the archiver: ARCHIVE=on for serve, or 'citaplanner archive' (it creates the "
+            "slot); the role needs REPLICATION",
+            "the replication slot %s does not exist on the server%s", ARCHIVE_PG_SLOT,
+            recorded && rec.dropped ? " (the guard dropped it: see the alert)" : "");
+    else if (!st.active || (fresh && rec.lag_s > cfg->archive_max_lag_s) ||
+             st.retained > cfg->archive_slot_max_bytes / 2)
+        add(r, "archive", OPS_WARN,
+            "check the archiver's log (serve or citaplanner archive) and BACKUP_DIR's space",
+            "slot %s %s; it holds %s of WAL on the server (dropped past %s); the archive is %s",
+            ARCHIVE_PG_SLOT, st.active ? "streaming" : "NOT streaming (no archiver connected)", ret,
+            lim, fresh ? "" : "of unknown lag (no archiver record in the last minute)");
+    else
+        add(r, "archive", OPS_OK, NULL,
+            "slot %s streaming; it holds %s of WAL on the server (dropped past %s); the archive "
+            "is %.0f s behind (ARCHIVE_MAX_LAG %d s)",
+            ARCHIVE_PG_SLOT, ret, lim, fresh ? rec.lag_s : 0.0, cfg->archive_max_lag_s);
+}
+
 void ops_doctor_run(const struct config *cfg, time_t now, bool alert, struct ops_doctor_report *r)
 {
     struct ops_backup_facts f;
@@ -814,6 +867,7 @@ void ops_doctor_run(const struct config *cfg, time_t now, bool alert, struct ops
         check_backup_remote(cfg, now, r);
     }
     check_pg_tools(cfg, db, r);
+    check_archive(cfg, db, now, r);
     if (db != NULL)
         check_demo_passwords(db, r);
     else

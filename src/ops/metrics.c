@@ -1,4 +1,5 @@
 /* ops/metrics — see metrics.h. */
+#include "archive/pg_slot.h"
 #include "backup/remote.h"
 #include "ops/metrics.h"
 
@@ -136,4 +137,28 @@ void ops_metrics_write_remote(struct buf *out, const struct config *cfg, time_t 
         if (on[i])
             buf_addf(out, "citaplanner_backup_remote_lag_seconds{remote=\"%s\"} %lld\n",
                      backup_remote_names[i], (long long)oldest[i]);
+}
+
+void ops_metrics_write_archive(struct buf *out, const struct config *cfg)
+{
+    struct pg_slot_state st;
+
+    if (cfg->db.kind != URL_POSTGRES || pg_slot_state_read(cfg->backup_dir, &st) < 0)
+        return;
+    family(out, "citaplanner_archive_slot_retained_bytes", "gauge",
+           "WAL the archive's replication slot holds on the server, as the archiver last read it.");
+    buf_addf(out, "citaplanner_archive_slot_retained_bytes %lld\n", (long long)st.retained);
+    family(out, "citaplanner_archive_lag_seconds", "gauge",
+           "Age of the oldest WAL not yet in the archive (0 when caught up).");
+    buf_addf(out, "citaplanner_archive_lag_seconds %.3f\n", st.lag_s);
+    family(out, "citaplanner_archive_slot_active", "gauge",
+           "1 when pg_receivewal was streaming on the slot at the archiver's last reading.");
+    buf_addf(out, "citaplanner_archive_slot_active %d\n", st.active ? 1 : 0);
+    family(out, "citaplanner_archive_last_reading_timestamp_seconds", "gauge",
+           "When the archiver last read the slot (Unix seconds): a stale one means no archiver.");
+    buf_addf(out, "citaplanner_archive_last_reading_timestamp_seconds %lld\n", (long long)st.time);
+    family(out, "citaplanner_archive_slot_dropped_timestamp_seconds", "gauge",
+           "When the guard last dropped the slot past ARCHIVE_SLOT_MAX_BYTES (0: never).");
+    buf_addf(out, "citaplanner_archive_slot_dropped_timestamp_seconds %lld\n",
+             (long long)st.dropped);
 }

@@ -45,4 +45,12 @@ void ops_metrics_write(struct buf *out, const struct ops_backup_facts *f, int64_
  */
 void ops_metrics_write_remote(struct buf *out, const struct config *cfg, time_t now);
 
+/*
+ * PostgreSQL's archive (issue 20), from BACKUP_DIR/.archive-pg.json that the
+ * archiver writes every 2 s: the slot's retained WAL, the lag, whether it
+ * streams, when it was read and when the guard last dropped it.  Nothing
+ * without a record (SQLite, or no archiver ever ran).
+ */
+void ops_metrics_write_archive(struct buf *out, const struct config *cfg);
+
 #endif

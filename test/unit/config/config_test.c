@@ -59,6 +59,9 @@ static const char *const all_vars[] = {
     "ARCHIVE_SQLITE_CHECKPOINT_FRAMES",
     "PG_DUMP",
     "PSQL",
+    "PG_RECEIVEWAL",
+    "PG_BASEBACKUP",
+    "PG_VERIFYBACKUP",
     "CITAPLANNER_AGE",
     "TMPDIR",
     "RUNTIME_DIRECTORY",
@@ -66,6 +69,11 @@ static const char *const all_vars[] = {
     "CITAPLANNER_FAKE_NOW",
     "CITAPLANNER_MIGRATIONS_DIR",
     "CITAPLANNER_IMPORT_FAIL_AT",
+    "ARCHIVE",
+    "ARCHIVE_MAX_LAG",
+    "ARCHIVE_SLOT_MAX_BYTES",
+    "BACKUP_BASE_SCHEDULE",
+    "ARCHIVE_CHECKPOINT",
     NULL,
 };
 
@@ -369,7 +377,41 @@ static const struct bad_case bad_cases[] = {
      true},
     {"BACKUP_ALERT_WEBHOOK", "ftp://h/Tok3nSecret", "BACKUP_ALERT_WEBHOOK", "https://", true},
     {"LOG_LEVEL", "verbose", "LOG_LEVEL", "debug, info, warn or error", false},
+    {"ARCHIVE", "yes", "ARCHIVE", "on or off", false},
+    {"ARCHIVE_MAX_LAG", "0", "ARCHIVE_MAX_LAG", "1-604800", false},
+    {"ARCHIVE_SLOT_MAX_BYTES", "4XB", "ARCHIVE_SLOT_MAX_BYTES", "4GB, 512MB", false},
+    {"ARCHIVE_SLOT_MAX_BYTES", "1MB", "ARCHIVE_SLOT_MAX_BYTES", "at least 64MB", false},
+    {"ARCHIVE_SLOT_MAX_BYTES", "99999999999TB", "ARCHIVE_SLOT_MAX_BYTES", "4GB", false},
+    {"BACKUP_BASE_SCHEDULE", "weekly", "BACKUP_BASE_SCHEDULE", "5 cron fields", false},
+    {"ARCHIVE_CHECKPOINT", "slow", "ARCHIVE_CHECKPOINT", "fast or spread", false},
 };
+
+/* The archive's options: defaults, a size with its unit, the base schedule off. */
+static void test_archive_pg_options(void **state)
+{
+    struct config c;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(load(&c, &e), 0);
+    assert_int_equal(c.archive_pg, 0);
+    assert_int_equal(c.archive_slot_max_bytes, 4LL << 30);
+    assert_string_equal(c.backup_base_schedule, "@weekly");
+    assert_int_equal(c.archive_checkpoint_spread, 0);
+    assert_int_equal(c.archive_max_lag_s, 300);
+    config_release(&c);
+    setenv("ARCHIVE_SLOT_MAX_BYTES", "512MB", 1);
+    setenv("BACKUP_BASE_SCHEDULE", "off", 1);
+    setenv("ARCHIVE_CHECKPOINT", "spread", 1);
+    setenv("ARCHIVE", "on", 1);
+    assert_int_equal(load(&c, &e), 0);
+    assert_int_equal(c.archive_slot_max_bytes, 512LL << 20);
+    assert_null(c.backup_base_schedule);
+    assert_int_equal(c.archive_checkpoint_spread, 1);
+    assert_int_equal(c.archive_pg, 1);
+    assert_non_null(c.backup_schedule); /* the dumps' schedule is its own */
+    config_release(&c);
+}
 
 static void test_bad_values(void **state)
 {
@@ -684,8 +726,9 @@ static void test_help(void **state)
         line = nl + 1;
     }
     /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 5 of issue 17 (notifications),
-     * 3 of issue 20 (SQLite archiving), 7 of issue 21 (tools, TMPDIR, testing aids) */
-    assert_int_equal(lines, 57);
+     * 3 + 5 of issue 20 (SQLite, PostgreSQL archiving), 7 + 2 of issue 21 (tools, TMPDIR,
+     * testing aids, the runtime directory), 3 of the archive's tools */
+    assert_int_equal(lines, 65);
     free(text);
 }
 
@@ -722,6 +765,7 @@ int main(void)
         cmocka_unit_test_setup(test_production_secret, clean_env),
         cmocka_unit_test_setup(test_bcrypt, clean_env),
         cmocka_unit_test_setup(test_help, clean_env),
+        cmocka_unit_test_setup(test_archive_pg_options, clean_env),
         cmocka_unit_test_setup(test_load_twice, clean_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

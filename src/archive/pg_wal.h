@@ -1,0 +1,99 @@
+/*
+ * pg_wal — PostgreSQL's archive as files: BACKUP_DIR/wal/, where
+ * pg_receivewal writes and the archiver files what it completed.
+ *
+ * Layout of BACKUP_DIR/wal/:
+ *   TTTTTTTTXXXXXXXXYYYYYYYY.partial  the segment pg_receivewal is writing
+ *                                    (fsynced after every write: --synchronous)
+ *   TTTTTTTTXXXXXXXXYYYYYYYY          a completed segment not yet filed
+ *   TTTTTTTTXXXXXXXXYYYYYYYY.gz       a filed segment (one gzip member, so
+ *                                    that pg_receivewal resumes after it)
+ *   TTTTTTTT.history                  a timeline's history, kept as is
+ *   manifest                          one line per filed file, replaced
+ *                                    atomically after the file is durable:
+ *     segment NAME SHA256 GZSIZE RAWSIZE TIME
+ *     history NAME SHA256 SIZE TIME
+ * TIME is when it was filed (seconds since the epoch).  A segment is
+ * removed from the directory only once its .gz and its line are durable.
+ */
+#ifndef CITAPLANNER_ARCHIVE_PG_WAL_H
+#define CITAPLANNER_ARCHIVE_PG_WAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "common/hash.h"
+
+#define ARCHIVE_PG_SUBDIR "wal"
+#define ARCHIVE_PG_SLOT   "citaplanner_archive"
+#define PG_WAL_NAME_LEN   24
+
+struct pg_wal_entry {
+    bool history;
+    char name[32]; /* the segment's 24 hex digits, or TTTTTTTT.history */
+    char sha256[HASH_SHA256_HEX];
+    uint64_t size;    /* as stored (.gz) */
+    uint64_t rawsize; /* the segment's size (wal_segment_size) */
+    time_t time;
+};
+
+struct pg_wal_manifest {
+    struct pg_wal_entry *v;
+    int n, cap;
+};
+
+/* Is name a segment's (24 upper-case hex digits, nothing after)? */
+bool pg_wal_is_segment(const char *name);
+bool pg_wal_is_history(const char *name);
+
+/* A segment name's timeline and its number (segno) for segments of segsize bytes. */
+void pg_wal_parse(const char *name, uint32_t *tli, uint64_t *segno, uint64_t segsize);
+/* The name of segment segno of timeline tli into out (25 bytes). */
+void pg_wal_name(char out[32], uint32_t tli, uint64_t segno, uint64_t segsize);
+
+/* Read dir/manifest (missing: empty).  -ERR_VERIFY for a malformed line.  Release with _release. */
+int pg_wal_manifest_load(const char *dir, struct pg_wal_manifest *m, struct err *e);
+void pg_wal_manifest_release(struct pg_wal_manifest *m);
+/* Append a copy of x and replace dir/manifest atomically. */
+int pg_wal_manifest_add(const char *dir, struct pg_wal_manifest *m, const struct pg_wal_entry *x,
+                        struct err *e);
+/* The entry named name, or NULL (borrowed). */
+const struct pg_wal_entry *pg_wal_manifest_find(const struct pg_wal_manifest *m, const char *name);
+
+/*
+ * File what pg_receivewal completed in dir: every whole segment (in order)
+ * and history file not yet in m is compressed (segments) and checksummed,
+ * its line added, then the raw segment removed.  *filed: how many.
+ */
+int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, int *filed, struct err *e);
+
+/*
+ * Remove the segments whose names sort before first (older timelines, or
+ * older on its own): their lines first (the manifest replaced atomically),
+ * then their files.  History files are kept.  *removed: how many.
+ */
+int pg_wal_remove_before(const char *dir, const char *first, int *removed, struct err *e);
+
+/*
+ * The chain of segments of timeline-and-name order from first (NULL: the
+ * oldest) up to last (NULL: the newest, the .partial included): every
+ * filed segment's checksum, and no number missing within a timeline.
+ * Returns 0, or -ERR_VERIFY naming the first missing or damaged segment;
+ * *checked counts the segments read; *newest (may be NULL; 32 bytes) gets
+ * the newest segment or partial reached.
+ */
+int pg_wal_check_chain(const char *dir, const char *first, const char *last, int *checked,
+                       char *newest, struct err *e);
+
+/*
+ * wal-fetch: put the segment or history file name from the archive in dir
+ * into path (decompressed, its checksum verified first; a .partial when
+ * that is all there is).  Returns 0, 1 when the archive does not have it
+ * (the end of recovery), or -ERR_VERIFY when it is damaged or missing with
+ * newer segments of its timeline present (a gap).
+ */
+int pg_wal_fetch(const char *dir, const char *name, const char *path, struct err *e);
+
+#endif
