@@ -8,15 +8,18 @@ import { mt, errText, cents } from './money_i18n.js';
 const METHODS = ['CASH', 'CREDIT_CARD', 'DEBIT_CARD', 'TRANSFER', 'OTHER'];
 const REPORTS = ['sales', 'by_service', 'top_services', 'by_professional', 'by_method', 'top_products', 'attendance', 'retention'];
 
+// Today in the salon's time zone (the browser's may be a day ahead or behind).
+let zone;
 function localDay(offsetDays = 0) {
   const d = new Date(Date.now() + offsetDays * 86400000);
-  return new Intl.DateTimeFormat('en-CA').format(d);
+  return new Intl.DateTimeFormat('en-CA', zone ? { timeZone: zone } : {}).format(d);
 }
 function fail(form, err, showErrors) { showErrors(form, Object.assign(err, { message: errText(err) })); }
 
 // ---- cash close -------------------------------------------------------------------------
 export async function renderCash({ h, field, screen, toast, showErrors, ctx, date }) {
   const branches = ctx.branches || [];
+  zone = (branches[0] && branches[0].timezone) || (ctx.tenant && ctx.tenant.timezone) || undefined;
   const day = date || localDay();
   const branchSel = h('select', { id: 'cash-branch' }, branches.map((b) => h('option', { value: String(b.id), text: b.name })));
   const dateIn = h('input', { id: 'cash-date', type: 'date', value: day });
