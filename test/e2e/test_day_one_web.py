@@ -761,3 +761,25 @@ def test_duplicate_phone_offers_the_existing_client_and_history_has_totals(site)
     b.wait(f"#client-history tr[data-id='{a['id']}'] .book-again")
     b.click(f"#client-history tr[data-id='{a['id']}'] .book-again")
     b.wait("#chosen-client")
+
+
+def test_reschedule_on_the_appointment_page_is_confirmed(site):
+    date = weekday_ahead(10, 1)
+    recep, a, b = appt_page(site, date, "10:00")
+    b.click(f"#slots button.slot[data-start^='{date}T14:00']")
+    b.wait("#confirm-dialog")
+    assert "14:00" in b.find("#dlg-new").text and "10:00" in b.find("#dlg-old").text
+    b.click("#dlg-back")
+    assert site.api("GET", f"/api/v1/appointments/{a['id']}", token=recep)[2]["start_at"].startswith(f"{date}T10:00")
+    b.click(f"#slots button.slot[data-start^='{date}T14:00']")
+    b.click("#dlg-ok")
+    b.wait_until(lambda: site.api("GET", f"/api/v1/appointments/{a['id']}", token=recep)[2]["start_at"].startswith(f"{date}T14:00"))
+
+
+@needs_api16
+def test_reschedule_onto_part_of_its_own_time(site):
+    date = weekday_ahead(10, 2)
+    recep, a, b = appt_page(site, date, "13:00")
+    b.click(f"#slots button.slot[data-start^='{date}T13:30']")  # free once its own time is excluded
+    b.click("#dlg-ok")
+    b.wait_until(lambda: site.api("GET", f"/api/v1/appointments/{a['id']}", token=recep)[2]["start_at"].startswith(f"{date}T13:30"))

@@ -239,6 +239,7 @@ def test_two_browsers_book_the_same_time(site):
     # The winner reschedules through availability: 11:00 -> 12:00.
     appt_id = int(one.driver.current_url.rsplit("/", 1)[1])
     one.click(f"#slots button.slot[data-start^='{date}T12:00']")
+    one.click("#dlg-ok")  # the move is confirmed, old -> new (issue 16)
     one.wait_until(lambda: site.api("GET", f"/api/v1/appointments/{appt_id}", token=recep)[2]
                    ["start_at"].startswith(f"{date}T12:00"))
     one.wait("dl.facts")

@@ -80,9 +80,10 @@ function minutesOf(iso, zone) {
     .formatToParts(new Date(iso));
   return Number(p.find((x) => x.type === 'hour').value) * 60 + Number(p.find((x) => x.type === 'minute').value);
 }
-function fmtTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), hour: '2-digit', minute: '2-digit' }).format(new Date(iso)); }
+// 24-hour times everywhere, as on the agenda's axis.
+function fmtTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso)); }
 function fmtDate(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), dateStyle: 'full' }).format(new Date(iso)); }
-function fmtDateTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso)); }
+function fmtDateTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }).format(new Date(iso)); }
 function fmtDay(day) { return new Intl.DateTimeFormat(locale(), { timeZone: 'UTC', dateStyle: 'full' }).format(new Date(day + 'T12:00:00Z')); }
 function bytes(n) {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -118,6 +119,9 @@ function agendaFromParams(p) {
 // Go to the agenda with over changed; focus: the control to focus after drawing.
 function goAgenda(over, focus) {
   const next = agendaHash(over);
+  // The state changes now: a second control used before the hashchange event
+  // arrives builds on this one, not on the old state.
+  for (const k of ['date', 'view', 'pro', 'branch', 'source']) if (over[k] !== undefined && over[k] !== null) state[k] = over[k];
   pendingFocus = focus || null;
   if (location.hash === next) renderAgenda(focus);
   else location.hash = next;
@@ -503,12 +507,14 @@ function clientPicker(onPick) {
   return box;
 }
 
-function slotPicker({ serviceId, proId, date, onPick }) {
+// exclude: the appointment being moved (its own time counts as free).
+function slotPicker({ serviceId, proId, date, onPick, exclude }) {
   const box = h('div', { class: 'slots', id: 'slots' });
   const load = async () => {
     clear(box);
     box.append(h('h3', { text: t('free_times') }));
-    const r = await api('GET', '/availability' + qs({ service_id: serviceId, branch_id: state.branch, from: date, to: date, professional_id: proId || null }));
+    const r = await api('GET', '/availability' + qs({ service_id: serviceId, branch_id: state.branch, from: date, to: date, professional_id: proId || null,
+      exclude_appointment_id: exclude || null }));
     let n = 0;
     for (const p of r.professionals) {
       if (proId && p.professional_id !== proId) continue;
@@ -660,13 +666,23 @@ async function renderAppt(id) {
     const rs = h('div', { class: 'inline-form' }, h('h3', { text: t('reschedule') }));
     const d = h('input', { type: 'date', value: new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.start_at)) });
     const holder = h('div');
+    // Who does it: anyone offering the service (a change of professional is part of the move).
+    const offering = (await api('GET', `/services/${a.service_id}/professionals`)).items.filter((p) => p.active);
+    const proSel = h('select', { id: 'resched-pro' }, offering.map((p) => h('option', { value: p.user_id, selected: p.user_id === a.professional_id, text: `${p.first_name} ${p.last_name}` })));
     const load = async () => {
-      const sp = slotPicker({ serviceId: a.service_id, proId: a.professional_id, date: d.value,
-        onPick: (start) => act(() => patch({ start })) });
+      const sp = slotPicker({ serviceId: a.service_id, proId: Number(proSel.value) || a.professional_id, date: d.value, exclude: a.id,
+        onPick: async (start, pro) => {
+          const ok = await ask(h, { title: t('ask_move'), ok: t('confirm'), lines: [`${who} · ${s.name}`,
+            h('p', { class: 'dlg-line old', id: 'dlg-old', text: `${when} · ${proName(a.professional_id)}` }),
+            h('p', { class: 'dlg-line', id: 'dlg-new', text: `→ ${fmtDate(start, zone)} ${fmtTime(start, zone)} · ${proName(pro)}` })] });
+          if (!ok) { load(); return; }
+          act(() => patch(pro !== a.professional_id ? { start, professional_id: pro } : { start }));
+        } });
       clear(holder); holder.append(sp); await sp.reload();
     };
     d.addEventListener('change', load);
-    rs.append(field(t('date'), d, 'start'), holder);
+    proSel.addEventListener('change', load);
+    rs.append(h('div', { class: 'row' }, field(t('date'), d, 'start'), field(t('professional'), proSel, 'professional_id')), holder);
     kids.push(rs);
     load();
   }
@@ -795,6 +811,9 @@ async function serviceForm(svc, onSaved) {
   duration.value = svc ? svc.duration_min : 60;
   price.value = svc ? (svc.price_cents / 100).toFixed(2) : '';
   color.value = svc && /^#[0-9a-fA-F]{6}$/.test(svc.color || '') ? svc.color : '#a78bfa';
+  // A new service left at the default colour gets the next of the server's palette.
+  let colorTouched = !!svc;
+  for (const ev of ['input', 'change']) color.addEventListener(ev, () => { colorTouched = true; });
   active.checked = svc ? svc.active : true;
   const pros = h('fieldset', { id: 'service-pros' }, h('legend', { text: `${t('professionals')} (${t('commission')} %)` }));
   const picks = state.ctx.pros.map((p) => {
@@ -823,7 +842,7 @@ async function serviceForm(svc, onSaved) {
     const chosen = picks.filter((p) => p.on.checked);
     const fields = {};
     chosen.forEach((p, i) => { fields[`professionals[${i}].commission_pct`] = `sp-${p.id}`; fields[`professionals[${i}].user_id`] = `sp-${p.id}`; fields[`professionals[${i}]`] = `sp-${p.id}`; });
-    const body = { name: name.value.trim(), duration_min: Number(duration.value), color: color.value, active: active.checked,
+    const body = { name: name.value.trim(), duration_min: Number(duration.value), color: colorTouched || id ? color.value : undefined, active: active.checked,
       price_cents: price.value === '' ? -1 : Math.round(Number(price.value) * 100) };
     try {
       const saved = id ? await api('PATCH', `/services/${id}`, body) : await api('POST', '/services', body);
