@@ -579,6 +579,8 @@ def test_every_page_fits_and_passes_axe(site, size):
         top = b.driver.execute_script("return document.querySelector('.hours .hour').getBoundingClientRect().top")
         assert top < 844 * 0.6, top
     b.driver.execute_script("localStorage.setItem('citaplanner.lang', 'es')")
+    b.driver.refresh()
+    b.wait("#logout")
     b.find("#logout").click()
     b.wait("#login-form")
     b.go("#/admin-login")
