@@ -491,6 +491,7 @@ def test_staff_create_edit_deactivate_and_password(site):
                               if w["day_of_week"] == 1]) == 2)
     # Deactivate, confirmed.
     b.go("#/staff")
+    b.wait_until(lambda: not b.find_all("#staff-form"))  # the list alone: not the old page's button
     b.click(f".staff-toggle[data-id='{uid}']")
     b.wait("#confirm-dialog")
     b.click("#dlg-ok")
