@@ -51,7 +51,8 @@ def test_cancelled_offers_only_the_deposit(site):
     st, _, d = site.api("POST", "/api/v1/payments", {"appointment_id": a["id"], "amount_cents": 20000,
                                                      "method": "CASH", "kind": "DEPOSIT"}, token=recep)
     assert st == 201, d
-    st, _, _ = site.api("POST", f"/api/v1/appointments/{a['id']}/cancel", {}, token=recep)
+    st, _, _ = site.api("POST", f"/api/v1/appointments/{a['id']}/cancel",
+                        {"reason": "la clienta avisó tarde"}, token=recep)
     assert st == 200
     b = site.browser()
     b.login(*RECEP)

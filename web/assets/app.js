@@ -8,10 +8,14 @@ import { paymentsPanel } from './money.js';
 import { renderCash, renderCommissions, renderReports, renderSales } from './money_pages.js';
 import { mt } from './money_i18n.js';
 import { renderNotify, renderApptMessages } from './notify.js';
+import { errorText } from './errors.js';
+import { ask } from './dialog.js';
+import { renderStaff } from './staff.js';
 
 const main = document.getElementById('main');
-const state = { date: null, branch: null, view: 'day', pro: null, source: '', verify: {}, ctx: null };
+const state = { date: null, branch: null, view: 'day', pro: null, source: '', verify: {}, ctx: null, expired: false };
 let refreshTimer = null;
+let pendingFocus = null;
 
 // ---- small DOM helpers -------------------------------------------------
 function h(tag, attrs, ...kids) {
@@ -37,7 +41,7 @@ function showErrors(form, err) {
   form.querySelectorAll('.field-error').forEach((p) => { p.textContent = ''; });
   const box = form.querySelector('.form-error');
   if (box) box.textContent = '';
-  const msg = err instanceof ApiError ? err.message : String(err.message || err);
+  const msg = err instanceof ApiError || err instanceof TypeError ? errorText(err) : String(err.message || err);
   const slot = err.field && form.querySelector(`.field-error[data-for="${err.field}"]`);
   if (slot) slot.textContent = msg;
   else if (box) box.textContent = msg;
@@ -50,9 +54,13 @@ function toast(msg, bad) {
   setTimeout(() => { el.className = ''; }, 3000);
 }
 function clear(el) { while (el.firstChild) el.firstChild.remove(); }
+// A page that finished loading after the route moved on (Back, a link) must not
+// replace the page now asked for: each render checks before drawing.
+function stale(name) { return parseHash().name !== name; }
+function screenOf(name) { return (...a) => { if (!stale(name)) screen(...a); }; }
 function screen(title, ...kids) {
   clear(main);
-  main.append(h('h1', { text: title }), ...kids);
+  main.append(h('h1', { text: title }), ...kids.filter((k) => k !== null && k !== undefined && k !== false));
   main.focus();
 }
 
@@ -72,15 +80,51 @@ function minutesOf(iso, zone) {
     .formatToParts(new Date(iso));
   return Number(p.find((x) => x.type === 'hour').value) * 60 + Number(p.find((x) => x.type === 'minute').value);
 }
-function fmtTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), hour: '2-digit', minute: '2-digit' }).format(new Date(iso)); }
+// 24-hour times everywhere, as on the agenda's axis.
+function fmtTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso)); }
 function fmtDate(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), dateStyle: 'full' }).format(new Date(iso)); }
-function fmtDateTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso)); }
+function fmtDateTime(iso, zone) { return new Intl.DateTimeFormat(locale(), { timeZone: zone || tz(), dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }).format(new Date(iso)); }
 function fmtDay(day) { return new Intl.DateTimeFormat(locale(), { timeZone: 'UTC', dateStyle: 'full' }).format(new Date(day + 'T12:00:00Z')); }
 function bytes(n) {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
   return new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(n) + ' ' + u[i];
+}
+
+// ---- the route: the hash holds the state ----------------------------------------
+// #/agenda?date=2026-12-07&view=day&pro=3&branch=1: Back, Forward, a reload,
+// a bookmark or a new tab show the same agenda.
+function parseHash(hash) {
+  const raw = (hash || location.hash || '#/agenda').slice(1);
+  const q = raw.indexOf('?');
+  const parts = (q < 0 ? raw : raw.slice(0, q)).split('/');
+  return { name: parts[1] || 'agenda', arg: parts[2], params: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)) };
+}
+function agendaHash(over) {
+  const v = { date: state.date, view: state.view, pro: state.view === 'week' ? state.pro : null, branch: state.branch, source: state.source, ...over };
+  return '#/agenda' + qs(v);
+}
+// Apply the agenda's params to the state (whatever is malformed is ignored).
+function agendaFromParams(p) {
+  const d = p.get('date');
+  if (d && /^\d{4}-\d{2}-\d{2}$/.test(d) && !Number.isNaN(Date.parse(d))) state.date = d;
+  if (['day', 'week'].includes(p.get('view'))) state.view = p.get('view');
+  const br = Number(p.get('branch'));
+  if (br && state.ctx.branches.some((b) => b.id === br)) state.branch = br;
+  const pro = Number(p.get('pro'));
+  if (pro && state.ctx.pros.some((x) => x.id === pro)) state.pro = pro;
+  if (['', 'online', 'staff'].includes(p.get('source') || '')) state.source = p.get('source') || '';
+}
+// Go to the agenda with over changed; focus: the control to focus after drawing.
+function goAgenda(over, focus) {
+  const next = agendaHash(over);
+  // The state changes now: a second control used before the hashchange event
+  // arrives builds on this one, not on the old state.
+  for (const k of ['date', 'view', 'pro', 'branch', 'source']) if (over[k] !== undefined && over[k] !== null) state[k] = over[k];
+  pendingFocus = focus || null;
+  if (location.hash === next) renderAgenda(focus);
+  else location.hash = next;
 }
 
 // ---- session -------------------------------------------------------------
@@ -110,23 +154,24 @@ function renderHeader() {
   document.getElementById('lang-label').textContent = t('lang');
   document.getElementById('logout').textContent = t('logout');
   if (!s) return;
-  const links = isMaster() ? [['#/safety', 'safety']] : [['#/agenda', 'agenda'], ['#/clients', 'clients']];
+  const links = isMaster() ? [['#/safety', 'safety']] : [[agendaHash(), 'agenda'], ['#/clients', 'clients']];
   if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.splice(1, 0, ['#/new', 'new_appt']);
-  if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/catalogue', 'catalogue'], ['#/online', 'online_booking']);
+  if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/catalogue', 'catalogue'], ['#/staff', 'staff'], ['#/online', 'online_booking']);
   // money (issue 19): the cash close for the register, commissions, reports
   if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.push(['#/sales', 'sales'], ['#/cash', 'cash_close']);
   if (!isMaster() && ['ADMIN', 'MANAGER', 'PROFESSIONAL'].includes(role())) links.push(['#/commissions', 'commissions']);
   if (!isMaster() && ['ADMIN', 'MANAGER'].includes(role())) links.push(['#/reports', 'reports']);
   if (!isMaster() && ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role())) links.push(['#/notify', 'notifications']);
+  const here = parseHash().name;
   for (const [href, key] of links)
-    nav.append(h('a', { href, 'aria-current': location.hash.startsWith(href) ? 'page' : null, text: mt(key) }));
+    nav.append(h('a', { href, 'aria-current': parseHash(href).name === here ? 'page' : null, text: mt(key) }));
   const who = document.getElementById('who');
-  who.textContent = isMaster() ? 'Master admin · MASTER'
-    : `${state.ctx.user.first_name} ${state.ctx.user.last_name} · ${state.ctx.user.role}`;
+  who.textContent = isMaster() ? `${t('role_MASTER')}`
+    : `${state.ctx.user.first_name} ${state.ctx.user.last_name} · ${t('role_' + state.ctx.user.role)}`;
 }
 
 // ---- login ----------------------------------------------------------------
-function renderLogin(master) {
+function renderLogin(master, next) {
   const form = h('form', { class: 'card narrow', id: 'login-form' });
   const email = h('input', { type: 'email', autocomplete: 'username', required: true });
   const pw = h('input', { type: 'password', autocomplete: 'current-password', required: true });
@@ -144,16 +189,17 @@ function renderLogin(master) {
       } else {
         const r = await api('POST', '/auth/login', { email: email.value, password: pw.value });
         session.save({ kind: 'staff', csrf: r.csrf_token });
-        state.ctx = null;
-        location.hash = '#/agenda';
+        state.ctx = null; state.expired = false;
+        location.hash = next && next.startsWith('#/') && !next.startsWith('#/login') ? next : '#/agenda';
       }
     } catch (err) { showErrors(form, err); }
   });
-  screen(master ? t('master_login') : t('staff_login'), form);
+  const note = state.expired ? h('p', { class: 'notice', id: 'session-expired', role: 'status', text: t('session_expired') }) : null;
+  screen(master ? t('master_login') : t('staff_login'), note, form);
 }
 
 // ---- agenda ----------------------------------------------------------------
-const DAY_START = 7 * 60, DAY_END = 21 * 60, PX = 1.2;
+const PX = 1.2;
 function serviceOf(id) { return state.ctx.services.find((s) => s.id === id) || { name: '?', color: '#999' }; }
 function proName(id) { const p = state.ctx.pros.find((x) => x.id === id); return p ? `${p.first_name} ${p.last_name}` : `#${id}`; }
 
@@ -162,26 +208,26 @@ function proName(id) { const p = state.ctx.pros.find((x) => x.id === id); return
 async function renderAgenda(focus) {
   const c = state.ctx;
   if (role() === 'PROFESSIONAL') state.pro = c.user.id;
-  const branchSel = h('select', { id: 'agenda-branch', onchange: (e) => { state.branch = Number(e.target.value); renderAgenda('agenda-branch'); } },
+  const branchSel = h('select', { id: 'agenda-branch', onchange: (e) => goAgenda({ branch: Number(e.target.value) }, 'agenda-branch') },
     c.branches.map((b) => h('option', { value: b.id, selected: b.id === state.branch, text: b.name })));
-  const dateIn = h('input', { type: 'date', value: state.date, onchange: (e) => { state.date = e.target.value; renderAgenda(); } });
-  const viewSel = h('select', { id: 'agenda-view', onchange: (e) => { state.view = e.target.value; renderAgenda('agenda-view'); } },
+  const dateIn = h('input', { type: 'date', id: 'agenda-date', value: state.date, onchange: (e) => { if (e.target.value) goAgenda({ date: e.target.value }, 'agenda-date'); } });
+  const viewSel = h('select', { id: 'agenda-view', onchange: (e) => goAgenda({ view: e.target.value, pro: e.target.value === 'week' ? (state.pro || (c.pros[0] && c.pros[0].id)) : null }, 'agenda-view') },
     h('option', { value: 'day', selected: state.view === 'day', text: t('day') }),
     h('option', { value: 'week', selected: state.view === 'week', text: t('week') }));
-  const proSel = h('select', { id: 'agenda-pro', onchange: (e) => { state.pro = Number(e.target.value); renderAgenda('agenda-pro'); } },
+  const proSel = h('select', { id: 'agenda-pro', onchange: (e) => goAgenda({ pro: Number(e.target.value) }, 'agenda-pro') },
     c.pros.map((p) => h('option', { value: p.id, selected: p.id === state.pro, text: `${p.first_name} ${p.last_name}` })));
   // Who booked: everyone, clients online, or the staff.
-  const sourceSel = h('select', { id: 'agenda-source', onchange: (e) => { state.source = e.target.value; renderAgenda('agenda-source'); } },
+  const sourceSel = h('select', { id: 'agenda-source', onchange: (e) => goAgenda({ source: e.target.value }, 'agenda-source') },
     [['', 'source_all'], ['online', 'source_online'], ['staff', 'source_staff']].map(([v, k]) => h('option', { value: v, selected: state.source === v, text: t(k) })));
   const step = state.view === 'week' ? 7 : 1;
   const bar = h('div', { class: 'toolbar' },
     field(t('branch'), branchSel, 'branch'), field(t('date'), dateIn, 'date'), field(t('week') + '/' + t('day'), viewSel, 'view'),
     state.view === 'week' ? field(t('professional'), proSel, 'pro') : null,
     field(t('source'), sourceSel, 'source'),
-    h('button', { type: 'button', id: 'agenda-prev', onclick: () => { state.date = addDays(state.date, -step); renderAgenda('agenda-prev'); }, text: '‹ ' + t('prev') }),
-    h('button', { type: 'button', id: 'agenda-today', onclick: () => { state.date = todayIn(tz()); renderAgenda('agenda-today'); }, text: t('today') }),
-    h('button', { type: 'button', id: 'agenda-next', onclick: () => { state.date = addDays(state.date, step); renderAgenda('agenda-next'); }, text: t('next') + ' ›' }),
-    h('button', { type: 'button', id: 'refresh', onclick: () => drawAgenda(grid), text: t('refresh') }));
+    h('button', { type: 'button', id: 'agenda-prev', onclick: () => goAgenda({ date: addDays(state.date, -step) }, 'agenda-prev'), text: '‹ ' + t('prev') }),
+    h('button', { type: 'button', id: 'agenda-today', onclick: () => goAgenda({ date: todayIn(tz()) }, 'agenda-today'), text: t('today') }),
+    h('button', { type: 'button', id: 'agenda-next', onclick: () => goAgenda({ date: addDays(state.date, step) }, 'agenda-next'), text: t('next') + ' ›' }),
+    h('button', { type: 'button', id: 'refresh', onclick: () => refreshAgenda(grid), text: t('refresh') }));
   const grid = h('div', { class: 'agenda', id: 'agenda' });
   screen(t('agenda'), bar, grid);
   const back = focus && document.getElementById(focus);
@@ -189,8 +235,36 @@ async function renderAgenda(focus) {
   if (state.view === 'week' && !state.pro && c.pros.length) state.pro = c.pros[0].id;
   await drawAgenda(grid);
   clearInterval(refreshTimer);
-  refreshTimer = setInterval(() => { if (location.hash.startsWith('#/agenda') && document.body.contains(grid)) drawAgenda(grid); }, 30000);
+  refreshTimer = setInterval(() => { if (document.body.contains(grid)) refreshAgenda(grid); else clearInterval(refreshTimer); }, 30000);
 }
+
+// The 30 s refresh: a failure is shown (the agenda on screen may be old), an
+// ended session goes to the login and comes back here.
+async function refreshAgenda(grid) {
+  try { await drawAgenda(grid); } catch (err) {
+    if (err instanceof ApiError && err.status === 401) { route(); return; }
+    const st = grid.querySelector('.refresh-status');
+    if (st) {
+      st.classList.add('bad');
+      st.textContent = `${t('refresh_failed')} · ${errorText(err)}`;
+    }
+  }
+}
+
+// The visible range: the branch's hours on the days shown (whole hours), widened
+// to hold any appointment outside them; 08:00-20:00 when the branch has none.
+async function branchHours() {
+  state.hours = state.hours || {};
+  if (!state.hours[state.branch])
+    state.hours[state.branch] = (await api('GET', '/working-hours' + qs({ branch_id: state.branch }))).items.filter((w) => w.user_id === null);
+  return state.hours[state.branch];
+}
+function hm(s) { const [a, b] = s.split(':').map(Number); return a * 60 + b; }
+function hhmm(m) { return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`; }
+// 24-hour times everywhere in the agenda, as on its axis.
+function time24(iso, zone) { return hhmm(minutesOf(iso, zone)); }
+const STATUS_ICON = { PENDING: '◷', CONFIRMED: '✓', COMPLETED: '★', CANCELLED: '✕', NO_SHOW: '⊘' };
+const SNAP = 15;
 
 async function drawAgenda(grid) {
   const zone = tz();
@@ -202,50 +276,194 @@ async function drawAgenda(grid) {
       professional_id: state.view === 'week' ? state.pro : null, source: state.source || null, limit: 200, cursor }));
     items.push(...r.items); cursor = r.next_cursor;
   } while (cursor);
+  const wh = await branchHours();
+  // Who is coming (client names) and what is paid, fetched alongside.
+  state.clientNames = state.clientNames || {};
+  const unknown = [...new Set(items.map((a) => a.client_id))].filter((id) => !(id in state.clientNames));
+  await Promise.all(unknown.map(async (id) => {
+    try { const c = await api('GET', `/clients/${id}`); state.clientNames[id] = `${c.first_name || ''} ${c.last_name || ''}`.trim(); } catch { state.clientNames[id] = null; }
+  }));
+  const paid = {};
+  if (['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role()))
+    await Promise.all(items.filter((a) => a.status !== 'CANCELLED').map(async (a) => {
+      try { const m = await api('GET', `/appointments/${a.id}/money`); paid[a.id] = m.balance_cents <= 0 && m.due_cents > 0 ? 'paid' : m.paid_cents > 0 ? 'part' : 'unpaid'; } catch { /* not shown */ }
+    }));
+  const dayHours = (d) => wh.filter((w) => w.day_of_week === weekday(d)).map((w) => [hm(w.start_time), hm(w.end_time)]).sort((x, y) => x[0] - y[0]);
+  let lo = Infinity, hi = -Infinity;
+  for (const d of days) for (const [s, e] of dayHours(d)) { lo = Math.min(lo, s); hi = Math.max(hi, e); }
+  for (const a of items) { const s = minutesOf(a.start_at, zone); lo = Math.min(lo, s); hi = Math.max(hi, s + (new Date(a.end_at) - new Date(a.start_at)) / 60000); }
+  if (!Number.isFinite(lo)) { lo = 8 * 60; hi = 20 * 60; }
+  const start = Math.floor(lo / 60) * 60, end = Math.min(24 * 60, Math.ceil(hi / 60) * 60);
   const cols = state.view === 'week'
-    ? days.map((d) => ({ key: d, title: fmtDay(d), match: (a) => a.start_at.slice(0, 10) === d || new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.start_at)) === d }))
-    : state.ctx.pros.map((p) => ({ key: p.id, title: `${p.first_name} ${p.last_name}`, match: (a) => a.professional_id === p.id }));
+    ? days.map((d) => ({ key: d, day: d, pro: state.pro, title: fmtDay(d), match: (a) => new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.start_at)) === d }))
+    : state.ctx.pros.map((p) => ({ key: p.id, day: state.date, pro: p.id, title: `${p.first_name} ${p.last_name}`, match: (a) => a.professional_id === p.id }));
   clear(grid);
+  grid.append(h('p', { class: 'refresh-status', id: 'refresh-status', role: 'status',
+    text: `${t('last_updated')} ${hhmm(minutesOf(new Date().toISOString(), zone))}` }));
   grid.append(h('h2', { class: 'agenda-title', text: state.view === 'week' ? `${proName(state.pro)} · ${fmtDay(days[0])} – ${fmtDay(days[6])}` : fmtDay(state.date) }));
+  // The phone shows one professional at a time (day view): a switcher.
+  if (state.view === 'day' && cols.length > 1) {
+    const cur = cols.find((c) => c.pro === state.phonePro) || cols[0];
+    state.phonePro = cur.pro;
+    grid.append(h('div', { class: 'pro-switch', role: 'group', 'aria-label': t('professional') }, cols.map((c) => h('button', {
+      type: 'button', class: 'pro-tab', 'data-pro': c.pro, 'aria-pressed': c.pro === cur.pro ? 'true' : 'false', text: c.title,
+      onclick: () => { state.phonePro = c.pro; grid.querySelectorAll('.pro-tab').forEach((x) => x.setAttribute('aria-pressed', String(Number(x.dataset.pro) === c.pro)));
+        grid.querySelectorAll('.col').forEach((x) => x.classList.toggle('phone-hidden', Number(x.dataset.pro) !== c.pro)); } }))));
+  }
   const body = h('div', { class: 'agenda-body' });
-  const hoursCol = h('div', { class: 'hours' }, h('div', { class: 'col-head' }));
+  const height = (end - start) * PX;
+  const hoursCol = h('div', { class: 'hours', 'aria-hidden': 'true' }, h('div', { class: 'col-head' }));
   const inner = h('div', { class: 'col-inner' });
-  inner.style.height = `${(DAY_END - DAY_START) * PX}px`;
-  for (let m = DAY_START; m < DAY_END; m += 60) {
-    const l = h('span', { class: 'hour', text: `${String(m / 60).padStart(2, '0')}:00` });
-    l.style.top = `${(m - DAY_START) * PX}px`;
+  inner.style.height = `${height}px`;
+  for (let m = start; m < end; m += 60) {
+    const l = h('span', { class: 'hour', text: hhmm(m) });
+    l.style.top = `${(m - start) * PX}px`;
     inner.append(l);
   }
   hoursCol.append(inner);
   body.append(hoursCol);
+  const today = todayIn(zone);
+  const nowMin = minutesOf(new Date().toISOString(), zone);
   for (const col of cols) {
-    const colEl = h('div', { class: 'col', 'data-col': col.key }, h('div', { class: 'col-head', text: col.title }));
+    const colEl = h('div', { class: `col${state.view === 'day' && cols.length > 1 && col.pro !== state.phonePro ? ' phone-hidden' : ''}`, 'data-col': col.key, 'data-pro': col.pro, 'data-day': col.day },
+      h('div', { class: 'col-head', text: col.title }));
     const area = h('div', { class: 'col-inner' });
-    area.style.height = `${(DAY_END - DAY_START) * PX}px`;
-    for (const a of items.filter(col.match)) {
-      const s = serviceOf(a.service_id);
-      const top = Math.max(0, minutesOf(a.start_at, zone) - DAY_START);
-      const len = Math.max(15, (new Date(a.end_at) - new Date(a.start_at)) / 60000);
-      const online = a.source === 'online';
-      const b = h('button', { type: 'button', class: `appt st-${a.status}${online ? ' online' : ''}`, 'data-id': a.id,
-        'data-source': a.source, onclick: () => { location.hash = `#/appt/${a.id}`; } },
-        h('strong', { text: `${fmtTime(a.start_at, zone)} ${s.name}` }), h('span', { class: 'status', text: t(a.status) }),
-        online ? h('span', { class: 'src-online', text: t('source_online') }) : null);
-      b.style.top = `${top * PX}px`;
-      b.style.height = `${len * PX - 2}px`;
-      b.style.borderLeftColor = s.color || '#999';
-      b.style.backgroundColor = (s.color || '#999999') + '33';
-      area.append(b);
+    area.style.height = `${height}px`;
+    // Closed time shaded: before, between and after the day's hours.
+    let at = start;
+    for (const [s, e] of [...dayHours(col.day), [end, end]]) {
+      if (s > at) { const z = h('div', { class: 'closed', 'aria-hidden': 'true' }); z.style.top = `${(at - start) * PX}px`; z.style.height = `${(Math.min(s, end) - at) * PX}px`; area.append(z); }
+      at = Math.max(at, e);
     }
+    if (col.day === today && nowMin >= start && nowMin <= end) {
+      const line = h('div', { class: 'now-line', id: cols.indexOf(col) === 0 || state.view === 'week' ? 'now-line' : null, title: t('now') });
+      line.style.top = `${(nowMin - start) * PX}px`;
+      area.append(line);
+    }
+    // A click on empty time books there (staff who book).
+    if (role() !== 'PROFESSIONAL') area.addEventListener('click', (ev) => {
+      if (ev.target !== area && !ev.target.classList.contains('closed')) return;
+      const m = start + Math.floor(ev.offsetY / PX / SNAP) * SNAP + (ev.target === area ? 0 : Math.round(parseFloat(ev.target.style.top) / PX));
+      location.hash = '#/new' + qs({ date: col.day, time: hhmm(m), pro: col.pro });
+    });
+    for (const a of items.filter(col.match)) area.append(apptBlock(a, { zone, start, paid: paid[a.id], col, cols }));
     colEl.append(area);
     body.append(colEl);
   }
   grid.append(body);
+  grid.append(h('p', { class: 'muted agenda-help', text: t('agenda_help') }));
   if (!items.length) grid.append(h('p', { class: 'muted', text: t('none') }));
+  const now = grid.querySelector('.now-line');
+  if (now && !state.scrolled) { state.scrolled = true; now.scrollIntoView({ block: 'center' }); }
+}
+
+// One appointment on the grid: who, what, when, status (colour and icon),
+// paid or not; drag to move, drag the lower edge to resize; with the
+// keyboard Alt+arrows move (up/down 15 min, left/right professional),
+// Alt+Shift+up/down resize, Enter asks, Escape drops.
+function apptBlock(a, { zone, start, paid, col, cols }) {
+  const s = serviceOf(a.service_id);
+  const top = minutesOf(a.start_at, zone) - start;
+  const len = Math.max(15, (new Date(a.end_at) - new Date(a.start_at)) / 60000);
+  const online = a.source === 'online';
+  const who = state.clientNames[a.client_id] || t('unknown_client');
+  const when = `${time24(a.start_at, zone)}–${time24(a.end_at, zone)}`;
+  const movable = ['PENDING', 'CONFIRMED'].includes(a.status) && role() !== 'PROFESSIONAL';
+  const b = h('button', { type: 'button', class: `appt st-${a.status}${online ? ' online' : ''}`, 'data-id': a.id, 'data-source': a.source },
+    h('span', { class: 'appt-line' }, h('span', { class: 'appt-time', text: when }), h('span', { class: 'st-icon', 'aria-hidden': 'true', text: STATUS_ICON[a.status] || '' }),
+      h('span', { class: 'status', text: t(a.status) }), paid ? h('span', { class: `pay pay-${paid}`, text: t('pay_' + paid) }) : null),
+    h('strong', { class: 'appt-client', text: who }), h('span', { class: 'appt-svc', text: s.name }),
+    online ? h('span', { class: 'src-online', text: t('source_online') }) : null,
+    movable ? h('span', { class: 'sr-only', text: ` · ${t('agenda_keys')}` }) : null,
+    movable ? h('span', { class: 'resize', 'aria-hidden': 'true' }) : null);
+  b.style.top = `${top * PX}px`;
+  b.style.height = `${len * PX - 2}px`;
+  b.style.borderLeftColor = s.color || '#999';
+  let dragged = false;
+  b.addEventListener('click', () => { if (dragged) { dragged = false; return; } location.hash = `#/appt/${a.id}`; });
+  if (!movable) return b;
+  const base = { startMin: top + start, len, col };
+  const propose = async (dStart, dLen, newCol) => {
+    const ns = base.startMin + dStart, nl = Math.max(SNAP, base.len + dLen);
+    const target = newCol || col;
+    if (dStart === 0 && dLen === 0 && target === col) return;
+    const oldTxt = `${fmtDay(col.day)} ${when} · ${proName(a.professional_id)}`;
+    const newTxt = `${fmtDay(target.day)} ${hhmm(ns)}–${hhmm(ns + nl)} · ${proName(target.pro)}`;
+    const ok = await ask(h, { title: dLen ? t('ask_resize') : t('ask_move'), ok: t('confirm'),
+      lines: [`${who} · ${s.name}`, h('p', { class: 'dlg-line old', id: 'dlg-old', text: oldTxt }), h('p', { class: 'dlg-line', id: 'dlg-new', text: `→ ${newTxt}` })] });
+    if (!ok) { drawAgenda(document.getElementById('agenda')); return; }
+    const body = {};
+    const offset = a.start_at.slice(19);  // the branch's UTC offset that day, as the API wrote it
+    if (dStart || target.day !== col.day) body.start = `${target.day}T${hhmm(ns)}:00${offset}`;
+    if (dLen) body.end = `${target.day}T${hhmm(ns + nl)}:00${offset}`;
+    if (target.pro !== a.professional_id) body.professional_id = target.pro;
+    try { await api('PATCH', `/appointments/${a.id}`, body); toast(t('saved')); } catch (err) { toast(errorText(err), true); }
+    drawAgenda(document.getElementById('agenda'));
+  };
+  // Pointer: move, or resize from the lower edge; 15-minute steps.
+  b.addEventListener('pointerdown', (ev) => {
+    if (ev.button !== 0) return;
+    const resize = ev.target.classList.contains('resize');
+    const y0 = ev.clientY;
+    let dy = 0, over = col, moved = false;
+    const onMove = (e) => {
+      dy = Math.round((e.clientY - y0) / PX / SNAP) * SNAP;
+      if (!moved && Math.abs(e.clientY - y0) < 6) return;
+      moved = true;
+      b.classList.add('dragging');
+      if (resize) b.style.height = `${Math.max(SNAP, base.len + dy) * PX - 2}px`;
+      else {
+        b.style.transform = `translateY(${dy * PX}px)`;
+        const el = document.elementsFromPoint(e.clientX, e.clientY).find((x) => x.classList && x.classList.contains('col'));
+        if (el && !resize) over = cols.find((c) => String(c.key) === el.dataset.col) || col;
+      }
+    };
+    const onUp = () => {
+      document.removeEventListener('pointermove', onMove);
+      document.removeEventListener('pointerup', onUp);
+      if (!moved) return;
+      dragged = true;
+      b.classList.remove('dragging');
+      if (resize) propose(0, dy, null); else propose(dy, 0, over !== col ? over : null);
+    };
+    document.addEventListener('pointermove', onMove);
+    document.addEventListener('pointerup', onUp);
+    ev.preventDefault();
+  });
+  let kStart = 0, kLen = 0, kCol = col;
+  b.addEventListener('keydown', (ev) => {
+    const arrows = { ArrowUp: -SNAP, ArrowDown: SNAP };
+    if (ev.altKey && ev.key in arrows) {
+      ev.preventDefault();
+      if (ev.shiftKey) kLen = Math.max(SNAP - base.len, kLen + arrows[ev.key]); else kStart += arrows[ev.key];
+      b.style.transform = `translateY(${kStart * PX}px)`;
+      b.style.height = `${(base.len + kLen) * PX - 2}px`;
+      b.classList.add('dragging');
+    } else if (ev.altKey && (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight') && state.view === 'day') {
+      ev.preventDefault();
+      const i = cols.indexOf(kCol) + (ev.key === 'ArrowLeft' ? -1 : 1);
+      if (i >= 0 && i < cols.length) kCol = cols[i];
+      b.dataset.target = kCol.title;
+      b.classList.add('dragging');
+    } else if (ev.key === 'Enter' && (kStart || kLen || kCol !== col)) {
+      ev.preventDefault();
+      const [s1, l1, c1] = [kStart, kLen, kCol];
+      kStart = 0; kLen = 0; kCol = col;
+      propose(s1, l1, c1 !== col ? c1 : null);
+    } else if (ev.key === 'Escape') {
+      kStart = 0; kLen = 0; kCol = col;
+      b.style.transform = ''; b.style.height = `${base.len * PX - 2}px`; b.classList.remove('dragging');
+    }
+  });
+  return b;
 }
 
 // ---- new appointment --------------------------------------------------------
-function clientLabel(c) { return `${c.first_name} ${c.last_name} · ${c.phone || c.email || ''}`; }
+function clientLabel(c) {
+  const name = `${c.first_name || ''} ${c.last_name || ''}`.trim() || t('unknown_client');
+  const reach = c.phone || c.email;
+  return reach ? `${name} · ${reach}` : name;
+}
 
 function clientPicker(onPick) {
   const box = h('div', { class: 'client-picker' });
@@ -267,19 +485,36 @@ function clientPicker(onPick) {
     const body = { first_name: fn.value, last_name: ln.value };
     if (ph.value) body.phone = ph.value;
     if (em.value) body.email = em.value;
-    try { onPick(await api('POST', '/clients', body)); } catch (err) { showErrors(form, err); }
+    const old = form.querySelector('#duplicate-offer');
+    if (old) old.remove();
+    try { onPick(await api('POST', '/clients', body)); } catch (err) {
+      showErrors(form, err);
+      const o = duplicateOffer(err, (ex) => { form.querySelector('#duplicate-offer').remove(); onPick(ex); });
+      if (o) form.append(o);
+    }
   });
   box.append(h('div', { class: 'row' }, field(t('search_client'), q, 'q'), h('button', { type: 'button', id: 'client-search', onclick: doSearch, text: t('search') })), results, form);
-  q.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); doSearch(); } });
+  // Results as one types; Enter searches, and picks the client when only one matches.
+  let timer = null;
+  q.addEventListener('input', () => { clearTimeout(timer); if (q.value.trim().length >= 2) timer = setTimeout(doSearch, 250); });
+  q.addEventListener('keydown', async (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault(); clearTimeout(timer);
+    await doSearch();
+    const only = results.querySelectorAll('button');
+    if (only.length === 1) only[0].click();
+  });
   return box;
 }
 
-function slotPicker({ serviceId, proId, date, onPick }) {
+// exclude: the appointment being moved (its own time counts as free).
+function slotPicker({ serviceId, proId, date, onPick, exclude }) {
   const box = h('div', { class: 'slots', id: 'slots' });
   const load = async () => {
     clear(box);
     box.append(h('h3', { text: t('free_times') }));
-    const r = await api('GET', '/availability' + qs({ service_id: serviceId, branch_id: state.branch, from: date, to: date, professional_id: proId || null }));
+    const r = await api('GET', '/availability' + qs({ service_id: serviceId, branch_id: state.branch, from: date, to: date, professional_id: proId || null,
+      exclude_appointment_id: exclude || null }));
     let n = 0;
     for (const p of r.professionals) {
       if (proId && p.professional_id !== proId) continue;
@@ -298,15 +533,21 @@ function slotPicker({ serviceId, proId, date, onPick }) {
   return box;
 }
 
-async function renderNew() {
+// params (from the agenda's empty time, a client's page): date, time, pro, client, service.
+async function renderNew(params = new URLSearchParams()) {
   const c = state.ctx;
   const pick = { client: null, start: null, pro: null };
   const form = h('form', { class: 'card', id: 'booking-form' });
   const chosen = h('p', { class: 'chosen-client', id: 'chosen-client' });
   const svc = h('select', { required: true }, c.services.filter((s) => s.active).map((s) => h('option', { value: s.id, text: `${s.name} · ${s.duration_min} min · ${money(s.price_cents)}` })));
   const pro = h('select');
-  const date = h('input', { type: 'date', value: state.date < todayIn(tz()) ? todayIn(tz()) : state.date });
+  const want = { date: params.get('date'), time: params.get('time'), pro: Number(params.get('pro')) || null,
+    client: Number(params.get('client')) || null, service: Number(params.get('service')) || null };
+  if (want.service && c.services.some((x) => x.id === want.service && x.active)) svc.value = String(want.service);
+  const date = h('input', { type: 'date', value: want.date && /^\d{4}-\d{2}-\d{2}$/.test(want.date) ? want.date : state.date < todayIn(tz()) ? todayIn(tz()) : state.date });
   const notes = h('textarea', { rows: 2 });
+  // A walk-in (the client is here): booked CONFIRMED, ready to complete and pay.
+  const walkIn = h('input', { type: 'checkbox', id: 'walk-in' });
   const slotsWrap = h('div');
   const alertBox = h('p', { class: 'conflict', role: 'alert', id: 'conflict' });
   let slots = null;
@@ -314,6 +555,7 @@ async function renderNew() {
     const r = await api('GET', `/services/${svc.value}/professionals`);
     clear(pro);
     pro.append(h('option', { value: '', text: t('any_pro') }), ...r.items.filter((p) => p.active).map((p) => h('option', { value: p.user_id, text: `${p.first_name} ${p.last_name}` })));
+    if (want.pro && r.items.some((p) => p.user_id === want.pro && p.active)) pro.value = String(want.pro);
   };
   const loadSlots = async () => {
     pick.start = null;
@@ -321,24 +563,34 @@ async function renderNew() {
       onPick: (s, p) => { pick.start = s; pick.pro = p; } });
     clear(slotsWrap); slotsWrap.append(slots);
     await slots.reload();
+    // Asked for a time (a click on the agenda): chosen when it is free.
+    if (want.time) {
+      const hit = [...slots.querySelectorAll('.slot')].find((x) => x.dataset.start.slice(11, 16) === want.time && (!want.pro || Number(x.dataset.pro) === want.pro));
+      if (hit) hit.click();
+      want.time = null;
+    }
   };
   svc.addEventListener('change', async () => { await loadPros(); await loadSlots(); });
   pro.addEventListener('change', loadSlots);
   date.addEventListener('change', loadSlots);
-  const picker = clientPicker((cl) => { pick.client = cl; chosen.textContent = `${t('client')}: ${clientLabel(cl)}`; });
+  const choose = (cl) => { pick.client = cl; chosen.textContent = `${t('client')}: ${clientLabel(cl)}`; };
+  const picker = clientPicker(choose);
+  if (want.client) { try { choose(await api('GET', `/clients/${want.client}`)); } catch { /* the search stays */ } }
   form.append(h('fieldset', {}, h('legend', { text: t('client') }), picker, chosen, h('p', { class: 'field-error', 'data-for': 'client_id' })),
     h('fieldset', {}, h('legend', { text: t('service') }), field(t('service'), svc, 'service_id'), field(t('professional'), pro, 'professional_id'),
-      field(t('date'), date, 'date'), slotsWrap, h('p', { class: 'field-error', 'data-for': 'start' }), field(t('notes'), notes, 'notes')),
+      field(t('date'), date, 'date'), slotsWrap, h('p', { class: 'field-error', 'data-for': 'start' }), field(t('notes'), notes, 'notes'),
+      h('label', { for: 'walk-in', class: 'check' }, walkIn, ` ${t('walk_in')}`)),
     alertBox, h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', class: 'primary', id: 'book', text: t('confirm_booking') }));
   form.addEventListener('submit', async (ev) => {
     if (ev.target !== form) return;
     ev.preventDefault();
     alertBox.textContent = '';
     try {
-      if (!pick.client) throw Object.assign(new Error(t('client') + ' ?'), { field: 'client_id' });
-      if (!pick.start) throw Object.assign(new Error(t('free_times') + ' ?'), { field: 'start' });
+      if (!pick.client) throw Object.assign(new Error(t('pick_client')), { field: 'client_id' });
+      if (!pick.start) throw Object.assign(new Error(t('pick_time')), { field: 'start' });
       const body = { client_id: pick.client.id, service_id: Number(svc.value), professional_id: pick.pro, branch_id: state.branch, start: pick.start };
       if (notes.value) body.notes = notes.value;
+      if (walkIn.checked) body.status = 'CONFIRMED';
       const a = await api('POST', '/appointments', body);
       toast(t('booked'));
       location.hash = `#/appt/${a.id}`;
@@ -349,9 +601,12 @@ async function renderNew() {
       } else showErrors(form, err);
     }
   });
+  if (stale('new')) return;
   screen(t('new_appt'), form);
   await loadPros();
   await loadSlots();
+  // Come from the agenda's free time: the time is chosen, the client is next.
+  if (want.date && !pick.client) form.querySelector('.client-picker input[type=search]').focus();
 }
 
 // ---- appointment detail -------------------------------------------------------
@@ -364,24 +619,40 @@ async function renderAppt(id) {
   const r = role();
   const canPay = ['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(r);
   const open = ['PENDING', 'CONFIRMED'].includes(a.status);
-  const act = async (fn) => { try { await fn(); toast(t('saved')); await renderAppt(id); } catch (err) { toast(err.message, true); } };
+  const act = async (fn) => { try { await fn(); toast(t('saved')); await renderAppt(id); } catch (err) { toast(errorText(err), true); } };
   const actions = h('div', { class: 'actions' });
   const patch = (body) => api('PATCH', `/appointments/${id}`, body);
   // The life cycle of SPEC §7: PENDING -> CONFIRMED -> COMPLETED; a professional only completes or marks a no-show.
+  // Staff may complete a pending one directly (a walk-in: book, complete, pay).
+  // What cannot be taken back asks first: cancel (with its reason) and no-show;
+  // no-show is offered only once the appointment has started.
+  const when = `${fmtDate(a.start_at, zone)} ${fmtTime(a.start_at, zone)}`;
+  const who = client ? `${client.first_name} ${client.last_name}`.trim() : t('unknown_client');
   if (a.status === 'PENDING' && r !== 'PROFESSIONAL') actions.append(h('button', { type: 'button', id: 'act-confirm', onclick: () => act(() => patch({ status: 'CONFIRMED' })), text: t('confirm') }));
   if (open) {
-    if (a.status === 'CONFIRMED') actions.append(h('button', { type: 'button', id: 'act-complete', class: 'primary', onclick: () => act(() => patch({ status: 'COMPLETED' })), text: t('complete') }));
-    actions.append(h('button', { type: 'button', id: 'act-noshow', onclick: () => act(() => patch({ status: 'NO_SHOW' })), text: t('no_show') }));
-    if (r !== 'PROFESSIONAL') actions.append(h('button', { type: 'button', id: 'act-cancel', class: 'danger', onclick: () => act(() => api('POST', `/appointments/${id}/cancel`, {})), text: t('cancel') }));
+    if (a.status === 'CONFIRMED' || r !== 'PROFESSIONAL') actions.append(h('button', { type: 'button', id: 'act-complete', class: 'primary', onclick: () => act(() => patch({ status: 'COMPLETED' })), text: t('complete') }));
+    if (new Date(a.start_at) <= new Date()) actions.append(h('button', { type: 'button', id: 'act-noshow', text: t('no_show'),
+      onclick: async () => {
+        const ok = await ask(h, { title: t('ask_no_show'), lines: [`${who} · ${s.name} · ${when}`, t('no_undo')], ok: t('no_show'), danger: true });
+        if (ok) act(() => patch({ status: 'NO_SHOW' }));
+      } }));
+    if (r !== 'PROFESSIONAL') actions.append(h('button', { type: 'button', id: 'act-cancel', class: 'danger', text: t('cancel_appt'),
+      onclick: async () => {
+        const ok = await ask(h, { title: t('ask_cancel'), lines: [`${who} · ${s.name} · ${when}`], reason: true, ok: t('cancel_appt'), danger: true });
+        if (ok) act(() => api('POST', `/appointments/${id}/cancel`, { reason: ok.reason }));
+      } }));
   }
+  if (a.status === 'CANCELLED' && ['ADMIN', 'MANAGER'].includes(r)) actions.append(h('button', { type: 'button', id: 'act-uncancel', text: t('uncancel'),
+    onclick: () => act(() => api('POST', `/appointments/${id}/uncancel`, {})) }));
   const info = h('dl', { class: 'facts' },
     h('dt', { text: t('status') }), h('dd', { id: 'appt-status', class: `badge st-${a.status}`, text: t(a.status) }),
-    h('dt', { text: t('client') }), h('dd', { text: client ? clientLabel(client) : `#${a.client_id}` }),
+    h('dt', { text: t('client') }), h('dd', {}, client ? h('a', { href: `#/client/${client.id}`, text: clientLabel(client) }) : t('unknown_client')),
     h('dt', { text: t('service') }), h('dd', { text: s.name }),
     h('dt', { text: t('professional') }), h('dd', { text: proName(a.professional_id) }),
     h('dt', { text: t('date') }), h('dd', { text: `${fmtDate(a.start_at, zone)} ${fmtTime(a.start_at, zone)}–${fmtTime(a.end_at, zone)}` }),
     h('dt', { text: t('price') }), h('dd', { text: money(a.price_cents) }),
-    h('dt', { text: t('source') }), h('dd', { id: 'appt-source', text: t(a.source === 'online' ? 'source_online' : 'source_staff') }));
+    h('dt', { text: t('source') }), h('dd', { id: 'appt-source', text: t(a.source === 'online' ? 'source_online' : 'source_staff') }),
+    a.cancel_reason ? h('dt', { text: t('cancel_reason') }) : null, a.cancel_reason ? h('dd', { id: 'appt-cancel-reason', text: a.cancel_reason }) : null);
   const kids = [info, actions];
   if (r !== 'PROFESSIONAL') {
     const nf = h('form', { class: 'inline-form' });
@@ -395,13 +666,23 @@ async function renderAppt(id) {
     const rs = h('div', { class: 'inline-form' }, h('h3', { text: t('reschedule') }));
     const d = h('input', { type: 'date', value: new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.start_at)) });
     const holder = h('div');
+    // Who does it: anyone offering the service (a change of professional is part of the move).
+    const offering = (await api('GET', `/services/${a.service_id}/professionals`)).items.filter((p) => p.active);
+    const proSel = h('select', { id: 'resched-pro' }, offering.map((p) => h('option', { value: p.user_id, selected: p.user_id === a.professional_id, text: `${p.first_name} ${p.last_name}` })));
     const load = async () => {
-      const sp = slotPicker({ serviceId: a.service_id, proId: a.professional_id, date: d.value,
-        onPick: (start) => act(() => patch({ start })) });
+      const sp = slotPicker({ serviceId: a.service_id, proId: Number(proSel.value) || a.professional_id, date: d.value, exclude: a.id,
+        onPick: async (start, pro) => {
+          const ok = await ask(h, { title: t('ask_move'), ok: t('confirm'), lines: [`${who} · ${s.name}`,
+            h('p', { class: 'dlg-line old', id: 'dlg-old', text: `${when} · ${proName(a.professional_id)}` }),
+            h('p', { class: 'dlg-line', id: 'dlg-new', text: `→ ${fmtDate(start, zone)} ${fmtTime(start, zone)} · ${proName(pro)}` })] });
+          if (!ok) { load(); return; }
+          act(() => patch(pro !== a.professional_id ? { start, professional_id: pro } : { start }));
+        } });
       clear(holder); holder.append(sp); await sp.reload();
     };
     d.addEventListener('change', load);
-    rs.append(field(t('date'), d, 'start'), holder);
+    proSel.addEventListener('change', load);
+    rs.append(h('div', { class: 'row' }, field(t('date'), d, 'start'), field(t('professional'), proSel, 'professional_id')), holder);
     kids.push(rs);
     load();
   }
@@ -410,6 +691,7 @@ async function renderAppt(id) {
     if (msgs) kids.push(msgs);
   }
   if (canPay) kids.push(await paymentsPanel({ h, field, toast, showErrors, fmtDateTime, zone, appt: a, rerender: () => renderAppt(id) }));
+  if (stale('appt')) return;
   screen(`${t('appointment')} #${a.id}`, ...kids);
 }
 
@@ -426,37 +708,80 @@ async function renderClients(cursorStack = [null], q = '') {
     cursorStack.length > 1 ? h('button', { type: 'button', onclick: () => renderClients(cursorStack.slice(0, -1), q), text: '‹ ' + t('prev') }) : null,
     r.next_cursor ? h('button', { type: 'button', onclick: () => renderClients([...cursorStack, r.next_cursor], q), text: t('next') + ' ›' }) : null,
     h('a', { href: '#/client/new', class: 'button', text: t('new_client') }));
+  if (stale('clients')) return;
   screen(t('clients'), sf, table, pager);
+}
+
+// A 409 duplicate names the existing client (existing_id): offer to use it.
+function duplicateOffer(err, onUse) {
+  const id = err && err.code === 'duplicate' && err.body && err.body.error && err.body.error.existing_id;
+  if (!id) return null;
+  return h('div', { class: 'notice', id: 'duplicate-offer' }, h('p', { text: t('duplicate_client') }),
+    h('button', { type: 'button', id: 'use-existing', class: 'primary', text: t('use_existing'), onclick: async () => onUse(await api('GET', `/clients/${id}`)) }));
 }
 
 async function renderClient(id) {
   const c = id === 'new' ? { first_name: '', last_name: '', phone: '', email: '', notes: '' } : await api('GET', `/clients/${id}`);
-  const form = h('form', { class: 'card' });
+  const form = h('form', { class: 'card', id: 'client-form' });
   const inputs = {};
   for (const [k, type] of [['first_name', 'text'], ['last_name', 'text'], ['phone', 'tel'], ['email', 'email'], ['notes', 'text']]) {
     inputs[k] = h('input', { type });
     inputs[k].value = c[k] || '';
     form.append(field(t(k), inputs[k], k));
   }
-  form.append(h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', class: 'primary', text: t('save') }));
+  const offer = h('div');
+  form.append(offer, h('p', { class: 'form-error', role: 'alert' }), h('button', { type: 'submit', class: 'primary', text: t('save') }));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const body = {};
-    for (const k of Object.keys(inputs)) body[k] = inputs[k].value === '' && k !== 'first_name' ? null : inputs[k].value;
+    for (const k of Object.keys(inputs)) body[k] = inputs[k].value === '' && ['phone', 'email', 'notes'].includes(k) ? null : inputs[k].value;
+    clear(offer);
     try {
       const saved = id === 'new' ? await api('POST', '/clients', body) : await api('PATCH', `/clients/${id}`, body);
       toast(t('saved')); location.hash = `#/client/${saved.id}`;
-    } catch (err) { showErrors(form, err); }
+    } catch (err) {
+      showErrors(form, err);
+      const o = duplicateOffer(err, (ex) => { location.hash = `#/client/${ex.id}`; });
+      if (o) offer.append(o);
+    }
   });
-  const kids = [form];
-  if (id !== 'new') {
+  const kids = [];
+  if (id !== 'new' && role() !== 'PROFESSIONAL')
+    kids.push(h('div', { class: 'actions' }, h('a', { class: 'button primary', id: 'book-for-client', href: '#/new' + qs({ client: c.id }), text: t('book_for_client') })));
+  kids.push(form);
+  if (id !== 'new') kids.push(...await clientHistory(c));
+  if (stale('client')) return;
+  screen(id === 'new' ? t('new_client') : `${c.first_name} ${c.last_name}`.trim() || t('unknown_client'), ...kids);
+}
+
+// Every appointment of the client, newest first, with totals (GET /clients/{id}/history).
+async function clientHistory(c) {
+  let r;
+  try { r = await api('GET', `/clients/${c.id}/history`); } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+    // A server without the history endpoint: the last 90 days and the next 2.
     const today = todayIn(tz());
-    const r = await api('GET', '/appointments' + qs({ client_id: id, from: addDays(today, -90), to: addDays(today, 2), limit: 100 }));
-    kids.push(h('h2', { text: t('history') }), h('ul', { class: 'history' }, r.items.map((a) => h('li', {},
-      h('a', { href: `#/appt/${a.id}`, text: `${fmtDateTime(a.start_at, a.timezone)} · ${serviceOf(a.service_id).name} · ${t(a.status)}` })))));
-    if (!r.items.length) kids.push(h('p', { class: 'muted', text: t('none') }));
+    const items = (await api('GET', '/appointments' + qs({ client_id: c.id, from: addDays(today, -90), to: addDays(today, 2), limit: 200 }))).items;
+    r = { appointments: items.reverse(), totals: null };
   }
-  screen(id === 'new' ? t('new_client') : `${c.first_name} ${c.last_name}`, ...kids);
+  const list = r.appointments || [];
+  const out = [h('h2', { text: t('history') })];
+  const T = r.totals;
+  if (T) out.push(h('dl', { class: 'facts', id: 'client-totals' },
+    h('dt', { text: t('visits') }), h('dd', { text: String(T.visits) }),
+    h('dt', { text: t('COMPLETED') }), h('dd', { text: String(T.completed) }),
+    h('dt', { text: t('NO_SHOW') }), h('dd', { text: String(T.no_shows) }),
+    h('dt', { text: t('CANCELLED') }), h('dd', { text: String(T.cancelled) }),
+    h('dt', { text: t('spent') }), h('dd', { id: 'client-spent', text: money(T.spent_cents || 0) }),
+    h('dt', { text: t('last_visit') }), h('dd', { text: T.last_visit ? fmtDateTime(T.last_visit) : '—' })));
+  const rows = list.map((a) => h('tr', { 'data-id': a.id },
+    h('td', {}, h('a', { href: `#/appt/${a.id}`, text: fmtDateTime(a.start_at, a.timezone) })),
+    h('td', { text: a.service_name || serviceOf(a.service_id).name }), h('td', { text: a.professional_name || proName(a.professional_id) }),
+    h('td', { text: t(a.status) }), h('td', { text: a.price_cents !== undefined ? money(a.price_cents) : '' }),
+    h('td', {}, role() !== 'PROFESSIONAL' ? h('a', { class: 'button book-again', href: '#/new' + qs({ client: c.id, service: a.service_id, pro: a.professional_id }), text: t('book_again') }) : null)));
+  out.push(list.length ? h('table', { class: 'list', id: 'client-history' }, h('thead', {}, h('tr', {}, [t('date'), t('service'), t('professional'), t('status'), t('price'), ''].map((x) => h('th', { text: x })))), h('tbody', {}, rows))
+    : h('p', { class: 'muted', text: t('none') }));
+  return out;
 }
 
 // ---- catalogue -------------------------------------------------------------------
@@ -469,7 +794,7 @@ function canEditCatalogue() { return ['ADMIN', 'MANAGER'].includes(role()); }
 // Show err beside the input its field names; fields maps an API field name to
 // the data-for of its slot (for the indexed names of arrays).
 function showMapped(form, err, fields) {
-  if (err && err.field && fields[err.field]) err = Object.assign(err, { field: fields[err.field] });
+  if (err && err.field && fields[err.field]) err = Object.assign(err, { apiField: err.field, field: fields[err.field] });
   showErrors(form, err);
 }
 
@@ -486,6 +811,9 @@ async function serviceForm(svc, onSaved) {
   duration.value = svc ? svc.duration_min : 60;
   price.value = svc ? (svc.price_cents / 100).toFixed(2) : '';
   color.value = svc && /^#[0-9a-fA-F]{6}$/.test(svc.color || '') ? svc.color : '#a78bfa';
+  // A new service left at the default colour gets the next of the server's palette.
+  let colorTouched = !!svc;
+  for (const ev of ['input', 'change']) color.addEventListener(ev, () => { colorTouched = true; });
   active.checked = svc ? svc.active : true;
   const pros = h('fieldset', { id: 'service-pros' }, h('legend', { text: `${t('professionals')} (${t('commission')} %)` }));
   const picks = state.ctx.pros.map((p) => {
@@ -514,7 +842,7 @@ async function serviceForm(svc, onSaved) {
     const chosen = picks.filter((p) => p.on.checked);
     const fields = {};
     chosen.forEach((p, i) => { fields[`professionals[${i}].commission_pct`] = `sp-${p.id}`; fields[`professionals[${i}].user_id`] = `sp-${p.id}`; fields[`professionals[${i}]`] = `sp-${p.id}`; });
-    const body = { name: name.value.trim(), duration_min: Number(duration.value), color: color.value, active: active.checked,
+    const body = { name: name.value.trim(), duration_min: Number(duration.value), color: colorTouched || id ? color.value : undefined, active: active.checked,
       price_cents: price.value === '' ? -1 : Math.round(Number(price.value) * 100) };
     try {
       const saved = id ? await api('PATCH', `/services/${id}`, body) : await api('POST', '/services', body);
@@ -598,6 +926,7 @@ async function renderCatalogue(editing) {
   if (edit && editing !== undefined)
     formEl = await serviceForm(editing === 'new' ? null : c.services.find((s) => s.id === editing), done);
   const branch = c.branches.find((b) => b.id === state.branch);
+  if (stale('catalogue')) return;
   screen(t('catalogue'),
     h('h2', { text: t('services') }),
     h('table', { class: 'list', id: 'services' }, h('thead', {}, h('tr', {}, [t('service'), t('duration'), t('price'), `${t('professionals')} (${t('commission')})`, edit ? '' : null]
@@ -606,7 +935,7 @@ async function renderCatalogue(editing) {
     formEl,
     h('h2', { text: t('staff') }),
     h('table', { class: 'list' }, h('thead', {}, h('tr', {}, [t('first_name'), t('email'), t('role')].map((x) => h('th', { text: x })))),
-      h('tbody', {}, users.map((u) => h('tr', {}, h('td', { text: `${u.first_name} ${u.last_name}` }), h('td', { text: u.email }), h('td', { text: u.role }))))),
+      h('tbody', {}, users.map((u) => h('tr', {}, h('td', { text: `${u.first_name} ${u.last_name}` }), h('td', { text: u.email }), h('td', { text: t('role_' + u.role) }))))),
     h('h2', { text: `${t('hours')}${branch ? ' · ' + branch.name : ''}` }), h('table', { class: 'list', id: 'hours' }, h('tbody', {}, hoursRows)),
     edit ? h('h3', { text: t('edit_hours') }) : null,
     edit ? hoursForm(wh, () => renderCatalogue()) : null);
@@ -615,20 +944,27 @@ async function renderCatalogue(editing) {
 
 // ---- data safety (master admin) ------------------------------------------------------
 const TIER_SLACK_H = { daily: 0, weekly: 7 * 24, monthly: 31 * 24 };
+// The daily tier is required; the others are optional: never used yet is grey, not red.
 function ageClass(tier, ageS, maxH) {
-  if (ageS === null || ageS === undefined) return 'red';
+  if (ageS === null || ageS === undefined) return tier === 'daily' ? 'red' : 'grey';
   if (!(tier in TIER_SLACK_H)) return 'grey';
   const limit = (maxH + TIER_SLACK_H[tier]) * 3600;
   return ageS > limit ? 'red' : ageS > limit * 0.75 ? 'amber' : 'green';
 }
-function ageText(s) {
-  if (s === null || s === undefined) return t('never');
+function ageText(s, tier) {
+  if (s === null || s === undefined) return tier && tier !== 'daily' ? t('not_used_yet') : t('never');
   return s >= 3600 ? `${Math.floor(s / 3600)} ${t('hours_ago')} ${Math.floor((s % 3600) / 60)} ${t('minutes_ago')}` : `${Math.floor(s / 60)} ${t('minutes_ago')}`;
 }
 
+// The master's own time zone (the browser's), for every time on this page.
+function localZone() { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; }
+function tierName(x) { const v = t('tier_' + x); return v === 'tier_' + x ? x : v; }
+
+// Sizes as bars (left axis, bytes) and durations as dots (right axis, seconds),
+// one per backup in time order (bottom axis, local time), with a legend.
 function chart(items, durations) {
   const NS = 'http://www.w3.org/2000/svg';
-  const W = 640, H = 200, P = 36;
+  const W = 640, H = 240, L = 64, R = 56, T = 16, B = 56;
   const svg = document.createElementNS(NS, 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.setAttribute('class', 'chart');
@@ -636,25 +972,42 @@ function chart(items, durations) {
   svg.setAttribute('aria-label', t('chart'));
   const el = (tag, attrs, text) => { const e = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
   const pts = items.slice().sort((a, b) => a.time.localeCompare(b.time));
-  el('line', { x1: P, y1: H - P, x2: W - P, y2: H - P, class: 'axis' });
-  el('line', { x1: P, y1: P / 2, x2: P, y2: H - P, class: 'axis' });
+  const y0 = H - B, ih = H - B - T, iw = W - L - R;
+  el('line', { x1: L, y1: y0, x2: W - R, y2: y0, class: 'axis' });
+  el('line', { x1: L, y1: T, x2: L, y2: y0, class: 'axis' });
+  el('line', { x1: W - R, y1: T, x2: W - R, y2: y0, class: 'axis' });
   if (!pts.length) { el('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' }, t('none')); return svg; }
   const maxB = Math.max(...pts.map((p) => p.size_bytes), 1);
-  const maxD = Math.max(...pts.map((p) => durations[p.file] || 0), 0.001);
-  const bw = Math.max(4, (W - 2 * P) / pts.length - 4);
+  const known = pts.filter((p) => durations[p.file] !== undefined);
+  const maxD = Math.max(...known.map((p) => durations[p.file]), 0.01);
+  for (const f of [0, 0.5, 1]) {
+    const y = y0 - f * ih;
+    el('text', { x: L - 4, y: y + 4, 'text-anchor': 'end', class: 'tick' }, bytes(maxB * f));
+    if (known.length) el('text', { x: W - R + 4, y: y + 4, class: 'tick' }, `${(maxD * f).toFixed(maxD < 10 ? 1 : 0)} s`);
+  }
+  el('text', { x: 4, y: T - 4, class: 'legend' }, t('size'));
+  if (known.length) el('text', { x: W - 4, y: T - 4, 'text-anchor': 'end', class: 'legend' }, t('duration_s'));
+  const step = iw / pts.length;
+  const bw = Math.max(3, step - 4);
   pts.forEach((p, i) => {
-    const x = P + 2 + i * ((W - 2 * P) / pts.length);
-    const bh = (p.size_bytes / maxB) * (H - 1.5 * P);
-    const r = el('rect', { x, y: H - P - bh, width: bw, height: bh, class: `bar tier-${p.tier}` });
+    const x = L + 2 + i * step;
+    const bh = (p.size_bytes / maxB) * ih;
+    const r = el('rect', { x, y: y0 - bh, width: bw, height: bh, class: `bar tier-${p.tier}` });
     const tt = document.createElementNS(NS, 'title'); tt.textContent = `${p.file}: ${bytes(p.size_bytes)}`; r.append(tt);
-    if (durations[p.file] !== undefined) {
-      const dy = H - P - (durations[p.file] / maxD) * (H - 1.5 * P);
-      el('circle', { cx: x + bw / 2, cy: dy, r: 3, class: 'dot' });
-    }
+    if (durations[p.file] !== undefined) el('circle', { cx: x + bw / 2, cy: y0 - (durations[p.file] / maxD) * ih, r: 3.5, class: 'dot' });
   });
-  el('text', { x: P, y: 12, class: 'legend' }, `${t('size')} ≤ ${bytes(maxB)}  ·  ● ${t('duration_s')} ≤ ${maxD.toFixed(2)}`);
-  el('text', { x: P, y: H - 8, class: 'legend' }, fmtDateTime(pts[0].time + 'Z', 'UTC'));
-  el('text', { x: W - P, y: H - 8, 'text-anchor': 'end', class: 'legend' }, fmtDateTime(pts[pts.length - 1].time + 'Z', 'UTC'));
+  const fmt = (p) => fmtDateTime(p.time + 'Z', localZone());
+  el('text', { x: L, y: y0 + 16, class: 'tick' }, fmt(pts[0]));
+  if (pts.length > 1) el('text', { x: W - R, y: y0 + 16, 'text-anchor': 'end', class: 'tick' }, fmt(pts[pts.length - 1]));
+  // The legend: one swatch per tier present, and the dot.
+  let lx = L;
+  for (const tr of [...new Set(pts.map((p) => p.tier))]) {
+    el('rect', { x: lx, y: H - 18, width: 10, height: 10, class: `bar tier-${tr}` });
+    el('text', { x: lx + 14, y: H - 9, class: 'legend' }, tierName(tr));
+    lx += 24 + tierName(tr).length * 6.5;
+  }
+  el('circle', { cx: lx + 5, cy: H - 13, r: 3.5, class: 'dot' });
+  el('text', { x: lx + 14, y: H - 9, class: 'legend' }, t('duration_s'));
   return svg;
 }
 
@@ -678,23 +1031,32 @@ async function renderSafety() {
     h('tbody', {}, Object.entries(b.tiers).map(([name, tr]) => {
       const n = tr.newest;
       const cls = ageClass(name, n ? n.age_seconds : null, maxH);
-      return h('tr', { 'data-tier': name }, h('td', { text: name }), h('td', { text: n ? n.file : '—' }),
-        h('td', {}, h('span', { class: `age ${cls}`, 'data-age': n ? n.age_seconds : '', text: n ? ageText(n.age_seconds) : t('never') })),
+      return h('tr', { 'data-tier': name }, h('td', { text: tierName(name) }), h('td', { text: n ? n.file : '—' }),
+        h('td', {}, h('span', { class: `age ${cls}`, 'data-age': n ? n.age_seconds : '', text: ageText(n ? n.age_seconds : null, name) })),
         h('td', { text: n ? bytes(n.size_bytes) : '—' }));
     })));
-  const overall = h('p', { id: 'overall', class: `banner ${b.stale || !b.newest_good ? 'red' : 'green'}`,
-    text: `${b.stale || !b.newest_good ? t('stale') : t('fresh')} · ${t('max_age')}: ${maxH} h` });
+  // The banner says the worst of: overdue, and the latest verification (stored by
+  // the server, so it survives a reload) finding damaged backups.
+  const lv = list.last_verify || null;
+  const seen = list.items.map((it) => it.verify || state.verify[it.file]).filter(Boolean);
+  const damaged = lv ? lv.damaged : seen.filter((v) => !v.ok).length;
+  const bad = b.stale || !b.newest_good || damaged > 0;
+  const bannerText = [b.stale || !b.newest_good ? t('stale') : t('fresh'), `${t('max_age')}: ${maxH} h`];
+  if (damaged > 0) bannerText.unshift(t('damaged_n').replace('{n}', damaged));
+  if (lv && lv.at) bannerText.push(`${t('last_verify')}: ${fmtDateTime(lv.at, localZone())}${damaged ? '' : ' · ' + t('all_ok')}`);
+  const overall = h('p', { id: 'overall', class: `banner ${bad ? 'red' : 'green'}`, text: bannerText.join(' · ') });
   const vol = b.volume;
   const space = vol ? h('p', { id: 'free-space' }, `${t('free_space')}: ${bytes(vol.free_bytes)} / ${bytes(vol.total_bytes)}`,
     h('meter', { min: 0, max: vol.total_bytes, value: vol.free_bytes, low: vol.total_bytes * 0.1, optimum: vol.total_bytes })) : null;
   const cmd = h('pre', { id: 'restore-cmd', class: 'cmd' });
   const progress = h('p', { id: 'progress', role: 'status' });
   const rows = list.items.map((it) => {
-    const v = state.verify[it.file];
+    const v = it.verify || state.verify[it.file];
     return h('tr', { 'data-file': it.file }, h('td', {}, h('label', {}, h('input', { type: 'radio', name: 'pick', onchange: () => { cmd.textContent = `citaplanner backup restore ${it.path}`; } }), ' ', it.file)),
-      h('td', { text: it.tier }), h('td', { class: 'origin', text: t(`origin_${(it.origin || 'citaplanner').replace(' ', '_')}`) }),
-      h('td', { text: bytes(it.size_bytes) }), h('td', { text: fmtDateTime(it.time + 'Z', 'UTC') + ' UTC' }),
-      h('td', { class: v === undefined ? 'muted' : v.ok ? 'ok' : 'bad', text: v === undefined ? t('not_verified') : v.ok ? t('ok') : `${t('failed')}: ${v.error || ''}` }));
+      h('td', { text: tierName(it.tier) }), h('td', { class: 'origin', text: t(`origin_${(it.origin || 'citaplanner').replace(' ', '_')}`) }),
+      h('td', { text: bytes(it.size_bytes) }), h('td', { text: fmtDateTime(it.time + 'Z', localZone()) }),
+      h('td', { class: v === undefined ? 'muted' : v.ok ? 'ok' : 'bad', title: v && !v.ok && v.error ? v.error : null, text: (v === undefined ? t('not_verified') : v.ok ? t('ok') : t('failed'))
+        + (v && v.at ? ` · ${fmtDateTime(v.at, localZone())}` : '') }));
   });
   const run = async (path, body) => {
     progress.textContent = t('running');
@@ -705,8 +1067,9 @@ async function renderSafety() {
       progress.textContent = j.status === 'succeeded' ? t('job_done') : `${t('failed')}: ${j.error}`;
       await renderSafety();
       document.getElementById('progress').textContent = progress.textContent;
-    } catch (err) { progress.textContent = err.message; }
+    } catch (err) { progress.textContent = errorText(err); }
   };
+  if (['login', 'admin-login'].includes(parseHash().name)) return;
   screen(t('safety'), overall,
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', id: 'backup-now', onclick: () => run('/admin/backups'), text: t('backup_now') }),
       h('button', { type: 'button', id: 'verify-all', onclick: () => run('/admin/backups/verify', {}), text: t('verify_all') })), progress,
@@ -720,48 +1083,78 @@ async function renderSafety() {
 
 // ---- router -------------------------------------------------------------------------
 async function route() {
-  const hash = location.hash || '#/agenda';
+  const { name, arg, params } = parseHash();
   const s = session.load();
   try {
-    if (hash === '#/admin-login') { renderHeader(); return renderLogin(true); }
-    if (!s || hash === '#/login') { session.clear(); renderHeader(); return renderLogin(false); }
+    if (name === 'admin-login') { renderHeader(); return renderLogin(true); }
+    if (name === 'login') {
+      // #/login never ends a session: with a good cookie it goes on to where it was asked to.
+      const next = params.get('next');
+      if (s && s.kind === 'master') { location.hash = '#/safety'; return undefined; }
+      if (s) {
+        try {
+          if (!state.ctx) await loadContext();
+          location.hash = next && next.startsWith('#/') && !next.startsWith('#/login') ? next : agendaHash();
+          return undefined;
+        } catch (err) {
+          if (!(err instanceof ApiError && err.status === 401)) throw err;
+          session.clear(); state.ctx = null; state.expired = true;
+        }
+      }
+      renderHeader();
+      return renderLogin(false, next);
+    }
+    if (!s) {
+      location.hash = '#/login' + (name !== 'agenda' || params.toString() ? '?next=' + encodeURIComponent(location.hash) : '');
+      return undefined;
+    }
     if (s.kind === 'master') {
       renderHeader();
       return await renderSafety();
     }
     if (!state.ctx) await loadContext();
     renderHeader();
-    const [, name, arg] = hash.split('/');
-    if (name === 'new') return await renderNew();
+    if (name === 'new') return await renderNew(params);
     if (name === 'appt') return await renderAppt(Number(arg));
     if (name === 'clients') return await renderClients();
     if (name === 'client') return await renderClient(arg);
     if (name === 'catalogue') return await renderCatalogue();
-    if (name === 'online') return await renderOnline({ h, field, screen, toast, showErrors, role: role() });
-    if (name === 'sales') return await renderSales({ h, field, screen, toast, showErrors, ctx: state.ctx, role: role() });
-    if (name === 'cash') return await renderCash({ h, field, screen, toast, showErrors, ctx: state.ctx, date: arg });
-    if (name === 'commissions') return await renderCommissions({ h, field, screen, toast, showErrors, ctx: state.ctx, role: role() });
-    if (name === 'reports') return await renderReports({ h, field, screen, toast, ctx: state.ctx });
-    if (name === 'notify') return await renderNotify({ h, field, screen, toast, showErrors, role: role() });
-    return await renderAgenda();
+    if (name === 'staff') return await renderStaff({ h, field, screen: screenOf('staff'), toast, showErrors, ctx: state.ctx, branch: state.branch, zone: tz(), id: arg,
+      fmtDateTime: (iso) => fmtDateTime(iso), reload: () => { state.ctx = null; },
+      go: (hash) => { if (location.hash === hash) route(); else location.hash = hash; } });
+    if (name === 'online') return await renderOnline({ h, field, screen: screenOf('online'), toast, showErrors, role: role() });
+    if (name === 'sales') return await renderSales({ h, field, screen: screenOf('sales'), toast, showErrors, ctx: state.ctx, role: role() });
+    if (name === 'cash') return await renderCash({ h, field, screen: screenOf('cash'), toast, showErrors, ctx: state.ctx, date: arg });
+    if (name === 'commissions') return await renderCommissions({ h, field, screen: screenOf('commissions'), toast, showErrors, ctx: state.ctx, role: role() });
+    if (name === 'reports') return await renderReports({ h, field, screen: screenOf('reports'), toast, ctx: state.ctx });
+    if (name === 'notify') return await renderNotify({ h, field, screen: screenOf('notify'), toast, showErrors, role: role() });
+    agendaFromParams(params);
+    const focus = pendingFocus;
+    pendingFocus = null;
+    return await renderAgenda(focus);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
+      // The session ended (expired, or ended elsewhere): say so, and come back here after the login.
+      const master = s && s.kind === 'master';
+      state.expired = !!s;
       session.clear(); state.ctx = null;
-      location.hash = s && s.kind === 'master' ? '#/admin-login' : '#/login';
+      location.hash = master ? '#/admin-login' : '#/login?next=' + encodeURIComponent(location.hash || '#/agenda');
       return undefined;
     }
-    screen(t('none'), h('p', { class: 'form-error', role: 'alert', text: err.message }));
+    screen(t('error_title'), h('p', { class: 'form-error', role: 'alert', text: errorText(err) }),
+      h('button', { type: 'button', id: 'retry', onclick: () => route(), text: t('retry') }));
     return undefined;
   }
 }
 
 document.getElementById('lang').value = lang();
+document.getElementById('busy').textContent = t('loading');
 setLang(lang());
-document.getElementById('lang').addEventListener('change', (e) => { setLang(e.target.value); route(); });
+document.getElementById('lang').addEventListener('change', (e) => { setLang(e.target.value); document.getElementById('busy').textContent = t('loading'); route(); });
 document.getElementById('logout').addEventListener('click', async () => {
   const master = isMaster();
   try { await api('POST', master ? '/admin/logout' : '/auth/logout', {}); } catch { /* the session may be gone already */ }
-  session.clear(); state.ctx = null;
+  session.clear(); state.ctx = null; state.expired = false;
   location.hash = master ? '#/admin-login' : '#/login';
 });
 window.addEventListener('hashchange', route);

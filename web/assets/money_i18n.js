@@ -2,6 +2,7 @@
 // the text of every error code the money API answers.  Kept apart from
 // i18n.js; mt() falls back to its strings.
 import { t, lang, locale } from './i18n.js';
+import { errorText } from './errors.js';
 
 const STRINGS = {
   es: {
@@ -129,13 +130,11 @@ export function mt(key) {
   return v === undefined ? t(key) : v;
 }
 
-// The text of an API error in the interface's language: the code's text, and
-// for "invalid" the server's message (it names the field and the rule).
+// The text of an API error in the interface's language: the money screens'
+// own wording of a code, else the common one (errors.js), never the server's.
 export function errText(err) {
-  const key = 'err_' + (err && err.code);
-  const v = STRINGS[lang()][key];
-  if (err && err.code === 'invalid') return err.message;
-  if (v === undefined) return String((err && err.message) || err);
+  const v = err && err.code !== 'invalid' ? STRINGS[lang()]['err_' + err.code] : undefined;
+  if (v === undefined) return errorText(err);
   // The details some codes carry (stock_negative: the moment and the stock then).
   const d = (err && err.body && err.body.error) || {};
   return v.replace('{stock}', String(d.stock))

@@ -5,13 +5,7 @@
 // history of one appointment (renderApptMessages, used by app.js).
 import { api, qs } from './api.js';
 import { t } from './i18n.js';
-
-// An API error in the interface's language when its code is known.
-function errText(err) {
-  const k = `err_${err.code}`;
-  const v = t(k);
-  return v === k ? err.message : v;
-}
+import { errorText as errText } from './errors.js';
 
 function messageRows(h, items, onResend) {
   return h('table', { class: 'nt-log' },
