@@ -29,9 +29,17 @@ static const struct http_route api_core_routes[] = {
 };
 
 static const struct http_route *const api_route_groups[] = {
-    api_core_routes,    api_catalogue_routes, api_booking_routes, api_admin_routes,
-    api_public_routes,  api_online_routes,    api_web_routes,     api_money_routes,
-    api_notify_routes,  api_webhook_routes,   NULL,
+    api_core_routes,
+    api_catalogue_routes,
+    api_booking_routes,
+    api_admin_routes,
+    api_public_routes,
+    api_online_routes,
+    api_web_routes,
+    api_money_routes,
+    api_notify_routes,
+    api_webhook_routes,
+    NULL,
 };
 
 static struct http_route *api_routes;
@@ -88,6 +96,7 @@ int api_server_new(struct api_app *app, struct http_server **out, struct err *e)
         .max_body = API_MAX_BODY,
         .read_timeout_s = 0, /* the server's default */
         .request_timeout_s = app->cfg->http_request_timeout,
+        .header_timeout_s = app->cfg->http_header_timeout,
         .idle_timeout_s = app->cfg->http_idle_timeout,
         .max_conns = app->cfg->http_max_conns,
         .max_per_client = app->cfg->http_max_conns_per_client,

@@ -73,6 +73,7 @@ struct config {
 
     /* What one HTTP client may hold (http/guard.h). */
     int http_request_timeout;      /* seconds for a whole request after its first byte */
+    int http_header_timeout;       /* seconds for its line and headers */
     int http_idle_timeout;         /* seconds a connection may sit with no request begun */
     int http_max_conns;            /* client connections at once, past which 503 */
     int http_max_conns_per_client; /* the same per client address; 0 = no cap */

@@ -447,7 +447,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             continue;
         if (c->refused && age > GUARD_REFUSED_LINGER_S) {
             conn_close(c, false);
-        } else if (c->state == CONN_READING && age > o->request_timeout_s) {
+        } else if (c->state == CONN_READING &&
+                   (age > o->request_timeout_s ||
+                    (o->header_timeout_s > 0 && age > o->header_timeout_s &&
+                     http_precheck_in_head(&c->pre)))) {
             atomic_fetch_add(&gw->g->counts.timed_out, 1);
             conn_close(c, true);
         } else if (c->state == CONN_WAITING && age > o->idle_timeout_s) {

@@ -59,6 +59,7 @@ struct http_guard_worker;
 
 struct http_guard_opts {
     int request_timeout_s;               /* a request whole within this after its first byte */
+    int header_timeout_s;                /* its line and headers within this; 0 = no own limit */
     int idle_timeout_s;                  /* no request begun: closed after this */
     int max_conns;                       /* open connections in total */
     int max_per_client;                  /* open connections per client address; 0 = no cap */

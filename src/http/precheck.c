@@ -31,6 +31,11 @@ enum {
 static const char *const methods[] = {"GET",   "HEAD",   "POST",    "PUT",
                                       "PATCH", "DELETE", "OPTIONS", NULL};
 
+bool http_precheck_in_head(const struct http_precheck *p)
+{
+    return p->state < S_BODY && p->head_bytes > 0;
+}
+
 void http_precheck_init(struct http_precheck *p, size_t max_head, size_t max_body)
 {
     memset(p, 0, sizeof(*p));

@@ -87,6 +87,9 @@ struct http_precheck {
     uint64_t refused_at; /* req_start of the refused request */
 };
 
+/* Is a request begun whose line and headers have not all arrived? */
+bool http_precheck_in_head(const struct http_precheck *p);
+
 /* Start on a new connection. */
 void http_precheck_init(struct http_precheck *p, size_t max_head, size_t max_body);
 void http_precheck_release(struct http_precheck *p);

@@ -39,6 +39,7 @@
  */
 #define ACCEPT_HOLD_MS          10
 #define DEFAULT_REQUEST_TIMEOUT 30
+#define DEFAULT_HEADER_TIMEOUT  10
 #define DEFAULT_IDLE_TIMEOUT    60
 #define DEFAULT_MAX_CONNS       4096
 /* Descriptors kept for everything but client connections (database, files, children). */
@@ -451,6 +452,8 @@ static int guard_setup(const struct http_server_opts *opts, struct http_server *
     struct http_guard_opts g = {
         .request_timeout_s =
             opts->request_timeout_s > 0 ? opts->request_timeout_s : DEFAULT_REQUEST_TIMEOUT,
+        .header_timeout_s =
+            opts->header_timeout_s > 0 ? opts->header_timeout_s : DEFAULT_HEADER_TIMEOUT,
         .idle_timeout_s = opts->idle_timeout_s > 0 ? opts->idle_timeout_s : DEFAULT_IDLE_TIMEOUT,
         .max_conns = opts->max_conns > 0 ? opts->max_conns : DEFAULT_MAX_CONNS,
         .max_per_client = opts->max_per_client > 0 ? opts->max_per_client : 0,

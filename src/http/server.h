@@ -58,6 +58,7 @@ struct http_server_opts {
     int read_timeout_s; /* seconds without progress before a connection is closed; 0 = 30 */
     /* What a client may hold (guard.h).  0 = 30 s, 60 s, 4096, no cap. */
     int request_timeout_s; /* a request whole within this after its first byte */
+    int header_timeout_s;  /* its line and headers within this (0 = 10 s) */
     int idle_timeout_s;    /* a connection with no request begun is closed after this */
     int max_conns;         /* client connections open at once, past which 503 */
     int max_per_client;    /* the same per client address */

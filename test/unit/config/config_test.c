@@ -23,6 +23,7 @@
 static const char *const all_vars[] = {
     "DATABASE_URL",
     "HTTP_REQUEST_TIMEOUT",
+    "HTTP_HEADER_TIMEOUT",
     "HTTP_IDLE_TIMEOUT",
     "HTTP_MAX_CONNECTIONS",
     "HTTP_MAX_CONNECTIONS_PER_CLIENT",
@@ -728,7 +729,7 @@ static void test_help(void **state)
     /* 19, 12 of issue 10 (remotes, encryption), 9 of issue 22, 5 of issue 17 (notifications),
      * 3 + 5 of issue 20 (SQLite, PostgreSQL archiving), 7 + 2 of issue 21 (tools, TMPDIR,
      * testing aids, the runtime directory), 3 of the archive's tools */
-    assert_int_equal(lines, 65);
+    assert_int_equal(lines, 66);
     free(text);
 }
 
