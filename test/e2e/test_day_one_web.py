@@ -335,6 +335,22 @@ def test_cancel_reason_is_stored_and_shown(site):
     assert now["cancel_reason"] == "Cambio de planes"
 
 
+def test_a_manager_undoes_a_cancellation_the_receptionist_cannot(site):
+    recep, a, b = appt_page(site, weekday_ahead(3, 3), "12:00")
+    st, _, _ = site.api("POST", f"/api/v1/appointments/{a['id']}/cancel",
+                        {"reason": "se equivocó de día"}, token=recep)
+    assert st == 200
+    b.go(f"#/appt/{a['id']}")
+    b.wait_text("#appt-status", "Cancelada")
+    assert not b.find_all("#act-uncancel"), "a receptionist was offered the undo"
+    admin = site.browser()
+    login_at(admin, *ADMIN, f"#/appt/{a['id']}")
+    admin.click("#act-uncancel")
+    admin.wait_text("#appt-status", "Pendiente")
+    st, _, now = site.api("GET", f"/api/v1/appointments/{a['id']}", token=recep)
+    assert now["status"] == "PENDING"
+
+
 # ---- 4. the agenda ----------------------------------------------------------------------
 CONTRAST = """
 const lum = (c) => { const m = c.match(/[\\d.]+/g).map(Number); const [r, g, b] = m.slice(0, 3).map((v) => {
