@@ -51,8 +51,7 @@ test-pg17: test-deps $(TEST_BUILD)/build.ninja
 test-image: test-deps
 	scripts/pg-throwaway.sh /usr/bin/python3 -m pytest -q -s -p no:cacheprovider test/image
 
-BROWSER_TESTS = test/e2e/test_web.py test/e2e/test_money_web.py test/e2e/test_online_booking_web.py \
-                test/e2e/test_day_one_web.py
+BROWSER_TESTS = $(sort $(wildcard test/e2e/test_*web.py))
 test-browser: test-deps $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
 	CITAPLANNER_BIN=$(CURDIR)/$(TEST_BUILD)/citaplanner scripts/pg-throwaway.sh \

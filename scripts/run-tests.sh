@@ -18,8 +18,7 @@ xdist=()
 # The browser tests (headless Chromium) run in their own target, make
 # test-browser, which .ci/run also runs: together they took 9 of make test's
 # 16 minutes.
-browser=(--ignore=test/e2e/test_web.py --ignore=test/e2e/test_money_web.py
-         --ignore=test/e2e/test_online_booking_web.py)
+browser=(--ignore-glob='test/e2e/test_*web.py')
 /usr/bin/python3 -m pytest -q -p no:cacheprovider "${xdist[@]}" "${browser[@]}" test/e2e "${@:2}"
 e2e=$?
 [ $unit -eq 0 ] || echo "run-tests: unit tests failed" >&2

@@ -60,6 +60,7 @@ struct conn {
     bool rewriting;     /* the guard's own change to the input: not new bytes */
     bool refusing;      /* a request refused: answered once those before it are */
     bool lingering;     /* refused and answered: input dropped until the client closes */
+    bool gone;          /* evhttp is closing it: counted no more */
     unsigned char addr[16];
     struct http_precheck pre;
 };
@@ -182,7 +183,7 @@ static bool conn_register(struct conn *c)
 
     if (c->registered)
         return true;
-    if (released_by_evhttp(c->bev))
+    if (c->gone || released_by_evhttp(c->bev))
         return false;
     fd = bufferevent_getfd(c->bev);
     memset(c->addr, 0, sizeof(c->addr));
@@ -538,6 +539,18 @@ int http_guard_request_begins(struct http_guard_worker *gw, struct bufferevent *
     conn_register(c);
     conn_enter(c, CONN_BUSY);
     return c->refused ? GUARD_RETRY_AFTER_S : 0;
+}
+
+void http_guard_connection_closes(struct http_guard_worker *gw, struct bufferevent *bev)
+{
+    struct conn *c = conn_find(gw, bev);
+
+    if (c == NULL)
+        return;
+    /* uncounted at once: a client's quick succession of connections is not held
+     * against its cap until the next tick drops them */
+    c->gone = true;
+    conn_unregister(c);
 }
 
 void http_guard_request_ends(struct http_guard_worker *gw, struct bufferevent *bev)

@@ -104,4 +104,7 @@ int http_guard_request_begins(struct http_guard_worker *gw, struct bufferevent *
 /* The answer on bev's connection was written (the connection may be kept). */
 void http_guard_request_ends(struct http_guard_worker *gw, struct bufferevent *bev);
 
+/* evhttp is closing the connection of bev (its close callback): no longer counted. */
+void http_guard_connection_closes(struct http_guard_worker *gw, struct bufferevent *bev);
+
 #endif

@@ -262,6 +262,8 @@ static void on_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
     struct http_worker *w = arg;
 
+    if (w->guard != NULL)
+        http_guard_connection_closes(w->guard, evhttp_connection_get_bufferevent(evcon));
     pending_remove(w, evcon);
     maybe_finish(w);
 }

@@ -144,6 +144,18 @@ def test_headers_have_their_own_deadline_and_a_slow_body_the_whole_one(sqlite_db
         assert answer.startswith(b"HTTP/1.1 401"), answer
 
 
+def test_a_quick_succession_of_closed_connections_is_not_held_against_the_cap(sqlite_db):
+    """A client that opens, uses and closes connections one after the other
+    never has more than one open: 300 of them in well under a second are all
+    served (they were counted until the next 200 ms tick, so a fast test
+    client met the per-client cap of 128 and got 503 server_busy)."""
+    with Server(sqlite_db, {"HTTP_MAX_CONNECTIONS_PER_CLIENT": "128"}) as srv:
+        srv.wait_ready()
+        statuses = [raw_request(srv, "GET", "/api/v1/auth/me")[0] for _ in range(300)]
+        assert statuses == [401] * 300, sorted(set(statuses))
+        assert metric(srv, "citaplanner_http_connections") < 10
+
+
 def test_an_idle_connection_is_closed_after_the_idle_timeout(sqlite_db):
     with Server(sqlite_db, {"HTTP_IDLE_TIMEOUT": "1"}) as srv:
         srv.wait_ready()
