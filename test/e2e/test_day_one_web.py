@@ -440,8 +440,12 @@ def test_agenda_drag_and_keyboard_move_with_confirmation(site):
     b.wait_until(lambda: site.api("GET", f"/api/v1/appointments/{a['id']}", token=recep)[2]["start_at"].startswith(f"{date}T11:00"))
     # The keyboard: Alt+Down four times (15 min each), Enter, then confirm.
     from selenium.webdriver.common.keys import Keys
-    blk = b.wait(f".appt[data-id='{a['id']}']")
-    b.driver.execute_script("arguments[0].focus()", blk)
+    sel = f".appt[data-id='{a['id']}']"
+    # the agenda is drawn again after the move: wait for the block at its new
+    # time, then focus it by its selector (an element found earlier may be gone)
+    b.wait_until(lambda: b.driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return !!e && e.textContent.includes('11:00–12:00')", sel))
+    b.driver.execute_script("document.querySelector(arguments[0]).focus()", sel)
     for _ in range(4):
         ActionChains(b.driver).key_down(Keys.ALT).send_keys(Keys.ARROW_DOWN).key_up(Keys.ALT).perform()
     b.keys(Keys.ENTER)
