@@ -477,8 +477,16 @@ def test_slot_guard_drops_the_slot_before_it_fills_the_disk(work):
         # archiving begins again: a fresh slot, streaming into a fresh directory
         wait_streaming(c, limit=60)
         wait_archived(c, c.sql("select pg_current_wal_lsn()"))
-        state = json.load(open(os.path.join(work["dir"], "bk", ".archive-pg.json")))
-        assert state["dropped"] > 0 and state["slot_exists"] and state["retained_bytes"] < 64 << 20
+        # the state is sampled every 2 s: wait for a sample of the new slot
+        path = os.path.join(work["dir"], "bk", ".archive-pg.json")
+        until = time.time() + 20
+        while True:
+            state = json.load(open(path))
+            ok = state["dropped"] > 0 and state["slot_exists"] and state["retained_bytes"] < 64 << 20
+            if ok or time.time() > until:
+                break
+            time.sleep(0.5)
+        assert ok, state
         r = run(env, "doctor")
         line = [l for l in r.stdout.splitlines() if "archive" in l and "slot" in l]
         assert line and "streaming" in line[0] and "NOT" not in line[0], r.stdout
