@@ -20,12 +20,9 @@ build/citaplanner: an optimized build, not the tests' sanitizer build),
 BENCH_SECONDS (each timed part, default 10), BENCH_ROUNDS (throughput runs
 per mode, default 3).  Not part of `make test`.
 """
-import datetime as dt
 import glob
-import json
 import os
 import pwd
-import re
 import shutil
 import socket
 import statistics
@@ -33,9 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from booking_load import book_for, receptionist_token, wait_healthy  # noqa: E402
 ROOT = os.path.dirname(HERE)
 BIN = os.environ.get("CITAPLANNER_BIN", os.path.join(ROOT, "build/citaplanner"))
 SECS = float(os.environ.get("BENCH_SECONDS", "10"))
@@ -157,33 +155,16 @@ def booking_run(work, port, archive_on, round_no):
     srv = subprocess.Popen([BIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     s = Psql(port, dbname)
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen("http://127.0.0.1:%d/healthz" % hport, timeout=1)
-                break
-            except Exception:
-                time.sleep(0.05)
+        wait_healthy(hport)
         if archive_on:
             t0 = time.time()
             while s.q("select count(*) from pg_stat_replication where application_name = 'pg_receivewal'") != "1":
                 assert time.time() - t0 < 30, "serve's archiver never connected"
                 time.sleep(0.05)
-        r = urllib.request.Request("http://127.0.0.1:%d/api/v1/auth/login" % hport,
-                                   data=json.dumps({"email": "recepcionista@citaplanner.com",
-                                                    "password": "prof123"}).encode(),
-                                   headers={"Content-Type": "application/json"}, method="POST")
-        token = json.load(urllib.request.urlopen(r))["token"]
+        token = receptionist_token(hport)
         pros = s.q("select string_agg(u.id::text, ',' order by u.id) from service_professionals sp "
                    "join users u on u.id = sp.user_id where sp.service_id = 1")
-        t = dt.date.today() + dt.timedelta(days=730 + 7 * round_no * 60)
-        t -= dt.timedelta(days=t.weekday())
-        base = int(dt.datetime(t.year, t.month, t.day, tzinfo=dt.timezone.utc).timestamp())
-        out = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % SECS, "--timeout", "10s", "-s",
-                              os.path.join(HERE, "booking_bench.lua"), "http://127.0.0.1:%d" % hport],
-                             env=dict(os.environ, BENCH_TOKEN=token, BENCH_PROS=pros, BENCH_BASE=str(base),
-                                      BENCH_THREADS="2"), capture_output=True, text=True, check=True).stdout
-        res = dict(re.findall(r"(\w+)=([\d.]+)", out.split("RESULT")[1]))
-        return float(res["created"]) / float(res["seconds"]), float(res["p99_ms"]), int(res["other"])
+        return book_for(hport, token, pros, round_no, SECS)
     finally:
         s.close()
         srv.terminate()

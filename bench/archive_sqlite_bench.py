@@ -17,11 +17,8 @@ build, not the sanitizer build of the tests), BENCH_SECONDS (each timed part,
 default 10), BENCH_ROUNDS (throughput runs per mode, default 3).  Not part of
 `make test`.
 """
-import datetime as dt
 import glob
-import json
 import os
-import re
 import shutil
 import socket
 import sqlite3
@@ -31,9 +28,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from booking_load import book_for, receptionist_token, wait_healthy  # noqa: E402
 ROOT = os.path.dirname(HERE)
 BIN = os.environ.get("CITAPLANNER_BIN", os.path.join(ROOT, "build/citaplanner"))
 SECS = float(os.environ.get("BENCH_SECONDS", "10"))
@@ -129,32 +127,16 @@ def booking_run(template, archive_on, round_no):
         log = open("%s/serve.log" % work, "w")
         srv = subprocess.Popen([BIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            for _ in range(200):
-                try:
-                    urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1)
-                    break
-                except Exception:
-                    time.sleep(0.05)
-            r = urllib.request.Request("http://127.0.0.1:%d/api/v1/auth/login" % port,
-                                       data=json.dumps({"email": "recepcionista@citaplanner.com",
-                                                        "password": "prof123"}).encode(),
-                                       headers={"Content-Type": "application/json"}, method="POST")
-            token = json.load(urllib.request.urlopen(r))["token"]
+            wait_healthy(port)
+            token = receptionist_token(port)
             db = sqlite3.connect("%s/app.db" % work)
             pros = ",".join(str(r[0]) for r in db.execute(
                 "select u.id from service_professionals sp join users u on u.id = sp.user_id "
                 "where sp.service_id = 1 order by u.id"))
             db.close()
-            t = dt.date.today() + dt.timedelta(days=730 + 7 * round_no * 60)
-            t -= dt.timedelta(days=t.weekday())
-            base = int(dt.datetime(t.year, t.month, t.day, tzinfo=dt.timezone.utc).timestamp())
-            out = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % SECS, "--timeout", "10s", "-s",
-                                  os.path.join(HERE, "booking_bench.lua"), "http://127.0.0.1:%d" % port],
-                                 env=dict(os.environ, BENCH_TOKEN=token, BENCH_PROS=pros, BENCH_BASE=str(base),
-                                          BENCH_THREADS="2"), capture_output=True, text=True, check=True).stdout
-            res = dict(re.findall(r"(\w+)=([\d.]+)", out.split("RESULT")[1]))
+            rate, p99, _ = book_for(port, token, pros, round_no, SECS)
             segs = len(manifest_lines(work))
-            return float(res["created"]) / float(res["seconds"]), float(res["p99_ms"]), segs
+            return rate, p99, segs
         finally:
             srv.terminate()
             srv.wait()

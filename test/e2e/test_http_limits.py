@@ -59,30 +59,34 @@ def metric(server, name):
     raise AssertionError(f"{name} not in /metrics")
 
 
+def drip_header(srv, head, limit):
+    """Send head, then one byte of a header that never ends every 0.3 s until
+    the server closes or limit seconds pass: (seconds it stayed open, answer)."""
+    s = connect(srv)
+    start = time.monotonic()
+    s.sendall(head)
+    answer = b""
+    s.settimeout(0.3)
+    while time.monotonic() - start < limit:
+        try:
+            s.sendall(b"X")
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        except socket.timeout:
+            pass
+        except (BrokenPipeError, ConnectionResetError):
+            break
+    took = time.monotonic() - start
+    s.close()
+    return took, answer
+
+
 def test_a_request_dripped_byte_by_byte_gets_408_at_its_deadline(sqlite_db):
     with Server(sqlite_db, {"HTTP_REQUEST_TIMEOUT": "2"}) as srv:
         srv.wait_ready()
-        s = connect(srv)
-        start = time.monotonic()
-        s.sendall(b"GET /api/v1/auth/me HTTP/1.1\r\nHost: x\r\n")
-        answer = b""
-        s.settimeout(0.3)
-        while time.monotonic() - start < 8:
-            try:
-                s.sendall(b"X")  # one more byte of a header that never ends
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            try:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                answer += chunk
-            except socket.timeout:
-                pass
-            except ConnectionResetError:
-                break
-        took = time.monotonic() - start
-        s.close()
+        took, answer = drip_header(srv, b"GET /api/v1/auth/me HTTP/1.1\r\nHost: x\r\n", 8)
         assert took < 5, f"the connection was still open after {took:.1f} s"
         if answer:  # the 408 may be lost to a reset when unread bytes remain
             assert answer.startswith(b"HTTP/1.1 408"), answer
@@ -109,24 +113,7 @@ def test_headers_have_their_own_deadline_and_a_slow_body_the_whole_one(sqlite_db
     (its headers in time) is still read to the end."""
     with Server(sqlite_db, {"HTTP_HEADER_TIMEOUT": "2", "HTTP_REQUEST_TIMEOUT": "60"}) as srv:
         srv.wait_ready()
-        s = connect(srv)
-        start = time.monotonic()
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-        answer = b""
-        s.settimeout(0.3)
-        while time.monotonic() - start < 10:
-            try:
-                s.sendall(b"X")  # a header that never ends
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                answer += chunk
-            except socket.timeout:
-                pass
-            except (BrokenPipeError, ConnectionResetError):
-                break
-        took = time.monotonic() - start
-        s.close()
+        took, answer = drip_header(srv, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", 10)
         assert took < 5, f"headers still being read after {took:.1f} s"
         if answer:  # the 408 may be lost to a reset when unread bytes remain
             assert answer.startswith(b"HTTP/1.1 408"), answer
