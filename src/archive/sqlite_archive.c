@@ -188,12 +188,12 @@ static bool tail_matches(struct arch *a, int fd, const struct wal_hdr *h)
 
 /*
  * Write frames [pos, end) of the log read with h as the next segment, then
- * its manifest line.  recheck: the frames may be overwritten while they are
- * copied (the old log after a restart), so they are validated again after
- * the copy and before the line: NEED_GEN when they no longer are.
+ * its manifest line.  The frames are checked again as they are copied: a
+ * writer may restart the log under the copy (the old log after our
+ * checkpoint, or the log while no guard holds it), and then NEED_GEN.
  */
 static int ship(struct arch *a, int fd, const struct wal_hdr *h, uint64_t end, uint32_t e0,
-                uint32_t e1, bool recheck, struct err *e)
+                uint32_t e1, struct err *e)
 {
     struct wal_segment s;
     char *path;
@@ -215,15 +215,16 @@ static int ship(struct arch *a, int fd, const struct wal_hdr *h, uint64_t end, u
     s.eck1 = e1;
     s.be = h->be;
     path = xasprintf("%s/%s", a->gen_dir, s.file);
-    rc = wal_gz_write(fd, wal_frame_offset(h->pagesize, a->pos),
-                      s.nframes * (WAL_FRAME_HDR + (uint64_t)h->pagesize), path, a->o->recipient,
-                      s.sha256, &s.size, e);
-    if (rc == 0 && recheck) {
-        uint64_t again;
-        uint32_t c0, c1;
-        scan(fd, h, a->pos, a->ck0, a->ck1, &again, &c0, &c1);
-        if (again < end) {
-            unlink(path);
+    {
+        struct wal_chain chain = {.h = h, .c0 = a->ck0, .c1 = a->ck1, .e0 = e0, .e1 = e1};
+        uint64_t bad = 0;
+        rc = wal_gz_frames(fd, a->pos, end, &chain, path, a->o->recipient, s.sha256, &s.size, &bad,
+                           e);
+        if (rc == 1) {
+            log_info("archive: the log restarted while frames %llu-%llu were copied (frame %llu "
+                     "no longer follows): beginning a new generation",
+                     (unsigned long long)a->pos, (unsigned long long)end - 1,
+                     (unsigned long long)bad);
             rc = NEED_GEN;
         }
     }
@@ -277,7 +278,7 @@ static int poll_once(struct arch *a, struct err *e)
         struct wal_hdr old = {
             .be = a->be, .pagesize = a->pagesize, .salt1 = a->salt1, .salt2 = a->salt2};
         scan(fd, &old, a->pos, a->ck0, a->ck1, &end, &e0, &e1);
-        if (end > a->pos && (rc = ship(a, fd, &old, end, e0, e1, true, e)) < 0)
+        if (end > a->pos && (rc = ship(a, fd, &old, end, e0, e1, e)) < 0)
             goto cleanup;
     }
     if (a->salts_known && h.salt1 == a->salt1 && h.salt2 == a->salt2) {
@@ -306,7 +307,7 @@ static int poll_once(struct arch *a, struct err *e)
         a->ck1 = h.ck1;
     }
     scan(fd, &h, a->pos, a->ck0, a->ck1, &end, &e0, &e1);
-    if (end > a->pos && (rc = ship(a, fd, &h, end, e0, e1, false, e)) < 0)
+    if (end > a->pos && (rc = ship(a, fd, &h, end, e0, e1, e)) < 0)
         goto cleanup;
     if (a->ckpt_log > 0 && a->pos < a->ckpt_log)
         rc = NEED_GEN; /* our checkpoint saw frames that are gone */
@@ -580,6 +581,15 @@ static int checkpoint(struct arch *a, struct err *e)
     rc = sqlite3_wal_checkpoint_v2(a->r, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
     if (rc == SQLITE_OK && log > 0)
         a->ckpt_log = (uint64_t)log;
+    {
+        /* The guard again at once: the first writer may restart the log,
+         * but no checkpoint can empty the next epoch (and restart it a
+         * second time) while poll_once copies its frames. */
+        struct err ge;
+        err_clear(&ge);
+        if (guard_begin(a, &ge) < 0)
+            log_debug("%s", ge.msg);
+    }
     rc = poll_once(a, e);
     if (rc == NEED_GEN) {
         log_info("archive: frames were checkpointed before they were shipped: beginning a new "

@@ -239,12 +239,68 @@ int wal_manifest_append(const char *dir, const struct wal_segment *s, struct err
 
 /* ---- gzip files ---- */
 
+/* The frames being copied, checked chunk by chunk (NULL: plain bytes). */
+struct frame_check {
+    const struct wal_chain *chain;
+    size_t fsz;
+    uint32_t c0, c1;
+    uint64_t n;  /* frames checked */
+    bool broken; /* frame n does not follow */
+};
+
+static bool check_chunk(struct frame_check *fc, const unsigned char *buf, size_t len)
+{
+    if (len % fc->fsz != 0) {
+        fc->broken = true;
+        return false;
+    }
+    for (size_t k = 0; k < len; k += fc->fsz, fc->n++) {
+        if (!wal_frame_check(fc->chain->h, buf + k, &fc->c0, &fc->c1, NULL)) {
+            fc->broken = true;
+            return false;
+        }
+    }
+    return true;
+}
+
+static int gz_copy(int fd, uint64_t off, uint64_t len, struct frame_check *fc, const char *path,
+                   const char *recipient, char sha[HASH_SHA256_HEX], uint64_t *size, struct err *e);
+
 int wal_gz_write(int fd, uint64_t off, uint64_t len, const char *path, const char *recipient,
                  char sha[HASH_SHA256_HEX], uint64_t *size, struct err *e)
 {
+    return gz_copy(fd, off, len, NULL, path, recipient, sha, size, e);
+}
+
+int wal_gz_frames(int fd, uint64_t start, uint64_t end, const struct wal_chain *chain,
+                  const char *path, const char *recipient, char sha[HASH_SHA256_HEX],
+                  uint64_t *size, uint64_t *bad, struct err *e)
+{
+    struct frame_check fc = {.chain = chain,
+                             .fsz = WAL_FRAME_HDR + (size_t)chain->h->pagesize,
+                             .c0 = chain->c0,
+                             .c1 = chain->c1};
+    uint64_t off = wal_frame_offset(chain->h->pagesize, start);
+    int rc = gz_copy(fd, off, (end - start) * fc.fsz, &fc, path, recipient, sha, size, e);
+
+    if (rc == 0 && (fc.c0 != chain->e0 || fc.c1 != chain->e1)) {
+        unlink(path);
+        fc.broken = true;
+    }
+    if (rc >= 0 && fc.broken) {
+        *bad = start + fc.n;
+        return 1;
+    }
+    return rc;
+}
+
+static int gz_copy(int fd, uint64_t off, uint64_t len, struct frame_check *fc, const char *path,
+                   const char *recipient, char sha[HASH_SHA256_HEX], uint64_t *size, struct err *e)
+{
     char *dir = path_dir(path);
     char *tmp = xasprintf("%s/.%s.tmp.%ld", dir, path_base(path), (long)getpid());
-    unsigned char *buf = xmalloc(CHUNK);
+    size_t chunk = fc != NULL ? (CHUNK / fc->fsz + 1) * fc->fsz : CHUNK;
+    unsigned char *buf = xmalloc(chunk);
     struct backup_age *age = NULL;
     gzFile gz = NULL;
     int out = -1, rc = 0;
@@ -258,13 +314,15 @@ int wal_gz_write(int fd, uint64_t off, uint64_t len, const char *path, const cha
     if (gz == NULL)
         goto fail;
     while (len > 0) {
-        size_t want = len < CHUNK ? (size_t)len : CHUNK;
+        size_t want = len < chunk ? (size_t)len : chunk;
         ssize_t got = pread(fd, buf, want, (off_t)off);
         if (got <= 0) {
             rc = err_set(e, ERR_BACKUP, "cannot read the WAL for '%s': %s", path,
                          got < 0 ? strerror(errno) : "it is shorter than expected");
             goto cleanup;
         }
+        if (fc != NULL && !check_chunk(fc, buf, (size_t)got))
+            goto cleanup; /* rc 0, fc->broken: the caller answers 1 */
         if (gzwrite(gz, buf, (unsigned)got) != (int)got)
             goto fail;
         off += (uint64_t)got;
@@ -299,7 +357,7 @@ cleanup:
     backup_age_abort(age);
     if (out >= 0)
         close(out);
-    if (rc < 0)
+    if (rc < 0 || (fc != NULL && fc->broken))
         unlink(tmp);
     free(buf);
     free(tmp);

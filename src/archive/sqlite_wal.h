@@ -106,6 +106,24 @@ int wal_manifest_append(const char *dir, const struct wal_segment *s, struct err
 int wal_gz_write(int fd, uint64_t off, uint64_t len, const char *path, const char *recipient,
                  char sha[HASH_SHA256_HEX], uint64_t *size, struct err *e);
 
+/* What the frames copied by wal_gz_frames must be: read with h, the chain from (c0, c1) to (e0,
+ * e1). */
+struct wal_chain {
+    const struct wal_hdr *h;
+    uint32_t c0, c1, e0, e1;
+};
+
+/*
+ * wal_gz_write of frames [start, end) of the WAL fd, each frame checked as
+ * it is copied against chain: what is written is what was validated, even
+ * when a writer restarts the log under the copy.  Returns 1 (nothing
+ * written, *bad the first frame that no longer follows) when the copied
+ * frames do not follow chain.
+ */
+int wal_gz_frames(int fd, uint64_t start, uint64_t end, const struct wal_chain *chain,
+                  const char *path, const char *recipient, char sha[HASH_SHA256_HEX],
+                  uint64_t *size, uint64_t *bad, struct err *e);
+
 /* An archive file opened for reading: gzip, decrypted on the way when it ends in ".age". */
 struct wal_in {
     void *gz;  /* gzFile */
