@@ -492,6 +492,10 @@ while time.time() - t < 5:
     for m in manifests(tmp_path):
         epochs |= {l.split()[7] for l in open(m).read().split("\n") if l.startswith("segment ")}
     assert len(epochs) >= 2, "the archiver never checkpointed"
+    # Busy writers restart the log only when the archiver lets them: no new
+    # generation (a whole new snapshot) every few polls.
+    gens = glob.glob(str(tmp_path / "bk/wal-sqlite/*/manifest"))
+    assert len(gens) <= 2, "%d generations in 5 s of busy writers" % len(gens)
     r = run(env, "backup", "verify")
     assert r.returncode == 0, r.stdout + r.stderr
     r = run(env, "backup", "restore", "--to-latest", "--output", str(tmp_path / "out.db"))
