@@ -56,7 +56,9 @@ const char *storage_where(const struct storage_store *s);
  * Put n files into the store: src[i] (local paths) under name[i], all in
  * one directory of the store; src[0] is the data file, the others its
  * sidecars.  The copy of the data file is checked against expect_sha (hex
- * SHA-256) and expect_size before it is committed; the sidecars are
+ * SHA-256) and expect_size before it is committed (a source taken over
+ * without a copy, STORAGE_PUT_MOVE, against its size: its bytes are the
+ * ones its writer hashed); the sidecars are
  * committed first and the data file last, so that a data file found under
  * its name has its sidecars.  On failure nothing new stands under the
  * data file's name and no temporary copy is left.  *where (caller frees):
