@@ -1,9 +1,10 @@
 /*
  * remote — copies of the backups kept off BACKUP_DIR (issue 10): the policy
- * only (what goes where, verification of each copy, rotation, lag).  See
- * remote.h for the contract.  The stores are in
- * src/storage/: dir.c (BACKUP_MIRROR_DIR, a second directory with the same
- * layout) and s3.c (BACKUP_S3_URL, S3-compatible object storage).
+ * only (what goes where, which copies are missing, rotation, lag).  See
+ * remote.h for the contract.  Every remote is a store reached through
+ * src/storage/store.h: BACKUP_MIRROR_DIR one of the directory kind (dir.c,
+ * BACKUP_DIR's layout), BACKUP_S3_URL one of the S3 kind (s3.c); each store
+ * commits and verifies its copies itself.
  *
  * The local manifest is the record of where a backup has been copied
  * ("locations"), so that a remote which was down catches up on the next
@@ -94,7 +95,7 @@ cleanup:
     return rc;
 }
 
-/* Record in the local manifest that the mirror holds a verified copy at dst. */
+/* Record in the local manifest that the remote named kind holds a verified copy at dst. */
 static int record_location(const char *data_path, const char *kind, const char *dst, struct err *e)
 {
     char *mp = xasprintf("%s.json", data_path);
@@ -138,121 +139,19 @@ cleanup:
     return rc;
 }
 
-/*
- * Copy one backup into the mirror's tier directory mdir (storage/dir.c):
- * the copy is re-read and compared with the local sidecar, and its data file
- * renamed into place last, as BACKUP_DIR's commit point is.
- */
-static int copy_one(const struct backup_entry *it, const char *mdir, char **dst_out, struct err *e)
-{
-    const char *sfx[3] = {"", ".sha256", ".json"};
-    char *src[3], *name[3];
-    char want[65];
-    int rc = read_sidecar_sha(it->path, want, e);
+/* ---- the stores (src/storage/) ---- */
 
-    for (int i = 0; i < 3; i++) {
-        src[i] = xasprintf("%s%s", it->path, sfx[i]);
-        name[i] = xasprintf("%s%s", it->name, sfx[i]);
-    }
-    if (rc == 0)
-        rc = storage_dir_put(mdir, (const char *const *)src, (const char *const *)name, 3, want,
-                             it->size, dst_out, e);
-    for (int i = 0; i < 3; i++) {
-        free(src[i]);
-        free(name[i]);
-    }
-    return rc;
-}
+enum { REMOTE_MIRROR, REMOTE_S3 };
 
-/* Does the mirror hold this backup's data file? */
-static bool mirror_has(const char *mirror, const struct backup_entry *it)
-{
-    char *d = xasprintf("%s/%s", mirror, backup_tier_name(it->tier));
-    bool ok = storage_dir_has(d, it->name, it->size);
+/* How a remote's log lines say a copy was made, by remote. */
+static const char *const remote_verbs[BACKUP_REMOTE_COUNT] = {"copied", "uploaded"};
 
-    free(d);
-    return ok;
-}
-
-static int sync_mirror(const struct config *cfg, const char *mirror, int *lagging, struct err *e)
-{
-    struct backup_list l = {0};
-    struct err first;
-    int copied = 0, failed = 0;
-    int keep[BACKUP_TIER_COUNT];
-    int rc;
-
-    err_clear(&first);
-    *lagging = 0;
-    rc = backup_list_load(cfg->backup_dir, &l, e);
-    if (rc < 0)
-        goto cleanup;
-    rc = backup_dir_prepare(mirror, e);
-    if (rc < 0) {
-        *lagging = l.count;
-        goto cleanup;
-    }
-    for (int i = 0; i < l.count; i++) {
-        const struct backup_entry *it = &l.items[i];
-        struct backup_locations loc;
-        char *mdir, *dst = NULL;
-        struct err ce;
-        double t0 = time_mono();
-
-        if (!it->has_manifest)
-            continue; /* another tool's backup: copied once 'backup adopt' makes it ours */
-        backup_locations_load(it->path, &loc);
-        if (loc.mirror && mirror_has(mirror, it))
-            continue;
-        err_clear(&ce);
-        mdir = xasprintf("%s/%s", mirror, backup_tier_name(it->tier));
-        if (copy_one(it, mdir, &dst, &ce) == 0 &&
-            record_location(it->path, "mirror", dst, &ce) == 0) {
-            char b[32];
-            log_info("mirror: '%s' copied to '%s' and verified: %s in %.2f s", it->path, dst,
-                     backup_fmt_bytes(b, (uint64_t)it->size), time_mono() - t0);
-            copied++;
-        } else {
-            log_error("mirror: cannot copy '%s' to '%s': %s", it->path, mdir, ce.msg);
-            if (failed++ == 0)
-                first = ce;
-            (*lagging)++;
-        }
-        free(dst);
-        free(mdir);
-    }
-    /* The same rotation as BACKUP_DIR's. */
-    backup_keep_from_config(cfg, keep);
-    {
-        struct backup_list victims = {0};
-        struct err re;
-        err_clear(&re);
-        if (backup_rotate(mirror, keep, NULL, 0, false, &victims, &re) < 0) {
-            log_error("mirror: rotation of '%s' failed: %s", mirror, re.msg);
-            if (failed++ == 0)
-                first = re;
-        }
-        backup_list_release(&victims);
-    }
-    if (failed > 0) {
-        rc = err_set(e, first.code ? first.code : ERR_BACKUP, "%s", first.msg);
-        goto cleanup;
-    }
-    log_info("mirror: '%s' is up to date (%d backup%s copied)", mirror, copied,
-             copied == 1 ? "" : "s");
-
-cleanup:
-    backup_list_release(&l);
-    return rc;
-}
-
-/* ---- S3 (the client: storage/s3.c) ---- */
-
-/* The S3 client for cfg's BACKUP_S3_* options. */
-static int s3_connect(const struct config *cfg, struct storage_s3 **s, struct err *e)
+/* The S3 store for cfg's BACKUP_S3_* options, at url (BACKUP_S3_URL when NULL). */
+static int s3_open(const struct config *cfg, const char *url, struct storage_store **st,
+                   struct err *e)
 {
     struct storage_s3_options o = {
-        .url = s3_url(cfg),
+        .url = url != NULL ? url : s3_url(cfg),
         .endpoint = cfg->backup_s3_endpoint,
         .region = cfg->backup_s3_region,
         .access_key_id = cfg->aws_access_key_id,
@@ -263,130 +162,139 @@ static int s3_connect(const struct config *cfg, struct storage_s3 **s, struct er
         .part_size = cfg->backup_s3_part_size > 0 ? (size_t)cfg->backup_s3_part_size : 0,
     };
 
-    return storage_s3_open(&o, s, e);
+    return storage_s3_store_open(&o, st, e);
 }
 
-/* The key of a backup's file: PREFIX<tier>/<name><suffix>. */
-static char *s3_key(const struct storage_s3 *s, enum backup_tier t, const char *name,
-                    const char *sfx)
+/* The store of remote r; the mirror's directories are made as BACKUP_DIR's are. */
+static int remote_open(const struct config *cfg, int r, struct storage_store **st, struct err *e)
 {
-    return xasprintf("%s%s/%s%s", storage_s3_prefix(s), backup_tier_name(t), name, sfx);
+    struct storage_dir_options o = {.root = mirror_dir(cfg)};
+    int rc;
+
+    *st = NULL;
+    if (r == REMOTE_S3)
+        return s3_open(cfg, NULL, st, e);
+    rc = backup_dir_prepare(o.root, e);
+    return rc < 0 ? rc : storage_dir_store_open(&o, st, e);
 }
 
 /*
- * Upload one backup: sidecars first, the data file last (a reader that
- * finds the data object finds its sidecars), then read the data object back
- * and compare its SHA-256 with the local .sha256.
+ * Copy one backup into the store: data file, .sha256 and .json under
+ * <tier>/, the data file committed last and compared with the local
+ * sidecar's SHA-256 (storage_put).
  */
-static int s3_copy_one(const struct storage_s3 *s, const struct backup_entry *it, char **where,
-                       struct err *e)
+static int copy_one(struct storage_store *st, const struct backup_entry *it, char **where,
+                    struct err *e)
 {
-    const char *sfx[3] = {".sha256", ".json", ""};
-    char want[65], got[65];
-    uint64_t bytes = 0;
-    char *key = NULL;
-    int rc;
+    const char *sfx[3] = {"", ".sha256", ".json"};
+    char *src[3], *name[3];
+    char want[65];
+    int rc = read_sidecar_sha(it->path, want, e);
 
-    rc = read_sidecar_sha(it->path, want, e);
-    for (int i = 0; i < 3 && rc == 0; i++) {
-        char *file = xasprintf("%s%s", it->path, sfx[i]);
-        free(key);
-        key = s3_key(s, it->tier, it->name, sfx[i]);
-        /* the sidecars are small: one request each, only the data in parts */
-        rc = sfx[i][0] != '\0' ? storage_s3_put_whole(s, key, file, e)
-                               : storage_s3_put_file(s, key, file, e);
-        free(file);
+    for (int i = 0; i < 3; i++) {
+        src[i] = xasprintf("%s%s", it->path, sfx[i]);
+        name[i] = xasprintf("%s/%s%s", backup_tier_name(it->tier), it->name, sfx[i]);
     }
     if (rc == 0)
-        rc = storage_s3_get(s, key, -1, got, &bytes, e);
-    if (rc == 0 && (strcmp(got, want) != 0 || (int64_t)bytes != it->size))
-        rc = err_set(e, ERR_BACKUP,
-                     "the uploaded 's3://%s/%s' does not match its original (SHA-256 %.12s..., "
-                     "expected %.12s...)",
-                     storage_s3_bucket(s), key, got, want);
-    if (rc == 0)
-        *where = xasprintf("s3://%s/%s", storage_s3_bucket(s), key);
-    free(key);
+        rc = storage_put(st, (const char *const *)src, (const char *const *)name, 3, 0, want,
+                         it->size, where, e);
+    for (int i = 0; i < 3; i++) {
+        free(src[i]);
+        free(name[i]);
+    }
     return rc;
 }
 
-struct s3_obj {
+struct stored {
     enum backup_tier tier;
     int64_t stamp;
-    char *key; /* the data object's key */
+    const char *name; /* the data file's name in the store: <tier>/<name> */
 };
 
-static int cmp_obj(const void *a, const void *b)
+static int cmp_stored(const void *a, const void *b)
 {
-    const struct s3_obj *x = a, *y = b;
+    const struct stored *x = a, *y = b;
 
     if (x->tier != y->tier)
         return x->tier < y->tier ? -1 : 1;
     if (x->stamp != y->stamp)
         return x->stamp > y->stamp ? -1 : 1;
-    return strcmp(x->key, y->key);
+    return strcmp(x->name, y->name);
 }
 
-/* The same rotation as BACKUP_DIR's, on the bucket: data object first, then its sidecars. */
-static int s3_rotate(const struct config *cfg, const struct storage_s3 *s, int *deleted,
-                     struct err *e)
+/*
+ * The rotation of BACKUP_DIR's keep counts, on a remote: in each tier the
+ * newest by the name's timestamp stay; each older one goes, data file first,
+ * then its sidecars.
+ */
+static int rotate_store(const struct config *cfg, int r, struct storage_store *st, int *deleted,
+                        struct err *e)
 {
-    char **keys = NULL;
-    struct s3_obj *objs = NULL;
-    int n = 0, nobj = 0;
+    char **names = NULL;
+    struct stored *b = NULL;
+    int n = 0, nb = 0;
     int keep[BACKUP_TIER_COUNT], seen[BACKUP_TIER_COUNT] = {0};
     int rc;
 
     *deleted = 0;
     backup_keep_from_config(cfg, keep);
-    rc = storage_s3_list(s, &keys, &n, e);
+    rc = storage_list(st, "", &names, &n, e);
     if (rc < 0)
         goto cleanup;
-    objs = xcalloc((size_t)n + 1, sizeof(*objs));
+    b = xcalloc((size_t)n + 1, sizeof(*b));
     for (int i = 0; i < n; i++) {
-        const char *rel = keys[i] + strlen(storage_s3_prefix(s));
-        const char *slash = strchr(rel, '/');
+        const char *slash = strchr(names[i], '/');
         enum backup_tier t, dt;
         char tname[16];
-        if (strncmp(keys[i], storage_s3_prefix(s), strlen(storage_s3_prefix(s))) != 0 ||
-            slash == NULL || (size_t)(slash - rel) >= sizeof(tname))
+        if (slash == NULL || (size_t)(slash - names[i]) >= sizeof(tname))
             continue;
-        snprintf(tname, sizeof(tname), "%.*s", (int)(slash - rel), rel);
+        snprintf(tname, sizeof(tname), "%.*s", (int)(slash - names[i]), names[i]);
         if (backup_tier_parse(tname, &dt) < 0 ||
-            backup_name_parse(slash + 1, &t, &objs[nobj].stamp, NULL) < 0 || t != dt)
+            backup_name_parse(slash + 1, &t, &b[nb].stamp, NULL) < 0 || t != dt)
             continue;
-        objs[nobj].tier = t;
-        objs[nobj].key = keys[i];
-        nobj++;
+        b[nb].tier = t;
+        b[nb].name = names[i];
+        nb++;
     }
-    qsort(objs, (size_t)nobj, sizeof(*objs), cmp_obj);
-    for (int i = 0; i < nobj && rc == 0; i++) {
-        if (++seen[objs[i].tier] <= keep[objs[i].tier])
-            continue;
+    qsort(b, (size_t)nb, sizeof(*b), cmp_stored);
+    for (int i = 0; i < nb && rc == 0; i++) {
         const char *sfx[3] = {"", ".sha256", ".json"};
+        if (++seen[b[i].tier] <= keep[b[i].tier])
+            continue;
         for (int j = 0; j < 3 && rc == 0; j++) {
-            char *k = xasprintf("%s%s", objs[i].key, sfx[j]);
-            rc = storage_s3_delete(s, k, e);
+            char *k = xasprintf("%s%s", b[i].name, sfx[j]);
+            rc = storage_delete(st, k, e);
             free(k);
         }
         if (rc == 0) {
-            log_info("s3: rotation deleted 's3://%s/%s'", storage_s3_bucket(s), objs[i].key);
+            log_info("%s: rotation deleted '%s' from '%s'", backup_remote_names[r], b[i].name,
+                     storage_where(st));
             (*deleted)++;
         }
     }
 
 cleanup:
-    for (int i = 0; i < n; i++)
-        free(keys[i]);
-    free(keys);
-    free(objs);
+    storage_list_free(names, n);
+    free(b);
     return rc;
 }
 
-static int sync_s3(const struct config *cfg, int *lagging, struct err *e)
+static bool located(const struct backup_locations *l, int r)
 {
+    return r == REMOTE_S3 ? l->s3 : l->mirror;
+}
+
+/*
+ * Bring remote r up to date: each backup of ours without a copy there is
+ * copied and recorded; after a failure the rest would wait on the same
+ * broken store, and are only counted.  Then, when every copy is in, the
+ * rotation.
+ */
+static int sync_remote(const struct config *cfg, int r, int *lagging, struct err *e)
+{
+    const char *rname = backup_remote_names[r];
     struct backup_list l = {0};
-    struct storage_s3 *s = NULL;
+    struct storage_store *st = NULL;
     struct err first;
     int copied = 0, failed = 0, deleted = 0;
     int rc;
@@ -396,7 +304,7 @@ static int sync_s3(const struct config *cfg, int *lagging, struct err *e)
     rc = backup_list_load(cfg->backup_dir, &l, e);
     if (rc < 0)
         goto cleanup;
-    rc = s3_connect(cfg, &s, e);
+    rc = remote_open(cfg, r, &st, e);
     if (rc < 0) {
         *lagging = l.count;
         goto cleanup;
@@ -404,26 +312,32 @@ static int sync_s3(const struct config *cfg, int *lagging, struct err *e)
     for (int i = 0; i < l.count; i++) {
         const struct backup_entry *it = &l.items[i];
         struct backup_locations loc;
-        char *where = NULL;
+        char *where = NULL, *name;
         struct err ce;
         double t0 = time_mono();
+        bool done;
 
         if (!it->has_manifest)
             continue; /* another tool's backup: copied once 'backup adopt' makes it ours */
         backup_locations_load(it->path, &loc);
-        if (loc.s3)
+        /* A recorded copy still there (or on a store that cannot tell cheaply) is kept. */
+        name = xasprintf("%s/%s", backup_tier_name(it->tier), it->name);
+        done = located(&loc, r) && storage_has(st, name, it->size) != 0;
+        free(name);
+        if (done)
             continue;
         err_clear(&ce);
-        /* After one failure the rest would wait on the same dead service: count them. */
-        if (failed == 0 && s3_copy_one(s, it, &where, &ce) == 0 &&
-            record_location(it->path, "s3", where, &ce) == 0) {
+        if (failed == 0 && copy_one(st, it, &where, &ce) == 0 &&
+            record_location(it->path, rname, where, &ce) == 0) {
             char b[32];
-            log_info("s3: '%s' uploaded to '%s' and verified: %s in %.2f s", it->path, where,
-                     backup_fmt_bytes(b, (uint64_t)it->size), time_mono() - t0);
+            log_info("%s: '%s' %s to '%s' and verified: %s in %.2f s", rname, it->path,
+                     remote_verbs[r], where, backup_fmt_bytes(b, (uint64_t)it->size),
+                     time_mono() - t0);
             copied++;
         } else {
             if (failed++ == 0) {
-                log_error("s3: cannot upload '%s': %s", it->path, ce.msg);
+                log_error("%s: cannot copy '%s' to '%s': %s", rname, it->path, storage_where(st),
+                          ce.msg);
                 first = ce;
             }
             (*lagging)++;
@@ -433,8 +347,8 @@ static int sync_s3(const struct config *cfg, int *lagging, struct err *e)
     if (failed == 0) {
         struct err re;
         err_clear(&re);
-        if (s3_rotate(cfg, s, &deleted, &re) < 0) {
-            log_error("s3: rotation of '%s' failed: %s", storage_s3_url(s), re.msg);
+        if (rotate_store(cfg, r, st, &deleted, &re) < 0) {
+            log_error("%s: rotation of '%s' failed: %s", rname, storage_where(st), re.msg);
             failed++;
             first = re;
         }
@@ -443,11 +357,11 @@ static int sync_s3(const struct config *cfg, int *lagging, struct err *e)
         rc = err_set(e, first.code ? first.code : ERR_BACKUP, "%s", first.msg);
         goto cleanup;
     }
-    log_info("s3: '%s' is up to date (%d backup%s uploaded, %d rotated away)", storage_s3_url(s),
-             copied, copied == 1 ? "" : "s", deleted);
+    log_info("%s: '%s' is up to date (%d backup%s %s, %d rotated away)", rname, storage_where(st),
+             copied, copied == 1 ? "" : "s", remote_verbs[r], deleted);
 
 cleanup:
-    storage_s3_close(s);
+    storage_close(st);
     backup_list_release(&l);
     return rc;
 }
@@ -476,24 +390,28 @@ void backup_remote_fetch_cleanup(char *dir, char *path)
 int backup_remote_fetch(const struct config *cfg, const char *url, const char *tmp_dir,
                         char **dir_out, char **path_out, struct err *e)
 {
-    struct storage_s3 *s = NULL;
+    struct storage_store *s = NULL;
     const char *sfx[3] = {".sha256", ".json", ""};
     const char *rest, *slash, *base;
-    char *dir = NULL, *path = NULL, *key = NULL;
+    char *dir = NULL, *path = NULL, *key = NULL, *bucket = NULL;
     int rc;
 
     *dir_out = NULL;
     *path_out = NULL;
-    rc = s3_connect(cfg, &s, e);
+    rc = s3_open(cfg, NULL, &s, e);
     if (rc < 0)
         goto cleanup;
+    /* BACKUP_S3_URL's bucket: the store's "s3://BUCKET/PREFIX", checked as it opened. */
+    rest = storage_where(s) + 5;
+    bucket = xstrndup(rest, strcspn(rest, "/"));
+    storage_close(s);
+    s = NULL;
     rest = url + 5;
     slash = strchr(rest, '/');
     if (!backup_remote_is_url(url) || slash == NULL || strspn(rest, S3_SAFE) != strlen(rest) ||
-        (size_t)(slash - rest) != strlen(storage_s3_bucket(s)) ||
-        strncmp(rest, storage_s3_bucket(s), strlen(storage_s3_bucket(s))) != 0) {
+        (size_t)(slash - rest) != strlen(bucket) || strncmp(rest, bucket, strlen(bucket)) != 0) {
         rc = err_set(e, ERR_USAGE, "'%s' is not a backup in BACKUP_S3_URL's bucket '%s'", url,
-                     storage_s3_bucket(s));
+                     bucket);
         goto cleanup;
     }
     key = xstrdup(slash + 1);
@@ -501,6 +419,14 @@ int backup_remote_fetch(const struct config *cfg, const char *url, const char *t
     if (backup_name_parse(base, NULL, NULL, NULL) < 0) {
         rc = err_set(e, ERR_USAGE, "'%s' does not name a backup's data file", url);
         goto cleanup;
+    }
+    {
+        /* The whole bucket as the store: the name is the key, under the prefix or not. */
+        char *whole = xasprintf("s3://%s", bucket);
+        rc = s3_open(cfg, whole, &s, e);
+        free(whole);
+        if (rc < 0)
+            goto cleanup;
     }
     dir = xasprintf("%s/citaplanner-fetch.XXXXXX", tmp_dir);
     if (mkdtemp(dir) == NULL) {
@@ -519,7 +445,7 @@ int backup_remote_fetch(const struct config *cfg, const char *url, const char *t
         if (fd < 0)
             rc = err_set(e, ERR_BACKUP, "cannot create '%s': %s", f, strerror(errno));
         else
-            rc = storage_s3_get(s, k, fd, sha, NULL, e);
+            rc = storage_get(s, k, fd, sha, NULL, e);
         if (fd >= 0 && close(fd) != 0 && rc == 0)
             rc = err_set(e, ERR_BACKUP, "cannot write '%s': %s", f, strerror(errno));
         free(k);
@@ -536,29 +462,26 @@ cleanup:
         *path_out = path;
     }
     free(key);
-    storage_s3_close(s);
+    free(bucket);
+    storage_close(s);
     return rc;
 }
 
 int backup_remote_sync(const struct config *cfg, int *lagging)
 {
-    const char *mirror = mirror_dir(cfg);
     struct err e;
-    int lag = 0;
+    int lag = 0, total = 0;
     int rc = 0;
 
-    int total = 0;
-
     for (int r = 0; r < BACKUP_REMOTE_COUNT; r++) {
-        bool s3 = r == 1;
-        const char *where = s3 ? s3_url(cfg) : mirror;
+        const char *where = r == REMOTE_S3 ? s3_url(cfg) : mirror_dir(cfg);
         int frc;
 
         if (where == NULL)
             continue;
         err_clear(&e);
         lag = 0;
-        frc = s3 ? sync_s3(cfg, &lag, &e) : sync_mirror(cfg, mirror, &lag, &e);
+        frc = sync_remote(cfg, r, &lag, &e);
         total += lag;
         if (frc < 0) {
             struct backup_alert_facts f = {0};
@@ -579,11 +502,6 @@ int backup_remote_sync(const struct config *cfg, int *lagging)
     return rc;
 }
 
-static bool located(const struct backup_locations *l, const char *remote)
-{
-    return strcmp(remote, "s3") == 0 ? l->s3 : l->mirror;
-}
-
 bool backup_remote_lag(const struct config *cfg, const char *remote, time_t now, int *missing,
                        int64_t *oldest_age)
 {
@@ -600,7 +518,8 @@ bool backup_remote_lag(const struct config *cfg, const char *remote, time_t now,
             struct backup_locations loc;
             struct stat sb;
             backup_locations_load(l.items[i].path, &loc);
-            if (located(&loc, remote) || !l.items[i].has_manifest)
+            if (located(&loc, strcmp(remote, "s3") == 0 ? REMOTE_S3 : REMOTE_MIRROR) ||
+                !l.items[i].has_manifest)
                 continue;
             (*missing)++;
             if (stat(l.items[i].path, &sb) == 0 && now - sb.st_mtime > *oldest_age)

@@ -36,6 +36,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "notify/secrets.h"
+#include "storage/dir.h"
 
 /* Free space wanted beyond the previous backup's size, whatever it was. */
 #define SPACE_FLOOR (64u * 1024)
@@ -270,55 +271,40 @@ static char *sha_line(const char *sha, const char *base)
 }
 
 /*
- * Commit one tier: data_tmp (complete, fsynced) becomes tdir/base, with its
- * sidecars renamed into place first, then the directory fsynced.
+ * Commit one tier through the BACKUP_DIR store: its sidecars written under
+ * temporary names beside data_tmp (complete, fsynced), then the three moved
+ * into place, the data file last (storage_put).  *final (caller frees): the
+ * data file's path.
  */
-static int commit_tier(const char *tdir, const char *base, const char *data_tmp, const char *sha,
-                       const char *manifest, struct pending *pd, struct err *e)
+static int commit_tier(struct storage_store *local, const char *tdir, enum backup_tier t,
+                       const char *base, const char *data_tmp, const char *sha, uint64_t size,
+                       const char *manifest, struct pending *pd, char **final, struct err *e)
 {
-    const char *sfx[2] = {".sha256", ".json"};
+    const char *sfx[3] = {"", ".sha256", ".json"};
     char *line = sha_line(sha, base);
-    const char *content[2] = {line, manifest};
-    const char *tmp[2] = {NULL, NULL};
-    char *data_final = xasprintf("%s/%s", tdir, base);
+    const char *content[3] = {NULL, line, manifest};
+    const char *src[3] = {data_tmp, NULL, NULL};
+    char *name[3];
     int rc = 0;
 
-    for (int i = 0; i < 2 && rc == 0; i++) {
+    for (int i = 0; i < 3; i++)
+        name[i] = xasprintf("%s/%s%s", backup_tier_name(t), base, sfx[i]);
+    for (int i = 1; i < 3 && rc == 0; i++) {
         char *side = xasprintf("%s%s", base, sfx[i]);
-        tmp[i] = pending_add(pd, backup_tmp_path(tdir, side));
-        rc = backup_write_new_file(tmp[i], content[i], strlen(content[i]), e);
+        src[i] = pending_add(pd, backup_tmp_path(tdir, side));
+        rc = backup_write_new_file(src[i], content[i], strlen(content[i]), e);
         free(side);
     }
-    for (int i = 0; i < 2 && rc == 0; i++) {
-        char *final = xasprintf("%s/%s%s", tdir, base, sfx[i]);
-        if (rename(tmp[i], final) != 0)
-            rc = err_set(e, ERR_BACKUP, "cannot rename '%s' to '%s': %s", tmp[i], final,
-                         strerror(errno));
-        else
-            pending_done(pd, tmp[i]);
-        free(final);
-    }
     /* The commit point: from here on the backup exists, complete. */
-    if (rc == 0) {
-        if (rename(data_tmp, data_final) != 0)
-            rc = err_set(e, ERR_BACKUP, "cannot rename '%s' to '%s': %s", data_tmp, data_final,
-                         strerror(errno));
-        else
-            pending_done(pd, data_tmp);
-    }
     if (rc == 0)
-        rc = backup_fsync_dir(tdir, e);
-    if (rc < 0) {
-        /* Sidecars already renamed but no data file: remove them now. */
-        for (int i = 0; i < 2; i++) {
-            char *final = xasprintf("%s/%s%s", tdir, base, sfx[i]);
-            if (access(data_final, F_OK) != 0)
-                unlink(final);
-            free(final);
-        }
+        rc = storage_put(local, src, (const char *const *)name, 3, STORAGE_PUT_MOVE, sha,
+                         (int64_t)size, final, e);
+    for (int i = 0; i < 3; i++) {
+        if (rc == 0 && src[i] != NULL)
+            pending_done(pd, src[i]); /* in place under its final name */
+        free(name[i]);
     }
     free(line);
-    free(data_final);
     return rc;
 }
 
@@ -371,7 +357,8 @@ struct run {
     char *pg_version;
     char *data_tmp; /* the dump's temporary file (owned by pd) */
     double t0;
-    const char *recipient; /* BACKUP_ENCRYPT_RECIPIENT, NULL = not encrypted */
+    const char *recipient;       /* BACKUP_ENCRYPT_RECIPIENT, NULL = not encrypted */
+    struct storage_store *local; /* BACKUP_DIR as a store: where the commits go */
 };
 
 /*
@@ -626,9 +613,9 @@ static int commit_all(struct run *run, struct backup_result *r, struct err *e)
                 rc = err_set(e, ERR_INTERNAL, "cannot render the manifest of '%s'", mi.file);
         }
         if (rc == 0)
-            rc = commit_tier(tdir, run->names[t], tmp, run->ss.sha256, manifest, &run->pd, e);
+            rc = commit_tier(run->local, tdir, (enum backup_tier)t, run->names[t], tmp,
+                             run->ss.sha256, run->ss.gz_bytes, manifest, &run->pd, &r->files[t], e);
         if (rc == 0) {
-            r->files[t] = xasprintf("%s/%s", tdir, run->names[t]);
             r->tiers |= 1u << t;
             if (t == run->primary)
                 primary_final = r->files[t];
@@ -673,6 +660,12 @@ int backup_take(const struct backup_opts *o, struct backup_result *r, struct err
     rc = backup_dir_prepare(run.dir, e);
     if (rc < 0)
         goto cleanup;
+    {
+        struct storage_dir_options lo = {.root = run.dir};
+        rc = storage_dir_store_open(&lo, &run.local, e);
+        if (rc < 0)
+            goto cleanup;
+    }
     rc = backup_log_open(run.dir, o->now, &log, e);
     if (rc < 0)
         goto cleanup;
@@ -766,6 +759,7 @@ cleanup:
     }
     backup_lock_release(lock);
     backup_log_close(log);
+    storage_close(run.local);
     db_snapshot_stats_release(&run.st);
     free(run.pg_version);
     return rc;

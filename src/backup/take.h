@@ -4,11 +4,13 @@
  * Crash safety: every file is first written under a temporary name in its
  * final directory (".<final name>.tmp.<pid>") and fsynced.  Then the two
  * sidecars are renamed to their final names, the data file LAST, and the
- * directory is fsynced.  The data file's final name is the commit point: a
- * final-named .gz always has both sidecars, and the manifest's content is
- * complete (it is generated after the data is written, from its size and
- * hash).  A crash can only leave temporary files and orphan sidecars; the
- * next run removes both (temporary files whose pid is dead) and logs it.
+ * directory is fsynced: the commit rule of a directory store
+ * (storage/dir.h), through which the files go into BACKUP_DIR.  The data
+ * file's final name is the commit point: a final-named .gz always has both
+ * sidecars, and the manifest's content is complete (it is generated after
+ * the data is written, from its size and hash).  A crash can only leave
+ * temporary files and orphan sidecars; the next run removes both
+ * (temporary files whose pid is dead) and logs it.
  *
  * Everything here is library code: it logs (log.h), never prints to stdout,
  * never exits.  A run tees its log lines into logs/backup_YYYYMMDD.log.

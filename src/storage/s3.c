@@ -726,3 +726,108 @@ const char *storage_s3_prefix(const struct storage_s3 *s)
 {
     return s->prefix;
 }
+
+/* ---- the store (store.h): names are keys under the prefix ---- */
+
+static int s3s_put(void *impl, const char *const src[], const char *const name[], int n,
+                   unsigned flags, const char *expect_sha, int64_t expect_size, char **where,
+                   struct err *e)
+{
+    const struct storage_s3 *s = impl;
+    char got[HASH_SHA256_HEX];
+    uint64_t bytes = 0;
+    char *key = NULL;
+    int rc = 0;
+
+    (void)flags; /* nothing to move: every source is uploaded */
+    /* The sidecars first, the data last: a reader that finds the data finds its sidecars. */
+    for (int k = 1; k <= n && rc == 0; k++) {
+        int i = k % n;
+        free(key);
+        key = xasprintf("%s%s", s->prefix, name[i]);
+        /* the sidecars are small: one request each, only the data in parts */
+        rc = put_file(s, key, src[i], i == 0, e);
+    }
+    if (rc == 0 && n > 0)
+        rc = storage_s3_get(s, key, -1, got, &bytes, e);
+    if (rc == 0 && n > 0 && (strcmp(got, expect_sha) != 0 || (int64_t)bytes != expect_size))
+        rc = err_set(e, ERR_BACKUP,
+                     "the uploaded 's3://%s/%s' does not match its original (SHA-256 %.12s..., "
+                     "expected %.12s...)",
+                     s->bucket, key, got, expect_sha);
+    if (rc == 0 && n > 0)
+        *where = xasprintf("s3://%s/%s", s->bucket, key);
+    free(key);
+    return rc;
+}
+
+static int s3s_get(void *impl, const char *name, int fd, char sha[65], uint64_t *bytes,
+                   struct err *e)
+{
+    const struct storage_s3 *s = impl;
+    char *key = xasprintf("%s%s", s->prefix, name);
+    int rc = storage_s3_get(s, key, fd, sha, bytes, e);
+
+    free(key);
+    return rc;
+}
+
+static int s3s_remove(void *impl, const char *name, struct err *e)
+{
+    const struct storage_s3 *s = impl;
+    char *key = xasprintf("%s%s", s->prefix, name);
+    int rc = storage_s3_delete(s, key, e);
+
+    free(key);
+    return rc;
+}
+
+static int s3s_list(void *impl, const char *prefix, char ***names, int *n, struct err *e)
+{
+    const struct storage_s3 *s = impl;
+    size_t plen = strlen(s->prefix);
+    char **keys = NULL;
+    int nkeys = 0;
+    int rc = storage_s3_list(s, &keys, &nkeys, e);
+
+    for (int i = 0; i < nkeys; i++) {
+        if (rc == 0 && strncmp(keys[i], s->prefix, plen) == 0 &&
+            strncmp(keys[i] + plen, prefix, strlen(prefix)) == 0) {
+            memmove(keys[i], keys[i] + plen, strlen(keys[i] + plen) + 1);
+            keys[(*n)++] = keys[i];
+        } else {
+            free(keys[i]);
+        }
+    }
+    if (rc < 0) {
+        free(keys);
+        *n = 0;
+        return rc;
+    }
+    *names = keys;
+    return 0;
+}
+
+static void s3s_close(void *impl)
+{
+    storage_s3_close(impl);
+}
+
+static const struct storage_store_ops s3_ops = {
+    .put = s3s_put,
+    .has = NULL, /* a request per object: the callers trust their records */
+    .get = s3s_get,
+    .remove = s3s_remove,
+    .list = s3s_list,
+    .close = s3s_close,
+};
+
+int storage_s3_store_open(const struct storage_s3_options *o, struct storage_store **out,
+                          struct err *e)
+{
+    struct storage_s3 *s = NULL;
+    int rc = storage_s3_open(o, &s, e);
+
+    *out = rc == 0 ? storage_store_new(&s3_ops, s, s->url) : NULL;
+    return rc;
+}

@@ -1,8 +1,9 @@
 /*
  * s3 — an S3-compatible object store (s3.c): PUT (multipart above the part
  * size), GET with the body's SHA-256, DELETE and LIST under a bucket, every
- * request signed with AWS Signature V4.  The store of BACKUP_S3_URL; the
- * policy (what goes where, rotation) is backup/remote.c's.
+ * request signed with AWS Signature V4.  The store of BACKUP_S3_URL, behind
+ * store.h (storage_s3_store_open), or called directly by key; the policy
+ * (what goes where, rotation) is backup/remote.c's.
  */
 #ifndef CITAPLANNER_STORAGE_S3_H
 #define CITAPLANNER_STORAGE_S3_H
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "storage/store.h"
 
 #define STORAGE_S3_TIMEOUT_S 60         /* per request, when the options say 0 */
 #define STORAGE_S3_PART_SIZE (8u << 20) /* multipart above this, when the options say 0 */
@@ -38,6 +40,17 @@ struct storage_s3;
  */
 int storage_s3_open(const struct storage_s3_options *o, struct storage_s3 **out, struct err *e);
 void storage_s3_close(struct storage_s3 *s);
+
+/*
+ * The same client as a store (store.h): a name is the key under the
+ * prefix.  Its put uploads the sidecars (one request each) and then the
+ * data file (in parts above the part size), reads the data object back
+ * and compares its SHA-256 and size; *where is "s3://BUCKET/KEY".  It
+ * has no has (a request per object).  *out: caller frees with
+ * storage_close.
+ */
+int storage_s3_store_open(const struct storage_s3_options *o, struct storage_store **out,
+                          struct err *e);
 
 /* "s3://BUCKET/PREFIX" as given; the bucket; the prefix ("" or "a/b/"). */
 const char *storage_s3_url(const struct storage_s3 *s);
