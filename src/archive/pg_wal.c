@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "archive/sqlite_wal.h"
+#include "backup/encrypt.h"
 #include "common/file.h"
 #include "common/util.h"
 
@@ -204,6 +205,21 @@ const struct pg_wal_entry *pg_wal_manifest_find(const struct pg_wal_manifest *m,
         if (strcmp(m->v[i].name, name) == 0)
             return &m->v[i];
     return NULL;
+}
+
+void pg_wal_stored(const char *dir, const struct pg_wal_entry *x, char out[48])
+{
+    char *p;
+
+    if (x->history) {
+        snprintf(out, 48, "%s", x->name);
+        return;
+    }
+    snprintf(out, 48, "%s.gz%s", x->name, BACKUP_ENC_EXT);
+    p = xasprintf("%s/%s", dir, out);
+    if (access(p, F_OK) != 0)
+        snprintf(out, 48, "%s.gz", x->name);
+    free(p);
 }
 
 int pg_wal_manifest_add(const char *dir, struct pg_wal_manifest *m, const struct pg_wal_entry *x,

@@ -59,6 +59,12 @@ void pg_wal_manifest_release(struct pg_wal_manifest *m);
 /* Append a copy of x and replace dir/manifest atomically. */
 int pg_wal_manifest_add(const char *dir, struct pg_wal_manifest *m, const struct pg_wal_entry *x,
                         struct err *e);
+/*
+ * The file a filed entry is stored as in dir (out: 48 bytes): NAME.gz.age
+ * when it was encrypted (BACKUP_ENCRYPT_RECIPIENT), else NAME.gz; a history
+ * file as its name.
+ */
+void pg_wal_stored(const char *dir, const struct pg_wal_entry *x, char out[48]);
 /* The entry named name, or NULL (borrowed). */
 const struct pg_wal_entry *pg_wal_manifest_find(const struct pg_wal_manifest *m, const char *name);
 
