@@ -197,7 +197,7 @@ static void file_completed(struct arch *a)
     int filed = 0;
 
     err_clear(&fe);
-    if (pg_wal_file_completed(a->dir, &a->m, &filed, &fe) < 0)
+    if (pg_wal_file_completed(a->dir, &a->m, a->cfg->backup_encrypt_recipient, &filed, &fe) < 0)
         log_error("archive: %s (retried)", fe.msg);
     else if (filed > 0)
         log_debug("archive: %d WAL file%s filed", filed, filed == 1 ? "" : "s");

@@ -91,6 +91,18 @@ def restore_from(work, src, env, name, **extra):
     return restored_cluster(work, pgdata)
 
 
+def write_and_copy(c, env, bk, copy_files, last):
+    """A base backup, rows over three segments, the last change in a completed one, all copied."""
+    r = run(env, "backup", "base")
+    assert r.returncode == 0, r.stderr
+    c.sql("insert into t values (1, 'one'); insert into t values (2, 'two')")
+    fill_segments(c, 2)
+    c.sql(last)
+    c.sql("select pg_switch_wal()")  # off-site goes what is in completed segments
+    wait_archived(c, c.sql("select pg_current_wal_lsn()"))
+    wait_copied(bk, copy_files)
+
+
 def test_mirror_in_order_resumed_after_kill_9_and_restores(work):
     mirror = os.path.join(work["dir"], "mirror")
     os.mkdir(mirror)
@@ -172,14 +184,7 @@ def test_s3_copy_restores_alone(work):
         c, env, arch = archiving(work, BACKUP_S3_URL="s3://%s/pg/" % BUCKET, BACKUP_S3_ENDPOINT=url,
                                  AWS_ACCESS_KEY_ID="S3RVER", AWS_SECRET_ACCESS_KEY="S3RVER", BACKUP_S3_TIMEOUT="10")
         try:
-            r = run(env, "backup", "base")
-            assert r.returncode == 0, r.stderr
-            c.sql("insert into t values (1, 'one'); insert into t values (2, 'two')")
-            fill_segments(c, 2)
-            c.sql("update t set v = 'changed' where id = 1")
-            c.sql("select pg_switch_wal()")
-            wait_archived(c, c.sql("select pg_current_wal_lsn()"))
-            wait_copied(bk, lambda: s3_tree(url, "pg/"))
+            write_and_copy(c, env, bk, lambda: s3_tree(url, "pg/"), "update t set v = 'changed' where id = 1")
         finally:
             err = stop(arch)
         assert "off-site copy" not in err, err
@@ -192,3 +197,48 @@ def test_s3_copy_restores_alone(work):
     finally:
         srv.terminate()
         srv.wait(10)
+
+
+def test_encrypted_archive_needs_the_identity(work):
+    key = os.path.join(work["dir"], "key.txt")
+    subprocess.run(["age-keygen", "-o", key], check=True, capture_output=True)
+    own(key)
+    pub = [l.split(": ")[1].strip() for l in open(key) if l.startswith("# public key:")][0]
+    mirror = os.path.join(work["dir"], "mirror")
+    os.mkdir(mirror)
+    own(mirror)
+    bk = os.path.join(work["dir"], "bk")
+    c, env, arch = archiving(work, BACKUP_ENCRYPT_RECIPIENT=pub, BACKUP_MIRROR_DIR=mirror)
+    try:
+        write_and_copy(c, env, bk, lambda: tree(mirror), "delete from t where id = 2")
+    finally:
+        stop(arch)
+    want = rows(c)
+    # nothing filed or off-site in the clear: segments and both tars are age files
+    for files, root in ((archive_files(bk), bk), (tree(mirror), mirror)):
+        segs = [k for k in files if k.startswith("wal/0")]
+        assert segs and all(k.endswith(".gz.age") for k in segs if not k.endswith(".history")), segs
+        tars = [k for k in files if k.startswith("base/") and ".tar." in k]
+        assert tars and all(k.endswith(".tar.gz.age") for k in tars), tars
+        for k in segs + tars:
+            assert open(os.path.join(root, k), "rb").read(21) == b"age-encryption.org/v1"
+    # the chain and its checksums verify without the key (they are the stored files')
+    r = run(env, "backup", "verify")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # without the identity: a clear refusal, nothing written
+    pgdata = os.path.join(work["dir"], "nokey")
+    r = run(env, "backup", "restore", "--to-latest", "--pgdata", pgdata)
+    assert r.returncode != 0 and "BACKUP_DECRYPT_IDENTITY" in r.stderr and "nothing was written" in r.stderr, r.stderr
+    assert not os.path.exists(pgdata) or os.listdir(pgdata) == []
+    seg = sorted(k for k in tree(bk) if k.endswith(".gz.age"))[-1]
+    out = os.path.join(work["dir"], "seg")
+    r = run(env, "wal-fetch", os.path.basename(seg)[:24], out)
+    assert r.returncode == 126 and "BACKUP_DECRYPT_IDENTITY" in r.stderr and not os.path.exists(out), r.stderr
+    # a wrong identity is named too
+    other = os.path.join(work["dir"], "other.txt")
+    subprocess.run(["age-keygen", "-o", other], check=True, capture_output=True)
+    own(other)
+    r = run(dict(env, BACKUP_DECRYPT_IDENTITY=other), "wal-fetch", os.path.basename(seg)[:24], out)
+    assert r.returncode == 126 and not os.path.exists(out), r.stderr
+    # with it, the mirror's copy restores the exact rows
+    assert rows(restore_from(work, mirror, env, "from-mirror", BACKUP_DECRYPT_IDENTITY=key)) == want
