@@ -193,11 +193,14 @@ static void stop_child(struct arch *a)
 
 static void file_completed(struct arch *a)
 {
+    const char *recipient = a->cfg->backup_encrypt_recipient;
     struct err fe;
     int filed = 0;
 
     err_clear(&fe);
-    if (pg_wal_file_completed(a->dir, &a->m, a->cfg->backup_encrypt_recipient, &filed, &fe) < 0)
+    if (recipient != NULL && recipient[0] == '\0')
+        recipient = NULL;
+    if (pg_wal_file_completed(a->dir, &a->m, recipient, &filed, &fe) < 0)
         log_error("archive: %s (retried)", fe.msg);
     else if (filed > 0)
         log_debug("archive: %d WAL file%s filed", filed, filed == 1 ? "" : "s");

@@ -183,7 +183,7 @@ static int sync_wal(struct pg_offsite *o, struct dest *d, struct err *e)
 {
     struct pg_wal_manifest m;
     char *mf = xasprintf("%s/manifest", o->wal);
-    char *tmp = xasprintf("%s/.manifest.offsite.%ld", o->wal, (long)getpid());
+    char *tmp = xasprintf("%s/.manifest.offsite", o->wal); /* one archiver: one name */
     char sha[HASH_SHA256_HEX];
     uint64_t size;
     int rc, done = 0;

@@ -240,5 +240,10 @@ def test_encrypted_archive_needs_the_identity(work):
     own(other)
     r = run(dict(env, BACKUP_DECRYPT_IDENTITY=other), "wal-fetch", os.path.basename(seg)[:24], out)
     assert r.returncode == 126 and not os.path.exists(out), r.stderr
+    # verify --check restores into a throwaway server: it needs the identity too
+    r = run(env, "backup", "verify", "--check")
+    assert r.returncode != 0 and "BACKUP_DECRYPT_IDENTITY" in r.stdout + r.stderr, r.stdout + r.stderr
+    r = run(dict(env, BACKUP_DECRYPT_IDENTITY=key), "backup", "verify", "--check")
+    assert r.returncode == 0 and "OK      archive restore check" in r.stdout, r.stdout + r.stderr
     # with it, the mirror's copy restores the exact rows
     assert rows(restore_from(work, mirror, env, "from-mirror", BACKUP_DECRYPT_IDENTITY=key)) == want
