@@ -121,6 +121,7 @@ def test_mirror_in_order_resumed_after_kill_9_and_restores(work):
         stop(arch, signal.SIGKILL)
         kill_receiver(bk)
         before = consistent(mirror)
+        there = {k: os.stat(os.path.join(mirror, k)).st_ino for k in tree(mirror) if k != "wal/manifest"}
         c.sql("insert into t values (2, 'while it was down')")
         arch = start_archiver(work, env)
         c.sql("insert into t values (3, 'after the restart')")
@@ -131,6 +132,8 @@ def test_mirror_in_order_resumed_after_kill_9_and_restores(work):
         stop(arch)
     after = consistent(mirror)
     assert after >= before and after == len(manifest(work))
+    # what was whole before the kill was not copied again (a copy is a new file: a new inode)
+    assert there and {k: os.stat(os.path.join(mirror, k)).st_ino for k in there} == there
     assert open(os.path.join(mirror, "wal", "manifest")).read() == open(os.path.join(wal_dir(work), "manifest")).read()
     assert not [k for k in tree(mirror) if os.path.basename(k).startswith(".")], tree(mirror)
     assert glob.glob(os.path.join(mirror, "base", "*", "base.json"))
@@ -181,12 +184,24 @@ def test_s3_copy_restores_alone(work):
     srv, url = start_s3rver(work["dir"])
     bk = os.path.join(work["dir"], "bk")
     try:
+        err = ""
         c, env, arch = archiving(work, BACKUP_S3_URL="s3://%s/pg/" % BUCKET, BACKUP_S3_ENDPOINT=url,
                                  AWS_ACCESS_KEY_ID="S3RVER", AWS_SECRET_ACCESS_KEY="S3RVER", BACKUP_S3_TIMEOUT="10")
         try:
             write_and_copy(c, env, bk, lambda: s3_tree(url, "pg/"), "update t set v = 'changed' where id = 1")
+            err += stop(arch)
+            # restarted, the archiver lists the bucket and uploads only what is new
+            stored = {p: os.stat(p).st_mtime_ns for p in glob.glob(os.path.join(work["dir"], "s3data", "**", "*"),
+                                                                  recursive=True)
+                      if os.path.isfile(p) and "manifest" not in p}
+            arch = start_archiver(work, env)
+            c.sql("insert into t values (5, 'after a restart')")
+            c.sql("select pg_switch_wal()")
+            wait_archived(c, c.sql("select pg_current_wal_lsn()"))
+            wait_copied(bk, lambda: s3_tree(url, "pg/"))
+            assert stored and {p: os.stat(p).st_mtime_ns for p in stored} == stored
         finally:
-            err = stop(arch)
+            err += stop(arch)
         assert "off-site copy" not in err, err
         got = s3_tree(url, "pg/", into=os.path.join(work["dir"], "from-s3"))
         # all of the local archive (what the retention removed since stays off-site)
