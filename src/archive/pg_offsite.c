@@ -178,6 +178,19 @@ static bool not_copied(const char *line, void *arg)
            pg_wal_manifest_find((const struct pg_wal_manifest *)arg, name) == NULL;
 }
 
+/* Did the retention remove this file (and its line) while it was being copied? */
+static bool removed(const char *wal, const char *local, const char *name)
+{
+    struct pg_wal_manifest now;
+    bool gone;
+
+    if (access(local, F_OK) == 0 || errno != ENOENT || pg_wal_manifest_load(wal, &now, NULL) < 0)
+        return false;
+    gone = pg_wal_manifest_find(&now, name) == NULL;
+    pg_wal_manifest_release(&now);
+    return gone;
+}
+
 /* The filed WAL in the manifest's order, then the manifest cut to what is there. */
 static int sync_wal(struct pg_offsite *o, struct dest *d, struct err *e)
 {
@@ -191,14 +204,20 @@ static int sync_wal(struct pg_offsite *o, struct dest *d, struct err *e)
     rc = pg_wal_manifest_load(o->wal, &m, e);
     for (int i = 0; rc == 0 && i < m.n; i++) {
         char file[48], *rel, *local;
+        struct err pe;
         pg_wal_stored(o->wal, &m.v[i], file);
         rel = xasprintf("%s/%s", ARCHIVE_PG_SUBDIR, file);
         local = xasprintf("%s/%s", o->wal, file);
-        rc = put(o, d, rel, local, false, e);
+        err_clear(&pe);
+        rc = put(o, d, rel, local, false, &pe);
+        if (rc == 0)
+            m.v[done++] = m.v[i]; /* the copied ones, in order */
+        else if (removed(o->wal, local, m.v[i].name))
+            rc = 0;
+        else
+            err_set(e, pe.code, "%s", pe.msg);
         free(rel);
         free(local);
-        if (rc == 0)
-            done++;
     }
     /* The lines of what was copied (read again: the manifest may have changed meanwhile). */
     struct pg_wal_manifest copied = {.v = m.v, .n = done};
@@ -224,6 +243,7 @@ static int sync_one_base(struct pg_offsite *o, struct dest *d, const struct pg_b
     char *json_rel = xasprintf("%s/%s/base.json", ARCHIVE_PG_BASE_SUBDIR, b->name);
     DIR *dir = NULL;
     struct dirent *de;
+    struct err be;
     int rc = 0;
 
     if (d->s3 != NULL ? has_key(d, json_rel) : 0) {
@@ -240,25 +260,30 @@ static int sync_one_base(struct pg_offsite *o, struct dest *d, const struct pg_b
             return 0;
         }
     }
+    err_clear(&be);
     dir = opendir(b->dir);
     if (dir == NULL)
-        rc = err_set(e, ERR_BACKUP, "cannot read '%s': %s", b->dir, strerror(errno));
+        rc = err_set(&be, ERR_BACKUP, "cannot read '%s': %s", b->dir, strerror(errno));
     while (rc == 0 && (de = readdir(dir)) != NULL) {
         if (de->d_name[0] == '.' || strcmp(de->d_name, "base.json") == 0)
             continue;
         char *rel = xasprintf("%s/%s/%s", ARCHIVE_PG_BASE_SUBDIR, b->name, de->d_name);
         char *local = xasprintf("%s/%s", b->dir, de->d_name);
-        rc = put(o, d, rel, local, false, e);
+        rc = put(o, d, rel, local, false, &be);
         free(rel);
         free(local);
     }
     if (rc == 0) {
         char *local = xasprintf("%s/base.json", b->dir);
-        rc = put(o, d, json_rel, local, false, e);
+        rc = put(o, d, json_rel, local, false, &be);
         free(local);
     }
     if (dir != NULL)
         closedir(dir);
+    if (rc < 0 && access(b->dir, F_OK) != 0 && errno == ENOENT)
+        rc = 0; /* removed by the retention meanwhile: nothing to copy */
+    else if (rc < 0)
+        err_set(e, be.code, "%s", be.msg);
     free(json_rel);
     return rc;
 }
