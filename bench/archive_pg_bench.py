@@ -6,6 +6,11 @@
      commit, the time until pg_receivewal reports that WAL position flushed
      to BACKUP_DIR/wal (pg_stat_replication.flush_lsn: it fsyncs, then
      reports), median, p99 and max.
+  1b. Off-site: with BACKUP_MIRROR_DIR set, a commit then pg_switch_wal()
+     (off-site goes what is in completed segments); the time until the
+     segment is filed in BACKUP_DIR/wal/manifest (compressed, checksummed)
+     and until it is in the mirror's manifest (copied, fsynced, re-read),
+     median and p99 of BENCH_SWITCHES switches (default 20).
   2. Booking throughput of `serve` on PostgreSQL (wrk, bench/booking_bench.lua:
      every request a real 201 booking) with ARCHIVE=on vs off, runs
      interleaved (off, on, off, on, ...), each on a fresh copy of the seeded
@@ -18,7 +23,7 @@ the newest /usr/lib/postgresql/*/bin; run as nobody when run as root), fsync
 on, as a server would run.  Environment: CITAPLANNER_BIN (default
 build/citaplanner: an optimized build, not the tests' sanitizer build),
 BENCH_SECONDS (each timed part, default 10), BENCH_ROUNDS (throughput runs
-per mode, default 3).  Not part of `make test`.
+per mode, default 3; 0: the recovery points only).  Not part of `make test`.
 """
 import glob
 import os
@@ -142,6 +147,50 @@ def recovery_point(work, port):
         arch.wait()
 
 
+def names_in(manifest):
+    try:
+        return {l.split()[1] for l in open(manifest) if l.startswith("segment ")}
+    except FileNotFoundError:
+        return set()
+
+
+def offsite_point(work, port):
+    mirror = os.path.join(work, "mirror")
+    os.makedirs(mirror, exist_ok=True)
+    if RUNAS:
+        pw = pwd.getpwnam("nobody")
+        os.chown(mirror, pw.pw_uid, pw.pw_gid)
+    env = env_for(work, port, BACKUP_MIRROR_DIR=mirror)
+    arch = subprocess.Popen([BIN, "archive"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    s = Psql(port)
+    local, off = [], []
+    try:
+        s.q("create table if not exists rp(id serial primary key, v text)")
+        t0 = time.time()
+        while s.q("select count(*) from pg_stat_replication where application_name = 'pg_receivewal'") != "1":
+            assert time.time() - t0 < 30, "pg_receivewal never connected"
+            time.sleep(0.05)
+        for _ in range(int(os.environ.get("BENCH_SWITCHES", "20"))):
+            name = s.q("insert into rp(v) values ('x'); select pg_walfile_name(pg_current_wal_lsn())")
+            s.q("select pg_switch_wal()")
+            c = time.perf_counter()
+            got_local = None
+            while True:
+                if got_local is None and name in names_in(os.path.join(work, "bk", "wal", "manifest")):
+                    got_local = time.perf_counter() - c
+                if name in names_in(os.path.join(mirror, "wal", "manifest")):
+                    break
+                assert time.perf_counter() - c < 60, "segment %s never reached the mirror" % name
+                time.sleep(0.005)
+            local.append(got_local if got_local is not None else time.perf_counter() - c)
+            off.append(time.perf_counter() - c)
+        return len(off), statistics.median(local), pct(local, 99), statistics.median(off), pct(off, 99)
+    finally:
+        s.close()
+        arch.terminate()
+        arch.wait()
+
+
 def booking_run(work, port, archive_on, round_no):
     """One run on a fresh copy of the seeded database (CREATE DATABASE ... TEMPLATE)."""
     hport = free_port()
@@ -191,6 +240,9 @@ def main():
         n, med, p99, mx = recovery_point(work, port)
         print("  recovery point (commit -> flushed in BACKUP_DIR/wal by pg_receivewal --synchronous): "
               "%d commits, median %.1f ms, p99 %.1f ms, max %.1f ms" % (n, med * 1000, p99 * 1000, mx * 1000))
+        n, lmed, lp99, omed, op99 = offsite_point(work, port)
+        print("  completed segment -> filed locally: median %.0f ms, p99 %.0f ms; -> in the mirror's manifest: "
+              "median %.0f ms, p99 %.0f ms (%d switches)" % (lmed * 1000, lp99 * 1000, omed * 1000, op99 * 1000, n))
         env = env_for(work, port)
         subprocess.run([BIN, "migrate", "deploy"], env=env, check=True, capture_output=True)
         subprocess.run([BIN, "seed"], env=env, check=True, capture_output=True)
@@ -201,6 +253,8 @@ def main():
                 rates[on].append(rate)
                 print("  booking, 8 connections, archiver %-3s: %7.0f bookings/s  p99 %.1f ms  (%d not 201)"
                       % ("on" if on else "off", rate, p99b, refused))
+        if ROUNDS == 0:
+            return  # the recovery points only
         off, on = statistics.median(rates[False]), statistics.median(rates[True])
         print("  booking throughput, archiver on / off (medians of %d runs) = %.2fx  (goal >= 0.95)"
               % (ROUNDS, on / off))

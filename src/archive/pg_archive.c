@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "archive/pg_base.h"
+#include "archive/pg_offsite.h"
 #include "archive/pg_check.h"
 #include "archive/pg_slot.h"
 #include "archive/pg_tool.h"
@@ -60,8 +61,9 @@ struct arch {
     int64_t dropped;
     struct cron cron; /* BACKUP_BASE_SCHEDULE */
     bool has_cron;
-    time_t base_due;  /* 0: none */
-    time_t check_due; /* the weekly restore check; 0: none */
+    time_t base_due;            /* 0: none */
+    time_t check_due;           /* the weekly restore check; 0: none */
+    struct pg_offsite *offsite; /* BACKUP_MIRROR_DIR, BACKUP_S3_URL; NULL: neither */
 };
 
 static int mkdir_private(const char *path, struct err *e)
@@ -191,11 +193,14 @@ static void stop_child(struct arch *a)
 
 static void file_completed(struct arch *a)
 {
+    const char *recipient = a->cfg->backup_encrypt_recipient;
     struct err fe;
     int filed = 0;
 
     err_clear(&fe);
-    if (pg_wal_file_completed(a->dir, &a->m, &filed, &fe) < 0)
+    if (recipient != NULL && recipient[0] == '\0')
+        recipient = NULL;
+    if (pg_wal_file_completed(a->dir, &a->m, recipient, &filed, &fe) < 0)
         log_error("archive: %s (retried)", fe.msg);
     else if (filed > 0)
         log_debug("archive: %d WAL file%s filed", filed, filed == 1 ? "" : "s");
@@ -203,6 +208,7 @@ static void file_completed(struct arch *a)
 
 static int setup(struct arch *a, struct db *db, struct err *e)
 {
+    struct err oe;
     int rc;
 
     a->dir = xasprintf("%s/%s", a->cfg->backup_dir, ARCHIVE_PG_SUBDIR);
@@ -218,6 +224,10 @@ static int setup(struct arch *a, struct db *db, struct err *e)
     rc = pg_wal_manifest_load(a->dir, &a->m, e);
     if (rc < 0)
         return rc;
+    err_clear(&oe);
+    a->offsite = pg_offsite_new(a->cfg, &oe);
+    if (a->offsite == NULL && oe.code != ERR_OK)
+        return err_set(e, oe.code, "%s", oe.msg);
     if (a->cfg->backup_base_schedule != NULL) {
         struct pg_base_list l = {0};
         int64_t next = 0;
@@ -399,6 +409,16 @@ static void base_if_due(struct arch *a)
     a->base_due = a->has_cron && cron_next(&a->cron, (int64_t)now, &next) == 0 ? (time_t)next : 0;
 }
 
+/* The filed WAL and the base backups to the mirror and S3 (pg_offsite.h). */
+static void copy_offsite(struct arch *a)
+{
+    struct err e;
+
+    err_clear(&e);
+    if (pg_offsite_sync(a->offsite, &e) < 0)
+        log_error("archive: off-site copy: %s (retried)", e.msg);
+}
+
 /* The check's record: BACKUP_DIR/.archive-pg-check.json {"time": EPOCH, "ok": B, "message": S}. */
 static time_t last_check(const struct config *cfg)
 {
@@ -492,6 +512,7 @@ int archive_pg_run(const struct config *cfg, volatile int *stop, struct err *e)
         if ((rc = watch_slot(&a, e)) < 0)
             goto cleanup;
         base_if_due(&a);
+        copy_offsite(&a);
         check_if_due(&a);
         sleep_ms(100);
     }
@@ -499,8 +520,11 @@ int archive_pg_run(const struct config *cfg, volatile int *stop, struct err *e)
 
 cleanup:
     stop_child(&a);
-    if (a.dir != NULL && rc == 0)
+    if (a.dir != NULL && rc == 0) {
         file_completed(&a);
+        copy_offsite(&a);
+    }
+    pg_offsite_free(a.offsite);
     db_close(a.db);
     pgtool_free(&a.tool);
     pg_tool_env_release(&a.pe);

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -17,6 +18,7 @@
 
 #include "archive/pg_tool.h"
 #include "archive/pg_wal.h"
+#include "backup/encrypt.h"
 #include "backup/lock.h"
 #include "backup/psql.h"
 #include "common/file.h"
@@ -91,8 +93,9 @@ static int base_load(const char *dir, const char *name, struct pg_base *b, struc
     copy_str(b->start_wal, sizeof(b->start_wal), o, "start_wal");
     copy_str(b->check_lsn, sizeof(b->check_lsn), o, "check_lsn");
     files = json_object_get(o, "files");
-    copy_str(b->sha_base, sizeof(b->sha_base), files, "base.tar.gz");
-    copy_str(b->sha_wal, sizeof(b->sha_wal), files, "pg_wal.tar.gz");
+    b->encrypted = json_object_get(files, PG_BASE_TAR BACKUP_ENC_EXT) != NULL;
+    copy_str(b->sha_base, sizeof(b->sha_base), files, pg_base_file(b, PG_BASE_TAR));
+    copy_str(b->sha_wal, sizeof(b->sha_wal), files, pg_base_file(b, PG_BASE_WAL_TAR));
     copy_str(b->sha_manifest, sizeof(b->sha_manifest), files, "backup_manifest");
     if (!pg_wal_is_segment(b->start_wal) || b->finished == 0)
         rc = err_set(e, ERR_VERIFY, "'%s' lacks the backup's start or end", path);
@@ -223,9 +226,74 @@ int pg_base_extract(const char *base_tar, const char *wal_tar, const char *dir, 
     return rc;
 }
 
+const char *pg_base_file(const struct pg_base *b, const char *name)
+{
+    if (!b->encrypted || strcmp(name, "backup_manifest") == 0)
+        return name;
+    return strcmp(name, PG_BASE_TAR) == 0 ? PG_BASE_TAR BACKUP_ENC_EXT
+                                          : PG_BASE_WAL_TAR BACKUP_ENC_EXT;
+}
+
+/* src encrypted to recipient (age) as src.age, fsynced; then src removed. */
+static int encrypt_file(const char *src, const char *recipient, struct err *e)
+{
+    enum { CHUNK = 1 << 20 };
+    char *dst = xasprintf("%s%s", src, BACKUP_ENC_EXT), *buf = xmalloc(CHUNK);
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    struct backup_age *age = NULL;
+    ssize_t n = 0;
+    int rc = 0;
+
+    if (in < 0 || out < 0)
+        rc = err_set(e, ERR_BACKUP, "cannot encrypt '%s': %s", src, strerror(errno));
+    if (rc == 0)
+        rc = backup_age_encrypt_start(recipient, out, dst, &age, e);
+    while (rc == 0 && (n = read(in, buf, CHUNK)) > 0)
+        for (ssize_t off = 0, w; rc == 0 && off < n; off += w)
+            if ((w = write(backup_age_fd(age), buf + off, (size_t)(n - off))) < 0)
+                rc = err_set(e, ERR_BACKUP, "cannot encrypt '%s': %s", src, strerror(errno));
+    if (rc == 0 && n < 0)
+        rc = err_set(e, ERR_BACKUP, "cannot read '%s': %s", src, strerror(errno));
+    if (rc == 0) {
+        rc = backup_age_finish(age, e);
+        age = NULL;
+    }
+    backup_age_abort(age);
+    if (rc == 0 && fsync(out) != 0)
+        rc = err_set(e, ERR_BACKUP, "cannot write '%s': %s", dst, strerror(errno));
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    unlink(rc == 0 ? src : dst);
+    free(buf);
+    free(dst);
+    return rc;
+}
+
+int pg_base_decrypt(const char *src, const char *identity, const char *dst, struct err *e)
+{
+    struct backup_age *age = NULL;
+    int rc;
+
+    rc = backup_age_decrypt_start(identity, src, &age, e);
+    if (rc == 0)
+        rc = file_copy(backup_age_fd_path(age), dst, ERR_VERIFY, e);
+    if (rc == 0) {
+        rc = backup_age_finish(age, e);
+        age = NULL;
+    }
+    backup_age_abort(age);
+    if (rc < 0)
+        unlink(dst);
+    return rc;
+}
+
 static int write_json(const char *tmp, struct pg_base *b, struct db *db, struct err *e)
 {
-    static const char *const names[] = {"base.tar.gz", "pg_wal.tar.gz", "backup_manifest"};
+    const char *names[] = {pg_base_file(b, PG_BASE_TAR), pg_base_file(b, PG_BASE_WAL_TAR),
+                           "backup_manifest"};
     char *shas[] = {b->sha_base, b->sha_wal, b->sha_manifest};
     json_t *o = json_object(), *files = json_object(), *counts = json_object();
     char **tables = NULL;
@@ -363,6 +431,17 @@ int pg_base_take(const struct config *cfg, struct pg_base *out, struct err *e)
                                (uint64_t)segsize),
                     (uint64_t)segsize);
         rc = verify_backup(tmp, b.server_major, e);
+    }
+    /* Verified in the clear; stored encrypted when BACKUP_ENCRYPT_RECIPIENT is set. */
+    if (rc == 0 && cfg->backup_encrypt_recipient != NULL && cfg->backup_encrypt_recipient[0]) {
+        char *p = xasprintf("%s/%s", tmp, PG_BASE_TAR),
+             *w = xasprintf("%s/%s", tmp, PG_BASE_WAL_TAR);
+        b.encrypted = true;
+        rc = encrypt_file(p, cfg->backup_encrypt_recipient, e);
+        if (rc == 0)
+            rc = encrypt_file(w, cfg->backup_encrypt_recipient, e);
+        free(p);
+        free(w);
     }
     b.finished = time(NULL);
     if (rc == 0)

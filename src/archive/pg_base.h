@@ -15,7 +15,10 @@
  *    "row_counts": {"table": N, ...}, "check_lsn": "0/3000150"}
  * row_counts are read as the backup ends, in one snapshot with the WAL insert
  * position check_lsn: the state a restore up to check_lsn must show (backup
- * verify --check, pg_check.h).
+ * verify --check, pg_check.h).  With BACKUP_ENCRYPT_RECIPIENT set, the two
+ * tars are encrypted with age once pg_verifybackup has passed, stored (and
+ * named in "files") as base.tar.gz.age and pg_wal.tar.gz.age; backup_manifest
+ * and base.json (names, sizes and checksums, no rows) stay in the clear.
  */
 #ifndef CITAPLANNER_ARCHIVE_PG_BASE_H
 #define CITAPLANNER_ARCHIVE_PG_BASE_H
@@ -29,6 +32,8 @@
 #include "config/config.h"
 
 #define ARCHIVE_PG_BASE_SUBDIR "base"
+#define PG_BASE_TAR            "base.tar.gz"
+#define PG_BASE_WAL_TAR        "pg_wal.tar.gz"
 
 struct pg_base {
     char *dir;  /* BACKUP_DIR/base/NAME */
@@ -39,6 +44,7 @@ struct pg_base {
     char start_wal[32];
     char check_lsn[32]; /* row_counts are the state up to this position ("" = none) */
     int server_major;
+    bool encrypted; /* the tars stored as .age (BACKUP_ENCRYPT_RECIPIENT) */
     char sha_base[HASH_SHA256_HEX], sha_wal[HASH_SHA256_HEX], sha_manifest[HASH_SHA256_HEX];
 };
 
@@ -55,6 +61,17 @@ struct pg_base_list {
  * backup is left.
  */
 int pg_base_take(const struct config *cfg, struct pg_base *out, struct err *e);
+
+/* The name a file of b is stored as: name (PG_BASE_TAR, PG_BASE_WAL_TAR, "backup_manifest") + .age
+ * when encrypted. */
+const char *pg_base_file(const struct pg_base *b, const char *name);
+
+/*
+ * Decrypt the age file src into the new file dst (0600) with identity
+ * (BACKUP_DECRYPT_IDENTITY).  -ERR_CONFIG naming the missing setting when
+ * identity is NULL, -ERR_VERIFY when it does not decrypt src.
+ */
+int pg_base_decrypt(const char *src, const char *identity, const char *dst, struct err *e);
 
 /* The finished base backups of backup_dir.  Release with pg_base_list_release. */
 int pg_base_list_load(const char *backup_dir, struct pg_base_list *l, struct err *e);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "archive/pg_base.h"
 #include "archive/pg_tool.h"
 #include "archive/pg_wal.h"
+#include "backup/encrypt.h"
 #include "backup/psql.h"
 #include "common/file.h"
 #include "common/log.h"
@@ -79,6 +81,34 @@ static int check_sha(const char *dir, const char *name, const char *want, struct
     return rc;
 }
 
+/* BACKUP_DECRYPT_IDENTITY as an absolute path (restore_command runs in the data directory). */
+static const char *identity_of(const struct pg_pitr_opts *o, char out[PATH_MAX])
+{
+    const char *id = backup_decrypt_identity(o->cfg->backup_decrypt_identity);
+
+    if (id == NULL)
+        return NULL;
+    if (realpath(id, out) == NULL)
+        snprintf(out, PATH_MAX, "%s", id);
+    return out;
+}
+
+/* Is the segment first stored encrypted (the archive's WAL needs the key)? */
+static bool wal_encrypted(const char *wal, const char *first)
+{
+    struct pg_wal_manifest m;
+    const struct pg_wal_entry *x;
+    char file[48];
+    bool enc = false;
+
+    if (pg_wal_manifest_load(wal, &m, NULL) == 0 && (x = pg_wal_manifest_find(&m, first)) != NULL) {
+        pg_wal_stored(wal, x, file);
+        enc = backup_name_encrypted(file);
+    }
+    pg_wal_manifest_release(&m);
+    return enc;
+}
+
 /* 'text' with ' doubled: a string of postgresql.conf. */
 static void add_conf_string(struct buf *b, const char *key, const char *v)
 {
@@ -97,12 +127,19 @@ static int write_recovery(const struct pg_pitr_opts *o, struct err *e)
     char *signal = xasprintf("%s/recovery.signal", o->pgdata);
     char *conf = xasprintf("%s/postgresql.auto.conf", o->pgdata);
     struct buf b = BUF_INIT, cmd = BUF_INIT;
-    char when[64];
+    char when[64], idbuf[PATH_MAX];
+    const char *identity = identity_of(o, idbuf);
     time_t now = time(NULL);
     int fd, rc = 0;
 
-    /* The shell sees: 'SELF' wal-fetch --backup-dir 'DIR' %f %p (paths with ' refused earlier). */
-    buf_addf(&cmd, "'%s' wal-fetch --backup-dir '%s' %%f %%p", o->self, o->cfg->backup_dir);
+    /*
+     * The shell sees: 'SELF' wal-fetch --backup-dir 'DIR' [--backup-decrypt-identity
+     * 'FILE'] %f %p (paths with ' refused earlier; the identity's path, not the key).
+     */
+    buf_addf(&cmd, "'%s' wal-fetch --backup-dir '%s'", o->self, o->cfg->backup_dir);
+    if (identity != NULL)
+        buf_addf(&cmd, " --backup-decrypt-identity '%s'", identity);
+    buf_adds(&cmd, " %f %p");
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
     buf_addf(&b,
              "\n# Point-in-time restore by citaplanner, %s: remove these lines once the "
@@ -148,6 +185,8 @@ int pg_pitr_restore(const struct pg_pitr_opts *o, struct pg_pitr_result *r, stru
     char *wal = xasprintf("%s/%s", o->cfg->backup_dir, ARCHIVE_PG_SUBDIR);
     char *base_tar = NULL, *wal_tar = NULL, *manifest = NULL;
     struct pgtool vb = {0};
+    char idbuf[PATH_MAX];
+    const char *identity = identity_of(o, idbuf);
     double t0 = time_mono();
     int rc;
 
@@ -155,10 +194,11 @@ int pg_pitr_restore(const struct pg_pitr_opts *o, struct pg_pitr_result *r, stru
     rc = pg_base_list_load(o->cfg->backup_dir, &l, e);
     if (rc < 0)
         goto cleanup;
-    if (strchr(o->self, '\'') != NULL || strchr(o->cfg->backup_dir, '\'') != NULL) {
+    if (strchr(o->self, '\'') != NULL || strchr(o->cfg->backup_dir, '\'') != NULL ||
+        (identity != NULL && strchr(identity, '\'') != NULL)) {
         rc = err_set(e, ERR_RESTORE_REFUSED,
-                     "the program's path or BACKUP_DIR holds a quote (') that restore_command "
-                     "cannot carry");
+                     "the program's path, BACKUP_DIR or BACKUP_DECRYPT_IDENTITY holds a quote (') "
+                     "that restore_command cannot carry");
         goto cleanup;
     }
     b = choose_base(o, &l);
@@ -182,17 +222,44 @@ int pg_pitr_restore(const struct pg_pitr_opts *o, struct pg_pitr_result *r, stru
         rc = err_set(e, ERR_VERIFY, "restore stopped before writing anything: %s", msg);
         goto cleanup;
     }
-    if ((rc = check_sha(b->dir, "base.tar.gz", b->sha_base, e)) < 0 ||
-        (rc = check_sha(b->dir, "pg_wal.tar.gz", b->sha_wal, e)) < 0 ||
+    /* Encrypted: refused before anything is written when the key is not at hand. */
+    if (identity == NULL && (b->encrypted || wal_encrypted(wal, b->start_wal))) {
+        rc = err_set(e, ERR_CONFIG,
+                     "the archive is encrypted (base backup %s%s): set BACKUP_DECRYPT_IDENTITY "
+                     "to the age identity file that decrypts it; nothing was written",
+                     b->name, b->encrypted ? "" : "'s WAL");
+        goto cleanup;
+    }
+    if ((rc = check_sha(b->dir, pg_base_file(b, PG_BASE_TAR), b->sha_base, e)) < 0 ||
+        (rc = check_sha(b->dir, pg_base_file(b, PG_BASE_WAL_TAR), b->sha_wal, e)) < 0 ||
         (rc = check_sha(b->dir, "backup_manifest", b->sha_manifest, e)) < 0 ||
         (rc = pgtool_find("pg_verifybackup", b->server_major, &vb, e)) < 0 ||
         (rc = prepare_dir(o->pgdata, e)) < 0)
         goto cleanup;
-    base_tar = xasprintf("%s/base.tar.gz", b->dir);
-    wal_tar = xasprintf("%s/pg_wal.tar.gz", b->dir);
     manifest = xasprintf("%s/backup_manifest", b->dir);
+    if (b->encrypted) {
+        /* Decrypted beside the data (same disk), extracted, then removed. */
+        char *sb = xasprintf("%s/%s", b->dir, pg_base_file(b, PG_BASE_TAR));
+        char *sw = xasprintf("%s/%s", b->dir, pg_base_file(b, PG_BASE_WAL_TAR));
+        base_tar = xasprintf("%s/.restore-%s", o->pgdata, PG_BASE_TAR);
+        wal_tar = xasprintf("%s/.restore-%s", o->pgdata, PG_BASE_WAL_TAR);
+        log_info("restore: decrypting base backup %s", b->name);
+        rc = pg_base_decrypt(sb, identity, base_tar, e);
+        if (rc == 0)
+            rc = pg_base_decrypt(sw, identity, wal_tar, e);
+        free(sb);
+        free(sw);
+    } else {
+        base_tar = xasprintf("%s/%s", b->dir, PG_BASE_TAR);
+        wal_tar = xasprintf("%s/%s", b->dir, PG_BASE_WAL_TAR);
+    }
     log_info("restore: extracting base backup %s into '%s'", b->name, o->pgdata);
-    rc = pg_base_extract(base_tar, wal_tar, o->pgdata, e);
+    if (rc == 0)
+        rc = pg_base_extract(base_tar, wal_tar, o->pgdata, e);
+    if (b->encrypted) {
+        unlink(base_tar);
+        unlink(wal_tar);
+    }
     if (rc == 0) {
         char *argv[] = {vb.path, "--quiet", "--manifest-path", manifest, (char *)o->pgdata, NULL};
         rc = pg_tool_run(vb.path, argv, NULL, VERIFY_TIMEOUT_S, e);

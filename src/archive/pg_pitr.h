@@ -8,7 +8,9 @@
  * recovery_target_action = 'promote'.  The server started on it replays up
  * to the target and opens.  Before anything is written the chain of WAL
  * from the base to the newest archived byte is checked: a missing or
- * damaged segment stops the restore, naming it.
+ * damaged segment stops the restore, naming it.  An encrypted archive
+ * (BACKUP_ENCRYPT_RECIPIENT) is decrypted with BACKUP_DECRYPT_IDENTITY, whose
+ * absolute path restore_command carries to wal-fetch.
  */
 #ifndef CITAPLANNER_ARCHIVE_PG_PITR_H
 #define CITAPLANNER_ARCHIVE_PG_PITR_H
@@ -42,7 +44,10 @@ struct pg_pitr_result {
     double seconds;
 };
 
-/* -ERR_RESTORE_REFUSED (no base before the target, DIR not empty), -ERR_VERIFY (damage, a gap). */
+/*
+ * -ERR_RESTORE_REFUSED (no base before the target, DIR not empty), -ERR_VERIFY (damage, a gap,
+ * an identity that does not decrypt), -ERR_CONFIG (an encrypted archive and no identity).
+ */
 int pg_pitr_restore(const struct pg_pitr_opts *o, struct pg_pitr_result *r, struct err *e);
 
 #endif

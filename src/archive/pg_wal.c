@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "archive/sqlite_wal.h"
+#include "backup/encrypt.h"
 #include "common/file.h"
 #include "common/util.h"
 
@@ -187,7 +188,9 @@ int pg_wal_remove_before(const char *dir, const char *first, int *removed, struc
     for (int i = 0; i < m.n && rc == 0; i++) {
         if (m.v[i].history || strcmp(m.v[i].name, first) >= 0)
             continue;
-        char *path = xasprintf("%s/%s.gz", dir, m.v[i].name);
+        char file[48];
+        pg_wal_stored(dir, &m.v[i], file);
+        char *path = xasprintf("%s/%s", dir, file);
         if (unlink(path) == 0 || errno == ENOENT)
             (*removed)++;
         free(path);
@@ -204,6 +207,21 @@ const struct pg_wal_entry *pg_wal_manifest_find(const struct pg_wal_manifest *m,
         if (strcmp(m->v[i].name, name) == 0)
             return &m->v[i];
     return NULL;
+}
+
+void pg_wal_stored(const char *dir, const struct pg_wal_entry *x, char out[48])
+{
+    char *p;
+
+    if (x->history) {
+        snprintf(out, 48, "%s", x->name);
+        return;
+    }
+    snprintf(out, 48, "%s.gz%s", x->name, BACKUP_ENC_EXT);
+    p = xasprintf("%s/%s", dir, out);
+    if (access(p, F_OK) != 0)
+        snprintf(out, 48, "%s.gz", x->name);
+    free(p);
 }
 
 int pg_wal_manifest_add(const char *dir, struct pg_wal_manifest *m, const struct pg_wal_entry *x,
@@ -264,10 +282,11 @@ static bool is_completed(const char *name)
     return pg_wal_is_segment(name) || pg_wal_is_history(name);
 }
 
-static int file_one(const char *dir, struct pg_wal_manifest *m, const char *name, struct err *e)
+static int file_one(const char *dir, struct pg_wal_manifest *m, const char *name,
+                    const char *recipient, struct err *e)
 {
     char *raw = xasprintf("%s/%s", dir, name);
-    char *gz = xasprintf("%s/%s.gz", dir, name);
+    char *gz = xasprintf("%s/%s.gz%s", dir, name, recipient != NULL ? BACKUP_ENC_EXT : "");
     struct pg_wal_entry x;
     struct stat sb;
     int fd = -1, rc = 0;
@@ -293,7 +312,7 @@ static int file_one(const char *dir, struct pg_wal_manifest *m, const char *name
                  : err_set(e, ERR_BACKUP, "cannot read '%s': %s", raw, strerror(errno));
     } else {
         x.rawsize = (uint64_t)sb.st_size;
-        rc = wal_gz_write(fd, 0, x.rawsize, gz, NULL, x.sha256, &x.size, e);
+        rc = wal_gz_write(fd, 0, x.rawsize, gz, recipient, x.sha256, &x.size, e);
     }
     if (rc == 0)
         rc = pg_wal_manifest_add(dir, m, &x, e);
@@ -309,7 +328,8 @@ cleanup:
     return rc;
 }
 
-int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, int *filed, struct err *e)
+int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, const char *recipient,
+                          int *filed, struct err *e)
 {
     int n = 0, rc = 0, lock = -1;
     char **names = list_dir(dir, is_completed, &n);
@@ -324,7 +344,7 @@ int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, int *filed
     for (int i = 0; i < n && rc == 0; i++) {
         if (pg_wal_is_history(names[i]) && pg_wal_manifest_find(m, names[i]) != NULL)
             continue;
-        rc = file_one(dir, m, names[i], e);
+        rc = file_one(dir, m, names[i], recipient, e);
         if (rc == 0)
             (*filed)++;
     }
@@ -339,7 +359,8 @@ int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, int *filed
 static bool is_chain_file(const char *name)
 {
     size_t n = strlen(name);
-    if (n == PG_WAL_NAME_LEN + 3 && strcmp(name + PG_WAL_NAME_LEN, ".gz") == 0)
+    if ((n == PG_WAL_NAME_LEN + 3 && strcmp(name + PG_WAL_NAME_LEN, ".gz") == 0) ||
+        (n == PG_WAL_NAME_LEN + 7 && strcmp(name + PG_WAL_NAME_LEN, ".gz" BACKUP_ENC_EXT) == 0))
         return all_hex(name, PG_WAL_NAME_LEN);
     if (n == PG_WAL_NAME_LEN + 8 && strcmp(name + PG_WAL_NAME_LEN, ".partial") == 0)
         return all_hex(name, PG_WAL_NAME_LEN);
@@ -349,10 +370,12 @@ static bool is_chain_file(const char *name)
 /* A filed segment's stored file hashes to its manifest line. */
 static int check_filed(const char *dir, const struct pg_wal_entry *x, struct err *e)
 {
-    char *path = xasprintf("%s/%s.gz", dir, x->name);
-    char sha[HASH_SHA256_HEX];
+    char file[48], *path, sha[HASH_SHA256_HEX];
     uint64_t size = 0;
     int rc = 0;
+
+    pg_wal_stored(dir, x, file);
+    path = xasprintf("%s/%s", dir, file);
 
     if (hash_sha256_file(path, sha, &size) != 0)
         rc = err_set(e, ERR_VERIFY, "WAL segment %s is missing from the archive ('%s': %s)",
@@ -453,13 +476,13 @@ int pg_wal_check_chain(const char *dir, const char *first, const char *last, int
 /* ---- wal-fetch ---- */
 
 /* Copy or extract src to path through a temporary name beside it. */
-static int put(const char *src, bool gz, const char *path, struct err *e)
+static int put(const char *src, bool gz, const char *path, const char *identity, struct err *e)
 {
     char *tmp = xasprintf("%s.fetch.%ld", path, (long)getpid());
     int rc;
 
     unlink(tmp);
-    rc = gz ? wal_gz_extract(src, tmp, NULL, e) : file_copy(src, tmp, ERR_VERIFY, e);
+    rc = gz ? wal_gz_extract(src, tmp, identity, e) : file_copy(src, tmp, ERR_VERIFY, e);
     if (rc == 0 && rename(tmp, path) != 0)
         rc = err_set(e, ERR_VERIFY, "cannot write '%s': %s", path, strerror(errno));
     if (rc < 0)
@@ -468,7 +491,8 @@ static int put(const char *src, bool gz, const char *path, struct err *e)
     return rc;
 }
 
-int pg_wal_fetch(const char *dir, const char *name, const char *path, struct err *e)
+int pg_wal_fetch(const char *dir, const char *name, const char *path, const char *identity,
+                 struct err *e)
 {
     struct pg_wal_manifest m;
     const struct pg_wal_entry *x;
@@ -489,12 +513,14 @@ int pg_wal_fetch(const char *dir, const char *name, const char *path, struct err
         if (hash_sha256_file(src, sha, &size) != 0 || strcmp(sha, x->sha256) != 0)
             rc = err_set(e, ERR_VERIFY, "'%s' is missing or damaged (its SHA-256 differs)", src);
         else
-            rc = put(src, false, path, e);
+            rc = put(src, false, path, NULL, e);
     } else if (x != NULL) {
-        src = xasprintf("%s/%s.gz", dir, name);
+        char file[48];
+        pg_wal_stored(dir, x, file);
+        src = xasprintf("%s/%s", dir, file);
         rc = check_filed(dir, x, e);
         if (rc == 0)
-            rc = put(src, true, path, e);
+            rc = put(src, true, path, identity, e);
     } else {
         /* Not filed yet: completed but not compressed, or the one being written. */
         src = xasprintf("%s/%s", dir, name);
@@ -503,7 +529,7 @@ int pg_wal_fetch(const char *dir, const char *name, const char *path, struct err
             src = xasprintf("%s/%s.partial", dir, name);
         }
         if (stat(src, &sb) == 0) {
-            rc = put(src, false, path, e);
+            rc = put(src, false, path, NULL, e);
         } else {
             rc = 1;
             for (int i = 0; i < m.n && pg_wal_is_segment(name); i++)

@@ -7,7 +7,10 @@
  *                                    (fsynced after every write: --synchronous)
  *   TTTTTTTTXXXXXXXXYYYYYYYY          a completed segment not yet filed
  *   TTTTTTTTXXXXXXXXYYYYYYYY.gz       a filed segment (one gzip member, so
- *                                    that pg_receivewal resumes after it)
+ *                                    that pg_receivewal resumes after it);
+ *                                    .gz.age when BACKUP_ENCRYPT_RECIPIENT is
+ *                                    set (the SHA-256 is the stored file's:
+ *                                    the chain verifies without the key)
  *   TTTTTTTT.history                  a timeline's history, kept as is
  *   manifest                          one line per filed file, replaced
  *                                    atomically after the file is durable:
@@ -59,15 +62,23 @@ void pg_wal_manifest_release(struct pg_wal_manifest *m);
 /* Append a copy of x and replace dir/manifest atomically. */
 int pg_wal_manifest_add(const char *dir, struct pg_wal_manifest *m, const struct pg_wal_entry *x,
                         struct err *e);
+/*
+ * The file a filed entry is stored as in dir (out: 48 bytes): NAME.gz.age
+ * when it was encrypted (BACKUP_ENCRYPT_RECIPIENT), else NAME.gz; a history
+ * file as its name.
+ */
+void pg_wal_stored(const char *dir, const struct pg_wal_entry *x, char out[48]);
 /* The entry named name, or NULL (borrowed). */
 const struct pg_wal_entry *pg_wal_manifest_find(const struct pg_wal_manifest *m, const char *name);
 
 /*
  * File what pg_receivewal completed in dir: every whole segment (in order)
- * and history file not yet in m is compressed (segments) and checksummed,
+ * and history file not yet in m is compressed (segments; then encrypted to
+ * recipient with age when not NULL: BACKUP_ENCRYPT_RECIPIENT) and checksummed,
  * its line added, then the raw segment removed.  *filed: how many.
  */
-int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, int *filed, struct err *e);
+int pg_wal_file_completed(const char *dir, struct pg_wal_manifest *m, const char *recipient,
+                          int *filed, struct err *e);
 
 /*
  * Remove the segments whose names sort before first (older timelines, or
@@ -92,8 +103,11 @@ int pg_wal_check_chain(const char *dir, const char *first, const char *last, int
  * into path (decompressed, its checksum verified first; a .partial when
  * that is all there is).  Returns 0, 1 when the archive does not have it
  * (the end of recovery), or -ERR_VERIFY when it is damaged or missing with
- * newer segments of its timeline present (a gap).
+ * newer segments of its timeline present (a gap).  An encrypted segment is
+ * decrypted with identity (BACKUP_DECRYPT_IDENTITY); without it, -ERR_CONFIG
+ * saying so.
  */
-int pg_wal_fetch(const char *dir, const char *name, const char *path, struct err *e);
+int pg_wal_fetch(const char *dir, const char *name, const char *path, const char *identity,
+                 struct err *e);
 
 #endif

@@ -4,16 +4,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/hash.h"
 #include "common/util.h"
-#include "storage/dir.h"
+#include "archive/offsite.h"
 
 struct archive_mirror {
     const char *root; /* BACKUP_MIRROR_DIR */
     char *gen_dir;    /* local */
     char *dst;        /* BACKUP_MIRROR_DIR/wal-sqlite/GENERATION */
+    char *gen;        /* GENERATION */
     bool base_done;   /* the snapshot, the segments and the manifest as of the generation's start */
     struct wal_segment *pending;
     int npending;
@@ -33,6 +33,7 @@ void archive_mirror_free(struct archive_mirror *m)
         return;
     free(m->gen_dir);
     free(m->dst);
+    free(m->gen);
     free(m->pending);
     free(m);
 }
@@ -43,7 +44,9 @@ void archive_mirror_generation(struct archive_mirror *m, const char *gen_dir, co
         return;
     free(m->gen_dir);
     free(m->dst);
+    free(m->gen);
     m->gen_dir = xstrdup(gen_dir);
+    m->gen = xstrdup(name);
     m->dst = xasprintf("%s/%s/%s", m->root, ARCHIVE_SQLITE_SUBDIR, name);
     m->base_done = false;
     m->npending = 0;
@@ -62,26 +65,20 @@ static int put(struct archive_mirror *m, const char *file, const char *sha, uint
                bool always, struct err *e)
 {
     char *src = xasprintf("%s/%s", m->gen_dir, file);
-    const char *srcs[1] = {src}, *names[1] = {file};
-    char *dst = NULL;
-    int rc = 0;
+    int rc = offsite_dir_put(m->dst, src, file, sha, size, always, e);
 
-    if (always || !storage_dir_has(m->dst, file, (int64_t)size))
-        rc = storage_dir_put(m->dst, srcs, names, 1, sha, (int64_t)size, &dst, e);
-    free(dst);
     free(src);
     return rc;
 }
 
 static int mkdirs(struct archive_mirror *m, struct err *e)
 {
-    char *mid = xasprintf("%s/%s", m->root, ARCHIVE_SQLITE_SUBDIR);
-    int rc = 0;
+    char *rel = xasprintf("%s/%s", ARCHIVE_SQLITE_SUBDIR, m->gen);
+    int rc = offsite_dir_make(m->root, rel, e);
 
-    if ((mkdir(mid, 0700) != 0 && errno != EEXIST) || (mkdir(m->dst, 0700) != 0 && errno != EEXIST))
-        rc = err_set(e, ERR_BACKUP, "archive: cannot create '%s' in BACKUP_MIRROR_DIR: %s", m->dst,
-                     strerror(errno));
-    free(mid);
+    free(rel);
+    if (rc == 0)
+        offsite_dir_clean(m->dst);
     return rc;
 }
 

@@ -9,9 +9,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "archive/offsite.h"
 #include "storage/s3.h"
-
-#define BACKOFF_S 30
 
 struct archive_s3 {
     struct storage_s3 *s;
@@ -25,26 +24,13 @@ struct archive_s3 {
 
 struct archive_s3 *archive_s3_new(const struct config *cfg, struct err *e)
 {
-    struct storage_s3_options o = {
-        .url = cfg->backup_s3_url,
-        .endpoint = cfg->backup_s3_endpoint,
-        .region = cfg->backup_s3_region,
-        .access_key_id = cfg->aws_access_key_id,
-        .secret_access_key = cfg->aws_secret_access_key,
-        .credentials_file = cfg->backup_s3_credentials_file,
-        .profile = cfg->aws_profile,
-        .timeout_s = cfg->backup_s3_timeout,
-        .part_size = cfg->backup_s3_part_size > 0 ? (size_t)cfg->backup_s3_part_size : 0,
-    };
+    struct storage_s3 *s = NULL;
     struct archive_s3 *a;
 
-    if (cfg->backup_s3_url == NULL || cfg->backup_s3_url[0] == '\0')
+    if (offsite_s3_open(cfg, &s, e) < 0 || s == NULL)
         return NULL;
     a = xcalloc(1, sizeof(*a));
-    if (storage_s3_open(&o, &a->s, e) < 0) {
-        free(a);
-        return NULL;
-    }
+    a->s = s;
     return a;
 }
 
@@ -96,45 +82,25 @@ static int put(struct archive_s3 *a, const char *file, struct err *e)
     return rc;
 }
 
+/* Where the manifest's copy ends: at the first segment past *arg. */
+static bool past(const char *line, void *arg)
+{
+    unsigned long long seq;
+
+    return sscanf(line, "segment %llu ", &seq) == 1 && seq > *(const uint64_t *)arg;
+}
+
 /* The manifest's lines up to segment upto, uploaded as the manifest object. */
 static int put_manifest(struct archive_s3 *a, uint64_t upto, struct err *e)
 {
     char *path = xasprintf("%s/manifest", a->gen_dir);
     char *tmp = xasprintf("%s/.manifest.s3.%ld", a->gen_dir, (long)getpid());
     char *key = key_of(a, "manifest");
-    FILE *in = fopen(path, "re"), *out = NULL;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = 0;
+    int rc = offsite_manifest_cut(path, tmp, past, &upto, e);
 
-    if (in != NULL)
-        out = fopen(tmp, "we");
-    if (in == NULL || out == NULL) {
-        rc = err_set(e, ERR_BACKUP, "archive: cannot copy '%s' for S3: %s", path, strerror(errno));
-        goto cleanup;
-    }
-    while ((n = getline(&line, &cap, in)) > 0 && line[n - 1] == '\n') {
-        unsigned long long seq;
-        if (sscanf(line, "segment %llu ", &seq) == 1 && seq > upto)
-            break;
-        fwrite(line, 1, (size_t)n, out);
-    }
-    if (fclose(out) != 0) {
-        out = NULL;
-        rc = err_set(e, ERR_BACKUP, "archive: cannot write '%s': %s", tmp, strerror(errno));
-        goto cleanup;
-    }
-    out = NULL;
-    rc = storage_s3_put_file(a->s, key, tmp, e);
-
-cleanup:
-    if (in != NULL)
-        fclose(in);
-    if (out != NULL)
-        fclose(out);
+    if (rc == 0)
+        rc = storage_s3_put_file(a->s, key, tmp, e);
     unlink(tmp);
-    free(line);
     free(key);
     free(tmp);
     free(path);
@@ -190,6 +156,6 @@ int archive_s3_sync(struct archive_s3 *a, struct err *e)
             rc = -ERR_BACKUP;
     }
     if (rc < 0)
-        a->retry_at = time_mono() + BACKOFF_S;
+        a->retry_at = time_mono() + OFFSITE_S3_BACKOFF_S;
     return rc;
 }

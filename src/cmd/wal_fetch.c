@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "archive/pg_wal.h"
+#include "backup/encrypt.h"
 #include "cmd/cmd.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -29,7 +30,8 @@ static int run(struct cmd_ctx *ctx)
         return cmd_usage_error(ctx, "wal-fetch takes NAME and PATH (restore_command's %%f %%p)");
     err_clear(&e);
     dir = xasprintf("%s/%s", ctx->cfg.backup_dir, ARCHIVE_PG_SUBDIR);
-    rc = pg_wal_fetch(dir, ctx->args.pos[0], ctx->args.pos[1], &e);
+    rc = pg_wal_fetch(dir, ctx->args.pos[0], ctx->args.pos[1],
+                      backup_decrypt_identity(ctx->cfg.backup_decrypt_identity), &e);
     free(dir);
     if (rc < 0) {
         fprintf(stderr, "citaplanner wal-fetch: %s: the recovery stops here\n", e.msg);
@@ -49,9 +51,11 @@ const struct cmd cmd_wal_fetch = {
              "--backup-dir DIR %f %p'): copies the WAL segment or history file NAME from\n"
              "BACKUP_DIR/wal/ into PATH, decompressed, after checking its SHA-256 against\n"
              "the archive's manifest (the segment being received, .partial, when that is\n"
-             "all there is).  Exit 0 when handed over, 1 when the archive does not have it\n"
-             "(recovery ends there), 126 when it is damaged or a segment is missing before\n"
-             "newer ones (PostgreSQL stops the recovery).\n",
+             "all there is; an encrypted one, .gz.age, decrypted with\n"
+             "BACKUP_DECRYPT_IDENTITY).  Exit 0 when handed over, 1 when the archive does\n"
+             "not have it (recovery ends there), 126 when it is damaged, cannot be\n"
+             "decrypted, or a segment is missing before newer ones (PostgreSQL stops the\n"
+             "recovery).\n",
     .flags = NULL,
     .needs_db = false,
 };
