@@ -67,8 +67,9 @@ def pitr_once(work, env, k):
                "-c max_connections=200 -c shared_buffers=128MB" % (port, work), "start")
     if r.returncode != 0:
         sys.exit("archive_restore_bench: the restored server did not start: " + r.stderr)
+    started = time.perf_counter()
     while True:
-        if not os.path.exists(os.path.join(pgdata, "postmaster.pid")) and time.perf_counter() - t0 > 5:
+        if not os.path.exists(os.path.join(pgdata, "postmaster.pid")) and time.perf_counter() - started > 10:
             sys.exit("archive_restore_bench: the restored server stopped:\n" + open(pgdata + ".log").read()[-2000:])
         r = subprocess.run([BINDIR + "/psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", str(port), "-U", USER,
                             "-d", "citaplanner", "-c", "select pg_is_in_recovery()"],
