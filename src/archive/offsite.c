@@ -9,24 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/remote.h"
 #include "common/hash.h"
 #include "common/util.h"
 #include "storage/dir.h"
 
 int offsite_s3_open(const struct config *cfg, struct storage_s3 **out, struct err *e)
 {
-    struct storage_s3_options o = {
-        .url = cfg->backup_s3_url,
-        .endpoint = cfg->backup_s3_endpoint,
-        .region = cfg->backup_s3_region,
-        .access_key_id = cfg->aws_access_key_id,
-        .secret_access_key = cfg->aws_secret_access_key,
-        .credentials_file = cfg->backup_s3_credentials_file,
-        .profile = cfg->aws_profile,
-        .timeout_s = cfg->backup_s3_timeout,
-        .part_size = cfg->backup_s3_part_size > 0 ? (size_t)cfg->backup_s3_part_size : 0,
-    };
+    struct storage_s3_options o;
 
+    backup_s3_options(cfg, &o);
     *out = NULL;
     if (cfg->backup_s3_url == NULL || cfg->backup_s3_url[0] == '\0')
         return 0;

@@ -146,22 +146,28 @@ enum { REMOTE_MIRROR, REMOTE_S3 };
 /* How a remote's log lines say a copy was made, by remote. */
 static const char *const remote_verbs[BACKUP_REMOTE_COUNT] = {"copied", "uploaded"};
 
+void backup_s3_options(const struct config *cfg, struct storage_s3_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->url = cfg->backup_s3_url;
+    o->endpoint = cfg->backup_s3_endpoint;
+    o->region = cfg->backup_s3_region;
+    o->access_key_id = cfg->aws_access_key_id;
+    o->secret_access_key = cfg->aws_secret_access_key;
+    o->credentials_file = cfg->backup_s3_credentials_file;
+    o->profile = cfg->aws_profile;
+    o->timeout_s = cfg->backup_s3_timeout;
+    o->part_size = cfg->backup_s3_part_size > 0 ? (size_t)cfg->backup_s3_part_size : 0;
+}
+
 /* The S3 store for cfg's BACKUP_S3_* options, at url (BACKUP_S3_URL when NULL). */
 static int s3_open(const struct config *cfg, const char *url, struct storage_store **st,
                    struct err *e)
 {
-    struct storage_s3_options o = {
-        .url = url != NULL ? url : s3_url(cfg),
-        .endpoint = cfg->backup_s3_endpoint,
-        .region = cfg->backup_s3_region,
-        .access_key_id = cfg->aws_access_key_id,
-        .secret_access_key = cfg->aws_secret_access_key,
-        .credentials_file = cfg->backup_s3_credentials_file,
-        .profile = cfg->aws_profile,
-        .timeout_s = cfg->backup_s3_timeout,
-        .part_size = cfg->backup_s3_part_size > 0 ? (size_t)cfg->backup_s3_part_size : 0,
-    };
+    struct storage_s3_options o;
 
+    backup_s3_options(cfg, &o);
+    o.url = url != NULL ? url : s3_url(cfg);
     return storage_s3_store_open(&o, st, e);
 }
 

@@ -11,6 +11,10 @@
 
 #include "common/err.h"
 #include "config/config.h"
+#include "storage/s3.h"
+
+/* The options of the S3 store from cfg's BACKUP_S3_* and AWS_* settings. */
+void backup_s3_options(const struct config *cfg, struct storage_s3_options *o);
 
 /* ---- copies off the machine (remote.c; issue 10) ---- */
 
