@@ -11,6 +11,7 @@ import urllib.parse
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 
 from conftest import ROOT
@@ -409,6 +410,60 @@ def test_agenda_click_empty_time_books_there(site):
     assert chosen.get_attribute("data-start").startswith(f"{date}T15:00")
 
 
+def new_professional(site, admin, name):
+    st, _, u = site.api("POST", "/api/v1/users", {"email": f"{name.lower()}.{os.getpid()}.{site.db.kind}@citaplanner.com",
+                        "password": "Clave-de-prueba-123", "first_name": name, "role": "PROFESSIONAL", "branch_id": 1}, token=admin)
+    assert st == 201, u
+    return u
+
+
+def test_agenda_shades_each_professionals_hours_breaks_and_time_off(site):
+    admin = site.token(*ADMIN)
+    date = weekday_ahead(7, 2)
+    u = new_professional(site, admin, "Turno")
+    dow = (dt.date.fromisoformat(date).weekday() + 1) % 7
+    st, _, r = site.api("PUT", "/api/v1/working-hours", {"branch_id": 1, "user_id": u["id"], "hours": [
+        {"day_of_week": dow, "start_time": "10:00", "end_time": "13:00"},
+        {"day_of_week": dow, "start_time": "14:00", "end_time": "17:00"}]}, token=admin)
+    assert st == 200, r
+    st, _, r = site.api("POST", "/api/v1/time-off", {"user_id": u["id"], "start": f"{date}T15:00:00-06:00",
+                        "end": f"{date}T16:00:00-06:00", "reason": "Curso de color"}, token=admin)
+    assert st == 201, r
+    b = site.browser()
+    login_at(b, *RECEP, f"#/agenda?date={date}")
+    col = f".col[data-pro='{u['id']}']"
+    b.wait(f"{col} .un-time_off")
+    spans = b.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0] + ' .closed')].map((z) => [z.dataset.kind, z.title])", col)
+    kinds = [k for k, _ in spans]
+    assert kinds.count("off") == 2 and kinds.count("break") == 1 and kinds.count("time_off") == 1, spans
+    assert ["break", "Descanso"] in spans and ["time_off", "Ausencia · Curso de color"] in spans, spans
+    assert "closed" not in kinds, spans  # the branch is open all day: this one is simply off
+    # The other professional follows the branch: no break, no time off.
+    others = b.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0] + ' .closed')].map((z) => z.dataset.kind)", f".col[data-pro='{PRO1_ID}']")
+    assert set(others) <= {"closed"}, others
+    legend = b.find("#agenda-legend").text
+    for word in ("Sucursal cerrada", "Fuera de su horario", "Descanso", "Ausencia"):
+        assert word in legend, legend
+    # Shaded time offers no booking; it says why.
+    for hhmm, why in (("13:30", "Descanso"), ("15:15", "Ausencia"), ("09:00", "Fuera de su horario")):
+        click_free_time(b, None, u["id"], hhmm)
+        b.wait_text("#toast", why)
+        assert b.driver.execute_script("return location.hash").startswith("#/agenda"), hhmm
+    click_free_time(b, None, u["id"], "11:00")
+    wait_hash(b, "#/new")
+    frag, p = hash_params(b)
+    assert (p["time"], p["pro"]) == ("11:00", str(u["id"])), frag
+    # English too.
+    b.driver.execute_script("localStorage.setItem('citaplanner.lang', 'en')")
+    b.go(f"#/agenda?date={date}")
+    b.driver.refresh()
+    b.wait(f"{col} .un-break")
+    assert b.find(f"{col} .un-break").get_attribute("title") == "Break"
+    assert "Time off" in b.find("#agenda-legend").text
+
+
 def agenda_with_one(site, date):
     """A 10:00 Facial on date, and the receptionist's agenda of that day showing it."""
     recep = site.token(*RECEP)
@@ -641,8 +696,14 @@ def click_free_time(b, counted, pro, hhmm):
     col = b.wait(f".col[data-pro='{pro}'] .col-inner")
     first = int(b.find(".hours .hour").text[:2])
     y = int((int(hhmm[:2]) * 60 + int(hhmm[3:]) - first * 60) * 1.2) + 3
-    b.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", col)
-    ActionChains(b.driver).move_to_element_with_offset(col, 5 - col.size["width"] // 2, y - col.size["height"] // 2).click().perform()
+    # the point itself in the middle of the window (a column may be taller than it)
+    x, y = b.driver.execute_script(
+        "const c = arguments[0]; c.scrollIntoView({block: 'center'}); let r = c.getBoundingClientRect();"
+        "window.scrollBy(0, r.top + arguments[1] - innerHeight / 2); r = c.getBoundingClientRect();"
+        "return [Math.round(r.left + 5), Math.round(r.top + arguments[1])]", col, y)
+    ab = ActionBuilder(b.driver)
+    ab.pointer_action.move_to_location(x, y).click()
+    ab.perform()
     if counted:
         counted.clicks += 1
 

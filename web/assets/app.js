@@ -253,12 +253,44 @@ async function refreshAgenda(grid) {
 
 // The visible range: the branch's hours on the days shown (whole hours), widened
 // to hold any appointment outside them; 08:00-20:00 when the branch has none.
+// All the rows of the branch: its own (user_id null) and its professionals'.
 async function branchHours() {
   state.hours = state.hours || {};
   if (!state.hours[state.branch])
-    state.hours[state.branch] = (await api('GET', '/working-hours' + qs({ branch_id: state.branch }))).items.filter((w) => w.user_id === null);
+    state.hours[state.branch] = (await api('GET', '/working-hours' + qs({ branch_id: state.branch, limit: 200 }))).items;
   return state.hours[state.branch];
 }
+// A professional's intervals of a day, as availability takes them: its own
+// rows at the branch if it has any (any day), else the branch's.
+function proHours(wh, pro, day) {
+  const own = pro && wh.some((w) => w.user_id === pro);
+  return wh.filter((w) => w.user_id === (own ? pro : null) && w.day_of_week === weekday(day))
+    .map((w) => [hm(w.start_time), hm(w.end_time)]).sort((x, y) => x[0] - y[0]);
+}
+// What cannot be booked in a column (a professional, a day), in minutes of
+// that day: [from, to, kind, note]; kind closed (the branch), off (outside
+// the professional's own hours), break (between two of its intervals),
+// time_off (its time off, note: the reason).
+function unavailable(wh, offs, pro, day, zone) {
+  const own = pro && wh.some((w) => w.user_id === pro);
+  const out = [];
+  let at = 0;
+  for (const [s, e] of proHours(wh, pro, day)) {
+    if (s > at) out.push([at, s, at === 0 || !own ? (own ? 'off' : 'closed') : 'break']);
+    at = Math.max(at, e);
+  }
+  if (at < 24 * 60) out.push([at, 24 * 60, own ? 'off' : 'closed']);
+  const dayOf = (iso) => new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(iso));
+  for (const o of offs.filter((x) => x.user_id === pro)) {
+    const d0 = dayOf(o.start), d1 = dayOf(o.end);
+    if (d0 > day || d1 < day) continue;
+    const s = d0 < day ? 0 : minutesOf(o.start, zone), e = d1 > day ? 24 * 60 : minutesOf(o.end, zone);
+    if (e > s) out.push([s, e, 'time_off', o.reason]);
+  }
+  return out;
+}
+const UNAVAIL = ['closed', 'off', 'break', 'time_off'];
+function unavailText(kind, note) { return t('unavail_' + kind) + (note ? ` · ${note}` : ''); }
 function hm(s) { const [a, b] = s.split(':').map(Number); return a * 60 + b; }
 function hhmm(m) { return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`; }
 // 24-hour times everywhere in the agenda, as on its axis.
@@ -277,6 +309,8 @@ async function drawAgenda(grid) {
     items.push(...r.items); cursor = r.next_cursor;
   } while (cursor);
   const wh = await branchHours();
+  let offs = [];
+  try { offs = (await api('GET', '/time-off' + qs({ from: days[0], to: days[days.length - 1] }))).items; } catch { /* shown without it */ }
   // Who is coming (client names) and what is paid, fetched alongside.
   state.clientNames = state.clientNames || {};
   const unknown = [...new Set(items.map((a) => a.client_id))].filter((id) => !(id in state.clientNames));
@@ -288,9 +322,9 @@ async function drawAgenda(grid) {
     await Promise.all(items.filter((a) => a.status !== 'CANCELLED').map(async (a) => {
       try { const m = await api('GET', `/appointments/${a.id}/money`); paid[a.id] = m.balance_cents <= 0 && m.due_cents > 0 ? 'paid' : m.paid_cents > 0 ? 'part' : 'unpaid'; } catch { /* not shown */ }
     }));
-  const dayHours = (d) => wh.filter((w) => w.day_of_week === weekday(d)).map((w) => [hm(w.start_time), hm(w.end_time)]).sort((x, y) => x[0] - y[0]);
+  const proIds = state.view === 'week' ? [state.pro] : state.ctx.pros.map((p) => p.id);
   let lo = Infinity, hi = -Infinity;
-  for (const d of days) for (const [s, e] of dayHours(d)) { lo = Math.min(lo, s); hi = Math.max(hi, e); }
+  for (const d of days) for (const p of [null, ...proIds]) for (const [s, e] of proHours(wh, p, d)) { lo = Math.min(lo, s); hi = Math.max(hi, e); }
   for (const a of items) { const s = minutesOf(a.start_at, zone); lo = Math.min(lo, s); hi = Math.max(hi, s + (new Date(a.end_at) - new Date(a.start_at)) / 60000); }
   if (!Number.isFinite(lo)) { lo = 8 * 60; hi = 20 * 60; }
   const start = Math.floor(lo / 60) * 60, end = Math.min(24 * 60, Math.ceil(hi / 60) * 60);
@@ -329,11 +363,15 @@ async function drawAgenda(grid) {
       h('div', { class: 'col-head', text: col.title }));
     const area = h('div', { class: 'col-inner' });
     area.style.height = `${height}px`;
-    // Closed time shaded: before, between and after the day's hours.
-    let at = start;
-    for (const [s, e] of [...dayHours(col.day), [end, end]]) {
-      if (s > at) { const z = h('div', { class: 'closed', 'aria-hidden': 'true' }); z.style.top = `${(at - start) * PX}px`; z.style.height = `${(Math.min(s, end) - at) * PX}px`; area.append(z); }
-      at = Math.max(at, e);
+    // What this professional cannot be booked in, shaded, its kind in the
+    // tooltip and the legend: the branch closed, off, a break, time off.
+    const spans = unavailable(wh, offs, col.pro, col.day, zone);
+    for (const [s, e, kind, note] of spans) {
+      const a = Math.max(s, start), b = Math.min(e, end);
+      if (b <= a) continue;
+      const z = h('div', { class: `closed un-${kind}`, 'data-kind': kind, title: unavailText(kind, note) });
+      z.style.top = `${(a - start) * PX}px`; z.style.height = `${(b - a) * PX}px`;
+      area.append(z);
     }
     if (col.day === today && nowMin >= start && nowMin <= end) {
       const line = h('div', { class: 'now-line', id: cols.indexOf(col) === 0 || state.view === 'week' ? 'now-line' : null, title: t('now') });
@@ -341,9 +379,13 @@ async function drawAgenda(grid) {
       area.append(line);
     }
     // A click on empty time books there (staff who book).
+    // Shaded time offers no booking: it says why.
     if (role() !== 'PROFESSIONAL') area.addEventListener('click', (ev) => {
-      if (ev.target !== area && !ev.target.classList.contains('closed')) return;
-      const m = start + Math.floor(ev.offsetY / PX / SNAP) * SNAP + (ev.target === area ? 0 : Math.round(parseFloat(ev.target.style.top) / PX));
+      if (ev.target.classList.contains('closed')) { toast(`${ev.target.title} · ${t('not_bookable')}`, true); return; }
+      if (ev.target !== area) return;
+      const m = start + Math.floor(ev.offsetY / PX / SNAP) * SNAP;
+      const hit = spans.find(([s, e]) => m >= s && m < e);
+      if (hit) { toast(`${unavailText(hit[2], hit[3])} · ${t('not_bookable')}`, true); return; }
       location.hash = '#/new' + qs({ date: col.day, time: hhmm(m), pro: col.pro });
     });
     for (const a of items.filter(col.match)) area.append(apptBlock(a, { zone, start, paid: paid[a.id], col, cols }));
@@ -351,6 +393,8 @@ async function drawAgenda(grid) {
     body.append(colEl);
   }
   grid.append(body);
+  grid.append(h('ul', { class: 'agenda-legend', id: 'agenda-legend', 'aria-label': t('legend') },
+    UNAVAIL.map((k) => h('li', {}, h('span', { class: `swatch un-${k}`, 'aria-hidden': 'true' }), t('unavail_' + k)))));
   grid.append(h('p', { class: 'muted agenda-help', text: t('agenda_help') }));
   if (!items.length) grid.append(h('p', { class: 'muted', text: t('none') }));
   const now = grid.querySelector('.now-line');

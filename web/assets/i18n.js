@@ -88,6 +88,8 @@ const STRINGS = {
     damaged_n: '{n} respaldo(s) dañado(s)', last_verify: 'Última verificación', all_ok: 'todos correctos',
     now: 'Ahora', pay_paid: 'Pagada', pay_part: 'Pago parcial', pay_unpaid: 'Sin pagar', ask_move: '¿Mover la cita?', ask_resize: '¿Cambiar la duración?',
     agenda_keys: 'Alt+flechas para mover, Alt+Mayús+flechas para cambiar la duración, Enter para confirmar',
+    legend: 'Leyenda', not_bookable: 'no se puede reservar aquí', unavail_closed: 'Sucursal cerrada', unavail_off: 'Fuera de su horario',
+    unavail_break: 'Descanso', unavail_time_off: 'Ausencia',
     agenda_help: 'Haz clic en un espacio libre para reservar ahí. Arrastra una cita para moverla o su borde inferior para cambiar la duración (con el teclado: Alt+flechas, Alt+Mayús+flechas y Enter).',
   },
   en: {
@@ -178,6 +180,8 @@ const STRINGS = {
     damaged_n: '{n} damaged backup(s)', last_verify: 'Last verification', all_ok: 'all ok',
     now: 'Now', pay_paid: 'Paid', pay_part: 'Part paid', pay_unpaid: 'Unpaid', ask_move: 'Move the appointment?', ask_resize: 'Change the length?',
     agenda_keys: 'Alt+arrows to move, Alt+Shift+arrows to change the length, Enter to confirm',
+    legend: 'Legend', not_bookable: 'cannot be booked here', unavail_closed: 'Branch closed', unavail_off: 'Outside their hours',
+    unavail_break: 'Break', unavail_time_off: 'Time off',
     agenda_help: 'Click free time to book there. Drag an appointment to move it, or its lower edge to change its length (keyboard: Alt+arrows, Alt+Shift+arrows and Enter).',
   },
 };
