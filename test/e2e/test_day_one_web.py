@@ -352,6 +352,45 @@ def test_a_manager_undoes_a_cancellation_the_receptionist_cannot(site):
     assert now["status"] == "PENDING"
 
 
+def test_a_manager_undoes_a_cancellation_from_the_agenda(site):
+    recep = site.token(*RECEP)
+    date = weekday_ahead(4, 3)
+    a = book(site, recep, date, "11:00")
+    old = book(site, recep, date, "15:00")
+    for x in (a, old):
+        st, _, _ = site.api("POST", f"/api/v1/appointments/{x['id']}/cancel", {"reason": "llamó para cancelar"}, token=recep)
+        assert st == 200
+    # old was cancelled yesterday: too late to undo
+    col = "cancelled_at"
+    if site.db.kind == "sqlite":
+        site.db.query(f"UPDATE appointments SET {col} = strftime('%Y-%m-%d %H:%M:%S', substr({col}, 1, 19), '-1 day') || '+00' "
+                      "WHERE id = ?", (old["id"],))
+    else:
+        site.db.query(f"UPDATE appointments SET {col} = {col} - interval '1 day' WHERE id = {int(old['id'])}")
+    rb = site.browser()
+    login_at(rb, *RECEP, f"#/agenda?date={date}")
+    rb.wait(f".appt[data-id='{a['id']}']")
+    assert not rb.find_all(".undo-cancel"), "a receptionist was offered the undo"
+    b = site.browser()
+    login_at(b, *ADMIN, f"#/agenda?date={date}")
+    b.wait(f".appt[data-id='{old['id']}']")
+    assert not b.find_all(f".undo-cancel[data-id='{old['id']}']"), "yesterday's cancellation was offered"
+    undo = f".undo-cancel[data-id='{a['id']}']"
+    b.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", undo)
+    b.click(undo)
+    b.wait("#confirm-dialog")
+    text = b.find("#confirm-dialog").text
+    assert "llamó para cancelar" in text and "11:00–12:00" in text and "Pendiente" in text, text
+    b.click("#dlg-back")
+    b.wait_until(lambda: not b.find_all("#confirm-dialog"))
+    assert site.api("GET", f"/api/v1/appointments/{a['id']}", token=recep)[2]["status"] == "CANCELLED"
+    b.click(undo)
+    b.click("#dlg-ok")
+    b.wait_until(lambda: site.api("GET", f"/api/v1/appointments/{a['id']}", token=recep)[2]["status"] == "PENDING")
+    b.wait(f".appt.st-PENDING[data-id='{a['id']}']")
+    assert not b.find_all(undo)
+
+
 # ---- 4. the agenda ----------------------------------------------------------------------
 CONTRAST = """
 const lum = (c) => { const m = c.match(/[\\d.]+/g).map(Number); const [r, g, b] = m.slice(0, 3).map((v) => {

@@ -388,7 +388,10 @@ async function drawAgenda(grid) {
       if (hit) { toast(`${unavailText(hit[2], hit[3])} · ${t('not_bookable')}`, true); return; }
       location.hash = '#/new' + qs({ date: col.day, time: hhmm(m), pro: col.pro });
     });
-    for (const a of items.filter(col.match)) area.append(apptBlock(a, { zone, start, paid: paid[a.id], col, cols }));
+    for (const a of items.filter(col.match)) {
+      area.append(apptBlock(a, { zone, start, paid: paid[a.id], col, cols }));
+      if (undoable(a, zone)) area.append(undoCancel(a, zone, start));
+    }
     colEl.append(area);
     body.append(colEl);
   }
@@ -399,6 +402,28 @@ async function drawAgenda(grid) {
   if (!items.length) grid.append(h('p', { class: 'muted', text: t('none') }));
   const now = grid.querySelector('.now-line');
   if (now && !state.scrolled) { state.scrolled = true; now.scrollIntoView({ block: 'center' }); }
+}
+
+// A cancellation ADMIN and MANAGER may undo from the agenda: made today (the
+// branch's day), as on the appointment's page; the API has the last word.
+function undoable(a, zone) {
+  return a.status === 'CANCELLED' && ['ADMIN', 'MANAGER'].includes(role()) && a.cancelled_at && a.cancelled_from &&
+    new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.cancelled_at)) === todayIn(zone);
+}
+function undoCancel(a, zone, start) {
+  const s = serviceOf(a.service_id);
+  const who = state.clientNames[a.client_id] || t('unknown_client');
+  const when = `${fmtDay(new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.start_at)))} ${time24(a.start_at, zone)}–${time24(a.end_at, zone)}`;
+  const b = h('button', { type: 'button', class: 'undo-cancel', 'data-id': a.id, title: t('uncancel'), 'aria-label': `${t('uncancel')}: ${who} · ${when}`, text: `↶ ${t('undo')}`,
+    onclick: async () => {
+      const ok = await ask(h, { title: t('ask_uncancel'), ok: t('uncancel'), lines: [`${who} · ${s.name} · ${when}`,
+        a.cancel_reason ? `${t('cancel_reason')}: ${a.cancel_reason}` : null, `→ ${t(a.cancelled_from)}`].filter(Boolean) });
+      if (!ok) return;
+      try { await api('POST', `/appointments/${a.id}/uncancel`, {}); toast(t('saved')); } catch (err) { toast(errorText(err), true); }
+      drawAgenda(document.getElementById('agenda'));
+    } });
+  b.style.top = `${(minutesOf(a.start_at, zone) - start) * PX + 2}px`;
+  return b;
 }
 
 // One appointment on the grid: who, what, when, status (colour and icon),
