@@ -503,6 +503,53 @@ def test_agenda_shades_each_professionals_hours_breaks_and_time_off(site):
     assert "Time off" in b.find("#agenda-legend").text
 
 
+MEASURE = """
+const [hash, n, done] = arguments;
+performance.setResourceTimingBufferSize(2000);
+performance.clearResourceTimings();
+const t0 = performance.now();
+location.hash = hash;
+const tick = () => {
+  const names = [...document.querySelectorAll('#agenda .appt-client')].map((e) => e.textContent);
+  if (names.length >= n && names.every((x) => x.startsWith('Carga'))) {
+    const t1 = performance.now();
+    done([performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/') && e.startTime >= t0).length, t1 - t0]);
+  } else setTimeout(tick, 2);
+};
+tick();
+"""
+
+
+def test_agenda_draws_a_busy_day_in_one_read(site, capsys):
+    """A day of 16 appointments (8 paid) for two professionals: the agenda
+    reads them with their clients and money in one request, not one per block."""
+    recep = site.token(*RECEP)
+    date = weekday_ahead(10, 1)
+    n = 0
+    for hh in range(9, 17):
+        for pro, svc in ((PRO1_ID, FACIAL), (PRO2_ID, 4)):
+            st, _, c = site.api("POST", "/api/v1/clients", {"first_name": f"Carga{n}", "last_name": "Día",
+                                "phone": f"55{os.getpid() % 10**4:04d}{n:04d}"}, token=recep)
+            assert st == 201, c
+            st, _, a = site.api("POST", "/api/v1/appointments", {"client_id": c["id"], "service_id": svc,
+                                "professional_id": pro, "branch_id": 1, "start": f"{date}T{hh:02d}:00:00-06:00"}, token=recep)
+            assert st == 201, a
+            if n % 2:
+                st, _, p = site.api("POST", "/api/v1/payments", {"appointment_id": a["id"], "amount_cents": a["price_cents"],
+                                    "method": "CASH"}, token=recep)
+                assert st == 201, p
+            n += 1
+    b = site.browser()
+    login_at(b, *RECEP, f"#/agenda?date={weekday_ahead(10, 2)}")
+    b.wait("#agenda .agenda-title")
+    b.driver.set_script_timeout(60)
+    requests, ms = b.driver.execute_async_script(MEASURE, f"#/agenda?date={date}", n)
+    with capsys.disabled():
+        print(f"\nagenda of {n} appointments: {requests} API requests, {ms:.0f} ms")
+    assert len(b.find_all(".appt .pay-paid")) == n // 2
+    assert requests <= 3, requests
+
+
 def agenda_with_one(site, date):
     """A 10:00 Facial on date, and the receptionist's agenda of that day showing it."""
     recep = site.token(*RECEP)

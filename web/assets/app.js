@@ -301,27 +301,15 @@ const SNAP = 15;
 async function drawAgenda(grid) {
   const zone = tz();
   const days = state.view === 'week' ? [0, 1, 2, 3, 4, 5, 6].map((i) => addDays(state.date, i - weekday(state.date))) : [state.date];
-  const items = [];
-  let cursor = null;
-  do {
-    const r = await api('GET', '/appointments' + qs({ from: days[0], to: days[days.length - 1], branch_id: state.branch,
-      professional_id: state.view === 'week' ? state.pro : null, source: state.source || null, limit: 200, cursor }));
-    items.push(...r.items); cursor = r.next_cursor;
-  } while (cursor);
+  // One request for the appointments, who is coming and what is paid.
+  const { items } = await api('GET', '/agenda' + qs({ from: days[0], to: days[days.length - 1], branch_id: state.branch,
+    professional_id: state.view === 'week' ? state.pro : null, source: state.source || null }));
   const wh = await branchHours();
   let offs = [];
   try { offs = (await api('GET', '/time-off' + qs({ from: days[0], to: days[days.length - 1] }))).items; } catch { /* shown without it */ }
-  // Who is coming (client names) and what is paid, fetched alongside.
   state.clientNames = state.clientNames || {};
-  const unknown = [...new Set(items.map((a) => a.client_id))].filter((id) => !(id in state.clientNames));
-  await Promise.all(unknown.map(async (id) => {
-    try { const c = await api('GET', `/clients/${id}`); state.clientNames[id] = `${c.first_name || ''} ${c.last_name || ''}`.trim(); } catch { state.clientNames[id] = null; }
-  }));
   const paid = {};
-  if (['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role()))
-    await Promise.all(items.filter((a) => a.status !== 'CANCELLED').map(async (a) => {
-      try { const m = await api('GET', `/appointments/${a.id}/money`); paid[a.id] = m.balance_cents <= 0 && m.due_cents > 0 ? 'paid' : m.paid_cents > 0 ? 'part' : 'unpaid'; } catch { /* not shown */ }
-    }));
+  for (const a of items) { state.clientNames[a.client_id] = a.client_name; if (a.paid) paid[a.id] = a.paid; }
   const proIds = state.view === 'week' ? [state.pro] : state.ctx.pros.map((p) => p.id);
   let lo = Infinity, hi = -Infinity;
   for (const d of days) for (const p of [null, ...proIds]) for (const [s, e] of proHours(wh, p, d)) { lo = Math.min(lo, s); hi = Math.max(hi, e); }
