@@ -462,3 +462,34 @@ def test_agenda_in_one_read_with_names_and_paid(bk):
            f"WHERE t.email = '{email}' AND u.email = 'admin@citaplanner.com'")
     st, r = bk.call(bk.login(email, "admin123"), "GET", q)
     assert st == 200 and r["items"] == []
+
+
+def test_staff_branch_and_tenant_phones_in_e164(bk):
+    st, u = bk.call("admin", "PATCH", f"/api/v1/users/{PRO2}", {"phone": "55 5555 0113"})
+    assert st == 200 and u["phone"] == "+525555550113", u
+    st, me = bk.call("pro1", "PATCH", f"/api/v1/users/{PRO1}", {"phone": "(55) 5555-0112"})
+    assert st == 200 and me["phone"] == "+525555550112", me
+    st, br = bk.call("admin", "POST", "/api/v1/branches", {"name": f"Sucursal {uuid.uuid4().hex[:6]}",
+                                                           "phone": "0052 55 1234 5678"})
+    assert st == 201 and br["phone"] == "+525512345678", br
+    st, br = bk.call("admin", "PATCH", f"/api/v1/branches/{br['id']}", {"phone": "+1 (415) 555-0100"})
+    assert st == 200 and br["phone"] == "+14155550100", br
+    st, t = bk.call("admin", "PATCH", "/api/v1/tenant", {"phone": "55 1111 2222"})
+    assert st == 200 and t["phone"] == "+525511112222", t
+    # a national number takes the calling code of the same body when it changes it
+    try:
+        st, t = bk.call("admin", "PATCH", "/api/v1/tenant", {"phone": "612 345 678", "default_country_code": "34"})
+        assert st == 200 and t["phone"] == "+34612345678", t
+        st, u = bk.call("admin", "PATCH", f"/api/v1/users/{PRO2}", {"phone": "699 111 222"})
+        assert st == 200 and u["phone"] == "+34699111222", u
+    finally:
+        bk.sql("UPDATE tenants SET default_country_code = '52' WHERE id = 1")
+    # not a number: the code and field a client's phone gets; nothing written
+    for path in (f"/api/v1/users/{PRO2}", f"/api/v1/branches/{BRANCH}", "/api/v1/tenant"):
+        for bad in ("1234567", "55 1234 56a8", "+1234567890123456"):
+            st, e = bk.call("admin", "PATCH", path, {"phone": bad})
+            assert st == 400 and (e["error"]["code"], e["error"]["field"]) == ("invalid", "phone"), (path, bad, e)
+    assert bk.call("admin", "GET", f"/api/v1/users/{PRO2}")[1]["phone"] == "+34699111222"
+    # null still clears it
+    st, u = bk.call("admin", "PATCH", f"/api/v1/users/{PRO2}", {"phone": None})
+    assert st == 200 and u["phone"] is None, u
