@@ -501,6 +501,9 @@ def test_agenda_shades_each_professionals_hours_breaks_and_time_off(site):
     b.wait(f"{col} .un-break")
     assert b.find(f"{col} .un-break").get_attribute("title") == "Break"
     assert "Time off" in b.find("#agenda-legend").text
+    b.driver.execute_script("localStorage.setItem('citaplanner.lang', 'es')")
+    st, _, _ = site.api("PATCH", f"/api/v1/users/{u['id']}", {"active": False}, token=admin)
+    assert st == 200  # out of the other tests' agendas
 
 
 MEASURE = """
@@ -524,7 +527,7 @@ def test_agenda_draws_a_busy_day_in_one_read(site, capsys):
     """A day of 16 appointments (8 paid) for two professionals: the agenda
     reads them with their clients and money in one request, not one per block."""
     recep = site.token(*RECEP)
-    date = weekday_ahead(10, 1)
+    date = weekday_ahead(12, 1)
     n = 0
     for hh in range(9, 17):
         for pro, svc in ((PRO1_ID, FACIAL), (PRO2_ID, 4)):
@@ -540,7 +543,7 @@ def test_agenda_draws_a_busy_day_in_one_read(site, capsys):
                 assert st == 201, p
             n += 1
     b = site.browser()
-    login_at(b, *RECEP, f"#/agenda?date={weekday_ahead(10, 2)}")
+    login_at(b, *RECEP, f"#/agenda?date={weekday_ahead(12, 2)}")
     b.wait("#agenda .agenda-title")
     b.driver.set_script_timeout(60)
     requests, ms = b.driver.execute_async_script(MEASURE, f"#/agenda?date={date}", n)
@@ -665,6 +668,8 @@ def test_password_reset_and_time_off(site):
     b.fill("#time-off-form input[name=reason]", "Vacaciones")
     b.click("#time-off-save")
     b.wait_text("#time-off-list", "Vacaciones")
+    st, _, _ = site.api("PATCH", f"/api/v1/users/{u['id']}", {"active": False}, token=admin)
+    assert st == 200  # out of the other tests' agendas
 
 
 # ---- 5. phone layout and accessibility ---------------------------------------------------
