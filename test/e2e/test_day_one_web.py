@@ -714,7 +714,7 @@ def test_every_page_fits_and_passes_axe(site, size):
                 wide[f"{frag}-{lang}"] = (sw, iw)
             name = frag.split("/")[1]
             if lang == "es" and name in ("agenda", "new", "appt", "staff", "client") and "?" not in frag:
-                site.shot(b, f"{size}-{name}")
+                site.shot(b, f"{size}-{name}", size=SIZES[size])
             v = axe_serious(b)
             if v:
                 found[f"{frag}-{lang}"] = v
@@ -742,7 +742,7 @@ def test_every_page_fits_and_passes_axe(site, size):
     b.fill("#login-form input[name=password]", "master-pass-31337")
     b.click("#login-form button[type=submit]")
     b.wait("#tiers")
-    site.shot(b, f"{size}-data-safety")
+    site.shot(b, f"{size}-data-safety", size=SIZES[size])
     sw, iw = b.driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     if sw > iw:
         wide["#/safety"] = (sw, iw)
