@@ -547,6 +547,19 @@ cleanup:
     return rc;
 }
 
+int api_booking_range_text(struct http_req *req, struct db *db, int64_t tenant_id, int max_days,
+                           char from_txt[32], char to_txt[32], struct err *e)
+{
+    int64_t from = 0, to = 0;
+    int rc = api_booking_range(req, db, tenant_id, max_days, &from, &to, e);
+
+    if (rc < 0)
+        return rc;
+    tz_format_instant(from, from_txt);
+    tz_format_instant(to, to_txt);
+    return 0;
+}
+
 int api_appointments_list(struct http_req *req, struct err *e)
 {
     struct api_worker *w = http_req_worker(req);
@@ -559,15 +572,15 @@ int api_appointments_list(struct http_req *req, struct err *e)
     json_t *items = NULL, *next = NULL;
     char from_txt[32], to_txt[32];
     const char *status = http_req_query(req, "status");
-    const char *source = http_req_query(req, "source");
-    int64_t from = 0, to = 0, pro_id = 0, branch_id = 0, client_id = 0, last_id = 0;
+    const char *source = NULL;
+    int64_t pro_id = 0, branch_id = 0, client_id = 0, last_id = 0;
     bool has_pro = false, has_branch = false, has_client = false;
     int np = 0, count = 0, rc;
 
     if (api_auth_require(req, "appointments", API_ACT_READ, &au) < 0)
         return 0;
     if ((rc = api_page_parse(req, &page, e)) < 0 ||
-        (rc = api_query_id(req, "professional_id", &pro_id, &has_pro, e)) < 0 ||
+        (rc = appt_list_scope(req, &au, &pro_id, &has_pro, &source, e)) < 0 ||
         (rc = api_query_id(req, "branch_id", &branch_id, &has_branch, e)) < 0 ||
         (rc = api_query_id(req, "client_id", &client_id, &has_client, e)) < 0)
         goto cleanup;
@@ -580,27 +593,12 @@ int api_appointments_list(struct http_req *req, struct err *e)
             goto cleanup;
         }
     }
-    if (source != NULL && strcmp(source, "online") != 0 && strcmp(source, "staff") != 0) {
-        rc = appt_refuse(req, e, 400, "invalid", "source", "'source' must be online or staff");
-        goto cleanup;
-    }
-    if (au.role == API_ROLE_PROFESSIONAL) {
-        if (has_pro && pro_id != au.user_id) {
-            rc = appt_refuse(req, e, 403, "forbidden", "professional_id",
-                             "a professional sees only their own appointments");
-            goto cleanup;
-        }
-        has_pro = true;
-        pro_id = au.user_id;
-    }
     rc = api_worker_db(w, &db, e);
     if (rc < 0)
         goto cleanup;
-    rc = api_booking_range(req, db, au.tenant_id, LIST_MAX_DAYS, &from, &to, e);
+    rc = api_booking_range_text(req, db, au.tenant_id, LIST_MAX_DAYS, from_txt, to_txt, e);
     if (rc < 0)
         goto cleanup;
-    tz_format_instant(from, from_txt);
-    tz_format_instant(to, to_txt);
 
     buf_adds(&sql, "SELECT " APPT_COLS APPT_FROM
                    "WHERE a.tenant_id = $1 AND a.start_at >= $2 AND a.start_at < $3 "

@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/booking.h"
+#include "api/validate.h"
 #include "common/tz.h"
 #include "common/util.h"
 #include "domain/slots.h"
@@ -134,6 +135,26 @@ int appt_refuse(struct http_req *req, struct err *e, int status, const char *cod
     va_end(ap);
     http_reply_error(req, status, code, field, "%s", msg);
     return err_set(e, ERR_USAGE, "%s", msg);
+}
+
+int appt_list_scope(struct http_req *req, const struct api_auth *au, int64_t *pro_id, bool *has_pro,
+                    const char **source, struct err *e)
+{
+    int rc = api_query_id(req, "professional_id", pro_id, has_pro, e);
+
+    if (rc < 0)
+        return rc;
+    *source = http_req_query(req, "source");
+    if (*source != NULL && strcmp(*source, "online") != 0 && strcmp(*source, "staff") != 0)
+        return appt_refuse(req, e, 400, "invalid", "source", "'source' must be online or staff");
+    if (au->role == API_ROLE_PROFESSIONAL) {
+        if (*has_pro && *pro_id != au->user_id)
+            return appt_refuse(req, e, 403, "forbidden", "professional_id",
+                               "a professional sees only their own appointments");
+        *has_pro = true;
+        *pro_id = au->user_id;
+    }
+    return 0;
 }
 
 /* Read one appointment of the tenant (and of that professional when > 0). 1 found, 0 not. */

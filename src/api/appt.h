@@ -79,6 +79,15 @@ int appt_refuse(struct http_req *req, struct err *e, int status, const char *cod
                 const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /*
+ * The filters a list of appointments shares (the list, the agenda): the
+ * query's professional_id and source (online or staff, NULL for both), a
+ * PROFESSIONAL kept to its own appointments (*pro_id its id, *has_pro
+ * true).  A refusal is answered (400, 403) and returns a negative code.
+ */
+int appt_list_scope(struct http_req *req, const struct api_auth *au, int64_t *pro_id, bool *has_pro,
+                    const char **source, struct err *e);
+
+/*
  * Read one appointment of the tenant (and of that professional when > 0).
  * 1 found (out filled; appt_release), 0 not, negative on a database error.
  */

@@ -77,6 +77,9 @@ int api_appointments_update(struct http_req *req, struct err *e);
 int api_appointments_cancel(struct http_req *req, struct err *e);
 int api_appointments_uncancel(struct http_req *req, struct err *e);
 
+/* GET /agenda: a branch's appointments in a range with names and paid (agenda.c). */
+int api_agenda_get(struct http_req *req, struct err *e);
+
 /*
  * availability.c
  *   GET /api/v1/availability?service_id&branch_id[&professional_id&exclude_appointment_id]
@@ -154,6 +157,10 @@ void api_booking_format(const char *iana, int64_t t, char out[32]);
  */
 int api_booking_range(struct http_req *req, struct db *db, int64_t tenant_id, int max_days,
                       int64_t *from, int64_t *to, struct err *e);
+
+/* The same range as the database's instants (tz_format_instant). */
+int api_booking_range_text(struct http_req *req, struct db *db, int64_t tenant_id, int max_days,
+                           char from_txt[32], char to_txt[32], struct err *e);
 
 /* The working-hours rows of one branch (working_hours), loaded once per request. */
 struct api_hours_row {

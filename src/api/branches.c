@@ -5,6 +5,7 @@
  */
 #include "api/api.h"
 #include "api/catalogue.h"
+#include "api/phone_field.h"
 #include "api/resource.h"
 
 static const struct api_field branch_fields[] = {
@@ -17,6 +18,12 @@ static const struct api_field branch_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
+/* prepare: the phone in E.164 (phone_field.h). */
+static int phone_e164(struct api_write *w, struct err *e)
+{
+    return api_phone_field_e164(w, "phone", NULL, NULL, e);
+}
+
 static const struct api_resource branches = {
     .right = "branches",
     .table = "branches",
@@ -28,6 +35,7 @@ static const struct api_resource branches = {
     .unique = "name",
     .a_what = "a branch",
     .filters = api_filters_active,
+    .prepare = phone_e164,
     .refs_sql = "SELECT 1 FROM appointments WHERE branch_id = $1 AND tenant_id = $2 "
                 "UNION ALL "
                 "SELECT 1 FROM users WHERE branch_id = $1 AND tenant_id = $2",

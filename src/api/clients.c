@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/catalogue.h"
+#include "api/phone_field.h"
 #include "api/resource.h"
 #include "domain/phone.h"
 
@@ -105,27 +106,18 @@ static int search_where(struct http_req *req, struct api_sql *q, char *keep[4], 
  */
 static int check_phone_free(struct api_write *w, struct err *e)
 {
-    struct api_value *phone = &w->v[F_PHONE];
-    char e164[PHONE_E164_MAX], national[PHONE_E164_MAX] = "";
-    char *cc = NULL;
+    const char *e164 = w->v[F_PHONE].s;
+    char national[PHONE_E164_MAX] = "", cc[API_CC_MAX] = "";
     int64_t other = 0;
     int rc;
 
-    if (!phone->present)
+    if (!w->v[F_PHONE].present)
         return 0;
-    rc = db_query_text(w->db, "SELECT default_country_code FROM tenants WHERE id = $1",
-                       DB_PARAMS(DB_INT(w->a.tenant_id)), &cc, e);
+    rc = api_phone_field_e164(w, "phone", NULL, cc, e);
     if (rc < 0)
-        goto cleanup;
-    if (phone_e164(phone->s, cc != NULL ? cc : "52", e164) < 0) {
-        rc = api_reply_invalid(w->req, e, "phone",
-                               "'phone' must be a phone number of 8 to 15 digits with its "
-                               "country code");
-        goto cleanup;
-    }
-    snprintf(phone->norm, sizeof(phone->norm), "%s", e164);
-    phone->s = phone->norm;
-    if (cc != NULL && strncmp(e164 + 1, cc, strlen(cc)) == 0)
+        return rc;
+    e164 = w->v[F_PHONE].s;
+    if (strncmp(e164 + 1, cc, strlen(cc)) == 0)
         snprintf(national, sizeof(national), "%s", e164 + 1 + strlen(cc));
     rc = db_query_int(w->db,
                       "SELECT id FROM clients WHERE tenant_id = $1 AND id <> $2 AND "
@@ -146,7 +138,6 @@ static int check_phone_free(struct api_write *w, struct err *e)
     rc = 0;
 
 cleanup:
-    free(cc);
     return rc;
 }
 

@@ -12,6 +12,7 @@ const struct http_route api_booking_routes[] = {
     {"PATCH", "/api/v1/appointments/{id}", api_appointments_update, 0},
     {"POST", "/api/v1/appointments/{id}/cancel", api_appointments_cancel, 0},
     {"POST", "/api/v1/appointments/{id}/uncancel", api_appointments_uncancel, 0},
+    {"GET", "/api/v1/agenda", api_agenda_get, 0},
     {"GET", "/api/v1/availability", api_availability_get, 0},
     {"GET", "/api/v1/payments", api_payments_list, 0},
     {"GET", "/api/v1/payments/{id}", api_payments_get, 0},

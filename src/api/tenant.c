@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/catalogue.h"
+#include "api/phone_field.h"
 #include "api/resource.h"
 
 static const struct api_field tenant_fields[] = {
@@ -43,13 +44,22 @@ static int check_currency(struct api_write *w, struct err *e)
     return 0;
 }
 
-/* prepare: another tenant's address is answered as an invalid one (resource.h). */
-static int hide_other_tenants(struct api_write *w, struct err *e)
+/*
+ * prepare: another tenant's address is answered as an invalid one
+ * (resource.h); the phone in E.164 with the calling code of the same body
+ * when it changes it (phone_field.h).
+ */
+static int prepare_tenant(struct api_write *w, struct err *e)
 {
-    return api_email_hidden_conflict(w, tenant_fields,
-                                     "SELECT 1 FROM tenants WHERE lower(email) = lower($1) "
-                                     "AND id <> $2 AND $3 = $3",
-                                     e);
+    const struct api_value *cc = api_value_of(tenant_fields, w->v, "default_country_code");
+    int rc = api_email_hidden_conflict(w, tenant_fields,
+                                       "SELECT 1 FROM tenants WHERE lower(email) = lower($1) "
+                                       "AND id <> $2 AND $3 = $3",
+                                       e);
+
+    if (rc == 0)
+        rc = api_phone_field_e164(w, "phone", cc->present ? cc->s : NULL, NULL, e);
+    return rc;
 }
 
 static const struct api_resource tenant = {
@@ -63,7 +73,7 @@ static const struct api_resource tenant = {
     .unique = "email",
     .a_what = "a tenant",
     .check = check_currency,
-    .prepare = hide_other_tenants,
+    .prepare = prepare_tenant,
 };
 
 int api_tenant_get(struct http_req *req, struct err *e)

@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/catalogue.h"
+#include "api/phone_field.h"
 #include "api/resource.h"
 #include "common/password.h"
 
@@ -138,6 +139,8 @@ static int prepare_user(struct api_write *w, struct err *e)
                                        e);
     if (rc == 0)
         rc = check_current_password(w, e);
+    if (rc == 0)
+        rc = api_phone_field_e164(w, "phone", NULL, NULL, e);
     if (rc < 0 || !pw->present)
         return rc;
     rc = hash_password(w->req, pw->s, w->secret, e);

@@ -412,3 +412,84 @@ def test_another_tenant_reaches_none_of_it(bk):
     assert bk.call("admin", "GET", f"/api/v1/time-off?user_id={PRO2}")[1]["items"][0]["id"] == \
         off["id"]
     bk.login("pro1@citaplanner.com", "prof123")  # PRO1's password untouched
+
+
+def test_agenda_in_one_read_with_names_and_paid(bk):
+    day = future_monday(39)
+    _, a = bk.book(start=day_at(day, 10))
+    st, b = bk.book(start=day_at(day, 12), client_id=2)
+    assert st == 201, b
+    _, c = bk.book(start=day_at(day, 14))
+    st, p = bk.call("recep", "POST", "/api/v1/payments", {"appointment_id": a["id"], "amount_cents": a["price_cents"],
+                                                           "method": "CASH"})
+    assert st == 201, p
+    st, p = bk.call("recep", "POST", "/api/v1/payments", {"appointment_id": b["id"], "amount_cents": 100,
+                                                           "method": "CASH"})
+    assert st == 201, p
+    bk.call("recep", "POST", f"/api/v1/appointments/{c['id']}/cancel", {"reason": "x"})
+    _, cl1 = bk.call("recep", "GET", "/api/v1/clients/1")
+    q = f"/api/v1/agenda?branch_id={BRANCH}&from={day}&to={day}"
+    st, r = bk.call("recep", "GET", q)
+    assert st == 200 and r["truncated"] is False, r
+    got = {x["id"]: x for x in r["items"]}
+    assert set(got) == {a["id"], b["id"], c["id"]}
+    assert got[a["id"]]["client_name"] == f"{cl1['first_name']} {cl1['last_name']}".strip()
+    assert got[a["id"]]["service_name"] == "Facial Hidratante" and got[a["id"]]["professional_name"]
+    assert (got[a["id"]]["paid"], got[b["id"]]["paid"], got[c["id"]]["paid"]) == ("paid", "part", None)
+    assert got[c["id"]]["status"] == "CANCELLED" and got[a["id"]]["start_at"] == a["start_at"]
+    # the list's filters: professional, source
+    st, r = bk.call("recep", "GET", q + f"&professional_id={PRO2}")
+    assert st == 200 and r["items"] == []
+    assert bk.call("recep", "GET", q + "&source=online")[1]["items"] == []
+    # a professional: its own appointments only, and no money
+    st, r = bk.call("pro1", "GET", q)
+    assert st == 200 and [x["id"] for x in r["items"]] == [a["id"], b["id"], c["id"]]
+    assert all(x["paid"] is None for x in r["items"]) and r["items"][0]["client_name"]
+    assert bk.call("pro2", "GET", q)[1]["items"] == []
+    st, e = bk.call("pro1", "GET", q + f"&professional_id={PRO2}")
+    assert st == 403 and e["error"]["code"] == "forbidden"
+    # refusals name the parameter
+    for bad, field in ((f"/api/v1/agenda?from={day}&to={day}", "branch_id"),
+                       (f"/api/v1/agenda?branch_id={BRANCH}&from={day}&to={day + dt.timedelta(days=20)}", "to"),
+                       (q + "&source=phone", "source")):
+        st, e = bk.call("recep", "GET", bad)
+        assert st == 400 and e["error"]["field"] == field, (bad, e)
+    # another tenant sees none of it
+    email = f"admin-{uuid.uuid4().hex[:8]}@otro.example"
+    bk.sql(f"INSERT INTO tenants (name, email, timezone) VALUES ('Otro', '{email}', 'UTC')")
+    bk.sql("INSERT INTO users (tenant_id, email, password_hash, first_name, role) "
+           f"SELECT t.id, '{email}', u.password_hash, 'Otro', 'ADMIN' FROM tenants t, users u "
+           f"WHERE t.email = '{email}' AND u.email = 'admin@citaplanner.com'")
+    st, r = bk.call(bk.login(email, "admin123"), "GET", q)
+    assert st == 200 and r["items"] == []
+
+
+def test_staff_branch_and_tenant_phones_in_e164(bk):
+    st, u = bk.call("admin", "PATCH", f"/api/v1/users/{PRO2}", {"phone": "55 5555 0113"})
+    assert st == 200 and u["phone"] == "+525555550113", u
+    st, me = bk.call("pro1", "PATCH", f"/api/v1/users/{PRO1}", {"phone": "(55) 5555-0112"})
+    assert st == 200 and me["phone"] == "+525555550112", me
+    st, br = bk.call("admin", "POST", "/api/v1/branches", {"name": f"Sucursal {uuid.uuid4().hex[:6]}",
+                                                           "phone": "0052 55 1234 5678"})
+    assert st == 201 and br["phone"] == "+525512345678", br
+    st, br = bk.call("admin", "PATCH", f"/api/v1/branches/{br['id']}", {"phone": "+1 (415) 555-0100"})
+    assert st == 200 and br["phone"] == "+14155550100", br
+    st, t = bk.call("admin", "PATCH", "/api/v1/tenant", {"phone": "55 1111 2222"})
+    assert st == 200 and t["phone"] == "+525511112222", t
+    # a national number takes the calling code of the same body when it changes it
+    try:
+        st, t = bk.call("admin", "PATCH", "/api/v1/tenant", {"phone": "612 345 678", "default_country_code": "34"})
+        assert st == 200 and t["phone"] == "+34612345678", t
+        st, u = bk.call("admin", "PATCH", f"/api/v1/users/{PRO2}", {"phone": "699 111 222"})
+        assert st == 200 and u["phone"] == "+34699111222", u
+    finally:
+        bk.sql("UPDATE tenants SET default_country_code = '52' WHERE id = 1")
+    # not a number: the code and field a client's phone gets; nothing written
+    for path in (f"/api/v1/users/{PRO2}", f"/api/v1/branches/{BRANCH}", "/api/v1/tenant"):
+        for bad in ("1234567", "55 1234 56a8", "+1234567890123456"):
+            st, e = bk.call("admin", "PATCH", path, {"phone": bad})
+            assert st == 400 and (e["error"]["code"], e["error"]["field"]) == ("invalid", "phone"), (path, bad, e)
+    assert bk.call("admin", "GET", f"/api/v1/users/{PRO2}")[1]["phone"] == "+34699111222"
+    # null still clears it
+    st, u = bk.call("admin", "PATCH", f"/api/v1/users/{PRO2}", {"phone": None})
+    assert st == 200 and u["phone"] is None, u

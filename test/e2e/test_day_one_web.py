@@ -11,6 +11,7 @@ import urllib.parse
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 
 from conftest import ROOT
@@ -351,6 +352,45 @@ def test_a_manager_undoes_a_cancellation_the_receptionist_cannot(site):
     assert now["status"] == "PENDING"
 
 
+def test_a_manager_undoes_a_cancellation_from_the_agenda(site):
+    recep = site.token(*RECEP)
+    date = weekday_ahead(4, 3)
+    a = book(site, recep, date, "11:00")
+    old = book(site, recep, date, "15:00")
+    for x in (a, old):
+        st, _, _ = site.api("POST", f"/api/v1/appointments/{x['id']}/cancel", {"reason": "llamó para cancelar"}, token=recep)
+        assert st == 200
+    # old was cancelled yesterday: too late to undo
+    col = "cancelled_at"
+    if site.db.kind == "sqlite":
+        site.db.query(f"UPDATE appointments SET {col} = strftime('%Y-%m-%d %H:%M:%S', substr({col}, 1, 19), '-1 day') || '+00' "
+                      "WHERE id = ?", (old["id"],))
+    else:
+        site.db.query(f"UPDATE appointments SET {col} = {col} - interval '1 day' WHERE id = {int(old['id'])}")
+    rb = site.browser()
+    login_at(rb, *RECEP, f"#/agenda?date={date}")
+    rb.wait(f".appt[data-id='{a['id']}']")
+    assert not rb.find_all(".undo-cancel"), "a receptionist was offered the undo"
+    b = site.browser()
+    login_at(b, *ADMIN, f"#/agenda?date={date}")
+    b.wait(f".appt[data-id='{old['id']}']")
+    assert not b.find_all(f".undo-cancel[data-id='{old['id']}']"), "yesterday's cancellation was offered"
+    undo = f".undo-cancel[data-id='{a['id']}']"
+    b.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", undo)
+    b.click(undo)
+    b.wait("#confirm-dialog")
+    text = b.find("#confirm-dialog").text
+    assert "llamó para cancelar" in text and "11:00–12:00" in text and "Pendiente" in text, text
+    b.click("#dlg-back")
+    b.wait_until(lambda: not b.find_all("#confirm-dialog"))
+    assert site.api("GET", f"/api/v1/appointments/{a['id']}", token=recep)[2]["status"] == "CANCELLED"
+    b.click(undo)
+    b.click("#dlg-ok")
+    b.wait_until(lambda: site.api("GET", f"/api/v1/appointments/{a['id']}", token=recep)[2]["status"] == "PENDING")
+    b.wait(f".appt.st-PENDING[data-id='{a['id']}']")
+    assert not b.find_all(undo)
+
+
 # ---- 4. the agenda ----------------------------------------------------------------------
 CONTRAST = """
 const lum = (c) => { const m = c.match(/[\\d.]+/g).map(Number); const [r, g, b] = m.slice(0, 3).map((v) => {
@@ -407,6 +447,110 @@ def test_agenda_click_empty_time_books_there(site):
     assert (p["date"], p["time"], p["pro"]) == (date, "15:00", str(PRO1_ID)), frag
     chosen = b.wait("#slots .slot.chosen")
     assert chosen.get_attribute("data-start").startswith(f"{date}T15:00")
+
+
+def new_professional(site, admin, name):
+    st, _, u = site.api("POST", "/api/v1/users", {"email": f"{name.lower()}.{os.getpid()}.{site.db.kind}@citaplanner.com",
+                        "password": "Clave-de-prueba-123", "first_name": name, "role": "PROFESSIONAL", "branch_id": 1}, token=admin)
+    assert st == 201, u
+    return u
+
+
+def test_agenda_shades_each_professionals_hours_breaks_and_time_off(site):
+    admin = site.token(*ADMIN)
+    date = weekday_ahead(7, 2)
+    u = new_professional(site, admin, "Turno")
+    dow = (dt.date.fromisoformat(date).weekday() + 1) % 7
+    st, _, r = site.api("PUT", "/api/v1/working-hours", {"branch_id": 1, "user_id": u["id"], "hours": [
+        {"day_of_week": dow, "start_time": "10:00", "end_time": "13:00"},
+        {"day_of_week": dow, "start_time": "14:00", "end_time": "17:00"}]}, token=admin)
+    assert st == 200, r
+    st, _, r = site.api("POST", "/api/v1/time-off", {"user_id": u["id"], "start": f"{date}T15:00:00-06:00",
+                        "end": f"{date}T16:00:00-06:00", "reason": "Curso de color"}, token=admin)
+    assert st == 201, r
+    b = site.browser()
+    login_at(b, *RECEP, f"#/agenda?date={date}")
+    col = f".col[data-pro='{u['id']}']"
+    b.wait(f"{col} .un-time_off")
+    spans = b.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0] + ' .closed')].map((z) => [z.dataset.kind, z.title])", col)
+    kinds = [k for k, _ in spans]
+    assert kinds.count("off") == 2 and kinds.count("break") == 1 and kinds.count("time_off") == 1, spans
+    assert ["break", "Descanso"] in spans and ["time_off", "Ausencia · Curso de color"] in spans, spans
+    assert "closed" not in kinds, spans  # the branch is open all day: this one is simply off
+    # The other professional follows the branch: no break, no time off.
+    others = b.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0] + ' .closed')].map((z) => z.dataset.kind)", f".col[data-pro='{PRO1_ID}']")
+    assert set(others) <= {"closed"}, others
+    legend = b.find("#agenda-legend").text
+    for word in ("Sucursal cerrada", "Fuera de su horario", "Descanso", "Ausencia"):
+        assert word in legend, legend
+    # Shaded time offers no booking; it says why.
+    for hhmm, why in (("13:30", "Descanso"), ("15:15", "Ausencia"), ("09:00", "Fuera de su horario")):
+        click_free_time(b, None, u["id"], hhmm)
+        b.wait_text("#toast", why)
+        assert b.driver.execute_script("return location.hash").startswith("#/agenda"), hhmm
+    click_free_time(b, None, u["id"], "11:00")
+    wait_hash(b, "#/new")
+    frag, p = hash_params(b)
+    assert (p["time"], p["pro"]) == ("11:00", str(u["id"])), frag
+    # English too.
+    b.driver.execute_script("localStorage.setItem('citaplanner.lang', 'en')")
+    b.go(f"#/agenda?date={date}")
+    b.driver.refresh()
+    b.wait(f"{col} .un-break")
+    assert b.find(f"{col} .un-break").get_attribute("title") == "Break"
+    assert "Time off" in b.find("#agenda-legend").text
+    b.driver.execute_script("localStorage.setItem('citaplanner.lang', 'es')")
+    st, _, _ = site.api("PATCH", f"/api/v1/users/{u['id']}", {"active": False}, token=admin)
+    assert st == 200  # out of the other tests' agendas
+
+
+MEASURE = """
+const [hash, n, done] = arguments;
+performance.setResourceTimingBufferSize(2000);
+performance.clearResourceTimings();
+const t0 = performance.now();
+location.hash = hash;
+const tick = () => {
+  const names = [...document.querySelectorAll('#agenda .appt-client')].map((e) => e.textContent);
+  if (names.length >= n && names.every((x) => x.startsWith('Carga'))) {
+    const t1 = performance.now();
+    done([performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/') && e.startTime >= t0).length, t1 - t0]);
+  } else setTimeout(tick, 2);
+};
+tick();
+"""
+
+
+def test_agenda_draws_a_busy_day_in_one_read(site, capsys):
+    """A day of 16 appointments (8 paid) for two professionals: the agenda
+    reads them with their clients and money in one request, not one per block."""
+    recep = site.token(*RECEP)
+    date = weekday_ahead(12, 1)
+    n = 0
+    for hh in range(9, 17):
+        for pro, svc in ((PRO1_ID, FACIAL), (PRO2_ID, 4)):
+            st, _, c = site.api("POST", "/api/v1/clients", {"first_name": f"Carga{n}", "last_name": "Día",
+                                "phone": f"55{os.getpid() % 10**4:04d}{n:04d}"}, token=recep)
+            assert st == 201, c
+            st, _, a = site.api("POST", "/api/v1/appointments", {"client_id": c["id"], "service_id": svc,
+                                "professional_id": pro, "branch_id": 1, "start": f"{date}T{hh:02d}:00:00-06:00"}, token=recep)
+            assert st == 201, a
+            if n % 2:
+                st, _, p = site.api("POST", "/api/v1/payments", {"appointment_id": a["id"], "amount_cents": a["price_cents"],
+                                    "method": "CASH"}, token=recep)
+                assert st == 201, p
+            n += 1
+    b = site.browser()
+    login_at(b, *RECEP, f"#/agenda?date={weekday_ahead(12, 2)}")
+    b.wait("#agenda .agenda-title")
+    b.driver.set_script_timeout(60)
+    requests, ms = b.driver.execute_async_script(MEASURE, f"#/agenda?date={date}", n)
+    with capsys.disabled():
+        print(f"\nagenda of {n} appointments: {requests} API requests, {ms:.0f} ms")
+    assert len(b.find_all(".appt .pay-paid")) == n // 2
+    assert requests <= 3, requests
 
 
 def agenda_with_one(site, date):
@@ -524,6 +668,8 @@ def test_password_reset_and_time_off(site):
     b.fill("#time-off-form input[name=reason]", "Vacaciones")
     b.click("#time-off-save")
     b.wait_text("#time-off-list", "Vacaciones")
+    st, _, _ = site.api("PATCH", f"/api/v1/users/{u['id']}", {"active": False}, token=admin)
+    assert st == 200  # out of the other tests' agendas
 
 
 # ---- 5. phone layout and accessibility ---------------------------------------------------
@@ -568,7 +714,7 @@ def test_every_page_fits_and_passes_axe(site, size):
                 wide[f"{frag}-{lang}"] = (sw, iw)
             name = frag.split("/")[1]
             if lang == "es" and name in ("agenda", "new", "appt", "staff", "client") and "?" not in frag:
-                site.shot(b, f"{size}-{name}")
+                site.shot(b, f"{size}-{name}", size=SIZES[size])
             v = axe_serious(b)
             if v:
                 found[f"{frag}-{lang}"] = v
@@ -596,7 +742,7 @@ def test_every_page_fits_and_passes_axe(site, size):
     b.fill("#login-form input[name=password]", "master-pass-31337")
     b.click("#login-form button[type=submit]")
     b.wait("#tiers")
-    site.shot(b, f"{size}-data-safety")
+    site.shot(b, f"{size}-data-safety", size=SIZES[size])
     sw, iw = b.driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     if sw > iw:
         wide["#/safety"] = (sw, iw)
@@ -641,8 +787,14 @@ def click_free_time(b, counted, pro, hhmm):
     col = b.wait(f".col[data-pro='{pro}'] .col-inner")
     first = int(b.find(".hours .hour").text[:2])
     y = int((int(hhmm[:2]) * 60 + int(hhmm[3:]) - first * 60) * 1.2) + 3
-    b.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", col)
-    ActionChains(b.driver).move_to_element_with_offset(col, 5 - col.size["width"] // 2, y - col.size["height"] // 2).click().perform()
+    # the point itself in the middle of the window (a column may be taller than it)
+    x, y = b.driver.execute_script(
+        "const c = arguments[0]; c.scrollIntoView({block: 'center'}); let r = c.getBoundingClientRect();"
+        "window.scrollBy(0, r.top + arguments[1] - innerHeight / 2); r = c.getBoundingClientRect();"
+        "return [Math.round(r.left + 5), Math.round(r.top + arguments[1])]", col, y)
+    ab = ActionBuilder(b.driver)
+    ab.pointer_action.move_to_location(x, y).click()
+    ab.perform()
     if counted:
         counted.clicks += 1
 

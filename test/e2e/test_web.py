@@ -47,10 +47,16 @@ class Site:
         self.browsers.append(b)
         return b
 
-    def shot(self, b, name):
+    def shot(self, b, name, size=(1366, 768)):
+        """Save the page as docs/screenshots/name.png with a viewport of
+        exactly size (width, height), the page's own viewport given back after."""
         if self.shots:
             os.makedirs(SHOTS, exist_ok=True)
+            b.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False})
+            b.driver.execute_script("return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
             b.shot(os.path.join(SHOTS, name + ".png"))
+            b.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     def api(self, method, path, body=None, token=None):
         h = {"Authorization": "Bearer " + token} if token else {}

@@ -253,12 +253,44 @@ async function refreshAgenda(grid) {
 
 // The visible range: the branch's hours on the days shown (whole hours), widened
 // to hold any appointment outside them; 08:00-20:00 when the branch has none.
+// All the rows of the branch: its own (user_id null) and its professionals'.
 async function branchHours() {
   state.hours = state.hours || {};
   if (!state.hours[state.branch])
-    state.hours[state.branch] = (await api('GET', '/working-hours' + qs({ branch_id: state.branch }))).items.filter((w) => w.user_id === null);
+    state.hours[state.branch] = (await api('GET', '/working-hours' + qs({ branch_id: state.branch, limit: 200 }))).items;
   return state.hours[state.branch];
 }
+// A professional's intervals of a day, as availability takes them: its own
+// rows at the branch if it has any (any day), else the branch's.
+function proHours(wh, pro, day) {
+  const own = pro && wh.some((w) => w.user_id === pro);
+  return wh.filter((w) => w.user_id === (own ? pro : null) && w.day_of_week === weekday(day))
+    .map((w) => [hm(w.start_time), hm(w.end_time)]).sort((x, y) => x[0] - y[0]);
+}
+// What cannot be booked in a column (a professional, a day), in minutes of
+// that day: [from, to, kind, note]; kind closed (the branch), off (outside
+// the professional's own hours), break (between two of its intervals),
+// time_off (its time off, note: the reason).
+function unavailable(wh, offs, pro, day, zone) {
+  const own = pro && wh.some((w) => w.user_id === pro);
+  const out = [];
+  let at = 0;
+  for (const [s, e] of proHours(wh, pro, day)) {
+    if (s > at) out.push([at, s, at === 0 || !own ? (own ? 'off' : 'closed') : 'break']);
+    at = Math.max(at, e);
+  }
+  if (at < 24 * 60) out.push([at, 24 * 60, own ? 'off' : 'closed']);
+  const dayOf = (iso) => new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(iso));
+  for (const o of offs.filter((x) => x.user_id === pro)) {
+    const d0 = dayOf(o.start), d1 = dayOf(o.end);
+    if (d0 > day || d1 < day) continue;
+    const s = d0 < day ? 0 : minutesOf(o.start, zone), e = d1 > day ? 24 * 60 : minutesOf(o.end, zone);
+    if (e > s) out.push([s, e, 'time_off', o.reason]);
+  }
+  return out;
+}
+const UNAVAIL = ['closed', 'off', 'break', 'time_off'];
+function unavailText(kind, note) { return t('unavail_' + kind) + (note ? ` · ${note}` : ''); }
 function hm(s) { const [a, b] = s.split(':').map(Number); return a * 60 + b; }
 function hhmm(m) { return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`; }
 // 24-hour times everywhere in the agenda, as on its axis.
@@ -269,28 +301,18 @@ const SNAP = 15;
 async function drawAgenda(grid) {
   const zone = tz();
   const days = state.view === 'week' ? [0, 1, 2, 3, 4, 5, 6].map((i) => addDays(state.date, i - weekday(state.date))) : [state.date];
-  const items = [];
-  let cursor = null;
-  do {
-    const r = await api('GET', '/appointments' + qs({ from: days[0], to: days[days.length - 1], branch_id: state.branch,
-      professional_id: state.view === 'week' ? state.pro : null, source: state.source || null, limit: 200, cursor }));
-    items.push(...r.items); cursor = r.next_cursor;
-  } while (cursor);
+  // One request for the appointments, who is coming and what is paid.
+  const { items } = await api('GET', '/agenda' + qs({ from: days[0], to: days[days.length - 1], branch_id: state.branch,
+    professional_id: state.view === 'week' ? state.pro : null, source: state.source || null }));
   const wh = await branchHours();
-  // Who is coming (client names) and what is paid, fetched alongside.
+  let offs = [];
+  try { offs = (await api('GET', '/time-off' + qs({ from: days[0], to: days[days.length - 1] }))).items; } catch { /* shown without it */ }
   state.clientNames = state.clientNames || {};
-  const unknown = [...new Set(items.map((a) => a.client_id))].filter((id) => !(id in state.clientNames));
-  await Promise.all(unknown.map(async (id) => {
-    try { const c = await api('GET', `/clients/${id}`); state.clientNames[id] = `${c.first_name || ''} ${c.last_name || ''}`.trim(); } catch { state.clientNames[id] = null; }
-  }));
   const paid = {};
-  if (['ADMIN', 'MANAGER', 'RECEPTIONIST'].includes(role()))
-    await Promise.all(items.filter((a) => a.status !== 'CANCELLED').map(async (a) => {
-      try { const m = await api('GET', `/appointments/${a.id}/money`); paid[a.id] = m.balance_cents <= 0 && m.due_cents > 0 ? 'paid' : m.paid_cents > 0 ? 'part' : 'unpaid'; } catch { /* not shown */ }
-    }));
-  const dayHours = (d) => wh.filter((w) => w.day_of_week === weekday(d)).map((w) => [hm(w.start_time), hm(w.end_time)]).sort((x, y) => x[0] - y[0]);
+  for (const a of items) { state.clientNames[a.client_id] = a.client_name; if (a.paid) paid[a.id] = a.paid; }
+  const proIds = state.view === 'week' ? [state.pro] : state.ctx.pros.map((p) => p.id);
   let lo = Infinity, hi = -Infinity;
-  for (const d of days) for (const [s, e] of dayHours(d)) { lo = Math.min(lo, s); hi = Math.max(hi, e); }
+  for (const d of days) for (const p of [null, ...proIds]) for (const [s, e] of proHours(wh, p, d)) { lo = Math.min(lo, s); hi = Math.max(hi, e); }
   for (const a of items) { const s = minutesOf(a.start_at, zone); lo = Math.min(lo, s); hi = Math.max(hi, s + (new Date(a.end_at) - new Date(a.start_at)) / 60000); }
   if (!Number.isFinite(lo)) { lo = 8 * 60; hi = 20 * 60; }
   const start = Math.floor(lo / 60) * 60, end = Math.min(24 * 60, Math.ceil(hi / 60) * 60);
@@ -329,11 +351,15 @@ async function drawAgenda(grid) {
       h('div', { class: 'col-head', text: col.title }));
     const area = h('div', { class: 'col-inner' });
     area.style.height = `${height}px`;
-    // Closed time shaded: before, between and after the day's hours.
-    let at = start;
-    for (const [s, e] of [...dayHours(col.day), [end, end]]) {
-      if (s > at) { const z = h('div', { class: 'closed', 'aria-hidden': 'true' }); z.style.top = `${(at - start) * PX}px`; z.style.height = `${(Math.min(s, end) - at) * PX}px`; area.append(z); }
-      at = Math.max(at, e);
+    // What this professional cannot be booked in, shaded, its kind in the
+    // tooltip and the legend: the branch closed, off, a break, time off.
+    const spans = unavailable(wh, offs, col.pro, col.day, zone);
+    for (const [s, e, kind, note] of spans) {
+      const a = Math.max(s, start), b = Math.min(e, end);
+      if (b <= a) continue;
+      const z = h('div', { class: `closed un-${kind}`, 'data-kind': kind, title: unavailText(kind, note) });
+      z.style.top = `${(a - start) * PX}px`; z.style.height = `${(b - a) * PX}px`;
+      area.append(z);
     }
     if (col.day === today && nowMin >= start && nowMin <= end) {
       const line = h('div', { class: 'now-line', id: cols.indexOf(col) === 0 || state.view === 'week' ? 'now-line' : null, title: t('now') });
@@ -341,20 +367,51 @@ async function drawAgenda(grid) {
       area.append(line);
     }
     // A click on empty time books there (staff who book).
+    // Shaded time offers no booking: it says why.
     if (role() !== 'PROFESSIONAL') area.addEventListener('click', (ev) => {
-      if (ev.target !== area && !ev.target.classList.contains('closed')) return;
-      const m = start + Math.floor(ev.offsetY / PX / SNAP) * SNAP + (ev.target === area ? 0 : Math.round(parseFloat(ev.target.style.top) / PX));
+      if (ev.target.classList.contains('closed')) { toast(`${ev.target.title} · ${t('not_bookable')}`, true); return; }
+      if (ev.target !== area) return;
+      const m = start + Math.floor(ev.offsetY / PX / SNAP) * SNAP;
+      const hit = spans.find(([s, e]) => m >= s && m < e);
+      if (hit) { toast(`${unavailText(hit[2], hit[3])} · ${t('not_bookable')}`, true); return; }
       location.hash = '#/new' + qs({ date: col.day, time: hhmm(m), pro: col.pro });
     });
-    for (const a of items.filter(col.match)) area.append(apptBlock(a, { zone, start, paid: paid[a.id], col, cols }));
+    for (const a of items.filter(col.match)) {
+      area.append(apptBlock(a, { zone, start, paid: paid[a.id], col, cols }));
+      if (undoable(a, zone)) area.append(undoCancel(a, zone, start));
+    }
     colEl.append(area);
     body.append(colEl);
   }
   grid.append(body);
+  grid.append(h('ul', { class: 'agenda-legend', id: 'agenda-legend', 'aria-label': t('legend') },
+    UNAVAIL.map((k) => h('li', {}, h('span', { class: `swatch un-${k}`, 'aria-hidden': 'true' }), t('unavail_' + k)))));
   grid.append(h('p', { class: 'muted agenda-help', text: t('agenda_help') }));
   if (!items.length) grid.append(h('p', { class: 'muted', text: t('none') }));
   const now = grid.querySelector('.now-line');
   if (now && !state.scrolled) { state.scrolled = true; now.scrollIntoView({ block: 'center' }); }
+}
+
+// A cancellation ADMIN and MANAGER may undo from the agenda: made today (the
+// branch's day), as on the appointment's page; the API has the last word.
+function undoable(a, zone) {
+  return a.status === 'CANCELLED' && ['ADMIN', 'MANAGER'].includes(role()) && a.cancelled_at && a.cancelled_from &&
+    new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.cancelled_at)) === todayIn(zone);
+}
+function undoCancel(a, zone, start) {
+  const s = serviceOf(a.service_id);
+  const who = state.clientNames[a.client_id] || t('unknown_client');
+  const when = `${fmtDay(new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date(a.start_at)))} ${time24(a.start_at, zone)}–${time24(a.end_at, zone)}`;
+  const b = h('button', { type: 'button', class: 'undo-cancel', 'data-id': a.id, title: t('uncancel'), 'aria-label': `${t('uncancel')}: ${who} · ${when}`, text: `↶ ${t('undo')}`,
+    onclick: async () => {
+      const ok = await ask(h, { title: t('ask_uncancel'), ok: t('uncancel'), lines: [`${who} · ${s.name} · ${when}`,
+        a.cancel_reason ? `${t('cancel_reason')}: ${a.cancel_reason}` : null, `→ ${t(a.cancelled_from)}`].filter(Boolean) });
+      if (!ok) return;
+      try { await api('POST', `/appointments/${a.id}/uncancel`, {}); toast(t('saved')); } catch (err) { toast(errorText(err), true); }
+      drawAgenda(document.getElementById('agenda'));
+    } });
+  b.style.top = `${(minutesOf(a.start_at, zone) - start) * PX + 2}px`;
+  return b;
 }
 
 // One appointment on the grid: who, what, when, status (colour and icon),
