@@ -14,7 +14,9 @@ checksum) and `restore --to-latest` gives back exactly the live rows.
 
 The moments come from a seeded RNG: the seed is printed, and named in every
 failure (ARCHIVE_KILL_SEED=N repeats a run's choices); a PostgreSQL failure
-also prints what the archivers logged."""
+also prints what the archivers logged.  They replace the kill tests
+test_archive_pg.py (8 archiver kills, 2 of PostgreSQL) and
+test_archive_sqlite.py (archiver and writer killed for 75 s) had."""
 import os
 import random
 import signal
@@ -22,8 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-
-import pytest
 
 import test_archive_pg as apg
 import test_archive_sqlite as asq
