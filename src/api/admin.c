@@ -16,6 +16,7 @@
 #include "api/admin.h"
 #include "api/api.h"
 #include "api/auth.h"
+#include "archive/status.h"
 #include "backup/layout.h"
 #include "backup/take.h"
 #include "backup/report.h"
@@ -358,6 +359,38 @@ int api_admin_backups_job(struct http_req *req, struct err *e)
     return http_reply_json(req, 200, body);
 }
 
+static json_t *iso_ms(int64_t ms)
+{
+    char out[40];
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + strlen(out), sizeof(out) - strlen(out), ".%03dZ", (int)(ms % 1000));
+    return json_string(out);
+}
+
+/* The archive (archive/status.h): its range, how far behind, its health; no path, no URL. */
+static json_t *archive_json(const struct config *cfg)
+{
+    struct archive_status s;
+    struct timespec now;
+    int64_t now_ms;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    archive_status_read(cfg, now_ms, &s);
+    return json_pack("{s:s, s:s, s:s?, s:o, s:o, s:o, s:f, s:i, s:i, s:I, s:o}", "kind", s.kind,
+                     "health", archive_health_name(s.health), "code", s.code, "from",
+                     s.any ? iso_ms(s.from_ms) : json_null(), "to",
+                     s.any ? iso_ms(s.to_ms) : json_null(), "seconds_ago",
+                     s.any ? json_integer((now_ms - s.to_ms) / 1000) : json_null(), "lag_seconds",
+                     s.lag_s, "max_lag_seconds", cfg->archive_max_lag_s, "bases", s.bases,
+                     "segments", (json_int_t)s.segments, "reported",
+                     s.reported > 0 ? iso_ms(s.reported * 1000) : json_null());
+}
+
 int api_admin_backups_list(struct http_req *req, struct err *e)
 {
     struct api_worker *w = http_req_worker(req);
@@ -402,6 +435,7 @@ int api_admin_backups_list(struct http_req *req, struct err *e)
     json_object_set(body, "items", items);
     json_object_del(body, "backups");
     json_object_set_new(body, "next_cursor", json_null());
+    json_object_set_new(body, "archive", archive_json(w->app->cfg));
     rc = http_reply_json(req, 200, body);
 
 cleanup:

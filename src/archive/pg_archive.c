@@ -50,7 +50,8 @@ struct arch {
     struct pg_wal_manifest m;
     pid_t child;
     int err_fd;
-    double started; /* time_time_mono() of the child's start */
+    double started;                     /* time_time_mono() of the child's start */
+    char progress[PG_WAL_PROGRESS_MAX]; /* pg_wal_progress() at the child's start */
     char line[1024];
     size_t linelen;
     struct db *db; /* holds the lock; watches the slot */
@@ -120,6 +121,9 @@ static int spawn_receiver(struct arch *a, struct err *e)
     int pfd[2], rc;
     char pid[32];
 
+    if (pg_wal_drop_unwritten(a->dir) > 0)
+        log_warn("archive: removed a segment pg_receivewal had begun but not written (a kill cut "
+                 "its padding short)");
     if (pipe2(pfd, O_CLOEXEC) != 0)
         return err_set(e, ERR_INTERNAL, "pipe: %s", strerror(errno));
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
@@ -132,6 +136,7 @@ static int spawn_receiver(struct arch *a, struct err *e)
     }
     a->err_fd = pfd[0];
     a->started = time_mono();
+    pg_wal_progress(a->dir, a->progress);
     a->linelen = 0;
     int n = snprintf(pid, sizeof(pid), "%ld\n", (long)a->child);
     struct err we;
@@ -249,12 +254,17 @@ static int setup(struct arch *a, struct db *db, struct err *e)
 /* pg_receivewal exited: back-off, and an alert after ARCHIVE_ALERT_AFTER failures in a row. */
 static void child_exited(struct arch *a, int status)
 {
-    char why[PROC_STATUS_MAX];
+    char why[PROC_STATUS_MAX], now[PG_WAL_PROGRESS_MAX];
     int backoff;
 
     read_child_stderr(a);
-    if (time_mono() - a->started >= HEALTHY_RUN_S)
+    pg_wal_progress(a->dir, now);
+    /* A long run, or one that wrote WAL (the server went away under it, say): not a failure
+     * in a row, so a server that crashed and came back is streamed from again in 1 s. */
+    if (time_mono() - a->started >= HEALTHY_RUN_S || strcmp(now, a->progress) != 0) {
         a->failures = 0;
+        a->alerted = false;
+    }
     a->failures++;
     backoff = a->failures >= 7 ? BACKOFF_MAX_S : 1 << (a->failures - 1);
     log_warn("archive: pg_receivewal stopped (%s); restarting in %d s (failure %d)",

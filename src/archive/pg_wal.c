@@ -367,6 +367,71 @@ static bool is_chain_file(const char *name)
     return pg_wal_is_segment(name);
 }
 
+static bool is_partial(const char *name)
+{
+    return strlen(name) == PG_WAL_NAME_LEN + 8 && strcmp(name + PG_WAL_NAME_LEN, ".partial") == 0 &&
+           all_hex(name, PG_WAL_NAME_LEN);
+}
+
+/* Does the file at path hold nothing but zero bytes (or nothing)?  false when unreadable. */
+static bool all_zero(const char *path)
+{
+    static const unsigned char zero[8192];
+    unsigned char buf[8192];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = 0;
+
+    if (fd < 0)
+        return false;
+    while ((n = read(fd, buf, sizeof(buf))) > 0 && memcmp(buf, zero, (size_t)n) == 0)
+        ;
+    close(fd);
+    return n == 0;
+}
+
+int pg_wal_drop_unwritten(const char *dir)
+{
+    int n = 0, removed = 0;
+    char **files = list_dir(dir, is_partial, &n);
+
+    for (int i = 0; i < n; i++) {
+        char *path = xasprintf("%s/%s", dir, files[i]);
+        if (all_zero(path) && unlink(path) == 0)
+            removed++;
+        free(path);
+        free(files[i]);
+    }
+    free(files);
+    if (removed > 0) {
+        struct err e;
+        file_fsync_dir(dir, ERR_BACKUP, &e);
+    }
+    return removed;
+}
+
+void pg_wal_progress(const char *dir, char out[PG_WAL_PROGRESS_MAX])
+{
+    int n = 0;
+    char **files = list_dir(dir, is_partial, &n);
+    const char *newest = NULL;
+    struct stat sb;
+
+    out[0] = '\0';
+    for (int i = 0; i < n; i++)
+        if (newest == NULL || strcmp(files[i], newest) > 0)
+            newest = files[i];
+    if (newest != NULL) {
+        char *path = xasprintf("%s/%s", dir, newest);
+        if (stat(path, &sb) == 0)
+            snprintf(out, PG_WAL_PROGRESS_MAX, "%s %lld.%09ld", newest,
+                     (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+        free(path);
+    }
+    for (int i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+}
+
 /* A filed segment's stored file hashes to its manifest line. */
 static int check_filed(const char *dir, const struct pg_wal_entry *x, struct err *e)
 {

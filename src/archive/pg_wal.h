@@ -99,6 +99,24 @@ int pg_wal_check_chain(const char *dir, const char *first, const char *last, int
                        char *newest, struct err *e);
 
 /*
+ * Remove the .partial segments that hold only zeros: pg_receivewal pads a
+ * new segment with zeros before it writes any WAL into it, and refuses to
+ * start on one cut short in that padding ("has N bytes, should be 0 or
+ * 16777216") as a kill -9 or a crash can leave it.  Such a file holds no
+ * WAL, so nothing is lost.  Call it only while no pg_receivewal runs on
+ * dir.  Returns how many were removed.
+ */
+int pg_wal_drop_unwritten(const char *dir);
+
+/*
+ * Where pg_receivewal stands in dir, as text to compare: the newest
+ * .partial's name and modification time ("" when none).  It changes when
+ * pg_receivewal writes WAL (--synchronous: every write reaches the file).
+ */
+#define PG_WAL_PROGRESS_MAX 96
+void pg_wal_progress(const char *dir, char out[PG_WAL_PROGRESS_MAX]);
+
+/*
  * wal-fetch: put the segment or history file name from the archive in dir
  * into path (decompressed, its checksum verified first; a .partial when
  * that is all there is).  Returns 0, 1 when the archive does not have it

@@ -16,6 +16,7 @@
 
 #include "archive/sqlite_mirror.h"
 #include "archive/sqlite_s3.h"
+#include "archive/status.h"
 #include "archive/sqlite_wal.h"
 #include "backup/encrypt.h"
 #include "common/file.h"
@@ -645,6 +646,7 @@ static int open_conn(const char *path, sqlite3 **c, struct err *e)
 int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
 {
     struct arch a;
+    struct archive_sqlite_report report = {0};
     int lock = -1, rc, failures = 0, mirror_failures = 0;
     struct stat sb;
 
@@ -721,6 +723,7 @@ int archive_sqlite_run(const struct archive_sqlite_opts *o, struct err *e)
         } else {
             failures = 0;
         }
+        archive_sqlite_report(o->backup_dir, &report, wal_now_ms(), rc >= 0);
         for (int slept = 0; slept < o->interval_ms && *o->stop == 0; slept += 50)
             sleep_ms(o->interval_ms - slept < 50 ? o->interval_ms - slept : 50);
     }

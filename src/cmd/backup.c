@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "archive/sqlite_wal.h"
+#include "archive/status.h"
 #include "backup/files.h"
 #include "backup/layout.h"
 #include "backup/rotate.h"
@@ -220,6 +222,36 @@ static const char *entry_locations(const struct backup_entry *it)
     return loc.mirror ? "local+mirror" : loc.s3 ? "local+s3" : "local";
 }
 
+/* The archive's range and health (archive/status.h, as the admin API shows them). */
+static void archive_list(struct cmd_ctx *ctx)
+{
+    struct archive_status s;
+    char from[40], to[40];
+    int64_t now = wal_now_ms();
+    bool pg = ctx->cfg.db.kind == URL_POSTGRES;
+
+    archive_status_read(&ctx->cfg, now, &s);
+    if (s.any) {
+        wal_fmt_ms(s.from_ms, from);
+        wal_fmt_ms(s.to_ms, to);
+        printf("archive: recoverable to any moment from %s to %s (%lld s ago); %d %s%s, %llu %s\n",
+               from, to, (long long)((now - s.to_ms) / 1000), s.bases,
+               pg ? "base backup" : "generation", s.bases == 1 ? "" : "s",
+               (unsigned long long)s.segments, pg ? "WAL segments" : "segments");
+    }
+    if (s.health == ARCHIVE_HEALTH_OFF && !s.any)
+        return;
+    printf("archive health: %s", archive_health_name(s.health));
+    if (s.code != NULL)
+        printf(" (%s)", s.code);
+    if (s.reported > 0)
+        printf("; the archiver last reported %lld s ago, %.0f s behind (ARCHIVE_MAX_LAG %d s)",
+               (long long)(now / 1000 - s.reported), s.lag_s, ctx->cfg.archive_max_lag_s);
+    printf("\n");
+    if (s.problem[0] != '\0')
+        printf("archive: %s\n", s.problem);
+}
+
 static int run_list(struct cmd_ctx *ctx)
 {
     struct backup_list l = {0};
@@ -251,10 +283,8 @@ static int run_list(struct cmd_ctx *ctx)
         }
         printf("%d backup%s in '%s'\n", l.count, l.count == 1 ? "" : "s", ctx->cfg.backup_dir);
     }
-    if (!ctx->json && ctx->cfg.db.kind == URL_SQLITE)
-        backup_cmd_archive_list_sqlite(ctx);
-    else if (!ctx->json)
-        backup_cmd_archive_list_pg(ctx);
+    if (!ctx->json)
+        archive_list(ctx);
     backup_list_release(&l);
     return 0;
 }

@@ -67,16 +67,15 @@ int backup_cmd_parse_time(struct cmd_ctx *ctx, const char *s, const char *tz, in
 
 int backup_cmd_pitr_sqlite(struct cmd_ctx *ctx);
 int backup_cmd_archive_verify_sqlite(struct cmd_ctx *ctx);
-void backup_cmd_archive_list_sqlite(struct cmd_ctx *ctx);
 
 /*
  * PostgreSQL's archive in `backup` (backup_pitr_pg.c): `backup base` (a base
  * backup, then the retention), `restore --to-time|--to-latest|--to-lsn|
- * --to-xid --pgdata DIR`, the chain after `verify`, the range in `list`.
+ * --to-xid --pgdata DIR`, the chain after `verify` (the range `list` shows:
+ * archive/status.h).
  */
 int backup_cmd_base_pg(struct cmd_ctx *ctx);
 int backup_cmd_pitr_pg(struct cmd_ctx *ctx);
 int backup_cmd_archive_verify_pg(struct cmd_ctx *ctx);
-void backup_cmd_archive_list_pg(struct cmd_ctx *ctx);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * cmd/backup_pitr_pg.c — PostgreSQL's archive in `backup`: `base`, `restore
  * --to-time 'YYYY-MM-DD HH:MM:SS' [--tz ZONE] | --to-latest | --to-lsn LSN |
- * --to-xid XID --pgdata DIR`, the chain's check after `verify`, the range
- * `list` shows.  The work is archive/pg_base.h, pg_pitr.h and pg_wal.h.
+ * --to-xid XID --pgdata DIR`, the chain's check after `verify`.  The work is
+ * archive/pg_base.h, pg_pitr.h and pg_wal.h (the range `list` shows:
+ * archive/status.h).
  */
 #include <limits.h>
 #include <stdint.h>
@@ -213,30 +214,4 @@ int backup_cmd_archive_verify_pg(struct cmd_ctx *ctx)
     if (cmd_has_flag(ctx, "check"))
         bad += run_check(ctx);
     return bad > 0 ? err_exit_status(ERR_VERIFY) : 0;
-}
-
-void backup_cmd_archive_list_pg(struct cmd_ctx *ctx)
-{
-    struct pg_base_list l;
-    struct err e;
-    char *wal = xasprintf("%s/%s", ctx->cfg.backup_dir, ARCHIVE_PG_SUBDIR);
-    char newest[40], from[40], to[40], *part = NULL;
-    int checked = 0;
-    struct stat sb;
-
-    err_clear(&e);
-    if (pg_base_list_load(ctx->cfg.backup_dir, &l, &e) == 0 && l.n > 0 &&
-        pg_wal_check_chain(wal, l.v[0].start_wal, NULL, &checked, newest, &e) == 0 &&
-        newest[0] != '\0') {
-        part = xasprintf("%s/%s%s", wal, newest, strstr(newest, ".partial") ? "" : ".gz");
-        time_t last = stat(part, &sb) == 0 ? sb.st_mtime : l.v[0].finished;
-        fmt_utc(from, l.v[0].finished);
-        fmt_utc(to, last);
-        printf("archive: recoverable to any moment from %s to %s (%lld s ago); %d base "
-               "backup%s, %d WAL segments\n",
-               from, to, (long long)(time(NULL) - last), l.n, l.n == 1 ? "" : "s", checked);
-    }
-    free(part);
-    free(wal);
-    pg_base_list_release(&l);
 }

@@ -1,8 +1,8 @@
 /*
  * cmd/backup_pitr_sqlite.c — the SQLite archive in `backup`: `restore
  * --to-time 'YYYY-MM-DD HH:MM:SS' [--tz ZONE] | --to-latest [--output FILE]`,
- * the chain's check after `verify`, and the range `list` shows.  The work is
- * archive/sqlite_pitr.h.
+ * the chain's check after `verify`.  The work is archive/sqlite_pitr.h (the
+ * range `list` shows: archive/status.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -131,21 +131,4 @@ int backup_cmd_archive_verify_sqlite(struct cmd_ctx *ctx)
         printf("%d archive generation%s verified: %d OK, %d FAILED\n", n, n == 1 ? "" : "s",
                n - bad, bad);
     return bad > 0 ? err_exit_status(ERR_VERIFY) : 0;
-}
-
-void backup_cmd_archive_list_sqlite(struct cmd_ctx *ctx)
-{
-    struct archive_sqlite_range r;
-    struct err e;
-    char a[40], b[40];
-
-    err_clear(&e);
-    if (archive_sqlite_range(ctx->cfg.backup_dir, &r, &e) < 0 || !r.any)
-        return;
-    wal_fmt_ms(r.from_ms, a);
-    wal_fmt_ms(r.to_ms, b);
-    printf("archive: recoverable to any moment from %s to %s (%lld s ago); %d generation%s, "
-           "%llu segments\n",
-           a, b, (long long)((wal_now_ms() - r.to_ms) / 1000), r.generations,
-           r.generations == 1 ? "" : "s", (unsigned long long)r.segments);
 }

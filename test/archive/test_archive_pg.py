@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import os
 import pwd
-import random
 import shutil
 import signal
 import subprocess
@@ -382,48 +381,6 @@ def test_missing_or_damaged_segment_is_named_by_verify_and_restore(work):
     # a name the archive never had (past its end): 1, the end of recovery
     r = run(env, "wal-fetch", "0000000500000000000000FF", os.path.join(work["dir"], "x"))
     assert r.returncode == 1
-
-
-def test_kill_9_archiver_and_postgres_no_gap(work):
-    """kill -9 the archiver (and twice PostgreSQL) at random moments: every commit the
-    slot saw archived is restored by --to-latest, and the chain verifies."""
-    c = new_cluster(work)
-    env = env_for(work, c)
-    c.sql("create table t(id int primary key, v text)")
-    rng = random.Random(20)
-    arch = start_archiver(work, env)
-    wait_streaming(c)
-    r = run(env, "backup", "base")
-    assert r.returncode == 0, r.stderr
-    next_id, worst = 1, 0.0
-    try:
-        for trial in range(8):
-            for _ in range(rng.randint(1, 30)):
-                c.sql("insert into t values (%d, repeat('x', 2000))" % next_id)
-                next_id += 1
-            if rng.random() < 0.3:
-                c.sql("select pg_switch_wal()")
-            time.sleep(rng.uniform(0.0, 0.5))
-            os.kill(archiver_pid(arch), signal.SIGKILL)
-            arch.wait()
-            if trial in (2, 5):
-                c.kill9()
-                c.start()
-            arch = start_archiver(work, env)
-            c.sql("insert into t values (%d, 'after restart %d')" % (next_id, trial))
-            next_id += 1
-            worst = max(worst, wait_archived(c, c.sql("select pg_current_wal_lsn()"), limit=60))
-    finally:
-        stop(arch)
-    r = run(env, "backup", "verify")
-    assert r.returncode == 0, r.stdout + r.stderr
-    pgdata = os.path.join(work["dir"], "latest")
-    r = run(env, "backup", "restore", "--to-latest", "--pgdata", pgdata)
-    assert r.returncode == 0, r.stderr
-    c.stop()
-    now = restored_cluster(work, pgdata)
-    assert [int(x[0]) for x in rows(now)] == list(range(1, next_id))
-    print("worst recovery point after a restart: %.2f s" % worst)
 
 
 def test_postgres_killed_under_a_running_archiver(work):

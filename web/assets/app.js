@@ -1077,6 +1077,25 @@ async function pollJob(id, progress) {
   }
 }
 
+// The continuous archive (GET /admin/backups "archive"): its range in the browser's time,
+// with seconds, and its health: green ok, amber lagging, red failing, grey not used.
+const ARCHIVE_CLASS = { ok: 'green', lagging: 'amber', failing: 'red', off: 'grey' };
+function fmtMoment(iso) { return new Intl.DateTimeFormat(locale(), { timeZone: localZone(), dateStyle: 'medium', timeStyle: 'medium', hourCycle: 'h23' }).format(new Date(iso)); }
+function archiveSection(a) {
+  if (!a) return null;
+  const fill = (s, v) => Object.entries(v).reduce((x, [k, y]) => x.replace(`{${k}}`, y), s);
+  const code = a.code ? t('archive_code_' + a.code) : null;
+  const state = h('p', { id: 'archive-state', class: `banner ${ARCHIVE_CLASS[a.health] || 'grey'}`, 'data-health': a.health,
+    text: [t('archive_' + a.health), code && !code.startsWith('archive_code_') ? code : a.code].filter(Boolean).join(' · ') });
+  const range = a.from ? fill(t('archive_range'), { from: fmtMoment(a.from), to: fmtMoment(a.to), n: a.seconds_ago }) : t('archive_none');
+  return h('section', { id: 'archive', 'data-kind': a.kind }, h('h2', { text: t('archive') }), state,
+    a.health === 'off' && !a.from ? h('p', { class: 'muted', text: t('archive_off_help') }) : null,
+    h('p', { id: 'archive-range', text: range }),
+    a.from ? h('p', { class: 'muted', id: 'archive-counts', text: fill(t('archive_counts_' + a.kind), { b: a.bases, s: a.segments }) }) : null,
+    a.health !== 'off' ? h('p', { class: 'muted', id: 'archive-lag', text: fill(t('archive_lag'), { n: Math.round(a.lag_seconds), max: a.max_lag_seconds })
+      + (a.reported ? ` · ${t('archive_reported')}: ${fmtMoment(a.reported)}` : '') }) : null);
+}
+
 async function renderSafety() {
   const stats = await api('GET', '/admin/stats');
   const list = await api('GET', '/admin/backups');
@@ -1130,6 +1149,7 @@ async function renderSafety() {
   screen(t('safety'), overall,
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', id: 'backup-now', onclick: () => run('/admin/backups'), text: t('backup_now') }),
       h('button', { type: 'button', id: 'verify-all', onclick: () => run('/admin/backups/verify', {}), text: t('verify_all') })), progress,
+    archiveSection(list.archive),
     h('h2', { text: t('newest_backup') }), tiers, space,
     h('h2', { text: t('chart') }), chart(list.items, durations),
     h('h2', { text: `${t('backups')} (${list.count})` }),
