@@ -400,11 +400,15 @@ static void base_if_due(struct arch *a)
     char *held = NULL;
     int64_t next = 0;
     time_t now = time(NULL);
+    int rc;
 
     if (a->base_due == 0 || now < a->base_due)
         return;
     err_clear(&e);
-    if (pg_base_take(a->cfg, NULL, &e) < 0) {
+    pg_slot_base_begin(a->cfg->backup_dir);
+    rc = pg_base_take(a->cfg, NULL, &e);
+    pg_slot_base_end(a->cfg->backup_dir);
+    if (rc < 0) {
         log_error("archive: scheduled base backup failed: %s", e.msg);
         if (e.code != ERR_LOCKED)
             backup_alert(a->cfg, "base_backup_failed", &e);

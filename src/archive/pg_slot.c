@@ -3,10 +3,13 @@
  */
 #include "archive/pg_slot.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "archive/pg_wal.h"
 #include "common/file.h"
@@ -115,4 +118,39 @@ int pg_slot_state_read(const char *backup_dir, struct pg_slot_state *s)
     json_decref(o);
     free(path);
     return rc;
+}
+
+void pg_slot_base_begin(const char *backup_dir)
+{
+    char *path = xasprintf("%s/.archive-pg-base", backup_dir);
+    char line[32];
+    int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+    struct err e;
+
+    if (file_write_atomic(path, line, (size_t)n, 0600, ERR_BACKUP, &e) < 0)
+        log_debug("archive: %s", e.msg);
+    free(path);
+}
+
+void pg_slot_base_end(const char *backup_dir)
+{
+    char *path = xasprintf("%s/.archive-pg-base", backup_dir);
+
+    unlink(path);
+    free(path);
+}
+
+bool pg_slot_base_running(const char *backup_dir)
+{
+    char *path = xasprintf("%s/.archive-pg-base", backup_dir);
+    FILE *f = fopen(path, "re");
+    long pid = 0;
+
+    free(path);
+    if (f == NULL)
+        return false;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = 0;
+    fclose(f);
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM); /* EPERM: alive, not ours */
 }

@@ -50,4 +50,14 @@ void pg_slot_state_write(const char *backup_dir, const struct pg_slot_state *s);
 /* 0 and s, or -1 when there is no record. */
 int pg_slot_state_read(const char *backup_dir, struct pg_slot_state *s);
 
+/*
+ * BACKUP_DIR/.archive-pg-base: the archiver is taking a scheduled base
+ * backup (its pid in the file), during which its loop writes no report
+ * while pg_receivewal, its child, goes on streaming.  _running: the file
+ * names a live process.
+ */
+void pg_slot_base_begin(const char *backup_dir);
+void pg_slot_base_end(const char *backup_dir);
+bool pg_slot_base_running(const char *backup_dir);
+
 #endif

@@ -99,6 +99,14 @@ int pg_wal_check_chain(const char *dir, const char *first, const char *last, int
                        char *newest, struct err *e);
 
 /*
+ * pg_wal_check_chain from first to the newest without reading the segments:
+ * no number missing, every filed segment present with its recorded size.
+ * Cheap enough for every load of a status page; `backup verify` hashes.
+ */
+int pg_wal_check_names(const char *dir, const char *first, int *checked, char *newest,
+                       struct err *e);
+
+/*
  * Remove the .partial segments that hold only zeros: pg_receivewal pads a
  * new segment with zeros before it writes any WAL into it, and refuses to
  * start on one cut short in that padding ("has N bytes, should be 0 or

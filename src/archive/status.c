@@ -107,7 +107,7 @@ static void pg_status(const struct config *cfg, int64_t now_ms, struct archive_s
     s->kind = "postgresql";
     err_clear(&e);
     if (pg_base_list_load(cfg->backup_dir, &l, &e) == 0 && l.n > 0) {
-        if (pg_wal_check_chain(wal, l.v[0].start_wal, NULL, &checked, newest, &e) == 0 &&
+        if (pg_wal_check_names(wal, l.v[0].start_wal, &checked, newest, &e) == 0 &&
             newest[0] != '\0') {
             char *part = xasprintf("%s/%s%s", wal, newest, strstr(newest, ".partial") ? "" : ".gz");
             struct stat sb;
@@ -125,7 +125,8 @@ static void pg_status(const struct config *cfg, int64_t now_ms, struct archive_s
     s->lag_s = recorded ? st.lag_s : 0;
     if (!cfg->archive_pg && !recorded) {
         s->health = ARCHIVE_HEALTH_OFF;
-    } else if (!recorded || now - st.time > ARCHIVE_STALE_S) {
+    } else if (!recorded ||
+               (now - st.time > ARCHIVE_STALE_S && !pg_slot_base_running(cfg->backup_dir))) {
         s->health = ARCHIVE_HEALTH_FAILING;
         s->code = "archive_stopped";
     } else if (!st.exists) {

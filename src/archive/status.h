@@ -10,7 +10,8 @@
  *   off      archiving is off (ARCHIVE / ARCHIVE_SQLITE) and no archiver
  *            ever reported for this BACKUP_DIR;
  *   failing  no report for ARCHIVE_STALE_S (no archiver runs: code
- *            archive_stopped), the slot gone (archive_slot_dropped),
+ *            archive_stopped; not while the PostgreSQL archiver takes a
+ *            base backup, its reports paused), the slot gone (archive_slot_dropped),
  *            pg_receivewal not streaming, or SQLite polls failing for
  *            longer than ARCHIVE_MAX_LAG (archive_failed);
  *   lagging  PostgreSQL's archive more than ARCHIVE_MAX_LAG behind the

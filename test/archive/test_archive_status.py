@@ -187,6 +187,27 @@ def test_postgres_range_and_health_through_serve(work):
         assert "archive health: lagging" in r.stdout or "archive health: failing" in r.stdout, r.stdout
         os.chmod(apg.wal_dir(work), 0o700)
         a = api.wait_archive(lambda a: a["health"] == "ok", limit=120)
+        # A report older than ARCHIVE_STALE_S (60 s) is a stopped archiver, unless the
+        # archiver is taking a base backup (its loop pauses; pg_receivewal streams on)
+        apg.stop(p)
+        state = os.path.join(env["BACKUP_DIR"], ".archive-pg.json")
+        rec = json.load(open(state))
+        rec["time"] -= 300
+        with open(state, "w") as f:
+            json.dump(rec, f)
+        r = apg.run(env, "backup", "list")
+        assert "archive health: failing (archive_stopped)" in r.stdout, r.stdout
+        marker = os.path.join(env["BACKUP_DIR"], ".archive-pg-base")
+        with open(marker, "w") as f:
+            f.write("%d\n" % os.getpid())
+        r = apg.run(env, "backup", "list")
+        assert "archive health: ok" in r.stdout, r.stdout
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        with open(marker, "w") as f:
+            f.write("%d\n" % gone.pid)
+        r = apg.run(env, "backup", "list")
+        assert "archive health: failing (archive_stopped)" in r.stdout, r.stdout
     finally:
         os.chmod(apg.wal_dir(work), 0o700)
         apg.stop(p)
