@@ -320,6 +320,14 @@ int api_appointments_update(struct http_req *req, struct err *e)
                          "an appointment cannot go from %s to %s", cur.status, next.status);
         goto cleanup;
     }
+    if (strcmp(next.status, "CANCELLED") == 0 && strcmp(cur.status, "CANCELLED") != 0) {
+        /* a cancellation keeps its reason: it goes through .../cancel */
+        rc = appt_refuse(req, e, 400, "required", "reason",
+                         "'reason' is required to cancel an appointment: POST "
+                         "/api/v1/appointments/%lld/cancel with {\"reason\": ...}",
+                         (long long)cur.id);
+        goto cleanup;
+    }
     if (strcmp(next.status, "NO_SHOW") == 0 && strcmp(cur.status, "NO_SHOW") != 0 &&
         (int64_t)time(NULL) < cur.start) {
         rc = appt_refuse(req, e, 409, "no_show_before_start", "status",

@@ -123,6 +123,9 @@ def test_cancel_needs_a_reason_and_keeps_it(bk):
         st, e = bk.call("recep", "POST", path + "/cancel", body)
         assert st == 400 and e["error"]["code"] == "required", (body, e)
         assert e["error"]["field"] == "reason"
+    # PATCH cannot cancel around the reason either
+    st, e = bk.call("admin", "PATCH", path, {"status": "CANCELLED"})
+    assert st == 400 and e["error"]["code"] == "required" and e["error"]["field"] == "reason", e
     assert bk.call("recep", "GET", path)[1]["status"] == "CONFIRMED"
     st, c = bk.call("recep", "POST", path + "/cancel", {"reason": "se enfermó"})
     assert st == 200 and c["status"] == "CANCELLED" and c["cancel_reason"] == "se enfermó"

@@ -53,7 +53,8 @@ def build(bk):
         if final == "NO_SHOW":  # a future visit: the API takes NO_SHOW only after the start
             bk.sql(f"UPDATE appointments SET status = 'NO_SHOW' WHERE id = {a['id']}")
         else:
-            assert bk.call("recep", "PATCH", path, {"status": final})[0] == 200
+            assert (bk.call("recep", "POST", path + "/cancel", {"reason": "la clienta avisó"}) if final == "CANCELLED"
+                    else bk.call("recep", "PATCH", path, {"status": final}))[0] == 200
         return a
 
     visit(FACIAL, PRO1, 1, 40, 9, discount={"kind": "PERCENT", "value": 20, "reason": "x"})
