@@ -119,16 +119,21 @@ def lsn(text):
     return (int(hi, 16) << 32) | int(lo, 16)
 
 
+def wait_streaming(s, limit=30):
+    """Until pg_receivewal streams on the archive's slot (s: a Psql session)."""
+    t0 = time.time()
+    while s.q("select count(*) from pg_stat_replication where application_name = 'pg_receivewal'") != "1":
+        assert time.time() - t0 < limit, "pg_receivewal never connected"
+        time.sleep(0.05)
+
+
 def recovery_point(work, port):
     env = env_for(work, port)
     arch = subprocess.Popen([BIN, "archive"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     s = Psql(port)
     try:
         s.q("create table if not exists rp(id serial primary key, v text)")
-        t0 = time.time()
-        while s.q("select count(*) from pg_stat_replication where application_name = 'pg_receivewal'") != "1":
-            assert time.time() - t0 < 30, "pg_receivewal never connected"
-            time.sleep(0.05)
+        wait_streaming(s)
         waits = []
         end = time.time() + SECS
         while time.time() < end:
@@ -166,10 +171,7 @@ def offsite_point(work, port):
     local, off = [], []
     try:
         s.q("create table if not exists rp(id serial primary key, v text)")
-        t0 = time.time()
-        while s.q("select count(*) from pg_stat_replication where application_name = 'pg_receivewal'") != "1":
-            assert time.time() - t0 < 30, "pg_receivewal never connected"
-            time.sleep(0.05)
+        wait_streaming(s)
         for _ in range(int(os.environ.get("BENCH_SWITCHES", "20"))):
             name = s.q("insert into rp(v) values ('x'); select pg_walfile_name(pg_current_wal_lsn())")
             s.q("select pg_switch_wal()")

@@ -31,7 +31,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from archive_pg_bench import BIN, BINDIR, PASSWORD, RUNAS, USER, Psql, env_for, free_port, start_cluster  # noqa: E402
+from archive_pg_bench import (BIN, BINDIR, PASSWORD, RUNAS, USER, Psql, env_for, free_port,  # noqa: E402
+                              start_cluster, wait_streaming)
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 CHANGES = int(os.environ.get("BENCH_CHANGES", "20000"))
@@ -46,14 +47,6 @@ def run(env, *args, check=True):
 
 def pg_ctl(*args):
     return subprocess.run(RUNAS + [BINDIR + "/pg_ctl", *args], capture_output=True, text=True)
-
-
-def wait_streaming(s, limit=60):
-    t0 = time.time()
-    while s.q("select count(*) from pg_stat_replication where application_name = 'pg_receivewal'") != "1":
-        if time.time() - t0 > limit:
-            sys.exit("archive_restore_bench: pg_receivewal never connected")
-        time.sleep(0.1)
 
 
 def pitr_once(work, env, k):
@@ -134,7 +127,7 @@ def main():
         arch = subprocess.Popen(RUNAS + [BIN, "archive"], env=env, stdout=subprocess.DEVNULL,
                                 stderr=open(os.path.join(work, "archive.log"), "w"), cwd=work)
         s = Psql(port, "citaplanner")
-        wait_streaming(s)
+        wait_streaming(s, limit=60)
         run(env, "backup", "--tier", "daily")
         dump = [f for f in os.listdir(os.path.join(work, "bk", "daily")) if f.endswith(".sql.gz")][0]
         dump = os.path.join(work, "bk", "daily", dump)
