@@ -283,10 +283,6 @@ int wal_gz_frames(int fd, uint64_t start, uint64_t end, const struct wal_chain *
     uint64_t off = wal_frame_offset(chain->h->pagesize, start);
     int rc = gz_copy(fd, off, (end - start) * fc.fsz, &fc, path, recipient, sha, size, e);
 
-    if (rc == 0 && (fc.c0 != chain->e0 || fc.c1 != chain->e1)) {
-        unlink(path);
-        fc.broken = true;
-    }
     if (rc >= 0 && fc.broken) {
         *bad = start + fc.n;
         return 1;
@@ -327,6 +323,10 @@ static int gz_copy(int fd, uint64_t off, uint64_t len, struct frame_check *fc, c
             goto fail;
         off += (uint64_t)got;
         len -= (uint64_t)got;
+    }
+    if (fc != NULL && (fc->c0 != fc->chain->e0 || fc->c1 != fc->chain->e1)) {
+        fc->broken = true; /* whole frames, but not the chain's end: nothing is renamed */
+        goto cleanup;
     }
     if (gzclose(gz) != Z_OK) {
         gz = NULL;
